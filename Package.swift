@@ -1,0 +1,95 @@
+// swift-tools-version:6.1
+// Elastos Device Agent. Layers (arrows point down only):
+//   C system library (CSQLite, CSodium) -> thin typed binding (ElaSQLite, ElaSodium)
+//   -> domain (ElaJSON, ElaTOML, ElaCrypto, ElaIdentity, ElaKeystore, ElaStorage, ElaConfig, ElaControl)
+//   -> daemon / CLI (ElaDaemon, ElaCLI) -> tiny @main executables (ela-agent, elactl).
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "ela-agent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ela-agent", targets: ["ela-agent"]),
+        .executable(name: "elactl", targets: ["elactl"]),
+        .library(name: "ElaIdentity", targets: ["ElaIdentity"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+    ],
+    targets: [
+        // C system libraries: only the matching Ela* binding imports each.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+
+        // Thin typed bindings.
+        .target(name: "ElaSQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "ElaSodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
+
+        // Domain modules.
+        .target(name: "ElaJSON", swiftSettings: swiftSettings),
+        .target(name: "ElaTOML", swiftSettings: swiftSettings),
+        .target(name: "ElaCrypto", dependencies: [crypto], swiftSettings: swiftSettings),
+        .target(name: "ElaIdentity", dependencies: ["ElaJSON", "ElaCrypto", crypto], swiftSettings: swiftSettings),
+        .target(name: "ElaKeystore", dependencies: ["ElaSodium"], swiftSettings: swiftSettings),
+        .target(name: "ElaStorage", dependencies: ["ElaSQLite"], swiftSettings: swiftSettings),
+        .target(name: "ElaConfig", dependencies: ["ElaTOML"], swiftSettings: swiftSettings),
+        .target(name: "ElaControl", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+
+        // Daemon and CLI.
+        .target(
+            name: "ElaDaemon",
+            dependencies: [
+                "ElaIdentity", "ElaCrypto", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
+                logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ElaCLI",
+            dependencies: [
+                "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "ela-agent", dependencies: ["ElaDaemon"], swiftSettings: swiftSettings),
+        .executableTarget(name: "elactl", dependencies: ["ElaCLI"], swiftSettings: swiftSettings),
+
+        // Tests: one target per library target, shared helpers in ElaTestSupport.
+        .target(name: "ElaTestSupport", path: "Tests/ElaTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaJSONTests", dependencies: ["ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaTOMLTests", dependencies: ["ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaCryptoTests", dependencies: ["ElaCrypto", "ElaTestSupport", crypto], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaIdentityTests", dependencies: ["ElaIdentity", "ElaCrypto", "ElaJSON", "ElaTestSupport", crypto],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "ElaKeystoreTests", dependencies: ["ElaKeystore", "ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaStorageTests", dependencies: ["ElaStorage", "ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaConfigTests", dependencies: ["ElaConfig", "ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaControlTests", dependencies: ["ElaControl", "ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaDaemonTests", dependencies: ["ElaDaemon", "ElaConfig", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaCLITests", dependencies: ["ElaCLI", "ElaTestSupport", "elactl", "ela-agent"],
+            swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,80 @@
+internal import ElaJSON
+
+/// A `did:elastos:` identifier.
+public struct DID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public static let prefix = "did:elastos:"
+    /// The method-specific id, e.g. `iXcRhYB38gMt1phi5JXJMjeXL2TL8cg58y` or `foobar` for a customized DID.
+    public let methodSpecificId: String
+
+    public init(methodSpecificId: String) throws(DIDError) {
+        guard !methodSpecificId.isEmpty, methodSpecificId.utf8.allSatisfy(DID.isIdChar) else {
+            throw DIDError(.malformed, "invalid DID method-specific id '\(methodSpecificId)'")
+        }
+        self.methodSpecificId = methodSpecificId
+    }
+
+    /// Parses `did:elastos:<id>`.
+    public init(_ string: String) throws(DIDError) {
+        guard string.hasPrefix(DID.prefix) else {
+            throw DIDError(.malformed, "'\(string)' is not a did:elastos: DID")
+        }
+        try self.init(methodSpecificId: String(string.dropFirst(DID.prefix.count)))
+    }
+
+    public var description: String { DID.prefix + methodSpecificId }
+
+    public static func < (lhs: DID, rhs: DID) -> Bool { lhs.description.javaPrecedes(rhs.description) }
+
+    static func isIdChar(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            true
+        default: false
+        }
+    }
+}
+
+/// A DID URL such as `did:elastos:iXc...#primary`. Always absolute once parsed against a base DID.
+public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let did: DID
+    /// Everything after the DID: `#fragment`, or `;params`, `/path`, `?query` followed by an optional fragment.
+    public let suffix: String
+
+    public init(did: DID, fragment: String) {
+        self.did = did
+        self.suffix = "#" + fragment
+    }
+
+    /// Parses an absolute (`did:elastos:x#k`) or relative (`#k`) DID URL; relative ones resolve against `base`.
+    public init(_ string: String, base: DID?) throws(DIDError) {
+        if string.hasPrefix("did:") {
+            let bytes = Array(string.utf8)
+            let end = bytes.firstIndex(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? bytes.count
+            self.did = try DID(String(decoding: bytes[0..<end], as: UTF8.self))
+            self.suffix = String(decoding: bytes[end...], as: UTF8.self)
+        } else {
+            guard let base else { throw DIDError(.malformed, "relative DID URL '\(string)' has no DID to resolve against") }
+            guard let first = string.first, ";/?#".contains(first) else {
+                throw DIDError(.malformed, "invalid DID URL '\(string)'")
+            }
+            self.did = base
+            self.suffix = string
+        }
+        guard suffix.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+            throw DIDError(.malformed, "invalid characters in DID URL '\(string)'")
+        }
+    }
+
+    public var fragment: String? {
+        guard let i = suffix.firstIndex(of: "#") else { return nil }
+        return String(suffix[suffix.index(after: i)...])
+    }
+
+    public var description: String { did.description + suffix }
+
+    /// `#frag` when the URL belongs to `base`, else the absolute form (the SDKs' compact form).
+    public func relative(to base: DID) -> String { did == base ? suffix : description }
+
+    public static func < (lhs: DIDURL, rhs: DIDURL) -> Bool { lhs.description.javaPrecedes(rhs.description) }
+}

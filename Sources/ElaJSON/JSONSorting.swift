@@ -1,0 +1,39 @@
+extension String {
+    /// Java's `String.compareTo` order (UTF-16 code units), which the Elastos SDKs use to sort keys and ids.
+    /// Equals byte order for all text except astral characters compared with U+E000...U+FFFF.
+    public func javaPrecedes(_ other: String) -> Bool {
+        var a = self.utf8.makeIterator()
+        var b = other.utf8.makeIterator()
+        // Byte order agrees with UTF-16 order until a byte >= 0xEE is involved; fall back then.
+        while true {
+            switch (a.next(), b.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case let (x?, y?):
+                if x == y { continue }
+                if x < 0xEE && y < 0xEE { return x < y }
+                return self.utf16.lexicographicallyPrecedes(other.utf16)
+            }
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value with every object's members sorted by key (Java order), recursively, including objects
+    /// nested in arrays. Array element order is kept.
+    public func sortedRecursively() -> JSONValue {
+        switch self {
+        case .object(let obj): return .object(obj.sortedRecursively())
+        case .array(let items): return .array(items.map { $0.sortedRecursively() })
+        default: return self
+        }
+    }
+}
+
+extension JSONObject {
+    public func sortedRecursively() -> JSONObject {
+        let sorted = members.sorted { $0.key.javaPrecedes($1.key) }
+        return JSONObject(sorted.map { ($0.key, $0.value.sortedRecursively()) })
+    }
+}

@@ -1,0 +1,1 @@
+print("ela-agent: not yet")

@@ -1,0 +1,1 @@
+print("elactl: not yet")
