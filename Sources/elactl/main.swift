@@ -1,1 +1,3 @@
-print("elactl: not yet")
+import ElaCLI
+
+Elactl.runMain()

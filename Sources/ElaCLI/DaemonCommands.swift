@@ -1,0 +1,73 @@
+import ArgumentParser
+import ElaControl
+import ElaJSON
+
+/// Calls the agent and exits 3 when it can't be reached (distinct from "the answer is no").
+func callAgent(_ options: DaemonOptions, _ method: String, params: JSONObject = JSONObject()) throws -> JSONValue {
+    let client = ControlClient(socketPath: ControlClient.defaultSocketPath(explicit: options.socket))
+    do {
+        return try client.call(method, params: params)
+    } catch let e as ControlError {
+        printError("elactl: the agent refused \(method): \(e.message)")
+        throw ExitCode(1)
+    } catch {
+        printError("elactl: \(error)")
+        throw ExitCode(3)
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the agent's status.")
+
+    @OptionGroup var options: DaemonOptions
+
+    func run() throws {
+        let r = try callAgent(options, "status")
+        if options.json {
+            print(JSONWriter.pretty(r))
+            return
+        }
+        let o = r.objectValue ?? JSONObject()
+        func s(_ k: String) -> String {
+            switch o[k] {
+            case .string(let v)?: v
+            case .number(let n)?: n.text
+            case .bool(let b)?: String(b)
+            default: "-"
+            }
+        }
+        print("ela-agent \(s("version")) running (pid \(s("pid")), up \(s("uptimeSeconds")) s)")
+        print("DID:        \(s("did"))")
+        print("board:      \(s("board"))")
+        print("state dir:  \(s("stateDir"))")
+        print("config:     \(s("config"))")
+    }
+}
+
+struct IdentityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identity", abstract: "The device identity.", subcommands: [Show.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the device DID and its document.")
+
+        @OptionGroup var options: DaemonOptions
+
+        @Flag(name: .long, help: "Also print the normalized DID document.")
+        var document = false
+
+        func run() throws {
+            let r = try callAgent(options, "identity.show")
+            if options.json {
+                print(JSONWriter.pretty(r))
+                return
+            }
+            print("DID:         \(r["did"]?.stringValue ?? "-")")
+            print("public key:  \(r["publicKeyBase58"]?.stringValue ?? "-")")
+            print("created:     \(r["created"]?.stringValue ?? "-")")
+            print("expires:     \(r["expires"]?.stringValue ?? "-")")
+            print("protection:  \(r["protection"]?.stringValue ?? "-")")
+            if document, let d = r["document"] { print(JSONWriter.pretty(d)) }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+public import ArgumentParser
+
+/// `elactl`: configure and inspect the Elastos Device Agent, and work with DIDs offline.
+public struct Elactl: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "elactl",
+        abstract: "Control the Elastos Device Agent and work with Elastos DIDs.",
+        version: AgentVersion.string,
+        subcommands: [Status.self, IdentityCommand.self, DIDCommand.self]
+    )
+
+    public init() {}
+}
+
+/// The project version, from one place.
+public enum AgentVersion {
+    public static let string = "0.1.0"
+}
+
+/// Options for commands that talk to the running agent.
+struct DaemonOptions: ParsableArguments {
+    @Option(name: .long, help: "Control socket of the agent (default: $ELA_AGENT_SOCKET or /run/ela-agent/control.sock).")
+    var socket: String?
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+}
+
+extension Elactl {
+    /// Entry point for the `elactl` executable (keeps ArgumentParser out of the @main target).
+    public static func runMain() { main() }
+}

@@ -1,0 +1,54 @@
+internal import Synchronization
+
+/// The one connection to a database file, shared safely between tasks and threads.
+///
+/// SQLite allows many readers but one writer per file; this type owns the single connection and
+/// serializes every use of it behind a `Mutex`. Calls block the calling thread while another
+/// caller holds the connection, so keep bodies short (no awaiting, no network inside). The lock is
+/// not reentrant: never call ``read(_:)`` or ``write(_:)`` from inside a body (nest with
+/// ``SQLiteConnection/transaction(_:_:)`` on the connection you were handed instead).
+///
+/// `@unchecked Sendable`: ``SQLiteConnection`` is not `Sendable` (it wraps a C handle opened
+/// `SQLITE_OPEN_NOMUTEX`), and it is only ever touched while `lock` is held. (`Mutex<SQLiteConnection>`
+/// would be checked, but its `inout sending` value cannot be handed to a caller's closure.) Results
+/// crossing out of the lock must be `Sendable`, so a statement or row cannot leak out; bodies must
+/// not store the connection they are handed.
+public final class SQLiteDatabase: @unchecked Sendable {
+    private let connection: SQLiteConnection
+    private let lock = Mutex<Void>(())
+
+    /// The database file path.
+    public var path: String { connection.path }
+
+    /// Opens the database at `path` (see ``SQLiteConnection/init(path:options:)``).
+    public init(path: String, options: SQLiteConnection.OpenOptions = .init()) throws(SQLiteError) {
+        connection = try SQLiteConnection(path: path, options: options)
+    }
+
+    /// Runs `body` in an IMMEDIATE transaction: committed on return, rolled back if it throws.
+    public func write<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try lock.withLock { _ in
+            try connection.transaction(.immediate) { try body(connection) }
+        }
+    }
+
+    /// Runs `body` in a read transaction (one consistent snapshot). Writes fail with `.readOnly`.
+    public func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try lock.withLock { _ in
+            try connection.execute("PRAGMA query_only = ON")
+            defer { try? connection.execute("PRAGMA query_only = OFF") }
+            return try connection.transaction(.deferred) { try body(connection) }
+        }
+    }
+
+    /// Applies pending migrations (see ``SQLiteMigrator/migrate(_:)``).
+    @discardableResult
+    public func migrate(_ migrator: SQLiteMigrator) throws -> [SQLiteMigration] {
+        try lock.withLock { _ in try migrator.migrate(connection) }
+    }
+
+    /// Closes the connection; later calls fail with `.misuse`.
+    public func close() {
+        lock.withLock { _ in connection.close() }
+    }
+}
