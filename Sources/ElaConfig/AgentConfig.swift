@@ -1,0 +1,173 @@
+internal import ElaTOML
+
+/// How the device keystore is unlocked.
+public enum KeyProtectionSetting: Sendable, Equatable {
+    /// A root-only 0600 file of random bytes: unattended boot.
+    case machineSecret(path: String)
+    /// A passphrase from a file (or `$ELA_AGENT_PASSPHRASE`), stretched with Argon2id.
+    case passphrase(file: String?)
+}
+
+public enum LogLevel: String, Sendable, Equatable, Decodable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// Argon2id cost for passphrase-protected keystores. `moderate` takes about a second and 256 MiB;
+/// `interactive` suits small boards.
+public enum KDFStrength: String, Sendable, Equatable, Decodable {
+    case interactive, moderate
+}
+
+/// The agent configuration (`/etc/ela-agent/agent.toml`), with defaults for every key.
+public struct AgentConfig: Sendable, Equatable {
+    public var board: String = "sim"
+    public var stateDir: String = "/var/lib/ela-agent"
+    public var runtimeDir: String = "/run/ela-agent"
+    public var logLevel: LogLevel = .info
+    /// nil means `<stateDir>/machine.key` with machine-secret protection.
+    public var protection: KeyProtectionSetting? = nil
+    public var kdf: KDFStrength = .moderate
+    public var documentValidityYears: Int = 5
+    public var controlSocketMode: UInt32 = 0o660
+
+    public static let defaultPath = "/etc/ela-agent/agent.toml"
+
+    public init() {}
+
+    public var controlSocketPath: String { runtimeDir + "/control.sock" }
+    public var databasePath: String { stateDir + "/agent.db" }
+    public var keystoreDir: String { stateDir + "/keystore" }
+    public var effectiveProtection: KeyProtectionSetting { protection ?? .machineSecret(path: stateDir + "/machine.key") }
+
+    /// Parses and validates a config file's text. Errors name the file, line and key.
+    public static func parse(_ text: String, fileName: String = "agent.toml") throws(ConfigError) -> AgentConfig {
+        let table: TOMLTable
+        do { table = try TOML.parse(text) } catch {
+            throw ConfigError(file: fileName, line: error.position.line, key: nil, message: error.message)
+        }
+        let file: ConfigFile
+        do { file = try TOMLDecoder(rejectUnknownKeys: true, fileName: fileName).decode(ConfigFile.self, from: table) } catch let e as TOMLDecodingError {
+            throw ConfigError(file: fileName, line: e.line, key: e.codingPath.isEmpty ? nil : e.codingPath, message: e.message)
+        } catch {
+            throw ConfigError(file: fileName, line: nil, key: nil, message: "\(error)")
+        }
+        func fail(_ section: String, _ key: String, _ message: String) -> ConfigError {
+            let line = table[section]?.tableValue?.position(of: key)?.line
+            return ConfigError(file: fileName, line: line, key: "\(section).\(key)", message: message)
+        }
+
+        var config = AgentConfig()
+        if let a = file.agent {
+            if let b = a.board {
+                guard isValidBoardId(b) else { throw fail("agent", "board", "'\(b)' is not a board id (a-z, 0-9, '-')") }
+                config.board = b
+            }
+            if let s = a.state_dir {
+                guard s.hasPrefix("/") else { throw fail("agent", "state_dir", "must be an absolute path") }
+                config.stateDir = s
+            }
+            if let r = a.runtime_dir {
+                guard r.hasPrefix("/") else { throw fail("agent", "runtime_dir", "must be an absolute path") }
+                config.runtimeDir = r
+            }
+            if let l = a.log_level { config.logLevel = l }
+        }
+        if let i = file.identity {
+            switch i.protection ?? "machine-secret" {
+            case "machine-secret":
+                if i.passphrase_file != nil {
+                    throw fail("identity", "passphrase_file", "only used with protection = \"passphrase\"")
+                }
+                if let p = i.machine_secret {
+                    guard p.hasPrefix("/") else { throw fail("identity", "machine_secret", "must be an absolute path") }
+                    config.protection = .machineSecret(path: p)
+                }
+            case "passphrase":
+                if i.machine_secret != nil {
+                    throw fail("identity", "machine_secret", "only used with protection = \"machine-secret\"")
+                }
+                if let f = i.passphrase_file, !f.hasPrefix("/") {
+                    throw fail("identity", "passphrase_file", "must be an absolute path")
+                }
+                config.protection = .passphrase(file: i.passphrase_file)
+            case let other:
+                throw fail("identity", "protection", "'\(other)' is not one of \"machine-secret\", \"passphrase\"")
+            }
+            if let k = i.kdf { config.kdf = k }
+            if let y = i.document_validity_years {
+                guard (1...5).contains(y) else { throw fail("identity", "document_validity_years", "must be 1...5 (the SDK maximum is 5)") }
+                config.documentValidityYears = y
+            }
+        }
+        if let c = file.control, let m = c.socket_mode {
+            guard let mode = UInt32(m, radix: 8), mode <= 0o777, m.count <= 4 else {
+                throw fail("control", "socket_mode", "'\(m)' is not an octal file mode like \"0660\"")
+            }
+            config.controlSocketMode = mode
+        }
+        return config
+    }
+
+    static func isValidBoardId(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 64
+            && id.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    }
+
+    /// Applies command-line overrides (they win over the file).
+    public mutating func override(board: String?, stateDir: String?, runtimeDir: String?) throws(ConfigError) {
+        if let board {
+            guard Self.isValidBoardId(board) else {
+                throw ConfigError(file: nil, line: nil, key: "--board", message: "'\(board)' is not a board id (a-z, 0-9, '-')")
+            }
+            self.board = board
+        }
+        if let stateDir { self.stateDir = stateDir }
+        if let runtimeDir { self.runtimeDir = runtimeDir }
+    }
+}
+
+/// A configuration problem, described as `file:line: key: message`.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String?
+    public var line: Int?
+    public var key: String?
+    public var message: String
+
+    public init(file: String?, line: Int?, key: String?, message: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let file { parts.append(line.map { "\(file):\($0)" } ?? file) } else if let line { parts.append("line \(line)") }
+        if let key { parts.append(key) }
+        parts.append(message)
+        return parts.joined(separator: ": ")
+    }
+}
+
+/// The file's shape; every key optional so defaults apply. Names are the TOML keys.
+struct ConfigFile: Decodable {
+    struct Agent: Decodable {
+        var board: String?
+        var state_dir: String?
+        var runtime_dir: String?
+        var log_level: LogLevel?
+    }
+    struct Identity: Decodable {
+        var protection: String?
+        var machine_secret: String?
+        var passphrase_file: String?
+        var kdf: KDFStrength?
+        var document_validity_years: Int?
+    }
+    struct Control: Decodable {
+        var socket_mode: String?
+    }
+    var agent: Agent?
+    var identity: Identity?
+    var control: Control?
+}

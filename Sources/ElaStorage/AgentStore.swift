@@ -1,0 +1,105 @@
+public import ElaSQLite
+
+/// The agent's own database (`<state-dir>/agent.db`, SQLite in WAL mode): device identity, settings, start log.
+/// Later milestones add grants, audit log, peers and headers as further migrations.
+public final class AgentStore: Sendable {
+    public static let fileName = "agent.db"
+
+    /// Append-only: never edit a released migration, add a new one.
+    public static let migrations = SQLiteMigrator([
+        SQLiteMigration(
+            version: 1, name: "device identity, settings, start log",
+            sql: """
+                CREATE TABLE device_identity (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    did TEXT NOT NULL,
+                    document TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE settings (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE agent_starts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    started_at INTEGER NOT NULL,
+                    version TEXT NOT NULL,
+                    pid INTEGER NOT NULL
+                );
+                """)
+    ])
+
+    let database: SQLiteDatabase
+
+    /// Opens (creating if needed) and migrates the database.
+    public init(path: String) throws {
+        database = try SQLiteDatabase(path: path)
+        _ = try database.migrate(Self.migrations)
+    }
+
+    public var path: String { database.path }
+
+    public func close() { database.close() }
+
+    // MARK: Device identity
+
+    public struct DeviceIdentityRecord: Sendable, Equatable {
+        public var did: String
+        /// The normalized, signed DID document.
+        public var document: String
+        public var createdAt: Int64
+        public var updatedAt: Int64
+    }
+
+    public func deviceIdentity() throws -> DeviceIdentityRecord? {
+        try database.read { db in
+            try db.query("SELECT did, document, created_at, updated_at FROM device_identity WHERE id = 1") { row in
+                DeviceIdentityRecord(
+                    did: try row["did"], document: try row["document"], createdAt: try row["created_at"],
+                    updatedAt: try row["updated_at"])
+            }.first
+        }
+    }
+
+    /// Saves the device DID and document; the creation time of an existing identity is kept.
+    public func saveDeviceIdentity(did: String, document: String, now: Int64) throws {
+        try database.write { db in
+            try db.run(
+                """
+                INSERT INTO device_identity (id, did, document, created_at, updated_at) VALUES (1, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET did = excluded.did, document = excluded.document, updated_at = excluded.updated_at
+                """, did, document, now, now)
+        }
+    }
+
+    // MARK: Settings
+
+    public func setting(_ key: String) throws -> String? {
+        try database.read { db in
+            try db.query("SELECT value FROM settings WHERE key = ?", key) { row in try row["value", as: String.self] }.first
+        }
+    }
+
+    public func setSetting(_ key: String, _ value: String, now: Int64) throws {
+        try database.write { db in
+            try db.run(
+                """
+                INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                """, key, value, now)
+        }
+    }
+
+    // MARK: Start log
+
+    /// Records a start and returns how many starts there have been.
+    @discardableResult
+    public func recordStart(version: String, pid: Int, now: Int64) throws -> Int {
+        try database.write { db in
+            try db.run("INSERT INTO agent_starts (started_at, version, pid) VALUES (?, ?, ?)", now, version, pid)
+            return try db.query("SELECT COUNT(*) AS n FROM agent_starts") { row in try row["n", as: Int.self] }.first ?? 0
+        }
+    }
+}

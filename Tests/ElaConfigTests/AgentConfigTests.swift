@@ -1,0 +1,86 @@
+import ElaConfig
+import ElaTestSupport
+import Testing
+
+@Suite struct AgentConfigTests {
+    @Test func packagedConfigEqualsTheDefaults() throws {
+        let text = try #require(TestData.readString(TestData.repoRoot + "/Packaging/agent.toml"))
+        let config = try AgentConfig.parse(text)
+        var defaults = AgentConfig()
+        defaults.protection = .machineSecret(path: "/var/lib/ela-agent/machine.key")
+        #expect(config.board == "sim")
+        #expect(config.stateDir == defaults.stateDir)
+        #expect(config.logLevel == .info)
+        #expect(config.controlSocketMode == 0o660)
+        #expect(config.effectiveProtection == .machineSecret(path: "/var/lib/ela-agent/machine.key"))
+        #expect(try AgentConfig.parse("") == AgentConfig())
+    }
+
+    @Test func devConfigParses() throws {
+        let text = try #require(TestData.readString(TestData.repoRoot + "/Packaging/agent.dev.toml"))
+        #expect(try AgentConfig.parse(text).board == "sim")
+    }
+
+    @Test func valuesAreApplied() throws {
+        let c = try AgentConfig.parse(
+            """
+            [agent]
+            board = "raspberry-pi-4b"
+            state_dir = "/srv/ela"
+            log_level = "debug"
+            [identity]
+            protection = "passphrase"
+            passphrase_file = "/etc/ela-agent/pw"
+            kdf = "interactive"
+            [control]
+            socket_mode = "0600"
+            """)
+        #expect(c.board == "raspberry-pi-4b")
+        #expect(c.databasePath == "/srv/ela/agent.db")
+        #expect(c.logLevel == .debug)
+        #expect(c.effectiveProtection == .passphrase(file: "/etc/ela-agent/pw"))
+        #expect(c.kdf == .interactive)
+        #expect(c.controlSocketMode == 0o600)
+    }
+
+    /// Each bad file is rejected with the key and the line it is on.
+    @Test(arguments: [
+        ("[agent]\nboard = \"Bad Board\"\n", "agent.board", 2),
+        ("[agent]\n\nstate_dir = \"relative\"\n", "agent.state_dir", 3),
+        ("[agent]\nlog_level = \"loud\"\n", "agent.log_level", 2),
+        ("[agent]\nboard = 4\n", "agent.board", 2),
+        ("[agent]\nboard = \"sim\"\ncolour = \"red\"\n", "agent.colour", 3),
+        ("[identity]\nprotection = \"magic\"\n", "identity.protection", 2),
+        ("[identity]\nprotection = \"passphrase\"\nmachine_secret = \"/x\"\n", "identity.machine_secret", 3),
+        ("[identity]\ndocument_validity_years = 9\n", "identity.document_validity_years", 2),
+        ("[control]\nsocket_mode = \"0999\"\n", "control.socket_mode", 2),
+    ])
+    func invalidValuesNameKeyAndLine(_ text: String, _ key: String, _ line: Int) {
+        do {
+            _ = try AgentConfig.parse(text, fileName: "agent.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.key == key, "\(error)")
+            #expect(error.line == line, "\(error)")
+            #expect(error.description.hasPrefix("agent.toml:\(line): \(key): "))
+        }
+    }
+
+    @Test func syntaxErrorsGiveTheLine() {
+        do {
+            _ = try AgentConfig.parse("[agent]\nboard = \"sim\n", fileName: "x.toml")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.line == 2)
+            #expect(error.description.hasPrefix("x.toml:2:"))
+        }
+    }
+
+    @Test func commandLineOverridesWin() throws {
+        var c = try AgentConfig.parse("[agent]\nboard = \"sim\"\n")
+        try c.override(board: "beaglebone-black", stateDir: "/tmp/s", runtimeDir: "/tmp/r")
+        #expect(c.board == "beaglebone-black")
+        #expect(c.controlSocketPath == "/tmp/r/control.sock")
+        #expect(throws: ConfigError.self) { try c.override(board: "../etc", stateDir: nil, runtimeDir: nil) }
+    }
+}

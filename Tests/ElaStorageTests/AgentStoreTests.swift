@@ -1,0 +1,54 @@
+import ElaSQLite
+import ElaStorage
+import ElaTestSupport
+import Testing
+
+@Suite struct AgentStoreTests {
+    @Test func identityPersistsAcrossReopen() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/" + AgentStore.fileName
+        do {
+            let store = try AgentStore(path: path)
+            #expect(try store.deviceIdentity() == nil)
+            try store.saveDeviceIdentity(did: "did:elastos:a", document: "{}", now: 100)
+            try store.saveDeviceIdentity(did: "did:elastos:a", document: "{\"v\":2}", now: 200)
+            store.close()
+        }
+        let store = try AgentStore(path: path)
+        let record = try #require(try store.deviceIdentity())
+        #expect(record.did == "did:elastos:a")
+        #expect(record.document == "{\"v\":2}")
+        #expect(record.createdAt == 100)
+        #expect(record.updatedAt == 200)
+    }
+
+    @Test func settingsAndStartLog() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        #expect(try store.setting("x") == nil)
+        try store.setSetting("x", "1", now: 1)
+        try store.setSetting("x", "2", now: 2)
+        #expect(try store.setting("x") == "2")
+        #expect(try store.recordStart(version: "t", pid: 1, now: 1) == 1)
+        #expect(try store.recordStart(version: "t", pid: 2, now: 2) == 2)
+    }
+
+    @Test func migrationsAreRecordedAndDatabaseIsWAL() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/agent.db"
+        _ = try AgentStore(path: path)
+        let conn = try SQLiteConnection(path: path)
+        #expect(try AgentStore.migrations.currentVersion(of: conn) == AgentStore.migrations.latestVersion)
+        #expect(try conn.query("PRAGMA journal_mode") { try $0[0, as: String.self] } == ["wal"])
+    }
+
+    @Test func aGarbageDatabaseFileIsATypedError() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.write("agent.db", String(repeating: "not a database ", count: 100))
+        #expect(throws: SQLiteError.self) { try AgentStore(path: path) }
+    }
+}
