@@ -54,7 +54,9 @@ let package = Package(
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
                 logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

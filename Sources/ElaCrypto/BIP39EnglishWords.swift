@@ -1,7 +1,7 @@
 // GENERATED FILE: do not edit. Source: shared/reference/bip39-english.txt (BIP39 English list,
 // from Debian python3-mnemonic 0.19, MIT, trezor/python-mnemonic), SHA-256 of the file:
 // 2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda
-// Regenerate: python3 Scripts/gen-bip39-english.py bip39-english.txt Sources/ElaCrypto/BIP39EnglishWords.swift
+// Regenerate: python3 scripts/generators/gen-bip39-english.py bip39-english.txt Sources/ElaCrypto/BIP39EnglishWords.swift
 
 extension Mnemonic {
     /// The 2048 BIP39 English words in list order (index = 11-bit word value).

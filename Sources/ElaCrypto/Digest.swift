@@ -22,6 +22,11 @@ public enum Digest {
         RIPEMD160.hash(sha256(bytes))
     }
 
+    /// HMAC-SHA512(key, data): BIP32's key-derivation function.
+    static func hmacSHA512(key: [UInt8], data: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA512>.authenticationCode(for: data, using: SymmetricKey(data: key)))
+    }
+
     /// SHA-256 digest in swift-crypto's type, for ECDSA.
     static func sha256Digest(parts: [[UInt8]]) -> SHA256Digest {
         var hasher = SHA256()

@@ -1,6 +1,6 @@
 /// A BIP32 extended private key over **secp256r1 (P-256)**, as the Elastos DID SDKs use it: the BIP32 formulas
 /// with the P-256 group order and P-256 public keys (`I = HMAC-SHA512("Bitcoin seed", seed)`, child scalar
-/// `(IL + kpar) mod n`). Serialized as a standard xprv (82 bytes with checksum version 0488ADE4, Base58Check).
+/// `(IL + kpar) mod n`). Serialized as a standard BIP32 xprv: Base58Check, 82 bytes with the checksum, version 0488ADE4.
 public struct HDKey: Sendable {
     /// 0 for the master key.
     public let depth: UInt8
@@ -32,7 +32,7 @@ public struct HDKey: Sendable {
     /// The master key of a BIP32 seed (16...64 bytes; a BIP39 seed is 64).
     public static func master(seed: [UInt8]) throws(HDKeyError) -> HDKey {
         guard (16...64).contains(seed.count) else { throw HDKeyError(.seedLength(seed.count)) }
-        var digest = PBKDF2.hmacSHA512(key: Array("Bitcoin seed".utf8), data: seed)
+        var digest = Digest.hmacSHA512(key: Array("Bitcoin seed".utf8), data: seed)
         defer { wipe(&digest) }
         // ElaPrivateKey enforces 0 < IL < n, the BIP32 validity rule.
         guard let key = try? ElaPrivateKey(rawRepresentation: Array(digest[0..<32])) else {
@@ -85,7 +85,7 @@ public struct HDKey: Sendable {
         let derived: (key: ElaPrivateKey, chainCode: [UInt8])? = privateKey.withRawBytes { parentRaw in
             // Hardened: HMAC(c, 0x00 || kpar || i); normal: HMAC(c, serP(point(kpar)) || i).
             var data = hardened ? [0x00] + parentRaw + indexBytes : publicKey.compressed + indexBytes
-            var digest = PBKDF2.hmacSHA512(key: chainCode, data: data)
+            var digest = Digest.hmacSHA512(key: chainCode, data: data)
             defer {
                 Self.wipe(&data)
                 Self.wipe(&digest)

@@ -9,7 +9,7 @@ internal import Crypto
 /// a seed other wallets would not reproduce.
 public struct Mnemonic: Sendable {
     /// The words, lower case, in order.
-    public var words: [String]
+    public private(set) var words: [String]
 
     /// The words joined by single ASCII spaces: the exact string that is hashed into the seed.
     public var phrase: String { words.joined(separator: " ") }

@@ -1,7 +1,7 @@
 // GENERATED FILE: do not edit. 5857 entries: scalar -> its full NFKD decomposition (already recursively decomposed
 // and canonically ordered), for every scalar assigned in Unicode 15.0 whose NFKD is not itself, except Hangul
 // syllables (algorithmic). Source: uconv v2.1  ICU 72.1 (Unicode 15.0), cross-checked against Python unicodedata 14.0.
-// Format: "HEX:HEX HEX;" repeated. Regenerate: python3 Scripts/gen-nfkd-table.py Sources/ElaCrypto/NFKDTable.swift
+// Format: "HEX:HEX HEX;" repeated. Regenerate: python3 scripts/generators/gen-nfkd-table.py Sources/ElaCrypto/NFKDTable.swift
 
 extension UnicodeNFKD {
     /// The Unicode version the table was built from; scalars assigned later are reported as unsupported.

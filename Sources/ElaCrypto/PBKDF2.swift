@@ -26,8 +26,4 @@ enum PBKDF2 {
         }
         return output
     }
-
-    static func hmacSHA512(key: [UInt8], data: [UInt8]) -> [UInt8] {
-        Array(HMAC<SHA512>.authenticationCode(for: data, using: SymmetricKey(data: key)))
-    }
 }

@@ -1,1 +1,3 @@
-print("ela-agent: not yet")
+import ElaDaemon
+
+await AgentCommand.runMain()

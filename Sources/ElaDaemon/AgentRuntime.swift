@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaConfig
+import ElaControl
+import ElaCrypto
+import ElaIdentity
+import ElaJSON
+import ElaKeystore
+import ElaSodium
+import ElaStorage
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// A start-up failure with the exit status it maps to (2: configuration, 1: everything else).
+struct AgentStartupError: Error {
+    var message: String
+    var exitCode: Int32 = 1
+}
+
+/// Assembles the agent: configuration, state directory, database, identity, control socket; runs until SIGTERM/SIGINT.
+struct AgentRuntime {
+    struct Options {
+        var configPath: String
+        var configIsExplicit: Bool
+        var stateDir: String?
+        var runtimeDir: String?
+        var board: String?
+        var foreground: Bool
+    }
+
+    let options: Options
+
+    func run() async throws {
+        var config = try loadConfig()
+        do { try config.override(board: options.board, stateDir: options.stateDir, runtimeDir: options.runtimeDir) } catch {
+            throw AgentStartupError(message: error.description, exitCode: 2)
+        }
+        let logLevel = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        var logger = Logger(label: "ela-agent")
+        logger.logLevel = logLevel
+        signal(SIGPIPE, SIG_IGN)  // a peer closing its socket must not kill the daemon
+
+        try makeDirectory(config.stateDir, mode: 0o700)
+        try makeDirectory(config.runtimeDir, mode: 0o755)
+        let lock = try StateLock(path: config.stateDir + "/agent.lock")
+        defer { lock.release() }
+
+        let startedAt = currentTime()
+        let store: AgentStore
+        do { store = try AgentStore(path: config.databasePath) } catch {
+            throw AgentStartupError(message: "cannot open the database \(config.databasePath): \(error)")
+        }
+        defer { store.close() }
+        let starts = (try? store.recordStart(version: AgentInfo.version, pid: Int(getpid()), now: startedAt.secondsSince1970)) ?? 0
+
+        let protection = try keyProtection(config)
+        let identityService: DeviceIdentityService
+        let identity: DeviceIdentity
+        let outcome: DeviceIdentityService.Outcome
+        do {
+            identityService = DeviceIdentityService(
+                keystore: try Keystore(directory: config.keystoreDir), protection: protection, store: store,
+                validityYears: config.documentValidityYears)
+            (identity, outcome) = try identityService.loadOrCreate(now: startedAt)
+        } catch let e as KeystoreError {
+            throw AgentStartupError(message: "device identity: \(e)")
+        } catch {
+            throw AgentStartupError(message: "device identity: \(error)")
+        }
+        switch outcome {
+        case .created: logger.notice("created device identity", metadata: ["did": "\(identity.did)"])
+        case .loaded: logger.info("loaded device identity", metadata: ["did": "\(identity.did)"])
+        case .renewed: logger.notice("renewed device DID document", metadata: ["did": "\(identity.did)", "expires": "\(identity.document.expires)"])
+        }
+
+        let context = ControlContext(
+            config: config, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
+            protectionKind: protection.kind == .passphrase ? "passphrase" : "machine-secret")
+        let foreground = options.foreground
+        let socketPath = config.controlSocketPath
+        let server = ControlServer(
+            path: config.controlSocketPath, mode: config.controlSocketMode, handler: context.handler(), logger: logger
+        ) {
+            let word = outcome == .created ? "new" : "existing"
+            // One line on stdout that scripts (and `make run`) can read; logs go to stderr.
+            printLine("ela-agent ready: device DID \(identity.did) (\(word) identity), control socket \(socketPath)")
+            if foreground {
+                printLine("  try: elactl --socket \(socketPath) status   (Ctrl-C stops the agent)")
+            }
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    func loadConfig() throws -> AgentConfig {
+        let path = options.configPath
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if options.configIsExplicit {
+                throw AgentStartupError(message: "cannot read config \(path): \(String(cString: strerror(errno)))", exitCode: 2)
+            }
+            return AgentConfig()  // no file at the default path: built-in defaults
+        }
+        let text: String
+        do { text = try readTextFile(path) } catch {
+            throw AgentStartupError(message: "\(error)", exitCode: 2)
+        }
+        do { return try AgentConfig.parse(text, fileName: path) } catch {
+            throw AgentStartupError(message: "invalid configuration: \(error)", exitCode: 2)
+        }
+    }
+
+    func keyProtection(_ config: AgentConfig) throws -> KeyProtection {
+        switch config.effectiveProtection {
+        case .machineSecret(let path):
+            return .machineSecret(path: path)
+        case .passphrase(let file):
+            var text: String
+            if let file {
+                do { text = try readTextFile(file) } catch { throw AgentStartupError(message: "passphrase: \(error)", exitCode: 2) }
+            } else if let env = getenv("ELA_AGENT_PASSPHRASE"), let s = String(validatingCString: env) {
+                text = s
+            } else {
+                throw AgentStartupError(
+                    message: "identity.protection is \"passphrase\" but neither identity.passphrase_file nor $ELA_AGENT_PASSPHRASE is set",
+                    exitCode: 2)
+            }
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            guard !text.isEmpty else { throw AgentStartupError(message: "the passphrase is empty", exitCode: 2) }
+            return .passphrase(SecretBytes(utf8: text), config.kdf == .interactive ? .interactive : .moderate)
+        }
+    }
+}
+
+/// What the control methods report.
+struct ControlContext: Sendable {
+    let config: AgentConfig
+    let configPath: String
+    let identity: DeviceIdentity
+    let startedAt: DIDDate
+    let starts: Int
+    let protectionKind: String
+
+    func handler() -> ControlHandler {
+        let ctx = self
+        return ControlHandler(methods: [
+            "ping": { _ in .string("pong") },
+            "status": { _ in ctx.status() },
+            "identity.show": { _ in ctx.identityInfo() },
+        ])
+    }
+
+    func status() -> JSONValue {
+        let now = currentTime()
+        return .object(
+            JSONObject([
+                ("version", .string(AgentInfo.version)), ("pid", .number(JSONNumber(Int(getpid())))),
+                ("startedAt", .string(startedAt.description)),
+                ("uptimeSeconds", .number(JSONNumber(now.secondsSince1970 - startedAt.secondsSince1970))),
+                ("starts", .number(JSONNumber(starts))), ("did", .string(identity.did.description)),
+                ("board", .string(config.board)), ("stateDir", .string(config.stateDir)),
+                ("runtimeDir", .string(config.runtimeDir)), ("config", .string(configPath)),
+            ]))
+    }
+
+    func identityInfo() -> JSONValue {
+        .object(
+            JSONObject([
+                ("did", .string(identity.did.description)),
+                ("publicKeyBase58", .string(identity.key.publicKey.base58)),
+                ("created", .string(DIDDate(secondsSince1970: identity.createdAt).description)),
+                ("expires", .string(identity.document.expires.description)),
+                ("protection", .string(protectionKind)),
+                ("document", identity.document.normalizedJSON()),
+            ]))
+    }
+}
+
+func currentTime() -> DIDDate { DIDDate(secondsSince1970: Int64(time(nil))) }

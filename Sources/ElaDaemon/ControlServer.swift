@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import ElaControl
+internal import Logging
+internal import NIOCore
+internal import NIOPosix
+internal import ServiceLifecycle
+
+/// The control socket: a unix stream socket speaking newline-delimited JSON-RPC (`ElaControl`).
+/// One task per connection; a connection may send many requests; oversize frames close it.
+final class ControlServer: Service {
+    let path: String
+    let mode: UInt32
+    let handler: ControlHandler
+    let logger: Logger
+    /// Called once the socket accepts connections (the agent prints "ready" then).
+    let onReady: @Sendable () -> Void
+
+    init(path: String, mode: UInt32, handler: ControlHandler, logger: Logger, onReady: @escaping @Sendable () -> Void) {
+        self.path = path
+        self.mode = mode
+        self.handler = handler
+        self.logger = logger
+        self.onReady = onReady
+    }
+
+    func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 64)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineFrameDecoder(maxFrameBytes: ControlProtocol.maxFrameBytes)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        guard chmod(path, mode_t(mode)) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? await server.channel.close()
+            throw ControlServerError(message: "cannot set mode \(String(mode, radix: 8)) on \(path): \(reason)")
+        }
+        logger.info("control socket listening", metadata: ["path": "\(path)"])
+        onReady()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
+        }
+        unlink(path)
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                do {
+                    for try await frame in inbound {
+                        let reply = await handler.respond(to: Array(frame.readableBytesView))
+                        try await outbound.write(ByteBuffer(bytes: reply))
+                    }
+                } catch is FrameTooLargeError {
+                    let reply = ControlResponse(
+                        id: nil,
+                        outcome: .failure(ControlError(code: ControlError.frameTooLarge, message: "request larger than \(ControlProtocol.maxFrameBytes) bytes")))
+                    try? await outbound.write(ByteBuffer(bytes: reply.encoded()))
+                }
+            }
+        } catch {
+            logger.debug("control connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+struct ControlServerError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+struct FrameTooLargeError: Error {}
+
+/// Splits the byte stream at '\n'; refuses to buffer more than `maxFrameBytes` without one.
+struct LineFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let maxFrameBytes: Int
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if let nl = buffer.readableBytesView.firstIndex(of: 0x0A) {
+            let length = nl - buffer.readerIndex
+            let frame = buffer.readSlice(length: length)!
+            buffer.moveReaderIndex(forwardBy: 1)
+            context.fireChannelRead(Self.wrapInboundOut(frame))
+            return .continue
+        }
+        if buffer.readableBytes > maxFrameBytes { throw FrameTooLargeError() }
+        return .needMoreData
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try decode(context: context, buffer: &buffer)
+    }
+}
