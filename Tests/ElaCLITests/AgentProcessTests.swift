@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaTestSupport
+import Testing
+
+/// The real `ela-agent` process with `elactl` talking to it over the control socket.
+@Suite(.serialized) struct AgentProcessTests {
+    let agentPath = ChildProcess.product("ela-agent")
+    let elactl = ChildProcess.product("elactl")
+
+    struct RunningAgent {
+        let process: ChildProcess
+        let socket: String
+        let did: String
+    }
+
+    func startAgent(_ dir: TemporaryDirectory, extra: [String] = []) throws -> RunningAgent {
+        let socket = dir.path + "/run/control.sock"
+        let p = try ChildProcess(
+            agentPath, ["--board", "sim", "--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run"] + extra,
+            outputDirectory: dir.path)
+        let ready = ChildProcess.waitUntil(timeoutSeconds: 30) { p.stdout.contains("ela-agent ready") }
+        try #require(ready, "agent did not become ready: \(p.stderr)")
+        let line = p.stdout.split(separator: "\n").first { $0.contains("ready") } ?? ""
+        let did = line.split(separator: " ").first { $0.hasPrefix("did:elastos:") }.map(String.init) ?? ""
+        return RunningAgent(process: p, socket: socket, did: did)
+    }
+
+    @Test func firstStartCreatesAnIdentityAndRestartsKeepIt() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let first = try startAgent(dir)
+        #expect(first.did.hasPrefix("did:elastos:i"))
+        #expect(first.process.stdout.contains("(new identity)"))
+
+        let status = try ChildProcess.run(elactl, ["status", "--json", "--socket", first.socket])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("\"did\": \"\(first.did)\""))
+        #expect(status.stdout.contains("\"board\": \"sim\""))
+
+        // The document the agent serves is a genuine Elastos DID document.
+        let show = try ChildProcess.run(elactl, ["identity", "show", "--socket", first.socket, "--document"])
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("DID:         \(first.did)"))
+        let docStart = try #require(show.stdout.firstIndex(of: "{"))
+        let docFile = dir.write("device.json", String(show.stdout[docStart...]))
+        let verify = try ChildProcess.run(elactl, ["did", "verify", docFile])
+        #expect(verify.status == 0, "\(verify.stdout)")
+
+        // Socket and state permissions.
+        var st = stat()
+        #expect(stat(first.socket, &st) == 0 && st.st_mode & 0o777 == 0o660)
+        #expect(stat(dir.path + "/state", &st) == 0 && st.st_mode & 0o777 == 0o700)
+        #expect(stat(dir.path + "/state/machine.key", &st) == 0 && st.st_mode & 0o777 == 0o600)
+
+        // SIGTERM: clean exit, socket removed.
+        first.process.signal(SIGTERM)
+        #expect(try first.process.wait() == 0)
+        #expect(!fileExists(first.socket))
+
+        let second = try startAgent(dir)
+        #expect(second.did == first.did)
+        #expect(second.process.stdout.contains("(existing identity)"))
+        let status2 = try ChildProcess.run(elactl, ["status", "--json", "--socket", second.socket])
+        #expect(status2.stdout.contains("\"starts\": 2"))
+        second.process.signal(SIGINT)
+        #expect(try second.process.wait() == 0)
+    }
+
+    @Test func aSecondAgentOnTheSameStateDirIsRefused() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        let other = try ChildProcess.run(
+            agentPath, ["--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run2"], timeoutSeconds: 30)
+        #expect(other.status == 1)
+        #expect(other.stderr.contains("already using this state directory"))
+        // The first one still answers.
+        #expect(try ChildProcess.run(elactl, ["status", "--socket", agent.socket]).status == 0)
+        agent.process.signal(SIGTERM)
+        try agent.process.wait()
+    }
+
+    @Test func aDamagedKeystoreStopsStartupWithoutANewIdentity() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        agent.process.signal(SIGTERM)
+        try agent.process.wait()
+        // Replace the machine secret: the stored key can no longer be opened.
+        _ = dir.write("state/machine.key.new", String(repeating: "x", count: 32))
+        chmod(dir.path + "/state/machine.key.new", 0o600)
+        rename(dir.path + "/state/machine.key.new", dir.path + "/state/machine.key")
+        let keyBefore = TestData.read(dir.path + "/state/keystore/device-key")
+        let r = try ChildProcess.run(
+            agentPath, ["--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run"], timeoutSeconds: 30)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("device identity"))
+        #expect(r.stderr.contains("device-key"))
+        #expect(TestData.read(dir.path + "/state/keystore/device-key") == keyBefore)
+        // Deleting the key while the database remembers the DID is refused too.
+        unlink(dir.path + "/state/keystore/device-key")
+        let r2 = try ChildProcess.run(
+            agentPath, ["--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run"], timeoutSeconds: 30)
+        #expect(r2.status == 1)
+        #expect(r2.stderr.contains(agent.did))
+        #expect(!fileExists(dir.path + "/state/keystore/device-key"))
+    }
+
+    @Test func configurationErrorsExitTwoWithKeyAndLine() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let conf = dir.write("agent.toml", "[agent]\nboard = \"sim\"\nlog_level = \"chatty\"\n")
+        let r = try ChildProcess.run(agentPath, ["--config", conf, "--state-dir", dir.path + "/s"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("agent.toml:3: agent.log_level"))
+        let missing = try ChildProcess.run(agentPath, ["--config", dir.path + "/none.toml"])
+        #expect(missing.status == 2)
+        let badFlag = try ChildProcess.run(agentPath, ["--board", "Not A Board", "--state-dir", dir.path + "/s"])
+        #expect(badFlag.status == 2)
+    }
+
+    @Test func elactlWithoutAnAgentExitsThree() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let r = try ChildProcess.run(elactl, ["status"], environment: ["ELA_AGENT_SOCKET": dir.path + "/none.sock"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("is the agent running"))
+    }
+}
