@@ -72,6 +72,10 @@ let package = Package(
         ),
         .executableTarget(name: "ela-agent", dependencies: ["ElaDaemon"], swiftSettings: swiftSettings),
         .executableTarget(name: "elactl", dependencies: ["ElaCLI"], swiftSettings: swiftSettings),
+        // `make bench`: throughput figures next to baselines measured in the same run.
+        .executableTarget(
+            name: "ela-bench", dependencies: ["ElaIdentity", "ElaCrypto", "ElaJSON"], path: "Benchmarks/ela-bench",
+            swiftSettings: swiftSettings),
 
         // Tests: one target per library target, shared helpers in ElaTestSupport.
         .target(name: "ElaTestSupport", path: "Tests/ElaTestSupport", swiftSettings: swiftSettings),

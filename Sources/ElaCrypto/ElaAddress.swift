@@ -6,8 +6,19 @@ public enum ElaAddress {
 
     /// Base58Check(0x67 || RIPEMD160(SHA256(0x21 || pk33 || 0xAD))): 25 bytes, 34 characters.
     public static func identifier(for key: ElaPublicKey) -> String {
+        identifier(compressedBytes: key.compressed)
+    }
+
+    /// The id of a key given as its 33 compressed bytes, without the (costly) on-curve check; nil if the bytes
+    /// cannot be a compressed point. Used to find a document's default key before any signature is checked.
+    public static func identifier(compressedKey: [UInt8]) -> String? {
+        guard compressedKey.count == 33, compressedKey[0] == 0x02 || compressedKey[0] == 0x03 else { return nil }
+        return identifier(compressedBytes: compressedKey)
+    }
+
+    private static func identifier(compressedBytes: [UInt8]) -> String {
         // The single-key "redeem script": push 33 bytes, the key, PADDING_STANDARD (0xAD).
-        let script = [0x21] + key.compressed + [0xAD]
+        let script = [0x21] + compressedBytes + [0xAD]
         return Base58.encodeCheck([identityPrefix] + Digest.hash160(script))
     }
 

@@ -5,12 +5,15 @@ public struct DID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public static let prefix = "did:elastos:"
     /// The method-specific id, e.g. `iXcRhYB38gMt1phi5JXJMjeXL2TL8cg58y` or `foobar` for a customized DID.
     public let methodSpecificId: String
+    /// `did:elastos:<id>`, kept because ids are compared and written far more often than they are made.
+    public let description: String
 
     public init(methodSpecificId: String) throws(DIDError) {
         guard !methodSpecificId.isEmpty, methodSpecificId.utf8.allSatisfy(DID.isIdChar) else {
             throw DIDError(.malformed, "invalid DID method-specific id '\(methodSpecificId)'")
         }
         self.methodSpecificId = methodSpecificId
+        self.description = DID.prefix + methodSpecificId
     }
 
     /// Parses `did:elastos:<id>`.
@@ -18,10 +21,11 @@ public struct DID: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard string.hasPrefix(DID.prefix) else {
             throw DIDError(.malformed, "'\(string)' is not a did:elastos: DID")
         }
-        try self.init(methodSpecificId: String(string.dropFirst(DID.prefix.count)))
+        try self.init(methodSpecificId: String(Substring(string.utf8.dropFirst(DID.prefix.utf8.count))))
     }
 
-    public var description: String { DID.prefix + methodSpecificId }
+    public static func == (lhs: DID, rhs: DID) -> Bool { lhs.methodSpecificId == rhs.methodSpecificId }
+    public func hash(into hasher: inout Hasher) { hasher.combine(methodSpecificId) }
 
     public static func < (lhs: DID, rhs: DID) -> Bool { lhs.description.javaPrecedes(rhs.description) }
 
@@ -40,19 +44,22 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let did: DID
     /// Everything after the DID: `#fragment`, or `;params`, `/path`, `?query` followed by an optional fragment.
     public let suffix: String
+    /// The absolute form, kept for the same reason as `DID.description`.
+    public let description: String
 
     public init(did: DID, fragment: String) {
         self.did = did
         self.suffix = "#" + fragment
+        self.description = did.description + suffix
     }
 
     /// Parses an absolute (`did:elastos:x#k`) or relative (`#k`) DID URL; relative ones resolve against `base`.
     public init(_ string: String, base: DID?) throws(DIDError) {
         if string.hasPrefix("did:") {
-            let bytes = Array(string.utf8)
-            let end = bytes.firstIndex(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? bytes.count
-            self.did = try DID(String(decoding: bytes[0..<end], as: UTF8.self))
-            self.suffix = String(decoding: bytes[end...], as: UTF8.self)
+            let utf8 = string.utf8
+            let end = utf8.firstIndex(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? utf8.endIndex
+            self.did = try DID(String(string[..<end]))
+            self.suffix = String(string[end...])
         } else {
             guard let base else { throw DIDError(.malformed, "relative DID URL '\(string)' has no DID to resolve against") }
             guard let first = string.first, ";/?#".contains(first) else {
@@ -61,9 +68,10 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
             self.did = base
             self.suffix = string
         }
-        guard suffix.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+        guard suffix.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
             throw DIDError(.malformed, "invalid characters in DID URL '\(string)'")
         }
+        self.description = did.description + suffix
     }
 
     public var fragment: String? {
@@ -71,7 +79,8 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
         return String(suffix[suffix.index(after: i)...])
     }
 
-    public var description: String { did.description + suffix }
+    public static func == (lhs: DIDURL, rhs: DIDURL) -> Bool { lhs.description == rhs.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     /// `#frag` when the URL belongs to `base`, else the absolute form (the SDKs' compact form).
     public func relative(to base: DID) -> String { did == base ? suffix : description }

@@ -76,10 +76,10 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
     // MARK: Decoding
 
     public init(json: JSONValue) throws(DIDError) {
-        let f = try JSONFields(json, context: "DID document")
-        let subject = try f.did("id")
+        var fd = try JSONFields(json, context: "DID document")
+        let subject = try fd.did("id")
         let ctx = "DID document \(subject)"
-        let fd = try JSONFields(json, context: ctx)
+        fd.context = ctx
         self.subject = subject
         context = try fd.stringOrStrings("@context")
 
@@ -142,16 +142,8 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
         publicKeys = keys.values.sorted { $0.id < $1.id }
 
         var authentication = Array(Set(authRefs))
-        // The default key: controlled by the subject and deriving to the subject's id. Always authenticates.
-        for key in publicKeys where key.controller == subject {
-            if let pk = try? ElaPublicKey(base58: key.publicKeyBase58),
-                ElaAddress.identifier(for: pk) == subject.methodSpecificId
-            {
-                defaultKeyId = key.id
-                if !authentication.contains(key.id) { authentication.append(key.id) }
-                break
-            }
-        }
+        defaultKeyId = Self.findDefaultKey(publicKeys, subject: subject)
+        if let d = defaultKeyId, !authentication.contains(d) { authentication.append(d) }
         self.authentication = authentication.sorted()
         self.authorization = Array(Set(authzRefs)).sorted()
         if controllers.isEmpty && defaultKeyId == nil {
@@ -206,6 +198,15 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
         self.proofs = Self.sortProofs(proofs)
     }
 
+    /// The default key: controlled by the subject and deriving to the subject's id. It always authenticates.
+    /// Only the address is compared here; the point itself is validated when a signature is checked.
+    static func findDefaultKey(_ keys: [DIDPublicKey], subject: DID) -> DIDURL? {
+        keys.first { key in
+            key.controller == subject
+                && KeyCache.shared.address(key.publicKeyBase58) == subject.methodSpecificId
+        }?.id
+    }
+
     static func sortProofs(_ proofs: [Proof]) -> [Proof] {
         proofs.sorted {
             let a = $0.created?.secondsSince1970 ?? 0
@@ -230,15 +231,8 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
         self.expires = expires
         self.proofs = []
         var auth = authentication
-        for key in self.publicKeys where key.controller == subject {
-            if let pk = try? ElaPublicKey(base58: key.publicKeyBase58),
-                ElaAddress.identifier(for: pk) == subject.methodSpecificId
-            {
-                defaultKeyId = key.id
-                if !auth.contains(key.id) { auth.append(key.id) }
-                break
-            }
-        }
+        defaultKeyId = Self.findDefaultKey(self.publicKeys, subject: subject)
+        if let d = defaultKeyId, !auth.contains(d) { auth.append(d) }
         self.authentication = Array(Set(auth)).sorted()
         guard defaultKeyId != nil else { throw DIDError(.signing, "no public key of \(subject) derives to its id") }
     }

@@ -255,8 +255,7 @@ public struct DIDVerifier: Sendable {
 
     private func verify(_ signature: String, key: DIDPublicKey, input: [[UInt8]], what: String) throws(DIDError) {
         guard key.type == defaultKeyType else { throw DIDError(.notGenuine, "\(what): unsupported key type '\(key.type)'") }
-        let pk: ElaPublicKey
-        do { pk = try ElaPublicKey(base58: key.publicKeyBase58) } catch {
+        guard let pk = KeyCache.shared.publicKey(key.publicKeyBase58) else {
             throw DIDError(.notGenuine, "\(what): key \(key.id) is not a valid P-256 public key")
         }
         let sig: [UInt8]

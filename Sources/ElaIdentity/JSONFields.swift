@@ -3,7 +3,7 @@ internal import ElaJSON
 /// Typed access to the members of a JSON object while decoding a DID object; every failure names the member.
 struct JSONFields {
     let object: JSONObject
-    let context: String  // e.g. "DID document", "credential did:elastos:...#email"
+    var context: String  // e.g. "DID document", "credential did:elastos:...#email"
 
     init(_ value: JSONValue, context: String) throws(DIDError) {
         guard let obj = value.objectValue else {

@@ -1,6 +1,6 @@
 /// A JSON value that keeps what canonical signing needs: object member order as written and
 /// the exact lexeme of every number (Jackson re-emits integers unchanged, so we must too).
-public indirect enum JSONValue: Sendable, Hashable {
+public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(JSONNumber)
@@ -76,11 +76,29 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 /// Object members in document order, with O(1) lookup. Duplicate names are rejected by the parser.
 public struct JSONObject: Sendable, Hashable, Sequence {
     public private(set) var members: [(key: String, value: JSONValue)]
-    private var index: [String: Int]
+    /// Built only for large objects: a linear scan beats hashing for the handful of members DID objects have.
+    private var index: [String: Int]?
+    private static let indexThreshold = 16
 
     public init() {
         members = []
-        index = [:]
+        index = nil
+    }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
+    }
+
+    private mutating func appendMember(_ key: String, _ value: JSONValue) {
+        members.append((key, value))
+        if index != nil {
+            index![key] = members.count - 1
+        } else if members.count > Self.indexThreshold {
+            var built: [String: Int] = [:]
+            for (n, m) in members.enumerated() { built[m.key] = n }
+            index = built
+        }
     }
 
     public init(_ members: [(String, JSONValue)]) {
@@ -93,29 +111,30 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     public var keys: [String] { members.map(\.key) }
 
     public subscript(key: String) -> JSONValue? {
-        get { index[key].map { members[$0].value } }
+        get { position(of: key).map { members[$0].value } }
         set {
-            if let i = index[key] {
+            if let i = position(of: key) {
                 if let newValue { members[i].value = newValue } else { remove(at: i) }
             } else if let newValue {
-                index[key] = members.count
-                members.append((key, newValue))
+                appendMember(key, newValue)
             }
         }
     }
 
-    /// True if the key was present before insertion (used by the parser to reject duplicates).
+    /// Appends a member unless the key exists; false then (the parser rejects duplicate names).
     mutating func insertNew(_ key: String, _ value: JSONValue) -> Bool {
-        if index[key] != nil { return false }
-        index[key] = members.count
-        members.append((key, value))
+        if position(of: key) != nil { return false }
+        appendMember(key, value)
         return true
     }
 
     private mutating func remove(at i: Int) {
         members.remove(at: i)
-        index = [:]
-        for (n, m) in members.enumerated() { index[m.key] = n }
+        if index != nil {
+            var built: [String: Int] = [:]
+            for (n, m) in members.enumerated() { built[m.key] = n }
+            index = members.count > Self.indexThreshold ? built : nil
+        }
     }
 
     public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {

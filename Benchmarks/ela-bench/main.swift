@@ -1,0 +1,105 @@
+// `make bench`: each figure is printed next to a baseline measured in the same run, as a ratio, so machines of
+// different speed can be compared. Shared vectors come from $ELA_TESTDATA or ../shared/testdata.
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaCrypto
+import ElaIdentity
+import ElaJSON
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Runs `body` repeatedly for about `seconds` (after a warm-up) and returns operations per second.
+func measure(seconds: Double = 2.0, _ body: () throws -> Void) rethrows -> Double {
+    for _ in 0..<50 { try body() }
+    var n = 0
+    let start = now()
+    var elapsed = 0.0
+    while elapsed < seconds {
+        for _ in 0..<100 { try body() }
+        n += 100
+        elapsed = now() - start
+    }
+    return Double(n) / elapsed
+}
+
+func readFile(_ path: String) -> String? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        out.append(contentsOf: buf[0..<n])
+        if n < buf.count { break }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func fmt(_ v: Double) -> String {
+    if v < 10 { return String((v * 100).rounded() / 100) }
+    return String(Int(v.rounded()))
+}
+
+struct BenchFailure: Error, CustomStringConvertible { var description: String }
+
+let testdata: String = {
+    if let e = getenv("ELA_TESTDATA"), let s = String(validatingCString: e), !s.isEmpty { return s }
+    return "../shared/testdata"
+}()
+
+/// Document verification (parse + normalize + verify) against the raw cost of one P-256 verify over the same
+/// signing input with an already-parsed key.
+func benchDocument(name: String, text: String) throws {
+    let doc = try DIDDocument(json: try JSONParser.parse(text))
+    guard let key = doc.defaultKey, let proof = doc.proofs.first else { throw BenchFailure(description: "\(name): no key") }
+    let publicKey = try ElaPublicKey(base58: key.publicKeyBase58)
+    let signature = try Base64URL.decode(proof.signatureValue)
+    let input = doc.signingInput
+    guard publicKey.isValidSignature(signature, over: [input]) else { throw BenchFailure(description: "\(name): bad vector") }
+
+    let raw = measure { _ = publicKey.isValidSignature(signature, over: [input]) }
+    let verifier = DIDVerifier()
+    // Warm: the steady state of a device that keeps seeing the same DIDs (decoded keys cached).
+    let warm = try measure {
+        let d = try DIDDocument(json: try JSONParser.parse(text))
+        try verifier.checkGenuine(d)
+    }
+    // Cold: every document's key decoded from scratch, compared with a verify that also decodes the key.
+    let cold = try measure {
+        DIDKeyCache.removeAll()
+        let d = try DIDDocument(json: try JSONParser.parse(text))
+        try verifier.checkGenuine(d)
+    }
+    let rawCold = try measure {
+        let k = try ElaPublicKey(compressed: publicKey.compressed)
+        _ = k.isValidSignature(signature, over: [input])
+    }
+    print("DID document verify, \(name) (\(text.utf8.count) B), parse + normalize + verify:")
+    print("  warm: \(fmt(warm)) docs/s | raw P-256 verify (parsed key): \(fmt(raw)) /s | ratio \(fmt(warm / raw))  (goal >= 0.8)")
+    print("  cold: \(fmt(cold)) docs/s | raw P-256 verify incl. key decoding: \(fmt(rawCold)) /s | ratio \(fmt(cold / rawCold))")
+}
+
+do {
+    print("ela-bench: release build, one core, figures in operations per second")
+    if let user4 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user4.id.json") {
+        try benchDocument(name: "SDK user4.id.json", text: user4)
+    } else {
+        print("(shared vectors not found at \(testdata); set ELA_TESTDATA)")
+    }
+    // A device document as the agent makes it.
+    let key = ElaPrivateKey.generate()
+    let nowDate = DIDDate(secondsSince1970: Int64(time(nil)))
+    let device = try DIDDocument.primitive(for: key.publicKey, now: nowDate).signed(with: key, created: nowDate)
+    try benchDocument(name: "device document", text: device.normalizedString)
+    if let user1 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user1.id.json") {
+        try benchDocument(name: "SDK user1.id.json, 4 keys, 2 embedded VCs", text: user1)
+    }
+} catch {
+    print("ela-bench: \(error)")
+    exit(1)
+}
