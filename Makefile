@@ -32,8 +32,10 @@ build: deps
 
 ## test: deps + build + every test + the no-Foundation linkage check
 test: build
-	swift test $(SWIFT_BUILD_FLAGS)
+	@mkdir -p .build
+	@set -o pipefail; swift test $(SWIFT_BUILD_FLAGS) 2>&1 | tee .build/test.log
 	bash scripts/check-linkage.sh $(BIN)/ela-agent $(BIN)/elactl
+	@bash scripts/test-summary.sh .build/test.log
 
 ## run: start the agent in the foreground on the sim board with a local state dir (Ctrl-C stops it)
 run: build
