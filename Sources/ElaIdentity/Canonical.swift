@@ -9,6 +9,15 @@ public enum Canonical {
         return String(decoding: raw, as: UTF8.self)._nfcCodeUnits
     }
 
+    /// The signed bytes as the Java and JS SDKs produce them: the same text without NFC normalization.
+    /// Differs from `bytes` only for non-ASCII text that is not already NFC; verifiers accept either.
+    public static func variants(_ value: JSONValue) -> [[UInt8]] {
+        let raw = JSONWriter.compactBytes(value)
+        if !raw.contains(where: { $0 >= 0x80 }) { return [raw] }
+        let nfc = String(decoding: raw, as: UTF8.self)._nfcCodeUnits
+        return nfc == raw ? [nfc] : [nfc, raw]
+    }
+
     public static func string(_ value: JSONValue) -> String {
         String(decoding: bytes(value), as: UTF8.self)
     }

@@ -39,6 +39,14 @@ public struct DID: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 }
 
+/// Orders proofs by creation time as the Java SDK's `Proof.compareTo` does: `(int)(created1 - created2)` in
+/// milliseconds, overflow included (proofs more than ~24.8 days apart compare "wrongly"), so normalized multisig
+/// output matches the SDK byte for byte.
+func javaCreatedOrder(_ a: DIDDate?, _ b: DIDDate?) -> Int32 {
+    let diffMillis = ((a?.secondsSince1970 ?? 0) &- (b?.secondsSince1970 ?? 0)) &* 1000
+    return Int32(truncatingIfNeeded: diffMillis)
+}
+
 /// A DID URL such as `did:elastos:iXc...#primary`. Always absolute once parsed against a base DID.
 public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let did: DID
@@ -54,7 +62,9 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Parses an absolute (`did:elastos:x#k`) or relative (`#k`) DID URL; relative ones resolve against `base`.
-    public init(_ string: String, base: DID?) throws(DIDError) {
+    public init(_ text: String, base: DID?) throws(DIDError) {
+        // The SDK parser trims, and (v1 compatibility) reads a bare "primary" as the fragment "#primary".
+        let string = DIDURL.trimmed(text)
         if string.hasPrefix("did:") {
             let utf8 = string.utf8
             let end = utf8.firstIndex(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? utf8.endIndex
@@ -62,16 +72,22 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
             self.suffix = String(string[end...])
         } else {
             guard let base else { throw DIDError(.malformed, "relative DID URL '\(string)' has no DID to resolve against") }
-            guard let first = string.first, ";/?#".contains(first) else {
-                throw DIDError(.malformed, "invalid DID URL '\(string)'")
-            }
+            guard let first = string.first else { throw DIDError(.malformed, "empty DID URL") }
             self.did = base
-            self.suffix = string
+            self.suffix = ";/?#".contains(first) ? string : "#" + string
         }
         guard suffix.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
             throw DIDError(.malformed, "invalid characters in DID URL '\(string)'")
         }
         self.description = did.description + suffix
+    }
+
+    static func trimmed(_ s: String) -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = s.firstIndex(where: { !isSpace($0) }), let last = s.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(s[first...last])
     }
 
     public var fragment: String? {

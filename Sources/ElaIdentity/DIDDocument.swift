@@ -36,8 +36,12 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
     public struct Proof: Sendable, Hashable {
         public var type: String
         public var created: DIDDate?
+        /// For `creatorIsImplicit`, only `creator.did` (the single controller) is meaningful.
         public var creator: DIDURL
         public var signatureValue: String
+        /// The file named no creator: a customized DID with one controller means that controller's default key,
+        /// which the verifier looks up (decoding never resolves DIDs).
+        public var creatorIsImplicit = false
     }
 
     public struct Multisig: Sendable, Hashable, CustomStringConvertible {
@@ -81,7 +85,7 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
         let ctx = "DID document \(subject)"
         fd.context = ctx
         self.subject = subject
-        context = try fd.stringOrStrings("@context")
+        context = try fd.contextList()
 
         var controllers: [DID] = []
         for c in try fd.stringOrStrings("controller") ?? [] {
@@ -180,20 +184,22 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
         for (i, p) in (try fd.objectOrObjects("proof") ?? []).enumerated() {
             let pf = try JSONFields(p, context: "\(ctx) proof[\(i)]")
             let creator: DIDURL
+            var implicit = false
             let creatorBase: DID? = controllers.isEmpty ? subject : (controllers.count == 1 ? controllers[0] : nil)
             if let c = try pf.optionalString("creator") {
                 do { creator = try DIDURL(c, base: creatorBase) } catch { throw pf.fail("creator: \(error.message)") }
             } else if let d = defaultKeyId, controllers.isEmpty {
                 creator = d
+            } else if controllers.count == 1 {
+                creator = DIDURL(did: controllers[0], fragment: "")
+                implicit = true
             } else {
-                // The SDK would look up a single controller's default key here; we decode without resolving,
-                // so a customized document must name its creators.
-                throw pf.fail("missing 'creator' (required for a customized DID)")
+                throw pf.fail("missing 'creator' (a document with several controllers must name each signer)")
             }
             proofs.append(
                 Proof(
                     type: try pf.optionalString("type") ?? defaultKeyType, created: try pf.optionalDate("created"),
-                    creator: creator, signatureValue: try pf.string("signatureValue")))
+                    creator: creator, signatureValue: try pf.string("signatureValue"), creatorIsImplicit: implicit))
         }
         self.proofs = Self.sortProofs(proofs)
     }
@@ -209,9 +215,8 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
 
     static func sortProofs(_ proofs: [Proof]) -> [Proof] {
         proofs.sorted {
-            let a = $0.created?.secondsSince1970 ?? 0
-            let b = $1.created?.secondsSince1970 ?? 0
-            return a != b ? a < b : $0.creator < $1.creator
+            let rc = javaCreatedOrder($0.created, $1.created)
+            return rc != 0 ? rc < 0 : $0.creator < $1.creator
         }
     }
 
@@ -243,6 +248,7 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
 
     /// What every document proof signs: the normalized document without `proof`.
     public var signingInput: [UInt8] { Canonical.bytes(normalized(includeProof: false)) }
+    var signingInputVariants: [[UInt8]] { Canonical.variants(normalized(includeProof: false)) }
 
     func normalized(includeProof: Bool) -> JSONValue {
         var o = JSONObject()
@@ -284,7 +290,7 @@ public struct DIDDocument: Sendable, Hashable, NormalizedJSONRepresentable {
                 var po = JSONObject()
                 po["type"] = .string(p.type)
                 po.put("created", p.created.map { .string($0.description) })
-                po["creator"] = .string(p.creator.description)
+                if !p.creatorIsImplicit { po["creator"] = .string(p.creator.description) }
                 po["signatureValue"] = .string(p.signatureValue)
                 return .object(po)
             }

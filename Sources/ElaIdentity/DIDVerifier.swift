@@ -26,7 +26,7 @@ public struct DIDVerifier: Sendable {
             throw DIDError(
                 .notGenuine, "document \(doc.subject) has \(doc.proofs.count) proof(s); it needs exactly \(required)")
         }
-        let input = doc.signingInput
+        let input = doc.signingInputVariants
         if !doc.isCustomized {
             let proof = doc.proofs[0]
             try checkType(proof.type, what: "document \(doc.subject) proof")
@@ -36,7 +36,7 @@ public struct DIDVerifier: Sendable {
                     "document \(doc.subject): proof creator \(proof.creator) is not the default key \(doc.defaultKeyId?.description ?? "(none)")"
                 )
             }
-            try verify(proof.signatureValue, key: key, input: [input], what: "document \(doc.subject) proof by \(proof.creator)")
+            try verify(proof.signatureValue, key: key, inputs: input, what: "document \(doc.subject) proof by \(proof.creator)")
             return
         }
         var seen = Set<DID>()
@@ -52,26 +52,27 @@ public struct DIDVerifier: Sendable {
             }
             let cdoc = try resolveRequired(controller, role: "controller of \(doc.subject)")
             try genuine(cdoc, depth: depth + 1)
-            guard let key = cdoc.defaultKey, key.id == proof.creator else {
+            guard let key = cdoc.defaultKey, proof.creatorIsImplicit || key.id == proof.creator else {
                 throw DIDError(.notGenuine, "\(what): not the default key of controller \(controller)")
             }
-            try verify(proof.signatureValue, key: key, input: [input], what: what)
+            try verify(proof.signatureValue, key: key, inputs: input, what: what)
         }
     }
 
+    /// The SDK's `isValid` checks the document's own expiry; controllers only need to be genuine (and, on chain,
+    /// not deactivated).
     private func notExpired(_ doc: DIDDocument, at time: DIDDate, depth: Int) throws(DIDError) {
         guard time <= doc.expires else {
             throw DIDError(.notValid, "document \(doc.subject) expired at \(doc.expires)")
-        }
-        guard depth <= Self.maxDepth else { return }
-        for c in doc.controllers {
-            try notExpired(try resolveRequired(c, role: "controller of \(doc.subject)"), at: time, depth: depth + 1)
         }
     }
 
     // MARK: Credentials
 
     public func checkGenuine(_ vc: VerifiableCredential) throws(DIDError) {
+        guard vc.id.did == vc.subject else {
+            throw DIDError(.notGenuine, "credential id \(vc.id) does not belong to its subject \(vc.subject)")
+        }
         guard let proof = vc.proof else { throw DIDError(.notGenuine, "credential \(vc.id) has no proof") }
         let what = "credential \(vc.id) proof by \(proof.verificationMethod)"
         let issuerDoc = try resolveRequired(vc.issuer, role: "issuer of \(vc.id)")
@@ -80,10 +81,7 @@ public struct DIDVerifier: Sendable {
         guard let key = try authenticationKey(proof.verificationMethod, of: issuerDoc) else {
             throw DIDError(.notGenuine, "\(what): not an authentication key of issuer \(vc.issuer)")
         }
-        try verify(proof.signature, key: key, input: [vc.signingInput], what: what)
-        if !vc.isSelfProclaimed, let subjectDoc = try resolver.resolve(vc.subject) {
-            try checkGenuine(subjectDoc)
-        }
+        try verify(proof.signature, key: key, inputs: vc.signingInputVariants, what: what)
     }
 
     public func checkValid(_ vc: VerifiableCredential, at time: DIDDate) throws(DIDError) {
@@ -91,10 +89,7 @@ public struct DIDVerifier: Sendable {
         guard time <= vc.expirationDate else {
             throw DIDError(.notValid, "credential \(vc.id) expired at \(vc.expirationDate)")
         }
-        try checkValid(try resolveRequired(vc.issuer, role: "issuer of \(vc.id)"), at: time)
-        if !vc.isSelfProclaimed, let subjectDoc = try resolver.resolve(vc.subject) {
-            try checkValid(subjectDoc, at: time)
-        }
+        // As the SDK: the issuer's document must be genuine (checked above), its own expiry does not end the credential.
     }
 
     // MARK: Presentations
@@ -121,7 +116,8 @@ public struct DIDVerifier: Sendable {
         else {
             throw DIDError(.notGenuine, "\(what): not an authentication key of holder \(holder)")
         }
-        try verify(proof.signature, key: key, input: [vp.signingInput(realm: proof.realm, nonce: proof.nonce)], what: what)
+        try verify(
+            proof.signature, key: key, inputs: vp.signingInputVariants(realm: proof.realm, nonce: proof.nonce), what: what)
     }
 
     public func checkValid(_ vp: VerifiablePresentation, at time: DIDDate) throws(DIDError) {
@@ -136,11 +132,12 @@ public struct DIDVerifier: Sendable {
     public func checkGenuine(_ ticket: TransferTicket) throws(DIDError) {
         let doc = try resolveRequired(ticket.id, role: "subject of the transfer ticket")
         guard doc.isCustomized else { throw DIDError(.notGenuine, "transfer ticket: \(ticket.id) is not a customized DID") }
+        try checkGenuine(doc)
         let required = doc.multisig?.m ?? 1
         guard ticket.proofs.count == required else {
             throw DIDError(.notGenuine, "transfer ticket has \(ticket.proofs.count) proof(s); it needs exactly \(required)")
         }
-        let input = ticket.signingInput
+        let input = ticket.signingInputVariants
         var seen = Set<DID>()
         for (i, proof) in ticket.proofs.enumerated() {
             let what = "transfer ticket proof \(i + 1) by \(proof.verificationMethod)"
@@ -155,13 +152,17 @@ public struct DIDVerifier: Sendable {
             guard let key = cdoc.defaultKey, key.id == proof.verificationMethod else {
                 throw DIDError(.notGenuine, "\(what): not the default key of controller \(controller)")
             }
-            try verify(proof.signature, key: key, input: [input], what: what)
+            try verify(proof.signature, key: key, inputs: input, what: what)
         }
     }
 
+    /// Genuine, the DID's document valid, and (as the SDK requires) every signing controller's document valid.
     public func checkValid(_ ticket: TransferTicket, at time: DIDDate) throws(DIDError) {
         try checkGenuine(ticket)
         try checkValid(try resolveRequired(ticket.id, role: "subject of the transfer ticket"), at: time)
+        for proof in ticket.proofs {
+            try checkValid(try resolveRequired(proof.verificationMethod.did, role: "controller of \(ticket.id)"), at: time)
+        }
     }
 
     // MARK: ID-chain requests
@@ -174,12 +175,20 @@ public struct DIDVerifier: Sendable {
         if request.operation == .deactivate {
             let did = try request.subjectDID()
             let doc = try resolveRequired(did, role: "DID being deactivated")
-            if let k = try authenticationKey(proof.verificationMethod, of: doc) {
+            let vm = proof.verificationMethod
+            if doc.isCustomized {
+                // A controller's default key.
+                guard doc.controllers.contains(vm.did), let cdoc = try resolver.resolve(vm.did), cdoc.defaultKeyId == vm,
+                    let k = cdoc.defaultKey
+                else {
+                    throw DIDError(.notGenuine, "\(what): not the default key of a controller of \(did)")
+                }
                 key = k
-            } else if doc.authorization.contains(proof.verificationMethod), let k = doc.publicKey(proof.verificationMethod) {
+            } else if vm == doc.defaultKeyId || doc.authorization.contains(vm), let k = doc.publicKey(vm) {
+                // The default key, or an authorization (delegate) key.
                 key = k
             } else {
-                throw DIDError(.notGenuine, "\(what): neither an authentication nor an authorization key of \(did)")
+                throw DIDError(.notGenuine, "\(what): neither the default key nor an authorization key of \(did)")
             }
         } else {
             let doc = try request.document()
@@ -201,7 +210,7 @@ public struct DIDVerifier: Sendable {
             }
             key = k
         }
-        try verify(proof.signature, key: key, input: [request.signingInput], what: what)
+        try verify(proof.signature, key: key, inputs: [request.signingInput], what: what)
     }
 
     public func checkValid(_ request: IDChainRequest, at time: DIDDate) throws(DIDError) {
@@ -253,7 +262,8 @@ public struct DIDVerifier: Sendable {
         guard type == defaultKeyType else { throw DIDError(.notGenuine, "\(what): unsupported proof type '\(type)'") }
     }
 
-    private func verify(_ signature: String, key: DIDPublicKey, input: [[UInt8]], what: String) throws(DIDError) {
+    /// `inputs`: the signed bytes as the SDKs may have produced them (NFC first, then without NFC); any one verifies.
+    private func verify(_ signature: String, key: DIDPublicKey, inputs: [[UInt8]], what: String) throws(DIDError) {
         guard key.type == defaultKeyType else { throw DIDError(.notGenuine, "\(what): unsupported key type '\(key.type)'") }
         guard let pk = KeyCache.shared.publicKey(key.publicKeyBase58) else {
             throw DIDError(.notGenuine, "\(what): key \(key.id) is not a valid P-256 public key")
@@ -265,7 +275,7 @@ public struct DIDVerifier: Sendable {
         guard sig.count == 64 else {
             throw DIDError(.notGenuine, "\(what): signature is \(sig.count) bytes, expected 64")
         }
-        guard pk.isValidSignature(sig, over: input) else {
+        guard inputs.contains(where: { pk.isValidSignature(sig, over: [$0]) }) else {
             throw DIDError(.notGenuine, "\(what): signature does not verify")
         }
     }

@@ -75,6 +75,12 @@ struct JSONFields {
         return out
     }
 
+    /// `@context`: nil when absent or empty (the SDKs omit an empty one from what they sign).
+    func contextList() throws(DIDError) -> [String]? {
+        guard let c = try stringOrStrings("@context"), !c.isEmpty else { return nil }
+        return c
+    }
+
     /// A member that may be one object or an array of objects (`proof`).
     func objectOrObjects(_ key: String) throws(DIDError) -> [JSONValue]? {
         guard let v = object[key], !v.isNull else { return nil }

@@ -28,15 +28,15 @@ public struct TransferTicket: Sendable, Hashable, NormalizedJSONRepresentable {
                     verificationMethod: try pf.url("verificationMethod", base: nil), signature: try pf.string("signature")))
         }
         self.proofs = proofs.sorted {
-            let a = $0.created?.secondsSince1970 ?? 0
-            let b = $1.created?.secondsSince1970 ?? 0
-            return a != b ? a < b : $0.verificationMethod < $1.verificationMethod
+            let rc = javaCreatedOrder($0.created, $1.created)
+            return rc != 0 ? rc < 0 : $0.verificationMethod < $1.verificationMethod
         }
     }
 
     public func normalizedJSON() -> JSONValue { normalized(includeProof: true) }
 
     public var signingInput: [UInt8] { Canonical.bytes(normalized(includeProof: false)) }
+    var signingInputVariants: [[UInt8]] { Canonical.variants(normalized(includeProof: false)) }
 
     func normalized(includeProof: Bool) -> JSONValue {
         var o = JSONObject([("id", .string(id.description)), ("to", .string(to.description)), ("txid", .string(txid))])

@@ -9,6 +9,18 @@ public struct VerifiablePresentation: Sendable, Hashable, NormalizedJSONRepresen
         public var realm: String
         public var nonce: String
         public var signature: String
+
+        public init(
+            type: String = defaultKeyType, created: DIDDate?, verificationMethod: DIDURL, realm: String, nonce: String,
+            signature: String
+        ) {
+            self.type = type
+            self.created = created
+            self.verificationMethod = verificationMethod
+            self.realm = realm
+            self.nonce = nonce
+            self.signature = signature
+        }
     }
 
     public var context: [String]?
@@ -16,7 +28,8 @@ public struct VerifiablePresentation: Sendable, Hashable, NormalizedJSONRepresen
     public var types: [String]
     /// As written; nil in the legacy v1 format.
     public var declaredHolder: DID?
-    public var created: DIDDate
+    /// Optional since SDK 2.x if the proof has `created` (the SDK plans to drop the top-level one).
+    public var created: DIDDate?
     /// Sorted by id.
     public var credentials: [VerifiableCredential]
     public var proof: Proof?
@@ -26,11 +39,11 @@ public struct VerifiablePresentation: Sendable, Hashable, NormalizedJSONRepresen
 
     public init(json: JSONValue) throws(DIDError) {
         let f = try JSONFields(json, context: "presentation")
-        context = try f.stringOrStrings("@context")
+        context = try f.contextList()
         declaredHolder = try f.optionalDID("holder")
         guard let types = try f.stringOrStrings("type"), !types.isEmpty else { throw f.fail("missing 'type'") }
         self.types = types.sorted { $0.javaPrecedes($1) }
-        created = try f.date("created")
+        created = try f.optionalDate("created")
         var proofHolder: DID? = nil
         if let p = f.object["proof"], !p.isNull {
             let pf = try JSONFields(p, context: "presentation proof")
@@ -44,6 +57,7 @@ public struct VerifiablePresentation: Sendable, Hashable, NormalizedJSONRepresen
                 nonce: try pf.string("nonce"),
                 signature: try pf.string("signature"))
         }
+        if created == nil && proof?.created == nil { throw f.fail("missing 'created' (in the presentation or its proof)") }
         id = try f.optionalURL("id", base: declaredHolder ?? proofHolder)
         var vcs: [VerifiableCredential] = []
         for (i, item) in (try f.optionalArray("verifiableCredential") ?? []).enumerated() {
@@ -56,7 +70,7 @@ public struct VerifiablePresentation: Sendable, Hashable, NormalizedJSONRepresen
     }
 
     public init(
-        context: [String]?, id: DIDURL?, types: [String], holder: DID?, created: DIDDate,
+        context: [String]?, id: DIDURL?, types: [String], holder: DID?, created: DIDDate?,
         credentials: [VerifiableCredential], proof: Proof? = nil
     ) {
         self.context = context
@@ -74,6 +88,9 @@ public struct VerifiablePresentation: Sendable, Hashable, NormalizedJSONRepresen
     public func signingInput(realm: String, nonce: String) -> [UInt8] {
         Canonical.bytes(normalized(includeProof: false)) + Array(realm.utf8) + Array(nonce.utf8)
     }
+    func signingInputVariants(realm: String, nonce: String) -> [[UInt8]] {
+        Canonical.variants(normalized(includeProof: false)).map { $0 + Array(realm.utf8) + Array(nonce.utf8) }
+    }
 
     func normalized(includeProof: Bool) -> JSONValue {
         var o = JSONObject()
@@ -81,7 +98,7 @@ public struct VerifiablePresentation: Sendable, Hashable, NormalizedJSONRepresen
         o.put("id", id.map { .string($0.description) })
         o["type"] = types.count == 1 ? .string(types[0]) : .array(types.map(JSONValue.string))
         o.put("holder", declaredHolder.map { .string($0.description) })
-        o["created"] = .string(created.description)
+        o.put("created", created.map { .string($0.description) })
         o["verifiableCredential"] = .array(credentials.map { $0.normalizedJSON() })
         if includeProof, let proof {
             var p = JSONObject()
