@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // Elastos Device Agent. Layers (arrows point down only):
 //   C system library (CSQLite, CSodium) -> thin typed binding (ElaSQLite, ElaSodium)
-//   -> domain (ElaJSON, ElaTOML, ElaCrypto, ElaIdentity, ElaKeystore, ElaStorage, ElaConfig, ElaControl)
+//   -> domain (ElaJSON, ElaTOML, ElaCrypto, ElaIdentity, ElaKeystore, ElaStorage, ElaConfig, ElaControl,
+//      ElaDeviceIdentity)
 //   -> daemon / CLI (ElaDaemon, ElaCLI) -> tiny @main executables (ela-agent, elactl).
 import PackageDescription
 
@@ -47,12 +48,16 @@ let package = Package(
         .target(name: "ElaStorage", dependencies: ["ElaSQLite"], swiftSettings: swiftSettings),
         .target(name: "ElaConfig", dependencies: ["ElaTOML"], swiftSettings: swiftSettings),
         .target(name: "ElaControl", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+        .target(
+            name: "ElaDeviceIdentity",
+            dependencies: ["ElaIdentity", "ElaCrypto", "ElaJSON", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig"],
+            swiftSettings: swiftSettings),
 
         // Daemon and CLI.
         .target(
             name: "ElaDaemon",
             dependencies: [
-                "ElaIdentity", "ElaCrypto", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
+                "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,7 +70,7 @@ let package = Package(
         .target(
             name: "ElaCLI",
             dependencies: [
-                "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl",
+                "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl", "ElaDeviceIdentity", "ElaConfig", "ElaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -91,6 +96,10 @@ let package = Package(
         .testTarget(name: "ElaStorageTests", dependencies: ["ElaStorage", "ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaConfigTests", dependencies: ["ElaConfig", "ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaControlTests", dependencies: ["ElaControl", "ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaDeviceIdentityTests",
+            dependencies: ["ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaDaemonTests", dependencies: ["ElaDaemon", "ElaConfig", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

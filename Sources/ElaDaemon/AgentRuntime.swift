@@ -2,13 +2,12 @@
 import Glibc
 #endif
 import ElaConfig
-import ElaControl
 import ElaCrypto
+import ElaDeviceIdentity
+import ElaStorage
+import ElaControl
 import ElaIdentity
 import ElaJSON
-import ElaKeystore
-import ElaSodium
-import ElaStorage
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -47,31 +46,18 @@ struct AgentRuntime {
         logger.logLevel = logLevel
         signal(SIGPIPE, SIG_IGN)  // a peer closing its socket must not kill the daemon
 
-        try makeDirectory(config.stateDir, mode: 0o700)
-        try makeDirectory(config.runtimeDir, mode: 0o755)
-        let lock = try StateLock(path: config.stateDir + "/agent.lock")
-        defer { lock.release() }
-
+        do { try makeDirectory(config.runtimeDir, mode: 0o755) } catch { throw AgentStartupError(message: "\(error)") }
         let startedAt = currentTime()
-        let store: AgentStore
-        do { store = try AgentStore(path: config.databasePath) } catch {
-            throw AgentStartupError(message: "cannot open the database \(config.databasePath): \(error)")
+        let state: DeviceState
+        do { state = try DeviceState(config: config, create: true) } catch {
+            throw AgentStartupError(message: "\(error)")
         }
-        defer { store.close() }
-        let starts = (try? store.recordStart(version: AgentInfo.version, pid: Int(getpid()), now: startedAt.secondsSince1970)) ?? 0
+        defer { state.close() }
+        let starts = (try? state.store.recordStart(version: AgentInfo.version, pid: Int(getpid()), now: startedAt.secondsSince1970)) ?? 0
 
-        let protection = try keyProtection(config)
-        let identityService: DeviceIdentityService
         let identity: DeviceIdentity
         let outcome: DeviceIdentityService.Outcome
-        do {
-            identityService = DeviceIdentityService(
-                keystore: try Keystore(directory: config.keystoreDir), protection: protection, store: store,
-                validityYears: config.documentValidityYears)
-            (identity, outcome) = try identityService.loadOrCreate(now: startedAt)
-        } catch let e as KeystoreError {
-            throw AgentStartupError(message: "device identity: \(e)")
-        } catch {
+        do { (identity, outcome) = try state.identity.loadOrCreate(now: startedAt) } catch {
             throw AgentStartupError(message: "device identity: \(error)")
         }
         switch outcome {
@@ -82,7 +68,7 @@ struct AgentRuntime {
 
         let context = ControlContext(
             config: config, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
-            protectionKind: protection.kind == .passphrase ? "passphrase" : "machine-secret")
+            protectionKind: state.protectionKind)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let server = ControlServer(
@@ -116,27 +102,6 @@ struct AgentRuntime {
         }
         do { return try AgentConfig.parse(text, fileName: path) } catch {
             throw AgentStartupError(message: "invalid configuration: \(error)", exitCode: 2)
-        }
-    }
-
-    func keyProtection(_ config: AgentConfig) throws -> KeyProtection {
-        switch config.effectiveProtection {
-        case .machineSecret(let path):
-            return .machineSecret(path: path)
-        case .passphrase(let file):
-            var text: String
-            if let file {
-                do { text = try readTextFile(file) } catch { throw AgentStartupError(message: "passphrase: \(error)", exitCode: 2) }
-            } else if let env = getenv("ELA_AGENT_PASSPHRASE"), let s = String(validatingCString: env) {
-                text = s
-            } else {
-                throw AgentStartupError(
-                    message: "identity.protection is \"passphrase\" but neither identity.passphrase_file nor $ELA_AGENT_PASSPHRASE is set",
-                    exitCode: 2)
-            }
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            guard !text.isEmpty else { throw AgentStartupError(message: "the passphrase is empty", exitCode: 2) }
-            return .passphrase(SecretBytes(utf8: text), config.kdf == .interactive ? .interactive : .moderate)
         }
     }
 }

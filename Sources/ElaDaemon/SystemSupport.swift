@@ -2,43 +2,6 @@
 import Glibc
 #endif
 
-/// Creates a directory and its parents; the last component gets `mode`.
-func makeDirectory(_ path: String, mode: mode_t) throws {
-    var prefix = ""
-    for part in path.split(separator: "/") {
-        prefix += "/" + part
-        if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-            throw AgentStartupError(message: "cannot create \(prefix): \(String(cString: strerror(errno)))")
-        }
-    }
-    var st = stat()
-    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-        throw AgentStartupError(message: "\(path) is not a directory")
-    }
-    if st.st_mode & 0o777 != mode && chmod(path, mode) != 0 {
-        throw AgentStartupError(message: "cannot set mode of \(path): \(String(cString: strerror(errno)))")
-    }
-}
-
-/// An exclusive lock on the state directory, so two agents never share a keystore and database.
-struct StateLock {
-    let fd: Int32
-
-    init(path: String) throws {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AgentStartupError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw AgentStartupError(message: "another ela-agent is already using this state directory (\(path) is locked)")
-        }
-    }
-
-    func release() {
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
-}
-
 struct TextFileError: Error, CustomStringConvertible {
     var description: String
 }

@@ -75,7 +75,7 @@ import Testing
         let other = try ChildProcess.run(
             agentPath, ["--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run2"], timeoutSeconds: 30)
         #expect(other.status == 1)
-        #expect(other.stderr.contains("already using this state directory"))
+        #expect(other.stderr.contains("is using this state directory"))
         // The first one still answers.
         #expect(try ChildProcess.run(elactl, ["status", "--socket", agent.socket]).status == 0)
         agent.process.signal(SIGTERM)
@@ -119,6 +119,37 @@ import Testing
         #expect(missing.status == 2)
         let badFlag = try ChildProcess.run(agentPath, ["--board", "Not A Board", "--state-dir", dir.path + "/s"])
         #expect(badFlag.status == 2)
+    }
+
+    @Test func backupAndRestoreMoveTheIdentityToAnotherDevice() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        // Offline commands refuse to touch the state while the agent holds it.
+        let busy = try ChildProcess.run(elactl, ["identity", "backup", "--state-dir", dir.path + "/state"])
+        #expect(busy.status == 1)
+        #expect(busy.stderr.contains("is using this state directory"))
+        agent.process.signal(SIGTERM)
+        try agent.process.wait()
+
+        let backup = try ChildProcess.run(elactl, ["identity", "backup", "--state-dir", dir.path + "/state", "--json"])
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let words = try #require(backup.stdout.split(separator: "\n").first { $0.contains("\"mnemonic\"") })
+            .split(separator: "\"").dropLast().last.map(String.init)
+        let mnemonic = try #require(words)
+        #expect(mnemonic.split(separator: " ").count == 12)
+
+        // A second "device": restore there, start the agent, same DID.
+        let other = TemporaryDirectory()
+        defer { other.remove() }
+        let restore = try ChildProcess.run(elactl, ["identity", "restore", "--state-dir", other.path + "/state", "--mnemonic", mnemonic])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout == "restored device DID \(agent.did)\n")
+        let twin = try startAgent(other)
+        #expect(twin.did == agent.did)
+        #expect(twin.process.stdout.contains("(existing identity)"))
+        twin.process.signal(SIGTERM)
+        try twin.process.wait()
     }
 
     @Test func elactlWithoutAnAgentExitsThree() throws {

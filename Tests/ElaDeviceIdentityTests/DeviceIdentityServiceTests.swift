@@ -1,5 +1,5 @@
 import ElaCrypto
-import ElaDaemon
+import ElaDeviceIdentity
 import ElaIdentity
 import ElaKeystore
 import ElaSodium
@@ -39,9 +39,15 @@ import Testing
         defer { f.dir.remove() }
         let service = try f.service()
         let (identity, _) = try service.loadOrCreate(now: t0)
-        let words = try Mnemonic(phrase: try service.mnemonicPhrase())
-        let restored = try HDKey.identityKey(mnemonic: words, passphrase: "", index: 0)
+        let backup = try service.backup()
+        let words = try Mnemonic(phrase: backup.mnemonic)
+        let restored = try HDKey.identityKey(mnemonic: words, passphrase: backup.passphrase, index: backup.index)
         #expect(ElaAddress.did(for: restored.publicKey) == identity.did.description)
+        // Restoring it on another device gives the same DID.
+        let other = Fixture()
+        defer { other.dir.remove() }
+        #expect(try other.service().restore(backup, now: t0, replacing: false).did == identity.did)
+        #expect(try other.service().loadOrCreate(now: t0).1 == .loaded)
     }
 
     @Test func aDocumentNearExpiryIsRenewedWithTheSameDID() throws {
@@ -64,7 +70,7 @@ import Testing
         do {
             _ = try f.service().loadOrCreate(now: t0)
             Issue.record("a new identity was created")
-        } catch let e as IdentityStartupError {
+        } catch let e as DeviceIdentityError {
             #expect(e.message.contains(identity.did.description))
         }
     }
@@ -81,5 +87,36 @@ import Testing
         let (identity, _) = try service("correct horse").loadOrCreate(now: t0)
         #expect(throws: KeystoreError.self) { try service("wrong horse").loadOrCreate(now: t0) }
         #expect(try service("correct horse").loadOrCreate(now: t0).0.did == identity.did)
+    }
+}
+
+@Suite struct RestoreTests {
+    let t0 = try! DIDDate("2026-01-01T00:00:00Z")
+
+    @Test func restoreDerivesTheSDKIdentitiesAndGuardsAnExistingOne() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let words = try #require(TestData.readString(TestData.path("elastos-did/native-sdk/testdata/mnemonic.restore")))
+        let dids = try #require(TestData.readString(TestData.path("elastos-did/native-sdk/testdata/dids.restore")))
+            .split(separator: "\n").map(String.init)
+        let service = DeviceIdentityService(
+            keystore: try Keystore(directory: dir.path + "/keystore"), protection: .machineSecret(path: dir.path + "/m.key"),
+            store: try AgentStore(path: dir.path + "/agent.db"), validityYears: 5)
+        let first = try service.restore(IdentityBackup(mnemonic: words, passphrase: "secret", index: 0), now: t0, replacing: false)
+        #expect(first.did.description == dids[0])
+        #expect(first.document.isGenuine())
+        // Another identity over it needs `replacing`.
+        #expect(throws: DeviceIdentityError.self) {
+            try service.restore(IdentityBackup(mnemonic: words, passphrase: "secret", index: 1), now: t0, replacing: false)
+        }
+        let second = try service.restore(IdentityBackup(mnemonic: words, passphrase: "secret", index: 1), now: t0, replacing: true)
+        #expect(second.did.description == dids[1])
+        #expect(try service.loadOrCreate(now: t0).0.did == second.did)
+        #expect(try service.backup() == IdentityBackup(mnemonic: words, passphrase: "secret", index: 1))
+        // Nonsense words are refused without touching the identity.
+        #expect(throws: DeviceIdentityError.self) {
+            try service.restore(IdentityBackup(mnemonic: "not a mnemonic"), now: t0, replacing: true)
+        }
+        #expect(try service.loadOrCreate(now: t0).0.did == second.did)
     }
 }
