@@ -38,7 +38,7 @@ struct Status: ParsableCommand {
         }
         print("ela-agent \(s("version")) running (pid \(s("pid")), up \(s("uptimeSeconds")) s)")
         print("DID:        \(s("did"))")
-        print("board:      \(s("board"))")
+        print("board:      \(s("board")) (\(s("boardName")))")
         print("state dir:  \(s("stateDir"))")
         print("config:     \(s("config"))")
     }

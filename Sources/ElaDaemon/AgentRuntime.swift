@@ -46,6 +46,14 @@ struct AgentRuntime {
         logger.logLevel = logLevel
         signal(SIGPIPE, SIG_IGN)  // a peer closing its socket must not kill the daemon
 
+        let board: BoardDescription?
+        if let catalog = BoardCatalog.locate() {
+            do { board = try catalog.load(config.board) } catch { throw AgentStartupError(message: "\(error)", exitCode: 2) }
+        } else {
+            board = nil
+            logger.warning("no board files found (set ELA_BOARDS_DIR); running without a board description", metadata: ["board": "\(config.board)"])
+        }
+        if let board { logger.info("board", metadata: ["id": "\(board.id)", "name": "\(board.name)", "pins": "\(board.pins.count)"]) }
         do { try makeDirectory(config.runtimeDir, mode: 0o755) } catch { throw AgentStartupError(message: "\(error)") }
         let startedAt = currentTime()
         let state: DeviceState
@@ -67,7 +75,7 @@ struct AgentRuntime {
         }
 
         let context = ControlContext(
-            config: config, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
+            config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
             protectionKind: state.protectionKind)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
@@ -109,6 +117,7 @@ struct AgentRuntime {
 /// What the control methods report.
 struct ControlContext: Sendable {
     let config: AgentConfig
+    let board: BoardDescription?
     let configPath: String
     let identity: DeviceIdentity
     let startedAt: DIDDate
@@ -132,7 +141,8 @@ struct ControlContext: Sendable {
                 ("startedAt", .string(startedAt.description)),
                 ("uptimeSeconds", .number(JSONNumber(now.secondsSince1970 - startedAt.secondsSince1970))),
                 ("starts", .number(JSONNumber(starts))), ("did", .string(identity.did.description)),
-                ("board", .string(config.board)), ("stateDir", .string(config.stateDir)),
+                ("board", .string(config.board)), ("boardName", board.map { .string($0.name) } ?? .null),
+                ("stateDir", .string(config.stateDir)),
                 ("runtimeDir", .string(config.runtimeDir)), ("config", .string(configPath)),
             ]))
     }

@@ -38,6 +38,7 @@ import Testing
         #expect(status.status == 0, "\(status.stderr)")
         #expect(status.stdout.contains("\"did\": \"\(first.did)\""))
         #expect(status.stdout.contains("\"board\": \"sim\""))
+        #expect(status.stdout.contains("\"boardName\": \"Simulated board\""))
 
         // The document the agent serves is a genuine Elastos DID document.
         let show = try ChildProcess.run(elactl, ["identity", "show", "--socket", first.socket, "--document"])
@@ -119,6 +120,10 @@ import Testing
         #expect(missing.status == 2)
         let badFlag = try ChildProcess.run(agentPath, ["--board", "Not A Board", "--state-dir", dir.path + "/s"])
         #expect(badFlag.status == 2)
+        let unknown = try ChildProcess.run(agentPath, ["--board", "toaster", "--state-dir", dir.path + "/s"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown board 'toaster'"))
+        #expect(unknown.stderr.contains("known: sim"))
     }
 
     @Test func backupAndRestoreMoveTheIdentityToAnotherDevice() throws {
