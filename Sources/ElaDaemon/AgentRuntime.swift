@@ -86,7 +86,10 @@ struct AgentRuntime {
             // One line on stdout that scripts (and `make run`) can read; logs go to stderr.
             printLine("ela-agent ready: device DID \(identity.did) (\(word) identity), control socket \(socketPath)")
             if foreground {
-                printLine("  try: elactl --socket \(socketPath) status   (Ctrl-C stops the agent)")
+                let elactl = siblingExecutable("elactl")
+                printLine("  try in another terminal (Ctrl-C here stops the agent):")
+                printLine("    \(elactl) --socket \(socketPath) status")
+                printLine("    \(elactl) --socket \(socketPath) identity show --document")
             }
         }
         let group = ServiceGroup(

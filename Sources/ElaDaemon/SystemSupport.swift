@@ -44,3 +44,11 @@ func absolute(_ path: String) -> String {
     let cwd = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return cwd == "/" ? "/" + path : cwd + "/" + path
 }
+
+/// `name` next to the running executable if it is there (a development build), else just `name` (installed on PATH).
+func siblingExecutable(_ name: String) -> String {
+    let argv0 = CommandLine.arguments.first ?? ""
+    guard let slash = argv0.lastIndex(of: "/") else { return name }
+    let candidate = String(argv0[..<slash]) + "/" + name
+    return access(candidate, X_OK) == 0 ? candidate : name
+}
