@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Elastos Device Agent. Layers (arrows point down only):
 //   C system library (CSQLite, CSodium) -> thin typed binding (ElaSQLite, ElaSodium)
-//   -> domain (ElaJSON, ElaTOML, ElaCrypto, ElaIdentity, ElaKeystore, ElaStorage, ElaConfig, ElaControl,
+//   -> domain (ElaFileSystem, ElaJSON, ElaTOML, ElaCrypto, ElaIdentity, ElaKeystore, ElaStorage, ElaConfig, ElaControl,
 //      ElaDeviceIdentity)
 //   -> daemon / CLI (ElaDaemon, ElaCLI) -> tiny @main executables (ela-agent, elactl).
 import PackageDescription
@@ -40,17 +40,20 @@ let package = Package(
         .target(name: "ElaSodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
 
         // Domain modules.
+        .target(name: "ElaFileSystem", swiftSettings: swiftSettings),
         .target(name: "ElaJSON", swiftSettings: swiftSettings),
         .target(name: "ElaTOML", swiftSettings: swiftSettings),
         .target(name: "ElaCrypto", dependencies: [crypto], swiftSettings: swiftSettings),
         .target(name: "ElaIdentity", dependencies: ["ElaJSON", "ElaCrypto", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaKeystore", dependencies: ["ElaSodium"], swiftSettings: swiftSettings),
         .target(name: "ElaStorage", dependencies: ["ElaSQLite"], swiftSettings: swiftSettings),
-        .target(name: "ElaConfig", dependencies: ["ElaTOML"], swiftSettings: swiftSettings),
+        .target(name: "ElaConfig", dependencies: ["ElaTOML", "ElaFileSystem"], swiftSettings: swiftSettings),
         .target(name: "ElaControl", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         .target(
             name: "ElaDeviceIdentity",
-            dependencies: ["ElaIdentity", "ElaCrypto", "ElaJSON", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig"],
+            dependencies: [
+                "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig", "ElaFileSystem",
+            ],
             swiftSettings: swiftSettings),
 
         // Daemon and CLI.
@@ -58,6 +61,7 @@ let package = Package(
             name: "ElaDaemon",
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
+                "ElaFileSystem",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -71,6 +75,7 @@ let package = Package(
             name: "ElaCLI",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl", "ElaDeviceIdentity", "ElaConfig", "ElaStorage",
+                "ElaFileSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -86,6 +91,7 @@ let package = Package(
         .target(name: "ElaTestSupport", path: "Tests/ElaTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaFileSystemTests", dependencies: ["ElaFileSystem", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaJSONTests", dependencies: ["ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaTOMLTests", dependencies: ["ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaCryptoTests", dependencies: ["ElaCrypto", "ElaTestSupport", crypto], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElaCrypto
 import ElaIdentity
+import ElaFileSystem
 import ElaJSON
 
 struct DIDCommand: ParsableCommand {
@@ -79,13 +80,13 @@ extension DIDCommand {
             var resolver = DIDDocumentSet()
             if let resolveDir {
                 let names: [String]
-                do { names = try FileIO.list(resolveDir) } catch {
+                do { names = try FileSystem.regularFiles(in: resolveDir) } catch {
                     printError("elactl: \(error)")
                     throw ExitCode(2)
                 }
                 for name in names where name.hasSuffix(".json") {
                     // Files that are not DID documents (credentials, ...) are simply not used for resolving.
-                    if let bytes = try? FileIO.read(resolveDir + "/" + name), let v = try? JSONParser.parse(bytes: bytes),
+                    if let bytes = try? FileSystem.read(resolveDir + "/" + name), let v = try? JSONParser.parse(bytes: bytes),
                         case .document(let d)? = try? DIDObject(json: v)
                     {
                         resolver.add(d)
@@ -174,7 +175,7 @@ extension DIDCommand {
 /// Reads and decodes a DID object; unreadable or unparseable input exits with status 2.
 func loadObject(_ path: String) throws -> DIDObject {
     do {
-        let bytes = try FileIO.read(path)
+        let bytes = try FileSystem.read(path)
         let value: JSONValue
         do { value = try JSONParser.parse(bytes: bytes) } catch {
             printError("elactl: \(path): \(error)")
@@ -184,7 +185,7 @@ func loadObject(_ path: String) throws -> DIDObject {
             printError("elactl: \(path): \(error.message)")
             throw ExitCode(2)
         }
-    } catch let e as FileReadError {
+    } catch let e as FileSystemError {
         printError("elactl: \(e)")
         throw ExitCode(2)
     }

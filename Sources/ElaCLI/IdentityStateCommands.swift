@@ -1,12 +1,13 @@
 import ArgumentParser
 import ElaConfig
 import ElaDeviceIdentity
+import ElaFileSystem
 import ElaIdentity
 import ElaJSON
 import ElaStorage
 
 #if canImport(Glibc)
-import Glibc
+import Glibc  // time()
 #endif
 
 /// Options of commands that work on the agent's state directory directly (the agent must be stopped).
@@ -21,13 +22,13 @@ struct StateOptions: ParsableArguments {
     func load() throws -> AgentConfig {
         var cfg = AgentConfig()
         let explicit = CommandLine.arguments.contains { $0 == "--config" || $0.hasPrefix("--config=") }
-        if explicit || fileExists(config) {
-            let bytes: [UInt8]
-            do { bytes = try FileIO.read(config) } catch {
+        if explicit || FileSystem.exists(config) {
+            let text: String
+            do { text = try FileSystem.readText(config) } catch {
                 printError("elactl: \(error)")
                 throw ExitCode(2)
             }
-            do { cfg = try AgentConfig.parse(String(decoding: bytes, as: UTF8.self), fileName: config) } catch {
+            do { cfg = try AgentConfig.parse(text, fileName: config) } catch {
                 printError("elactl: invalid configuration: \(error)")
                 throw ExitCode(2)
             }
@@ -35,11 +36,6 @@ struct StateOptions: ParsableArguments {
         if let stateDir { cfg.stateDir = stateDir }
         return cfg
     }
-}
-
-func fileExists(_ path: String) -> Bool {
-    var st = stat()
-    return stat(path, &st) == 0
 }
 
 /// Opens the state directory; the agent must not be running (it holds the lock).

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ElaFileSystem
 
 /// Finds board files: `$ELA_BOARDS_DIR`, the installed `/usr/share/ela-agent/boards`, or (development) the
 /// repository's `Boards/` next to the build folder of the running executable.
@@ -14,33 +15,19 @@ public struct BoardCatalog: Sendable {
         if let env = getenv("ELA_BOARDS_DIR"), let s = String(validatingCString: env), !s.isEmpty { candidates.append(s) }
         candidates.append("/usr/share/ela-agent/boards")
         // .../<repo>/.build/<triple>/<config>/ela-agent -> .../<repo>/Boards
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        if n > 0 {
-            var parts = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                .split(separator: "/", omittingEmptySubsequences: false)
+        if let exe = FileSystem.currentExecutable() {
+            var parts = exe.split(separator: "/", omittingEmptySubsequences: false)
             if parts.count > 4 {
                 parts.removeLast(4)
                 candidates.append(parts.joined(separator: "/") + "/Boards")
             }
         }
-        for dir in candidates {
-            var st = stat()
-            if stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { return BoardCatalog(directory: dir) }
-        }
-        return nil
+        return candidates.first(where: FileSystem.isDirectory).map(BoardCatalog.init(directory:))
     }
 
     /// Board ids available (file names without `.toml`), sorted.
     public func ids() -> [String] {
-        guard let d = opendir(directory) else { return [] }
-        defer { closedir(d) }
-        var ids: [String] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name.hasSuffix(".toml"), !name.hasPrefix(".") { ids.append(String(name.dropLast(5))) }
-        }
-        return ids.sorted()
+        ((try? FileSystem.regularFiles(in: directory)) ?? []).filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }
     }
 
     /// Loads and checks `<id>.toml`.
@@ -49,22 +36,13 @@ public struct BoardCatalog: Sendable {
             throw ConfigError(file: nil, line: nil, key: "board", message: "'\(id)' is not a board id")
         }
         let path = directory + "/" + id + ".toml"
-        guard let f = fopen(path, "rb") else {
+        guard FileSystem.exists(path) else {
             throw ConfigError(
                 file: nil, line: nil, key: "board",
                 message: "unknown board '\(id)' (no \(path); known: \(ids().joined(separator: ", ")))")
         }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            bytes.append(contentsOf: buf[0..<n])
-            if n < buf.count || bytes.count > 1 << 20 { break }
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigError(file: path, line: nil, key: nil, message: "not UTF-8 text")
-        }
+        let text: String
+        do { text = try FileSystem.readText(path) } catch { throw ConfigError(file: path, line: nil, key: nil, message: error.reason) }
         return try BoardDescription.parse(text, fileName: path, expectedId: id)
     }
 }

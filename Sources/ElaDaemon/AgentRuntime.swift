@@ -4,6 +4,7 @@ import Glibc
 import ElaConfig
 import ElaCrypto
 import ElaDeviceIdentity
+import ElaFileSystem
 import ElaStorage
 import ElaControl
 import ElaIdentity
@@ -54,7 +55,7 @@ struct AgentRuntime {
             logger.warning("no board files found (set ELA_BOARDS_DIR); running without a board description", metadata: ["board": "\(config.board)"])
         }
         if let board { logger.info("board", metadata: ["id": "\(board.id)", "name": "\(board.name)", "pins": "\(board.pins.count)"]) }
-        do { try makeDirectory(config.runtimeDir, mode: 0o755) } catch { throw AgentStartupError(message: "\(error)") }
+        do { try FileSystem.makeDirectory(config.runtimeDir, mode: 0o755) } catch { throw AgentStartupError(message: "\(error)") }
         let startedAt = currentTime()
         let state: DeviceState
         do { state = try DeviceState(config: config, create: true) } catch {
@@ -100,15 +101,11 @@ struct AgentRuntime {
 
     func loadConfig() throws -> AgentConfig {
         let path = options.configPath
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            if options.configIsExplicit {
-                throw AgentStartupError(message: "cannot read config \(path): \(String(cString: strerror(errno)))", exitCode: 2)
-            }
+        guard FileSystem.exists(path) || options.configIsExplicit else {
             return AgentConfig()  // no file at the default path: built-in defaults
         }
         let text: String
-        do { text = try readTextFile(path) } catch {
+        do { text = try FileSystem.readText(path) } catch {
             throw AgentStartupError(message: "\(error)", exitCode: 2)
         }
         do { return try AgentConfig.parse(text, fileName: path) } catch {

@@ -2,30 +2,6 @@
 import Glibc
 #endif
 
-struct TextFileError: Error, CustomStringConvertible {
-    var description: String
-}
-
-func readTextFile(_ path: String, limit: Int = 1 << 20) throws -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw TextFileError(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 16384)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw TextFileError(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
-        if n == 0 { break }
-        out.append(contentsOf: buf[0..<n])
-        if out.count > limit { throw TextFileError(description: "\(path) is larger than \(limit) bytes") }
-    }
-    guard let s = String(validating: out, as: UTF8.self) else {
-        throw TextFileError(description: "\(path) is not valid UTF-8")
-    }
-    return s
-}
-
 func printLine(_ s: String) {
     let bytes = Array((s + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }

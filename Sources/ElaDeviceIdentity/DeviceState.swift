@@ -2,6 +2,7 @@
 import Glibc
 #endif
 public import ElaConfig
+import ElaFileSystem
 public import ElaKeystore
 internal import ElaSodium
 public import ElaStorage
@@ -18,10 +19,9 @@ public final class DeviceState {
     public init(config: AgentConfig, create: Bool) throws {
         self.config = config
         if create {
-            try makeDirectory(config.stateDir, mode: 0o700)
+            try FileSystem.makeDirectory(config.stateDir, mode: 0o700)
         } else {
-            var st = stat()
-            guard stat(config.databasePath, &st) == 0 else {
+            guard FileSystem.exists(config.databasePath) else {
                 throw DeviceIdentityError("no agent state in \(config.stateDir) (wrong --state-dir or --config?)")
             }
         }
@@ -59,7 +59,9 @@ public final class DeviceState {
         case .passphrase(let file):
             var text: String
             if let file {
-                text = try readSmallTextFile(file)
+                do { text = try FileSystem.readText(file, limit: 65536) } catch {
+                    throw DeviceIdentityError("passphrase file \(error)")
+                }
             } else if let env = getenv("ELA_AGENT_PASSPHRASE"), let s = String(validatingCString: env) {
                 text = s
             } else {
@@ -71,21 +73,4 @@ public final class DeviceState {
             return .passphrase(SecretBytes(utf8: text), config.kdf == .interactive ? .interactive : .moderate)
         }
     }
-}
-
-func readSmallTextFile(_ path: String) throws -> String {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw DeviceIdentityError("cannot read \(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while out.count <= 65536 {
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw DeviceIdentityError("cannot read \(path): \(String(cString: strerror(errno)))") }
-        if n == 0 { break }
-        out.append(contentsOf: buf[0..<n])
-    }
-    guard let s = String(validating: out, as: UTF8.self) else { throw DeviceIdentityError("\(path) is not UTF-8 text") }
-    return s
 }

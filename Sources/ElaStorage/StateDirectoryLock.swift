@@ -28,21 +28,3 @@ public final class StateDirectoryLock: Sendable {
         close(fd)
     }
 }
-
-/// Creates a directory and its parents (0755); the last component gets `mode` (also when it already exists).
-public func makeDirectory(_ path: String, mode: UInt32) throws(StateDirectoryLock.Error) {
-    var prefix = ""
-    for part in path.split(separator: "/") {
-        prefix += "/" + part
-        if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-            throw StateDirectoryLock.Error(message: "cannot create \(prefix): \(String(cString: strerror(errno)))")
-        }
-    }
-    var st = stat()
-    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-        throw StateDirectoryLock.Error(message: "\(path) is not a directory")
-    }
-    if st.st_mode & 0o777 != mode_t(mode) && chmod(path, mode_t(mode)) != 0 {
-        throw StateDirectoryLock.Error(message: "cannot set mode of \(path): \(String(cString: strerror(errno)))")
-    }
-}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file-system operation that failed, with the path and the OS reason.
+public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var errno: Int32?
+
+    public init(path: String, reason: String, errno: Int32? = nil) {
+        self.path = path
+        self.reason = reason
+        self.errno = errno
+    }
+
+    public var description: String { "\(path): \(reason)" }
+
+    static func current(_ path: String, _ operation: String) -> FileSystemError {
+        let code = Glibc.errno
+        return FileSystemError(path: path, reason: "\(operation): \(String(cString: strerror(code)))", errno: code)
+    }
+}
+
+/// The few file operations the agent and CLI need, without Foundation: EINTR-safe, size-limited reads.
+public enum FileSystem {
+    /// Reads a whole file; refuses files larger than `limit` bytes.
+    public static func read(_ path: String, limit: Int = 16 << 20) throws(FileSystemError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .current(path, "cannot read") }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            if n < 0 { throw .current(path, "cannot read") }
+            if n == 0 { return out }
+            out.append(contentsOf: buf[0..<n])
+            if out.count > limit { throw FileSystemError(path: path, reason: "larger than \(limit) bytes") }
+        }
+    }
+
+    /// Reads a UTF-8 text file.
+    public static func readText(_ path: String, limit: Int = 1 << 20) throws(FileSystemError) -> String {
+        let bytes = try read(path, limit: limit)
+        guard let s = String(validating: bytes, as: UTF8.self) else {
+            throw FileSystemError(path: path, reason: "not UTF-8 text")
+        }
+        return s
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Names of the regular files directly in `directory` (no dot files), sorted.
+    public static func regularFiles(in directory: String) throws(FileSystemError) -> [String] {
+        guard let d = opendir(directory) else { throw .current(directory, "cannot list") }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name.hasPrefix(".") { continue }
+            var st = stat()
+            if stat(directory + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Creates a directory and its parents (0755); the last component gets `mode`, also when it already exists.
+    public static func makeDirectory(_ path: String, mode: UInt32) throws(FileSystemError) {
+        var prefix = ""
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o755) != 0 && Glibc.errno != EEXIST { throw .current(prefix, "cannot create") }
+        }
+        guard isDirectory(path) else { throw FileSystemError(path: path, reason: "not a directory") }
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & 0o777 != mode_t(mode), chmod(path, mode_t(mode)) != 0 {
+            throw .current(path, "cannot set mode")
+        }
+    }
+
+    /// The running executable's path (`/proc/self/exe`).
+    public static func currentExecutable() -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

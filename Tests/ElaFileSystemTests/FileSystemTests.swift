@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaFileSystem
+import ElaTestSupport
+import Testing
+
+@Suite struct FileSystemTests {
+    @Test func readsAndLimits() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let p = dir.write("a.txt", "hello")
+        #expect(try FileSystem.readText(p) == "hello")
+        #expect(throws: FileSystemError.self) { try FileSystem.read(p, limit: 3) }
+        do {
+            _ = try FileSystem.read(dir.path + "/missing")
+            Issue.record("read a missing file")
+        } catch {
+            #expect(error.description.contains("No such file"))
+        }
+        let bad = dir.path + "/c.bin"
+        let fd = open(bad, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        _ = [UInt8]([0xFF, 0xFE]).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        #expect(throws: FileSystemError.self) { try FileSystem.readText(bad) }
+    }
+
+    @Test func listsRegularFilesAndMakesDirectories() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        _ = dir.write("b", "")
+        _ = dir.write("a", "")
+        _ = dir.write(".hidden", "")
+        try FileSystem.makeDirectory(dir.path + "/x/y/z", mode: 0o700)
+        #expect(FileSystem.isDirectory(dir.path + "/x/y/z"))
+        #expect(try FileSystem.regularFiles(in: dir.path) == ["a", "b"])
+        _ = dir.write("file", "")
+        #expect(throws: FileSystemError.self) { try FileSystem.makeDirectory(dir.path + "/file", mode: 0o700) }
+    }
+}
