@@ -41,6 +41,7 @@ let package = Package(
 
         // Domain modules.
         .target(name: "ElaFileSystem", swiftSettings: swiftSettings),
+        .target(name: "ElaWire", swiftSettings: swiftSettings),
         .target(name: "ElaJSON", swiftSettings: swiftSettings),
         .target(name: "ElaTOML", swiftSettings: swiftSettings),
         .target(name: "ElaCrypto", dependencies: [crypto], swiftSettings: swiftSettings),
@@ -91,6 +92,7 @@ let package = Package(
         .target(name: "ElaTestSupport", path: "Tests/ElaTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaWireTests", dependencies: ["ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaFileSystemTests", dependencies: ["ElaFileSystem", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaJSONTests", dependencies: ["ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaTOMLTests", dependencies: ["ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
