@@ -28,7 +28,22 @@ public final class AgentStore: Sendable {
                     version TEXT NOT NULL,
                     pid INTEGER NOT NULL
                 );
-                """)
+                """),
+        SQLiteMigration(
+            version: 2, name: "SPV header chains",
+            sql: """
+                CREATE TABLE chain_headers (
+                    chain TEXT NOT NULL,
+                    hash BLOB NOT NULL,
+                    previous_hash BLOB NOT NULL,
+                    height INTEGER NOT NULL,
+                    chain_work BLOB NOT NULL,
+                    raw BLOB NOT NULL,
+                    main INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (chain, hash)
+                ) WITHOUT ROWID;
+                CREATE INDEX chain_headers_main_height ON chain_headers (chain, main, height);
+                """),
     ])
 
     let database: SQLiteDatabase
