@@ -69,6 +69,22 @@ import Testing
         #expect(try second.process.wait() == 0)
     }
 
+    @Test func aKilledAgentLosesNothing() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let first = try startAgent(dir)
+        first.process.signal(SIGKILL)
+        #expect(try first.process.wait() == 128 + SIGKILL)
+        // The stale socket and the lock die with the process; the identity survives.
+        let second = try startAgent(dir)
+        #expect(second.did == first.did)
+        #expect(second.process.stdout.contains("(existing identity)"))
+        let status = try ChildProcess.run(elactl, ["status", "--json", "--socket", second.socket])
+        #expect(status.stdout.contains("\"starts\": 2"))
+        second.process.signal(SIGTERM)
+        #expect(try second.process.wait() == 0)
+    }
+
     @Test func aSecondAgentOnTheSameStateDirIsRefused() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
