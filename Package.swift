@@ -42,6 +42,7 @@ let package = Package(
         // Domain modules.
         .target(name: "ElaFileSystem", swiftSettings: swiftSettings),
         .target(name: "ElaWire", swiftSettings: swiftSettings),
+        .target(name: "ElaMerkle", dependencies: ["ElaWire", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaJSON", swiftSettings: swiftSettings),
         .target(name: "ElaTOML", swiftSettings: swiftSettings),
         .target(name: "ElaCrypto", dependencies: [crypto], swiftSettings: swiftSettings),
@@ -93,6 +94,7 @@ let package = Package(
         .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaWireTests", dependencies: ["ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaMerkleTests", dependencies: ["ElaMerkle", "ElaWire", "ElaJSON", crypto], swiftSettings: swiftSettings),
         .testTarget(name: "ElaFileSystemTests", dependencies: ["ElaFileSystem", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaJSONTests", dependencies: ["ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaTOMLTests", dependencies: ["ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
