@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "ElaFileSystem", swiftSettings: swiftSettings),
         .target(name: "ElaWire", swiftSettings: swiftSettings),
         .target(name: "ElaMerkle", dependencies: ["ElaWire", crypto], swiftSettings: swiftSettings),
+        .target(name: "ElaChain", dependencies: ["ElaWire", crypto], swiftSettings: swiftSettings),
+        .target(name: "ElaP2P", dependencies: ["ElaWire", "ElaChain", "ElaMerkle", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaJSON", swiftSettings: swiftSettings),
         .target(name: "ElaTOML", swiftSettings: swiftSettings),
         .target(name: "ElaCrypto", dependencies: [crypto], swiftSettings: swiftSettings),
@@ -77,7 +79,7 @@ let package = Package(
             name: "ElaCLI",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl", "ElaDeviceIdentity", "ElaConfig", "ElaStorage",
-                "ElaFileSystem",
+                "ElaFileSystem", "ElaChain", "ElaMerkle", "ElaWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -86,7 +88,9 @@ let package = Package(
         .executableTarget(name: "elactl", dependencies: ["ElaCLI"], swiftSettings: swiftSettings),
         // `make bench`: throughput figures next to baselines measured in the same run.
         .executableTarget(
-            name: "ela-bench", dependencies: ["ElaIdentity", "ElaCrypto", "ElaJSON"], path: "Benchmarks/ela-bench",
+            name: "ela-bench",
+            dependencies: ["ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", crypto],
+            path: "Benchmarks/ela-bench",
             swiftSettings: swiftSettings),
 
         // Tests: one target per library target, shared helpers in ElaTestSupport.
@@ -94,6 +98,8 @@ let package = Package(
         .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaWireTests", dependencies: ["ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaChainTests", dependencies: ["ElaChain", "ElaWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaP2PTests", dependencies: ["ElaP2P", "ElaWire", "ElaChain", "ElaMerkle"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaMerkleTests", dependencies: ["ElaMerkle", "ElaWire", "ElaJSON", crypto], swiftSettings: swiftSettings),
         .testTarget(name: "ElaFileSystemTests", dependencies: ["ElaFileSystem", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaJSONTests", dependencies: ["ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),

@@ -99,6 +99,7 @@ do {
     if let user1 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user1.id.json") {
         try benchDocument(name: "SDK user1.id.json, 4 keys, 2 embedded VCs", text: user1)
     }
+    try benchSPV()
 } catch {
     print("ela-bench: \(error)")
     exit(1)
