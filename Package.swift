@@ -60,12 +60,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        .target(
+            name: "ElaControlServer",
+            dependencies: [
+                "ElaControl", "ElaJSON", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+
         // Daemon and CLI.
         .target(
             name: "ElaDaemon",
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
-                "ElaFileSystem",
+                "ElaFileSystem", "ElaControlServer",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -117,7 +127,12 @@ let package = Package(
             dependencies: ["ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaKeystore", "ElaSodium", "ElaStorage", "ElaConfig", "ElaTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ElaDaemonTests", dependencies: ["ElaDaemon", "ElaConfig", "ElaTestSupport"], swiftSettings: swiftSettings),
+            name: "ElaDaemonTests",
+            dependencies: ["ElaDaemon", "ElaTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaControlServerTests", dependencies: ["ElaControlServer", "ElaControl", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaCLITests", dependencies: ["ElaCLI", "ElaTestSupport", "elactl", "ela-agent"],
             swiftSettings: swiftSettings),

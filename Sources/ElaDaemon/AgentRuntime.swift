@@ -7,6 +7,7 @@ import ElaDeviceIdentity
 import ElaFileSystem
 import ElaStorage
 import ElaControl
+import ElaControlServer
 import ElaIdentity
 import ElaJSON
 import Logging

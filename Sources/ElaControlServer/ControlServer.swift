@@ -2,14 +2,14 @@
 import Glibc
 #endif
 internal import ElaControl
-internal import Logging
+public import Logging
 internal import NIOCore
 internal import NIOPosix
-internal import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The control socket: a unix stream socket speaking newline-delimited JSON-RPC (`ElaControl`).
 /// One task per connection; a connection may send many requests; oversize frames close it.
-final class ControlServer: Service {
+public final class ControlServer: Service {
     let path: String
     let mode: UInt32
     let handler: ControlHandler
@@ -17,7 +17,7 @@ final class ControlServer: Service {
     /// Called once the socket accepts connections (the agent prints "ready" then).
     let onReady: @Sendable () -> Void
 
-    init(path: String, mode: UInt32, handler: ControlHandler, logger: Logger, onReady: @escaping @Sendable () -> Void) {
+    public init(path: String, mode: UInt32, handler: ControlHandler, logger: Logger, onReady: @escaping @Sendable () -> Void) {
         self.path = path
         self.mode = mode
         self.handler = handler
@@ -25,7 +25,7 @@ final class ControlServer: Service {
         self.onReady = onReady
     }
 
-    func run() async throws {
+    public func run() async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in

@@ -1,5 +1,5 @@
 import ElaControl
-import ElaDaemon
+import ElaControlServer
 import ElaJSON
 import Testing
 
