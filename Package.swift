@@ -45,6 +45,15 @@ let package = Package(
         .target(name: "ElaMerkle", dependencies: ["ElaWire", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaChain", dependencies: ["ElaWire", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaP2P", dependencies: ["ElaWire", "ElaChain", "ElaMerkle", crypto], swiftSettings: swiftSettings),
+        .target(
+            name: "ElaSPV",
+            dependencies: [
+                "ElaChain", "ElaMerkle", "ElaP2P", "ElaWire", "ElaStorage", "ElaIdentity", "ElaJSON", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .target(name: "ElaJSON", swiftSettings: swiftSettings),
         .target(name: "ElaTOML", swiftSettings: swiftSettings),
         .target(name: "ElaCrypto", dependencies: [crypto], swiftSettings: swiftSettings),
@@ -108,6 +117,13 @@ let package = Package(
         .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaWireTests", dependencies: ["ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaSPVTests",
+            dependencies: [
+                "ElaSPV", "ElaChain", "ElaCrypto", "ElaIdentity", "ElaJSON", "ElaMerkle", "ElaP2P", "ElaStorage", "ElaWire",
+                "ElaTestSupport",
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ElaChainTests", dependencies: ["ElaChain", "ElaWire"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaP2PTests", dependencies: ["ElaP2P", "ElaWire", "ElaChain", "ElaMerkle"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaMerkleTests", dependencies: ["ElaMerkle", "ElaWire", "ElaJSON", crypto], swiftSettings: swiftSettings),

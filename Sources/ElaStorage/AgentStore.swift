@@ -44,6 +44,20 @@ public final class AgentStore: Sendable {
                 ) WITHOUT ROWID;
                 CREATE INDEX chain_headers_main_height ON chain_headers (chain, main, height);
                 """),
+        SQLiteMigration(
+            version: 3, name: "DID requests anchored in blocks",
+            sql: """
+                CREATE TABLE did_anchors (
+                    chain TEXT NOT NULL,
+                    txid BLOB NOT NULL,
+                    block_hash BLOB NOT NULL,
+                    position INTEGER NOT NULL,
+                    did TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    PRIMARY KEY (chain, txid, block_hash)
+                ) WITHOUT ROWID;
+                CREATE INDEX did_anchors_did ON did_anchors (chain, did);
+                """),
     ])
 
     let database: SQLiteDatabase

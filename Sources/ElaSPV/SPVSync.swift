@@ -1,0 +1,155 @@
+internal import ElaChain
+internal import ElaIdentity
+internal import ElaJSON
+public import ElaMerkle
+public import ElaP2P
+internal import ElaStorage
+public import ElaWire
+
+/// Why a peer is dropped. Every one of these is the peer's fault (or a broken link), never ours to crash on.
+public struct SPVPeerError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// What a sync step produced besides messages to send.
+public enum SPVEvent: Sendable, Equatable {
+    case headerAdded(height: UInt32, hash: Hash256)
+    case reorganized(disconnected: Int, connected: Int)
+    case anchored(did: String, txid: Hash256, block: Hash256)
+}
+
+/// One peer's sync session as a value-type state machine (no I/O): handshake, filter, `getblocks` -> `inv` ->
+/// `getdata(filtered block)` -> `merkleblock` + `tx`, exactly as Elastos.ELA.SPV syncs (spv.md 2.3), but every header
+/// goes through the full `HeaderChain` rules and every `tx` must be one the last merkleblock proved.
+public struct SPVSync: Sendable {
+    public enum Phase: Sendable, Equatable { case handshaking, syncing, synced }
+
+    public static let protocolVersion: UInt32 = 20000
+    static let maxBlocksPerInv = 500
+
+    public private(set) var phase: Phase = .handshaking
+    public private(set) var peerVersion: VersionMessage?
+    var gotVerack = false
+    /// Filtered blocks asked for and not yet received, in order.
+    var requested: [Hash256] = []
+    /// The last merkleblock's matched transactions still to arrive: txid -> position in the block.
+    var awaitedTransactions: [Hash256: UInt32] = [:]
+    var awaitedBlock: Hash256?
+    var lastInvWasFull = false
+    let filter: BloomFilter
+    let nonce: UInt64
+
+    /// `filter` selects the transactions the peer sends with each block (for the devnet: DID requests by type).
+    public init(filter: BloomFilter, nonce: UInt64) {
+        self.filter = filter
+        self.nonce = nonce
+    }
+
+    /// A filter matching every DID request transaction (ELA's TxType rule). A production filter would list only
+    /// the 21-byte programs of the watched DIDs; on the devnet every registration is relevant.
+    public static func didRequestFilter() -> BloomFilter {
+        var f = BloomFilter(elements: 1, falsePositiveRate: 0.0001, tweak: 0, flags: 0)
+        f.txTypes = [ChainTransaction.Kind.registerDID.rawValue]
+        return f
+    }
+
+    /// The first message of an outbound connection.
+    public func start(now: UInt32, height: UInt32) -> [P2PMessage] {
+        [.version(VersionMessage(version: Self.protocolVersion, services: 0, timestamp: now, port: 0, nonce: nonce, height: UInt64(height), relay: false))]
+    }
+
+    public var peerHeight: UInt64 { peerVersion?.height ?? 0 }
+
+    public mutating func handle(
+        _ message: P2PMessage, chain: inout SPVChain, now: UInt32
+    ) throws(SPVPeerError) -> (send: [P2PMessage], events: [SPVEvent]) {
+        var send: [P2PMessage] = []
+        var events: [SPVEvent] = []
+        switch message {
+        case .version(let v):
+            guard peerVersion == nil else { throw SPVPeerError("second version message") }
+            guard v.nonce != nonce else { throw SPVPeerError("connected to ourselves") }
+            peerVersion = v
+            send.append(.verack)
+        case .verack:
+            gotVerack = true
+        case .ping(let n):
+            send.append(.pong(nonce: n))
+        case .pong, .reject, .notfound, .other, .filterclear, .mempool, .getaddr:
+            if case .notfound(let items) = message { requested.removeAll { h in items.contains { $0.hash == h } } }
+        case .inv(let items):
+            guard phase != .handshaking else { break }
+            let blocks = items.filter { $0.kind == .block || $0.kind == .filteredBlock }.map(\.hash)
+            let unknown = blocks.filter { chain.height(of: $0) == nil && !requested.contains($0) }
+            lastInvWasFull = blocks.count >= Self.maxBlocksPerInv
+            if !unknown.isEmpty {
+                requested += unknown
+                phase = .syncing
+                send.append(.getdata(unknown.map { InventoryVector(.filteredBlock, $0) }))
+            }
+        case .merkleblock(let m):
+            guard awaitedTransactions.isEmpty else {
+                throw SPVPeerError("merkleblock before the transactions of the previous one")
+            }
+            let hash = m.header.hash
+            requested.removeAll { $0 == hash }
+            let matches: [(index: UInt32, txid: Hash256)]
+            do { matches = try m.tree.extractMatches(expectedRoot: m.header.merkleRoot) } catch {
+                throw SPVPeerError("invalid Merkle proof for block \(hash): \(error)")
+            }
+            do {
+                let result = try chain.add(m.header, now: now)
+                switch result {
+                case .extendedTip: events.append(.headerAdded(height: m.header.height, hash: hash))
+                case .reorganized(let d, let c): events.append(.reorganized(disconnected: d.count, connected: c.count))
+                case .sideBranch, .duplicate: break
+                }
+            } catch let e as HeaderRuleError where e.rule == .unknownParent {
+                // Out of order (e.g. an announcement while we are behind): ask again from our tip.
+                send.append(.getblocks(locator: chain.locator(), stop: .zero))
+                return (send, events)
+            } catch {
+                throw SPVPeerError("block \(hash) broke a chain rule: \(error)")
+            }
+            for match in matches { awaitedTransactions[match.txid] = match.index }
+            awaitedBlock = matches.isEmpty ? nil : hash
+        case .tx(let raw):
+            let tx: ChainTransaction
+            do { tx = try ChainTransaction(bytes: raw) } catch { throw SPVPeerError("malformed transaction: \(error)") }
+            let txid = tx.txid
+            guard let position = awaitedTransactions.removeValue(forKey: txid), let block = awaitedBlock else {
+                throw SPVPeerError("transaction \(txid) was not proven by the last merkleblock")
+            }
+            if tx.kind == .registerDID, let text = String(validating: tx.payload, as: UTF8.self),
+                case .request(let request)? = try? DIDObject(text: text), let did = try? request.subjectDID()
+            {
+                do {
+                    try chain.store.saveDIDAnchor(
+                        StoredDIDAnchor(txid: txid.rawBytes, blockHash: block.rawBytes, position: Int64(position), did: did.description, request: text),
+                        chain: chain.chainName)
+                } catch {
+                    throw SPVPeerError("cannot store DID anchor: \(error)")
+                }
+                events.append(.anchored(did: did.description, txid: txid, block: block))
+            }
+            if awaitedTransactions.isEmpty { awaitedBlock = nil }
+        case .getblocks, .getdata, .filterload:
+            break  // we serve nothing
+        }
+        if phase == .handshaking, peerVersion != nil, gotVerack {
+            phase = .syncing
+            send.append(.filterload(filter))
+            send.append(.getblocks(locator: chain.locator(), stop: .zero))
+        } else if phase == .syncing, requested.isEmpty, awaitedTransactions.isEmpty {
+            if lastInvWasFull {
+                lastInvWasFull = false
+                send.append(.getblocks(locator: chain.locator(), stop: .zero))
+            } else {
+                phase = .synced
+            }
+        }
+        return (send, events)
+    }
+}

@@ -1,0 +1,208 @@
+import ElaChain
+import ElaCrypto
+import ElaIdentity
+import ElaJSON
+import ElaMerkle
+import ElaP2P
+import ElaSPV
+import ElaStorage
+import ElaTestSupport
+import ElaWire
+import Testing
+
+/// A miniature regtest chain in memory: mined regnet blocks with our transactions (what ela-regtest serves).
+struct Devnet {
+    var blocks: [ChainBlock] = []
+    let genesis = try! ELAHeader(bytes: ChainParameters.elaRegnet.genesisHeader, withAuxPow: false)
+    var time: UInt32 = 1_800_000_000
+
+    var tipHeader: ELAHeader { blocks.last?.header ?? genesis }
+
+    @discardableResult
+    mutating func mine(_ txs: [ChainTransaction] = [], on parent: ELAHeader? = nil, tag: UInt64 = 0) -> ChainBlock {
+        let p = parent ?? tipHeader
+        time += 120
+        let coinbase = ChainTransaction(kind: .coinbase, payload: [UInt8(truncatingIfNeeded: p.height + 1)], programHash: [], nonce: tag &+ UInt64(time))
+        let all = [coinbase] + txs
+        let header = ELAHeader.mineRegnet(on: p, merkleRoot: MerkleTree.root(of: all.map(\.txid)), timestamp: time)
+        let block = ChainBlock(header: header, transactions: all)
+        blocks.append(block)
+        return block
+    }
+
+    /// What a node sends for `getdata(filteredBlock)` with a DID-request filter.
+    func serve(_ block: ChainBlock) -> [P2PMessage] {
+        let matched = Set(block.transactions.indices.filter { block.transactions[$0].kind == .registerDID })
+        let tree = PartialMerkleTree.build(txids: block.txids, matching: matched)
+        return [.merkleblock(MerkleBlockMessage(header: block.header, tree: tree))]
+            + matched.sorted().map { .tx(block.transactions[$0].serialized) }
+    }
+}
+
+func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainTransaction {
+    let program = try Base58.decodeCheck(did.methodSpecificId)
+    return ChainTransaction(
+        kind: .registerDID, payload: Array(request.normalizedString.utf8), programHash: program, nonce: 1)
+}
+
+@Suite struct SPVSyncTests {
+    let now = try! DIDDate("2026-11-25T00:00:00Z")
+
+    func identity() throws -> (ElaPrivateKey, DIDDocument) {
+        let key = ElaPrivateKey.generate()
+        return (key, try DIDDocument.primitive(for: key.publicKey, now: now).signed(with: key, created: now))
+    }
+
+    /// Drives a session against the devnet until it has nothing more to ask.
+    func sync(_ session: inout SPVSync, _ chain: inout SPVChain, _ net: Devnet, announce: [ChainBlock]) throws -> [SPVEvent] {
+        var events: [SPVEvent] = []
+        var inbox: [P2PMessage] = [.inv(announce.map { InventoryVector(.filteredBlock, $0.header.hash) })]
+        while !inbox.isEmpty {
+            let message = inbox.removeFirst()
+            let out = try session.handle(message, chain: &chain, now: net.time + 10)
+            events += out.events
+            for sent in out.send {
+                if case .getdata(let items) = sent {
+                    for item in items {
+                        if let block = net.blocks.first(where: { $0.header.hash == item.hash }) { inbox += net.serve(block) }
+                    }
+                }
+            }
+        }
+        return events
+    }
+
+    @Test func handshakeThenFilterAndGetblocks() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var chain = try SPVChain(parameters: .elaRegnet, store: try AgentStore(path: dir.path + "/agent.db"))
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
+        #expect(session.start(now: 1, height: 0).count == 1)
+        var out = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 5, relay: true)), chain: &chain, now: 1)
+        #expect(out.send == [.verack])
+        out = try session.handle(.verack, chain: &chain, now: 1)
+        #expect(out.send.count == 2)
+        guard case .filterload(let f) = out.send[0], case .getblocks(let locator, _) = out.send[1] else {
+            Issue.record("expected filterload + getblocks")
+            return
+        }
+        #expect(f.txTypes == [0x0A])
+        #expect(locator == [chain.tip.hash])
+        #expect(try session.handle(.ping(nonce: 9), chain: &chain, now: 1).send == [.pong(nonce: 9)])
+        #expect(throws: SPVPeerError.self) { try session.handle(.version(VersionMessage(version: 1, services: 0, timestamp: 1, port: 0, nonce: 3, height: 0, relay: true)), chain: &chain, now: 1) }
+    }
+
+    @Test func aPublishedDIDBecomesVerifiedAfterSixConfirmations() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        var chain = try SPVChain(parameters: .elaRegnet, store: store)
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
+        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 0, relay: true)), chain: &chain, now: 1)
+        _ = try session.handle(.verack, chain: &chain, now: 1)
+
+        var net = Devnet()
+        let (key, doc) = try identity()
+        let create = try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key)
+        net.mine()
+        net.mine([try didRequestTransaction(create, did: doc.subject)])
+        var events = try sync(&session, &chain, net, announce: net.blocks)
+        #expect(events.contains { if case .anchored(let did, _, _) = $0 { return did == doc.subject.description } else { return false } })
+        #expect(chain.tip.height == 2)
+        guard case .pending(_, let confirmations, 6) = try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 6, now: now) else {
+            Issue.record("expected pending")
+            return
+        }
+        #expect(confirmations == 1)
+
+        for _ in 0..<5 { net.mine() }
+        events = try sync(&session, &chain, net, announce: Array(net.blocks.suffix(5)))
+        #expect(chain.tip.height == 7)
+        guard case .verified(let verified, _, 2, 6) = try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 6, now: now) else {
+            Issue.record("expected verified at height 2 with 6 confirmations")
+            return
+        }
+        #expect(verified == doc)
+
+        // Restart: the chain and the anchors come back from the database.
+        let reopened = try SPVChain(parameters: .elaRegnet, store: store)
+        #expect(reopened.tip == chain.tip)
+        guard case .verified = try DIDRegistry.status(of: doc.subject, chain: reopened, store: store, minConfirmations: 6, now: now) else {
+            Issue.record("not verified after restart")
+            return
+        }
+
+        // A stranger is not found; a deactivation ends the DID.
+        let (_, stranger) = try identity()
+        #expect(try DIDRegistry.status(of: stranger.subject, chain: chain, store: store, minConfirmations: 6, now: now) == .notFound)
+        let deactivate = try IDChainRequest.deactivate(doc.subject, signKey: try #require(doc.defaultKeyId), key: key)
+        net.mine([try didRequestTransaction(deactivate, did: doc.subject)])
+        _ = try sync(&session, &chain, net, announce: [net.blocks.last!])
+        guard case .deactivated = try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 1, now: now) else {
+            Issue.record("expected deactivated")
+            return
+        }
+    }
+
+    @Test func aDIDAnchoredOnlyOnTheLosingForkIsNoLongerVerified() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        var chain = try SPVChain(parameters: .elaRegnet, store: store)
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
+        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 0, relay: true)), chain: &chain, now: 1)
+        _ = try session.handle(.verack, chain: &chain, now: 1)
+
+        var net = Devnet()
+        let (key, doc) = try identity()
+        let create = try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key)
+        let forkPoint = net.mine()
+        net.mine([try didRequestTransaction(create, did: doc.subject)])
+        for _ in 0..<2 { net.mine() }
+        _ = try sync(&session, &chain, net, announce: net.blocks)
+        guard case .verified = try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 2, now: now) else {
+            Issue.record("expected verified before the reorg")
+            return
+        }
+        // A competing branch from the fork point, one block longer, without the request.
+        var fork: [ChainBlock] = []
+        var parent = forkPoint.header
+        for i in 0..<4 {
+            let b = net.mine(on: parent, tag: 1000 + UInt64(i))
+            fork.append(b)
+            parent = b.header
+        }
+        let events = try sync(&session, &chain, net, announce: fork)
+        #expect(events.contains { if case .reorganized = $0 { return true } else { return false } })
+        #expect(chain.tip.hash == fork.last?.header.hash)
+        #expect(try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 2, now: now) == .notFound)
+    }
+
+    @Test func peersThatLieAreDropped() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var chain = try SPVChain(parameters: .elaRegnet, store: try AgentStore(path: dir.path + "/agent.db"))
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
+        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 0, relay: true)), chain: &chain, now: 1)
+        _ = try session.handle(.verack, chain: &chain, now: 1)
+        var net = Devnet()
+        let (key, doc) = try identity()
+        let tx = try didRequestTransaction(try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key), did: doc.subject)
+        let block = net.mine([tx])
+        // An unproven transaction.
+        #expect(throws: SPVPeerError.self) { try session.handle(.tx(tx.serialized), chain: &chain, now: net.time) }
+        // A merkleblock whose tree does not hash to the header's root.
+        let wrongTree = PartialMerkleTree.build(txids: [tx.txid], matching: [0])
+        #expect(throws: SPVPeerError.self) {
+            try session.handle(.merkleblock(MerkleBlockMessage(header: block.header, tree: wrongTree)), chain: &chain, now: net.time)
+        }
+        // A header that breaks proof of work.
+        var bad = block.header
+        bad.bits = 0x1d00_ffff
+        let tree = PartialMerkleTree.build(txids: block.txids, matching: [])
+        #expect(throws: SPVPeerError.self) {
+            try session.handle(.merkleblock(MerkleBlockMessage(header: bad, tree: tree)), chain: &chain, now: net.time)
+        }
+        #expect(chain.tip.height == 0)
+    }
+}
