@@ -84,7 +84,7 @@ let package = Package(
             name: "ElaDaemon",
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
-                "ElaFileSystem", "ElaControlServer",
+                "ElaFileSystem", "ElaControlServer", "ElaSPV", "ElaChain", "ElaWire",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -7,8 +7,8 @@ import ElaJSON
 struct DIDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "did",
-        abstract: "Work with Elastos DIDs offline (no agent needed).",
-        subcommands: [Derive.self, Normalize.self, Verify.self, Restore.self]
+        abstract: "Work with Elastos DIDs (all offline except publish).",
+        subcommands: [Derive.self, Normalize.self, Verify.self, Restore.self, Publish.self]
     )
 }
 

@@ -8,8 +8,8 @@ import ElaWire
 struct SPVCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spv",
-        abstract: "Verify block headers and Merkle proofs offline (no agent needed).",
-        subcommands: [VerifyHeaders.self, VerifyProof.self]
+        abstract: "Block headers and Merkle proofs: offline checks, and the agent's header chain.",
+        subcommands: [VerifyHeaders.self, VerifyProof.self, Status.self]
     )
 }
 

@@ -18,6 +18,11 @@ public enum KDFStrength: String, Sendable, Equatable, Decodable {
     case interactive, moderate
 }
 
+/// Which ELA network the SPV client follows: production, the public testnet, or a local `ela-regtest`.
+public enum ChainNetwork: String, Sendable, Equatable, Decodable {
+    case mainnet, testnet, regnet
+}
+
 /// The agent configuration (`/etc/ela-agent/agent.toml`), with defaults for every key.
 public struct AgentConfig: Sendable, Equatable {
     public var board: String = "sim"
@@ -29,6 +34,11 @@ public struct AgentConfig: Sendable, Equatable {
     public var kdf: KDFStrength = .moderate
     public var documentValidityYears: Int = 5
     public var controlSocketMode: UInt32 = 0o660
+    public var spvNetwork: ChainNetwork = .mainnet
+    /// `host:port` of chain peers; none means no syncing (peer DIDs can then only be pinned).
+    public var spvPeers: [String] = []
+    /// Blocks on top of a DID's request before the DID counts as verified.
+    public var spvConfirmations: Int = 6
 
     public static let defaultPath = "/etc/ela-agent/agent.toml"
 
@@ -99,6 +109,21 @@ public struct AgentConfig: Sendable, Equatable {
                 config.documentValidityYears = y
             }
         }
+        if let v = file.spv {
+            if let n = v.network { config.spvNetwork = n }
+            if let peers = v.peers {
+                for (i, peer) in peers.enumerated() where !isValidPeer(peer) {
+                    throw ConfigError(
+                        file: fileName, line: table["spv"]?.tableValue?.position(of: "peers")?.line, key: "spv.peers[\(i)]",
+                        message: "'\(peer)' is not host:port")
+                }
+                config.spvPeers = peers
+            }
+            if let c = v.confirmations {
+                guard (1...1000).contains(c) else { throw fail("spv", "confirmations", "must be 1...1000") }
+                config.spvConfirmations = c
+            }
+        }
         if let c = file.control, let m = c.socket_mode {
             guard let mode = UInt32(m, radix: 8), mode <= 0o777, m.count <= 4 else {
                 throw fail("control", "socket_mode", "'\(m)' is not an octal file mode like \"0660\"")
@@ -106,6 +131,11 @@ public struct AgentConfig: Sendable, Equatable {
             config.controlSocketMode = mode
         }
         return config
+    }
+
+    static func isValidPeer(_ text: String) -> Bool {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return false }
+        return (1...65535).contains(port) && colon != text.startIndex
     }
 
     static func isValidBoardId(_ id: String) -> Bool {
@@ -167,7 +197,13 @@ struct ConfigFile: Decodable {
     struct Control: Decodable {
         var socket_mode: String?
     }
+    struct SPV: Decodable {
+        var network: ChainNetwork?
+        var peers: [String]?
+        var confirmations: Int?
+    }
     var agent: Agent?
     var identity: Identity?
     var control: Control?
+    var spv: SPV?
 }

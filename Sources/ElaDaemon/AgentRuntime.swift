@@ -6,6 +6,9 @@ import ElaCrypto
 import ElaDeviceIdentity
 import ElaFileSystem
 import ElaStorage
+import ElaChain
+import ElaSPV
+import ElaWire
 import ElaControl
 import ElaControlServer
 import ElaIdentity
@@ -76,9 +79,24 @@ struct AgentRuntime {
         case .renewed: logger.notice("renewed device DID document", metadata: ["did": "\(identity.did)", "expires": "\(identity.document.expires)"])
         }
 
+        let parameters: ChainParameters =
+            switch config.spvNetwork {
+            case .mainnet: .elaMainnet
+            case .testnet: .elaTestnet
+            case .regnet: .elaRegnet
+            }
+        let spv: SPVService
+        do {
+            spv = SPVService(
+                chain: try SPVChain(parameters: parameters, store: state.store),
+                peers: config.spvPeers.compactMap(PeerAddress.init), logger: logger)
+        } catch {
+            throw AgentStartupError(message: "cannot load the \(parameters.name) header chain: \(error)")
+        }
+
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
-            protectionKind: state.protectionKind)
+            protectionKind: state.protectionKind, spv: spv)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let server = ControlServer(
@@ -94,8 +112,10 @@ struct AgentRuntime {
                 printLine("    \(elactl) --socket \(socketPath) identity show --document")
             }
         }
+        // The SPV service only runs with peers; without, it still answers status and verification from stored data.
+        let services: [any Service] = config.spvPeers.isEmpty ? [server] : [server, spv]
         let group = ServiceGroup(
-            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }
@@ -124,6 +144,7 @@ struct ControlContext: Sendable {
     let startedAt: DIDDate
     let starts: Int
     let protectionKind: String
+    let spv: SPVService
 
     func handler() -> ControlHandler {
         let ctx = self
@@ -131,6 +152,9 @@ struct ControlContext: Sendable {
             "ping": { _ in .string("pong") },
             "status": { _ in ctx.status() },
             "identity.show": { _ in ctx.identityInfo() },
+            "spv.status": { _ in ctx.spvStatus() },
+            "peer.verify": { params throws(ControlError) in try ctx.verifyPeer(params) },
+            "did.publish": { _ throws(ControlError) in try await ctx.publishDID() },
         ])
     }
 

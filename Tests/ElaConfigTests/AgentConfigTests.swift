@@ -54,6 +54,9 @@ import Testing
         ("[identity]\nprotection = \"passphrase\"\nmachine_secret = \"/x\"\n", "identity.machine_secret", 3),
         ("[identity]\ndocument_validity_years = 9\n", "identity.document_validity_years", 2),
         ("[control]\nsocket_mode = \"0999\"\n", "control.socket_mode", 2),
+        ("[spv]\nnetwork = \"moon\"\n", "spv.network", 2),
+        ("[spv]\n\npeers = [\"nohost\"]\n", "spv.peers[0]", 3),
+        ("[spv]\nconfirmations = 0\n", "spv.confirmations", 2),
     ])
     func invalidValuesNameKeyAndLine(_ text: String, _ key: String, _ line: Int) {
         do {
