@@ -108,8 +108,8 @@ struct AgentRuntime {
             if foreground {
                 let elactl = siblingExecutable("elactl")
                 printLine("  try in another terminal (Ctrl-C here stops the agent):")
-                printLine("    \(elactl) --socket \(socketPath) status")
-                printLine("    \(elactl) --socket \(socketPath) identity show --document")
+                printLine("    \(elactl) status --socket \(socketPath)")
+                printLine("    \(elactl) identity show --document --socket \(socketPath)")
             }
         }
         // The SPV service only runs with peers; without, it still answers status and verification from stored data.

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `make run`: the local devnet. ela-regtest (a regtest ELA chain) on loopback, the agent on the sim board syncing
+# from it, the device DID published and mined in. Ctrl-C stops everything this script started.
+set -euo pipefail
+bin=$1
+state=$2
+mkdir -p "$state/regtest" "$state/run"
+rm -f "$state/regtest/p2p.port"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+"$bin/ela-regtest" run --data-dir "$state/regtest" --p2p-port 0 --control-socket "$state/run/regtest.sock" \
+  > "$state/regtest.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$state/regtest/p2p.port" ] && break; sleep 0.1; done
+[ -s "$state/regtest/p2p.port" ] || { echo "ela-regtest did not start; see $state/regtest.log"; exit 1; }
+port=$(cat "$state/regtest/p2p.port")
+
+cat > "$state/agent.toml" <<TOML
+# Written by scripts/devnet.sh for \`make run\`.
+[agent]
+board = "sim"
+[identity]
+protection = "machine-secret"
+[spv]
+network = "regnet"
+peers = ["127.0.0.1:$port"]
+confirmations = 6
+TOML
+
+"$bin/ela-agent" --foreground --board sim --state-dir "$state/lib" --runtime-dir "$state/run" \
+  --config "$state/agent.toml" &
+pids+=($!)
+sock="$state/run/control.sock"
+for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.1; done
+
+# Publish the device DID once the agent has reached the chain, then mine it six blocks deep.
+for _ in $(seq 1 100); do
+  phase=$("$bin/elactl" spv status --json --socket "$sock" 2>/dev/null | sed -n 's/.*"phase": "\(.*\)".*/\1/p')
+  [ "$phase" = "synced" ] && break
+  sleep 0.2
+done
+did=$("$bin/elactl" identity show --json --socket "$sock" | sed -n 's/^  "did": "\(.*\)",/\1/p')
+if "$bin/elactl" did publish --socket "$sock"; then
+  sleep 0.5
+  "$bin/ela-regtest" mine 6 --control-socket "$state/run/regtest.sock" >/dev/null
+  sleep 1
+fi
+echo
+echo "devnet: ela-regtest p2p 127.0.0.1:$port, agent control socket $sock"
+echo "try in another terminal (Ctrl-C here stops everything):"
+echo "  $bin/elactl peer verify $did --socket $sock"
+echo "  $bin/elactl spv status --socket $sock"
+echo "  $bin/ela-regtest mine 1 --control-socket $state/run/regtest.sock"
+wait
