@@ -44,7 +44,10 @@ let package = Package(
         .target(name: "ElaWire", swiftSettings: swiftSettings),
         .target(name: "ElaMerkle", dependencies: ["ElaWire", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaChain", dependencies: ["ElaWire", crypto], swiftSettings: swiftSettings),
-        .target(name: "ElaP2P", dependencies: ["ElaWire", "ElaChain", "ElaMerkle", crypto], swiftSettings: swiftSettings),
+        .target(
+            name: "ElaP2P",
+            dependencies: ["ElaWire", "ElaChain", "ElaMerkle", crypto, .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings),
         .target(
             name: "ElaSPV",
             dependencies: [
@@ -105,6 +108,20 @@ let package = Package(
         ),
         .executableTarget(name: "ela-agent", dependencies: ["ElaDaemon"], swiftSettings: swiftSettings),
         .executableTarget(name: "elactl", dependencies: ["ElaCLI"], swiftSettings: swiftSettings),
+        // `ela-regtest`: regtest ELA chain node for the devnet and tests (mines on demand, DID requests, SPV peers).
+        .target(
+            name: "ElaRegtest",
+            dependencies: [
+                "ElaChain", "ElaMerkle", "ElaP2P", "ElaWire", "ElaSQLite", "ElaControl", "ElaControlServer", "ElaJSON",
+                "ElaIdentity", "ElaCrypto", "ElaFileSystem", logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "ela-regtest", dependencies: ["ElaRegtest"], swiftSettings: swiftSettings),
         // `make bench`: throughput figures next to baselines measured in the same run.
         .executableTarget(
             name: "ela-bench",
@@ -151,6 +168,15 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaCLITests", dependencies: ["ElaCLI", "ElaTestSupport", "elactl", "ela-agent"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaRegtestTests",
+            dependencies: [
+                "ElaRegtest", "ela-regtest", "ElaTestSupport", "ElaChain", "ElaMerkle", "ElaP2P", "ElaWire", "ElaJSON",
+                "ElaIdentity", "ElaControl", "ElaControlServer", "ElaCrypto", logging,
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -120,7 +120,7 @@ public final class SPVService: Service, Sendable {
             .connectTimeout(.seconds(5))
             .connect(host: peer.host, port: peer.port) { ch in
                 ch.eventLoop.makeCompletedFuture {
-                    try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(P2PFrameHandler(magic: self.magic)))
+                    try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(P2PFrameDecoder(magic: self.magic)))
                     return try NIOAsyncChannel<MessageFrame, ByteBuffer>(wrappingChannelSynchronously: ch)
                 }
             }
@@ -156,25 +156,4 @@ public final class SPVService: Service, Sendable {
     }
 
     static func now() -> UInt32 { UInt32(truncatingIfNeeded: time(nil)) }
-}
-
-/// Turns the byte stream into frames with `FrameDecoder`; a malformed frame closes the connection.
-struct P2PFrameHandler: ByteToMessageDecoder {
-    typealias InboundOut = MessageFrame
-    var decoder: FrameDecoder
-
-    init(magic: UInt32) { decoder = FrameDecoder(magic: magic) }
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        if buffer.readableBytes > 0 {
-            decoder.append(buffer.readableBytesView)
-            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-        }
-        while let frame = try decoder.next() { context.fireChannelRead(Self.wrapInboundOut(frame)) }
-        return .needMoreData
-    }
-
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        try decode(context: context, buffer: &buffer)
-    }
 }

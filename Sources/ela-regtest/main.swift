@@ -1,0 +1,3 @@
+import ElaRegtest
+
+await RegtestCommand.runMain()
