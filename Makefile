@@ -37,11 +37,9 @@ test: build
 	bash scripts/check-linkage.sh $(BIN)/ela-agent $(BIN)/elactl
 	@bash scripts/test-summary.sh .build/test.log
 
-## run: start the agent in the foreground on the sim board with a local state dir (Ctrl-C stops it)
+## run: the devnet: ela-regtest on loopback, the agent on the sim board syncing from it, its DID published (Ctrl-C stops all)
 run: build
-	@mkdir -p $(STATE_DIR)
-	$(BIN)/ela-agent --foreground --board sim --state-dir $(STATE_DIR)/lib --runtime-dir $(STATE_DIR)/run \
-	  --config $(CURDIR)/Packaging/agent.dev.toml
+	@bash scripts/devnet.sh $(BIN) $(STATE_DIR)
 
 ## bench: throughput figures, each next to its baseline measured in the same run
 bench: deps

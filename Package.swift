@@ -167,7 +167,7 @@ let package = Package(
             name: "ElaControlServerTests", dependencies: ["ElaControlServer", "ElaControl", "ElaJSON", "ElaTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ElaCLITests", dependencies: ["ElaCLI", "ElaTestSupport", "elactl", "ela-agent"],
+            name: "ElaCLITests", dependencies: ["ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela-regtest"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaRegtestTests",

@@ -139,7 +139,9 @@ public struct SPVSync: Sendable {
             break  // we serve nothing
         }
         if phase == .handshaking, peerVersion != nil, gotVerack {
-            phase = .syncing
+            // A peer that is not ahead of us may answer getblocks with nothing at all: we are in sync until it
+            // announces a block.
+            phase = UInt64(chain.tip.height) >= peerHeight ? .synced : .syncing
             send.append(.filterload(filter))
             send.append(.getblocks(locator: chain.locator(), stop: .zero))
         } else if phase == .syncing, requested.isEmpty, awaitedTransactions.isEmpty {

@@ -16,9 +16,12 @@ import Testing
         #expect(try AgentConfig.parse("") == AgentConfig())
     }
 
-    @Test func devConfigParses() throws {
-        let text = try #require(TestData.readString(TestData.repoRoot + "/Packaging/agent.dev.toml"))
-        #expect(try AgentConfig.parse(text).board == "sim")
+    @Test func spvSectionParses() throws {
+        let c = try AgentConfig.parse("[spv]\nnetwork = \"regnet\"\npeers = [\"127.0.0.1:22338\", \"node.example:20338\"]\nconfirmations = 3\n")
+        #expect(c.spvNetwork == .regnet)
+        #expect(c.spvPeers == ["127.0.0.1:22338", "node.example:20338"])
+        #expect(c.spvConfirmations == 3)
+        #expect(AgentConfig().spvPeers.isEmpty)
     }
 
     @Test func valuesAreApplied() throws {

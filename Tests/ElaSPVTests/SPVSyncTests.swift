@@ -88,6 +88,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         }
         #expect(f.txTypes == [0x0A])
         #expect(locator == [chain.tip.hash])
+        #expect(session.phase == .syncing)  // the peer announced height 5, we have 0
         #expect(try session.handle(.ping(nonce: 9), chain: &chain, now: 1).send == [.pong(nonce: 9)])
         #expect(throws: SPVPeerError.self) { try session.handle(.version(VersionMessage(version: 1, services: 0, timestamp: 1, port: 0, nonce: 3, height: 0, relay: true)), chain: &chain, now: 1) }
     }
