@@ -141,9 +141,13 @@ let package = Package(
                 "ElaTestSupport",
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "ElaChainTests", dependencies: ["ElaChain", "ElaWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "ElaP2PTests", dependencies: ["ElaP2P", "ElaWire", "ElaChain", "ElaMerkle"], swiftSettings: swiftSettings),
-        .testTarget(name: "ElaMerkleTests", dependencies: ["ElaMerkle", "ElaWire", "ElaJSON", crypto], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaChainTests", dependencies: ["ElaChain", "ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaP2PTests", dependencies: ["ElaP2P", "ElaWire", "ElaChain", "ElaMerkle", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaMerkleTests", dependencies: ["ElaMerkle", "ElaWire", "ElaJSON", "ElaTestSupport", crypto],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ElaFileSystemTests", dependencies: ["ElaFileSystem", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaJSONTests", dependencies: ["ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaTOMLTests", dependencies: ["ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),

@@ -28,16 +28,7 @@ func measure(seconds: Double = 2.0, _ body: () throws -> Void) rethrows -> Doubl
 }
 
 func readFile(_ path: String) -> String? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buf, 1, buf.count, f)
-        out.append(contentsOf: buf[0..<n])
-        if n < buf.count { break }
-    }
-    return String(decoding: out, as: UTF8.self)
+    readBytes(path).map { String(decoding: $0, as: UTF8.self) }
 }
 
 func fmt(_ v: Double) -> String {

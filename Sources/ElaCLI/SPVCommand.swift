@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElaChain
+import ElaCrypto
 import ElaFileSystem
 import ElaJSON
 import ElaMerkle
@@ -142,27 +143,11 @@ extension SPVCommand {
             }
         }
 
+        /// The hex text `gettxoutproof` prints (whitespace ignored), or nil if the file is not hex.
         static func hex(_ text: String) -> [UInt8]? {
-            let t = Array(text.utf8.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 })
-            guard !t.isEmpty, t.count % 2 == 0 else { return nil }
-            var out: [UInt8] = []
-            out.reserveCapacity(t.count / 2)
-            var i = 0
-            while i < t.count {
-                guard let hi = nibble(t[i]), let lo = nibble(t[i + 1]) else { return nil }
-                out.append(hi << 4 | lo)
-                i += 2
-            }
-            return out
-        }
-
-        static func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            case 0x41...0x46: c - 0x41 + 10
-            default: nil
-            }
+            let compact = String(text.unicodeScalars.filter { !$0.properties.isWhitespace })
+            guard !compact.isEmpty else { return nil }
+            return try? Hex.decode(compact)
         }
     }
 }

@@ -1,3 +1,4 @@
+import ElaTestSupport
 import ElaChain
 import ElaWire
 import Testing

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import ElaTestSupport
 
 /// Locates the shared SPV vectors: `$ELA_TESTDATA`, else `<repo>/../shared/testdata` (repo = three levels above
 /// this file), then `spv/`.
@@ -145,17 +146,4 @@ func hex(_ b: [UInt8]) -> String {
         out.append(digits[Int(x & 15)])
     }
     return String(decoding: out, as: UTF8.self)
-}
-
-/// Deterministic PRNG (SplitMix64) for the fuzz tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

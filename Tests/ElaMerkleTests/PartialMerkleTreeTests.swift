@@ -1,3 +1,4 @@
+import ElaTestSupport
 import ElaMerkle
 import ElaWire
 import Testing

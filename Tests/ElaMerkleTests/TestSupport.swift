@@ -1,6 +1,7 @@
 import Crypto
 import ElaJSON
 import ElaWire
+import ElaTestSupport
 
 /// Hex helpers for vectors (test-only; the module itself never parses hex).
 enum Hex {
@@ -46,19 +47,6 @@ enum Hex {
 /// SHA256d as a `Hash256`, for txids and block hashes computed in the tests.
 func sha256d(_ bytes: [UInt8]) -> Hash256 {
     Hash256(rawBytes: Array(SHA256.hash(data: Array(SHA256.hash(data: bytes)))))
-}
-
-/// Deterministic PRNG (SplitMix64) so random trees are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// A full Bitcoin block reduced to what the Merkle tests need: its header and its txids. Test-only: txids are

@@ -3,6 +3,7 @@ import ElaChain
 import ElaMerkle
 import ElaWire
 import Testing
+import ElaTestSupport
 
 @Suite struct P2PMessageTests {
     static let magic: UInt32 = 2_017_001  // ELA mainnet
@@ -103,18 +104,6 @@ import Testing
             if let f = try? d.next() { _ = try? P2PMessage(frame: f) }
             _ = try? P2PMessage(frame: MessageFrame(command: ["inv", "version", "merkleblock", "filterload", "reject", "getblocks"][Int(rng.next() % 6)], payload: Array(bytes.dropFirst(24))))
         }
-    }
-}
-
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
