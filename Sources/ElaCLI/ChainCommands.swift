@@ -31,7 +31,28 @@ extension SPVCommand {
 
 struct PeerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "peer", abstract: "Peers' DIDs as the chain proves them.", subcommands: [Verify.self])
+        commandName: "peer", abstract: "Peers' DIDs as the chain proves them.", subcommands: [Verify.self, List.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every DID anchored in the blocks the agent has seen, with its status.")
+
+        @OptionGroup var options: DaemonOptions
+
+        func run() throws {
+            let r = try callAgent(options, "peer.list")
+            if options.json {
+                print(JSONWriter.pretty(r))
+                return
+            }
+            let items = r.arrayValue ?? []
+            if items.isEmpty { print("no DIDs anchored in the blocks seen so far") }
+            for item in items {
+                var line = "\(item["did"]?.stringValue ?? "?")  \(item["status"]?.stringValue ?? "?")"
+                if let c = item["confirmations"]?.numberValue?.text { line += "  \(c) confirmation(s)" }
+                print(line)
+            }
+        }
+    }
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -154,6 +154,7 @@ struct ControlContext: Sendable {
             "identity.show": { _ in ctx.identityInfo() },
             "spv.status": { _ in ctx.spvStatus() },
             "peer.verify": { params throws(ControlError) in try ctx.verifyPeer(params) },
+            "peer.list": { _ throws(ControlError) in try ctx.listPeers() },
             "did.publish": { _ throws(ControlError) in try await ctx.publishDID() },
         ])
     }

@@ -22,6 +22,14 @@ extension ControlContext {
             ]))
     }
 
+    func listPeers() throws(ControlError) -> JSONValue {
+        let known: [(DID, DIDChainStatus)]
+        do { known = try spv.knownDIDs(minConfirmations: config.spvConfirmations, now: currentTime()) } catch {
+            throw ControlError(code: ControlError.internalError, message: "\(error)")
+        }
+        return .array(known.map { describe($0.0, $0.1, includeDocument: false) })
+    }
+
     func verifyPeer(_ params: JSONObject) throws(ControlError) -> JSONValue {
         guard let text = params["did"]?.stringValue else {
             throw ControlError(code: ControlError.invalidParams, message: "params.did must be a DID string")
@@ -32,6 +40,10 @@ extension ControlContext {
         do { status = try spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime()) } catch {
             throw ControlError(code: ControlError.internalError, message: "\(error)")
         }
+        return describe(did, status, includeDocument: true)
+    }
+
+    func describe(_ did: DID, _ status: DIDChainStatus, includeDocument: Bool) -> JSONValue {
         var o = JSONObject([("did", .string(did.description))])
         switch status {
         case .verified(let document, let txid, let height, let confirmations):
@@ -39,7 +51,7 @@ extension ControlContext {
             o["txid"] = .string(txid.displayHex)
             o["height"] = .number(JSONNumber(Int64(height)))
             o["confirmations"] = .number(JSONNumber(confirmations))
-            o["document"] = document.normalizedJSON()
+            if includeDocument { o["document"] = document.normalizedJSON() }
         case .pending(let txid, let confirmations, let required):
             o["status"] = "pending"
             o["txid"] = .string(txid.displayHex)

@@ -83,6 +83,15 @@ public final class SPVService: Service, Sendable {
         return try DIDRegistry.status(of: did, chain: chain, store: chain.store, minConfirmations: minConfirmations, now: now)
     }
 
+    /// Every DID with a request anchored in a block this agent has seen, with what the chain proves about it.
+    public func knownDIDs(minConfirmations: Int, now: DIDDate) throws -> [(DID, DIDChainStatus)] {
+        let chain = state.withLock { $0.chain }
+        return try chain.store.anchoredDIDs(chain: chain.chainName).compactMap { text in
+            guard let did = try? DID(text) else { return nil }
+            return (did, try DIDRegistry.status(of: did, chain: chain, store: chain.store, minConfirmations: minConfirmations, now: now))
+        }
+    }
+
     /// Sends a transaction to the connected peer.
     public func broadcast(_ tx: ChainTransaction) async throws {
         guard let writer = state.withLock({ $0.outbound }) else {

@@ -59,6 +59,10 @@ import Testing
         #expect(verified.stdout.contains("\"status\": \"verified\""))
         #expect(verified.stdout.contains("\"confirmations\": 3"))
 
+        let list = try ChildProcess.run(elactl, ["peer", "list", "--socket", socket])
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("\(did)  verified  3 confirmation(s)"))
+
         // A stranger's DID is not on the chain.
         let stranger = try ChildProcess.run(elactl, ["peer", "verify", "did:elastos:iXcRhYB38gMt1phi5JXJMjeXL2TL8cg58y", "--socket", socket])
         #expect(stranger.status == 1)
