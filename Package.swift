@@ -125,7 +125,10 @@ let package = Package(
         // `make bench`: throughput figures next to baselines measured in the same run.
         .executableTarget(
             name: "ela-bench",
-            dependencies: ["ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", crypto],
+            dependencies: [
+                "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", "ElaSPV", "ElaRegtest",
+                crypto, logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Benchmarks/ela-bench",
             swiftSettings: swiftSettings),
 

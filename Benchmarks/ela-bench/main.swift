@@ -91,6 +91,7 @@ do {
         try benchDocument(name: "SDK user1.id.json, 4 keys, 2 embedded VCs", text: user1)
     }
     try benchSPV()
+    try await benchSync(blocks: 10_000)
 } catch {
     print("ela-bench: \(error)")
     exit(1)
