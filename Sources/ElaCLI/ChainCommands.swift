@@ -13,13 +13,7 @@ extension SPVCommand {
                 print(JSONWriter.pretty(r))
                 return
             }
-            func s(_ k: String) -> String {
-                switch r[k] {
-                case .string(let v)?: v
-                case .number(let n)?: n.text
-                default: "-"
-                }
-            }
+            let s = fieldText(r)
             print("network:  \(s("network"))")
             print("height:   \(s("height")) (\(s("tipHash")))")
             print("peer:     \(s("peer")) (\(s("phase")), peer height \(s("peerHeight")))")

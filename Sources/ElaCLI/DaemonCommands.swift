@@ -2,6 +2,18 @@ import ArgumentParser
 import ElaControl
 import ElaJSON
 
+/// A reply member as display text ("-" when absent or null): `let s = fieldText(reply); print(s("did"))`.
+func fieldText(_ reply: JSONValue) -> (String) -> String {
+    { key in
+        switch reply[key] {
+        case .string(let v)?: v
+        case .number(let n)?: n.text
+        case .bool(let b)?: String(b)
+        default: "-"
+        }
+    }
+}
+
 /// Calls the agent and exits 3 when it can't be reached (distinct from "the answer is no").
 func callAgent(_ options: DaemonOptions, _ method: String, params: JSONObject = JSONObject()) throws -> JSONValue {
     let client = ControlClient(socketPath: ControlClient.defaultSocketPath(explicit: options.socket))
@@ -27,15 +39,7 @@ struct Status: ParsableCommand {
             print(JSONWriter.pretty(r))
             return
         }
-        let o = r.objectValue ?? JSONObject()
-        func s(_ k: String) -> String {
-            switch o[k] {
-            case .string(let v)?: v
-            case .number(let n)?: n.text
-            case .bool(let b)?: String(b)
-            default: "-"
-            }
-        }
+        let s = fieldText(r)
         print("ela-agent \(s("version")) running (pid \(s("pid")), up \(s("uptimeSeconds")) s)")
         print("DID:        \(s("did"))")
         print("board:      \(s("board")) (\(s("boardName")))")
