@@ -18,6 +18,12 @@ public enum KDFStrength: String, Sendable, Equatable, Decodable {
     case interactive, moderate
 }
 
+/// Where a new header chain starts: the newest built-in checkpoint (its block fetched and checked against the
+/// pinned hash; ~2 GB less to download on mainnet) or genesis.
+public enum ChainStart: String, Sendable, Equatable, Decodable {
+    case checkpoint, genesis
+}
+
 /// Which ELA network the SPV client follows: production, the public testnet, or a local `ela-regtest`.
 public enum ChainNetwork: String, Sendable, Equatable, Decodable {
     case mainnet, testnet, regnet
@@ -39,6 +45,7 @@ public struct AgentConfig: Sendable, Equatable {
     public var spvPeers: [String] = []
     /// Blocks on top of a DID's request before the DID counts as verified.
     public var spvConfirmations: Int = 6
+    public var spvStart: ChainStart = .checkpoint
 
     public static let defaultPath = "/etc/ela-agent/agent.toml"
 
@@ -119,6 +126,7 @@ public struct AgentConfig: Sendable, Equatable {
                 }
                 config.spvPeers = peers
             }
+            if let start = v.start { config.spvStart = start }
             if let c = v.confirmations {
                 guard (1...1000).contains(c) else { throw fail("spv", "confirmations", "must be 1...1000") }
                 config.spvConfirmations = c
@@ -201,6 +209,7 @@ struct ConfigFile: Decodable {
         var network: ChainNetwork?
         var peers: [String]?
         var confirmations: Int?
+        var start: ChainStart?
     }
     var agent: Agent?
     var identity: Identity?

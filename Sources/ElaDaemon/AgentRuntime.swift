@@ -88,7 +88,7 @@ struct AgentRuntime {
         let spv: SPVService
         do {
             spv = SPVService(
-                chain: try SPVChain(parameters: parameters, store: state.store),
+                chain: try SPVChain(parameters: parameters, store: state.store, fromCheckpoint: config.spvStart == .checkpoint),
                 peers: config.spvPeers.compactMap(PeerAddress.init), logger: logger)
         } catch {
             throw AgentStartupError(message: "cannot load the \(parameters.name) header chain: \(error)")

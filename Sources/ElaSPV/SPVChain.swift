@@ -10,16 +10,66 @@ public struct SPVChain: Sendable {
     public private(set) var headers: HeaderChain<ELAHeader>
     let store: AgentStore
 
-    public init(parameters: ChainParameters, store: AgentStore) throws {
+    /// Height of the trusted first header: 0 (genesis) or a checkpoint the chain was started from.
+    public private(set) var anchorHeight: UInt32 = 0
+    /// The checkpoint to start from instead of genesis, until the chain is anchored there (see `SPVSync`).
+    public let startCheckpoint: (height: UInt32, hash: Hash256)?
+
+    /// `fromCheckpoint`: a fresh chain starts at the newest built-in checkpoint (fetched from the peer and checked
+    /// against its pinned hash) instead of downloading everything from genesis.
+    public init(parameters: ChainParameters, store: AgentStore, fromCheckpoint: Bool = false) throws {
         self.parameters = parameters
         self.store = store
         let genesis = try ELAHeader(bytes: parameters.genesisHeader, withAuxPow: false)
         headers = HeaderChain(parameters: parameters, anchor: genesis, anchorHeight: 0, anchorChainWork: ProofOfWork.work(bits: genesis.bits))
+        let newest = parameters.checkpoints.max { $0.key < $1.key }
+        startCheckpoint = fromCheckpoint && (newest?.key ?? 0) > 0 ? newest.map { ($0.key, $0.value) } : nil
+
+        let stored = try store.loadHeaders(chain: parameters.name)
+        var rest = stored.filter { $0.height > 0 }
+        if let text = try store.setting(Self.anchorKey(parameters)), let anchor = Self.parseAnchor(text),
+            let row = stored.first(where: { $0.hash == anchor.hash.rawBytes && $0.height == Int64(anchor.height) })
+        {
+            let header = try ELAHeader(bytes: row.raw, withAuxPow: true)
+            headers = HeaderChain(parameters: parameters, anchor: header, anchorHeight: anchor.height, anchorChainWork: .zero)
+            anchorHeight = anchor.height
+            rest = stored.filter { $0.height > Int64(anchor.height) }
+        }
         // Stored headers were valid when stored; re-adding them re-checks every rule except the future-time limit.
-        for stored in try store.loadHeaders(chain: parameters.name) where stored.height > 0 {
-            let header = try ELAHeader(bytes: stored.raw, withAuxPow: true)
+        for row in rest {
+            let header = try ELAHeader(bytes: row.raw, withAuxPow: true)
             _ = try headers.add(header, now: UInt32.max - 86_400)
         }
+    }
+
+    /// The checkpoint still to be fetched before syncing (nil once anchored, or when starting from genesis).
+    public var pendingCheckpoint: (height: UInt32, hash: Hash256)? {
+        guard let c = startCheckpoint, anchorHeight < c.height, tip.height < c.height else { return nil }
+        return c
+    }
+
+    /// Starts the chain at the checkpoint header (whose hash and height the caller has checked). Work is counted
+    /// from here: fork choice only compares branches above the anchor.
+    public mutating func anchor(at header: ELAHeader) throws {
+        guard let c = pendingCheckpoint, header.hash == c.hash, header.height == c.height else {
+            throw SPVPeerError("block \(header.hash) at height \(header.height) is not the checkpoint")
+        }
+        headers = HeaderChain(parameters: parameters, anchor: header, anchorHeight: c.height, anchorChainWork: .zero)
+        anchorHeight = c.height
+        var w = WireWriter()
+        header.write(to: &w, withAuxPow: true)
+        try store.saveHeaders(
+            [StoredHeader(hash: c.hash.rawBytes, previousHash: header.previousHash.rawBytes, height: Int64(c.height), chainWork: UInt256.zero.bigEndianBytes, raw: w.bytes, onMainChain: true)],
+            chain: chainName)
+        try store.setSetting(Self.anchorKey(parameters), "\(c.height) \(c.hash.rawHex)", now: Int64(header.timestamp))
+    }
+
+    static func anchorKey(_ p: ChainParameters) -> String { "spv.anchor.\(p.name)" }
+
+    static func parseAnchor(_ text: String) -> (height: UInt32, hash: Hash256)? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 2, let h = UInt32(parts[0]), let hash = Hash256(rawHex: String(parts[1])) else { return nil }
+        return (h, hash)
     }
 
     public var tip: ChainTip { headers.tip }

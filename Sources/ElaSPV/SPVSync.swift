@@ -24,7 +24,7 @@ public enum SPVEvent: Sendable, Equatable {
 /// `getdata(filtered block)` -> `merkleblock` + `tx`, exactly as Elastos.ELA.SPV syncs (spv.md 2.3), but every header
 /// goes through the full `HeaderChain` rules and every `tx` must be one the last merkleblock proved.
 public struct SPVSync: Sendable {
-    public enum Phase: Sendable, Equatable { case handshaking, syncing, synced }
+    public enum Phase: Sendable, Equatable { case handshaking, anchoring, syncing, synced }
 
     public static let protocolVersion: UInt32 = 20000
     static let maxBlocksPerInv = 500
@@ -80,7 +80,7 @@ public struct SPVSync: Sendable {
         case .pong, .reject, .notfound, .other, .filterclear, .mempool, .getaddr:
             if case .notfound(let items) = message { requested.removeAll { h in items.contains { $0.hash == h } } }
         case .inv(let items):
-            guard phase != .handshaking else { break }
+            guard phase != .handshaking && phase != .anchoring else { break }
             let blocks = items.filter { $0.kind == .block || $0.kind == .filteredBlock }.map(\.hash)
             let unknown = blocks.filter { chain.height(of: $0) == nil && !requested.contains($0) }
             lastInvWasFull = blocks.count >= Self.maxBlocksPerInv
@@ -89,6 +89,22 @@ public struct SPVSync: Sendable {
                 phase = .syncing
                 send.append(.getdata(unknown.map { InventoryVector(.filteredBlock, $0) }))
             }
+        case .merkleblock(let m) where phase == .anchoring:
+            // The checkpoint block we asked for: its hash is pinned, so it is trusted as the anchor.
+            guard let c = chain.pendingCheckpoint, m.header.hash == c.hash else {
+                throw SPVPeerError("expected checkpoint block \(chain.pendingCheckpoint?.hash.displayHex ?? "-"), got \(m.header.hash)")
+            }
+            let matches: [(index: UInt32, txid: Hash256)]
+            do { matches = try m.tree.extractMatches(expectedRoot: m.header.merkleRoot) } catch {
+                throw SPVPeerError("invalid Merkle proof for the checkpoint block: \(error)")
+            }
+            do { try chain.anchor(at: m.header) } catch { throw SPVPeerError("cannot anchor at the checkpoint: \(error)") }
+            for match in matches { awaitedTransactions[match.txid] = match.index }
+            awaitedBlock = matches.isEmpty ? nil : m.header.hash
+            events.append(.headerAdded(height: m.header.height, hash: m.header.hash))
+            phase = .syncing
+            send.append(.getblocks(locator: chain.locator(), stop: .zero))
+            return (send, events)
         case .merkleblock(let m):
             guard awaitedTransactions.isEmpty else {
                 throw SPVPeerError("merkleblock before the transactions of the previous one")
@@ -141,9 +157,15 @@ public struct SPVSync: Sendable {
         if phase == .handshaking, peerVersion != nil, gotVerack {
             // A peer that is not ahead of us may answer getblocks with nothing at all: we are in sync until it
             // announces a block.
-            phase = UInt64(chain.tip.height) >= peerHeight ? .synced : .syncing
             send.append(.filterload(filter))
-            send.append(.getblocks(locator: chain.locator(), stop: .zero))
+            if let c = chain.pendingCheckpoint {
+                // Start at the newest checkpoint: fetch that block first (its hash is pinned), sync from there.
+                phase = .anchoring
+                send.append(.getdata([InventoryVector(.filteredBlock, c.hash)]))
+            } else {
+                phase = UInt64(chain.tip.height) >= peerHeight ? .synced : .syncing
+                send.append(.getblocks(locator: chain.locator(), stop: .zero))
+            }
         } else if phase == .syncing, requested.isEmpty, awaitedTransactions.isEmpty {
             if lastInvWasFull {
                 lastInvWasFull = false

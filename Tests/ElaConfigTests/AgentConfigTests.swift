@@ -21,6 +21,8 @@ import Testing
         #expect(c.spvNetwork == .regnet)
         #expect(c.spvPeers == ["127.0.0.1:22338", "node.example:20338"])
         #expect(c.spvConfirmations == 3)
+        #expect(c.spvStart == .checkpoint)
+        #expect(try AgentConfig.parse("[spv]\nstart = \"genesis\"\n").spvStart == .genesis)
         #expect(AgentConfig().spvPeers.isEmpty)
     }
 

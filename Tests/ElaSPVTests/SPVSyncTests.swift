@@ -207,3 +207,64 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         #expect(chain.tip.height == 0)
     }
 }
+
+@Suite struct SPVCheckpointTests {
+    let now = try! DIDDate("2026-11-25T00:00:00Z")
+
+    @Test func aFreshChainStartsAtTheNewestCheckpoint() throws {
+        var net = Devnet()
+        for _ in 0..<10 { net.mine() }
+        let key = ElaPrivateKey.generate()
+        let doc = try DIDDocument.primitive(for: key.publicKey, now: now).signed(with: key, created: now)
+        net.mine([try didRequestTransaction(try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key), did: doc.subject)])
+        for _ in 0..<5 { net.mine() }
+        var parameters = ChainParameters.elaRegnet
+        parameters.checkpoints[8] = net.blocks[7].header.hash  // block at height 8
+
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        var chain = try SPVChain(parameters: parameters, store: store, fromCheckpoint: true)
+        #expect(chain.pendingCheckpoint?.height == 8)
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
+        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 16, relay: true)), chain: &chain, now: 1)
+        let out = try session.handle(.verack, chain: &chain, now: 1)
+        #expect(session.phase == .anchoring)
+        #expect(out.send.last == .getdata([InventoryVector(.filteredBlock, net.blocks[7].header.hash)]))
+
+        // A peer that answers with another block is dropped.
+        var liar = session
+        var liarChain = chain
+        #expect(throws: SPVPeerError.self) { try liar.handle(net.serve(net.blocks[6])[0], chain: &liarChain, now: net.time) }
+
+        // The real checkpoint block anchors the chain; the sync continues from there, never below it.
+        let anchored = try session.handle(net.serve(net.blocks[7])[0], chain: &chain, now: net.time)
+        #expect(chain.anchorHeight == 8 && chain.tip.height == 8)
+        guard case .getblocks(let locator, _)? = anchored.send.last else {
+            Issue.record("expected getblocks after anchoring")
+            return
+        }
+        #expect(locator == [net.blocks[7].header.hash])
+        var inbox: [P2PMessage] = [.inv(net.blocks[8...].map { InventoryVector(.filteredBlock, $0.header.hash) })]
+        while !inbox.isEmpty {
+            let reply = try session.handle(inbox.removeFirst(), chain: &chain, now: net.time + 10)
+            for case .getdata(let items) in reply.send {
+                for item in items {
+                    let block = try #require(net.blocks.first { $0.header.hash == item.hash })
+                    #expect(block.header.height > 8)
+                    inbox += net.serve(block)
+                }
+            }
+        }
+        #expect(chain.tip.height == 16)
+        guard case .verified(_, _, 11, 6) = try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 6, now: now) else {
+            Issue.record("expected the DID at height 11 verified")
+            return
+        }
+        // Restart: the anchor and the headers above it come back.
+        let reopened = try SPVChain(parameters: parameters, store: store, fromCheckpoint: true)
+        #expect(reopened.anchorHeight == 8)
+        #expect(reopened.tip == chain.tip)
+        #expect(reopened.pendingCheckpoint == nil)
+    }
+}
