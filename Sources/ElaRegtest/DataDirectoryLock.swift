@@ -18,5 +18,10 @@ final class DataDirectoryLock: Sendable {
         self.fd = fd
     }
 
-    func release() { close(fd) }
+    /// Unlocks explicitly first: a child process being spawned elsewhere in this process may briefly hold a
+    /// duplicate of the descriptor (until its exec), and a plain close would leave the lock held meanwhile.
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
 }

@@ -54,15 +54,21 @@ public final class SPVService: Service, Sendable {
         var peer: PeerAddress?
         var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
         var lastError: String?
+        var scoreboard = PeerScoreboard()
+        var connectedAt: Double = 0
+        var lastReceived: Double = 0
+        var lastPing: Double = 0
     }
 
     let peers: [PeerAddress]
+    let timeouts: PeerTimeouts
     let logger: Logger
     let magic: UInt32
     private let state: Mutex<State>
 
-    public init(chain: SPVChain, peers: [PeerAddress], logger: Logger) {
+    public init(chain: SPVChain, peers: [PeerAddress], logger: Logger, timeouts: PeerTimeouts = PeerTimeouts()) {
         self.peers = peers
+        self.timeouts = timeouts
         self.logger = logger
         self.magic = chain.parameters.p2pMagic
         self.state = Mutex(State(chain: chain))
@@ -105,18 +111,30 @@ public final class SPVService: Service, Sendable {
         var index = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             guard !peers.isEmpty else { return }
-            let peer = peers[index % peers.count]
+            let now = Self.monotonic()
+            let names = peers.map(\.description)
+            let candidates = state.withLock { s in peers.filter { !s.scoreboard.isBanned($0.description, now: now) } }
+            guard !candidates.isEmpty else {
+                // Every peer is banned: wait for the first ban to end.
+                let until = state.withLock { $0.scoreboard.earliestUnban(of: names, now: now) } ?? now + 30
+                try? await Task.sleep(for: .seconds(min(max(until - now, 1), 30)))
+                continue
+            }
+            let peer = candidates[index % candidates.count]
             index += 1
             do {
                 try await cancelWhenGracefulShutdown { try await self.session(with: peer) }
                 backoff = 1.0
             } catch {
-                state.withLock {
-                    $0.lastError = "\(peer): \(error)"
-                    $0.session = nil
-                    $0.outbound = nil
+                let penalty = (error as? SPVPeerError)?.penalty ?? ((error is P2PError) ? 100 : 0)
+                let banned = state.withLock { s in
+                    s.lastError = "\(peer): \(error)"
+                    s.session = nil
+                    s.outbound = nil
+                    return s.scoreboard.record(peer.description, penalty: penalty, now: Self.monotonic())
                 }
-                logger.info("chain peer disconnected", metadata: ["peer": "\(peer)", "reason": "\(error)"])
+                logger.info("chain peer disconnected", metadata: ["peer": "\(peer)", "reason": "\(error)", "penalty": "\(penalty)"])
+                if banned { logger.warning("banned chain peer for misbehaviour", metadata: ["peer": "\(peer)", "seconds": "\(Int(PeerScoreboard.banSeconds))"]) }
             }
             if Task.isShuttingDownGracefully { return }
             try? await Task.sleep(for: .seconds(backoff))
@@ -142,26 +160,70 @@ public final class SPVService: Service, Sendable {
                 s.peer = peer
                 s.outbound = outbound
                 s.lastError = nil
+                let now = Self.monotonic()
+                s.connectedAt = now
+                s.lastReceived = now
+                s.lastPing = now
                 return first
             }
             logger.info("connected to chain peer", metadata: ["peer": "\(peer)"])
             for m in start { try await outbound.write(ByteBuffer(bytes: m.encoded(magic: magic))) }
-            for try await frame in inbound {
-                let message = try P2PMessage(frame: frame)
-                let result: Result<(send: [P2PMessage], events: [SPVEvent]), SPVPeerError> = state.withLock { s in
-                    guard var session = s.session else { return .failure(SPVPeerError("session ended")) }
-                    defer { s.session = session }
-                    do throws(SPVPeerError) {
-                        return .success(try session.handle(message, chain: &s.chain, now: Self.now()))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                let (send, events) = try result.get()
-                for e in events { logger.info("spv", metadata: ["event": "\(e)"]) }
-                for m in send { try await outbound.write(ByteBuffer(bytes: m.encoded(magic: magic))) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.receive(inbound, outbound) }
+                group.addTask { try await self.watchdog(outbound) }
+                try await group.next()
+                group.cancelAll()
             }
         }
+    }
+
+    private func receive(
+        _ inbound: NIOAsyncChannelInboundStream<MessageFrame>, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) async throws {
+        for try await frame in inbound {
+            let message = try P2PMessage(frame: frame)
+            let result: Result<(send: [P2PMessage], events: [SPVEvent]), SPVPeerError> = state.withLock { s in
+                s.lastReceived = Self.monotonic()
+                guard var session = s.session else { return .failure(SPVPeerError("session ended", penalty: 0)) }
+                defer { s.session = session }
+                do throws(SPVPeerError) {
+                    return .success(try session.handle(message, chain: &s.chain, now: Self.now()))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let (send, events) = try result.get()
+            for e in events { logger.info("spv", metadata: ["event": "\(e)"]) }
+            for m in send { try await outbound.write(ByteBuffer(bytes: m.encoded(magic: magic))) }
+        }
+        throw SPVPeerError("the peer closed the connection", penalty: 0)
+    }
+
+    /// Handshake and stall timeouts, keep-alive pings.
+    private func watchdog(_ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            let verdict = state.withLock { s -> PeerTimeouts.Verdict in
+                guard let session = s.session else { return .disconnect("session ended") }
+                let now = Self.monotonic()
+                let v = timeouts.check(
+                    phase: session.phase, waiting: session.isWaiting, connectedAt: s.connectedAt, lastReceived: s.lastReceived,
+                    lastPing: s.lastPing, now: now)
+                if v == .ping { s.lastPing = now }
+                return v
+            }
+            switch verdict {
+            case .fine: break
+            case .ping: try await outbound.write(ByteBuffer(bytes: P2PMessage.ping(nonce: .random(in: 0...UInt64.max)).encoded(magic: magic)))
+            case .disconnect(let reason): throw SPVPeerError(reason, penalty: 0)
+            }
+        }
+    }
+
+    static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     static func now() -> UInt32 { UInt32(truncatingIfNeeded: time(nil)) }

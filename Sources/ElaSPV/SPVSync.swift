@@ -9,7 +9,13 @@ public import ElaWire
 /// Why a peer is dropped. Every one of these is the peer's fault (or a broken link), never ours to crash on.
 public struct SPVPeerError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Misbehaviour points (`PeerScoreboard`): 100 for proven lies (bad proof of work, bad Merkle proof, an
+    /// unproven transaction), less for protocol slips, 0 for things that are not the peer's fault.
+    public var penalty: Int
+    public init(_ message: String, penalty: Int = 100) {
+        self.message = message
+        self.penalty = penalty
+    }
     public var description: String { message }
 }
 
@@ -62,6 +68,9 @@ public struct SPVSync: Sendable {
 
     public var peerHeight: UInt64 { peerVersion?.height ?? 0 }
 
+    /// Blocks or transactions asked for and not yet received (the stall timeout applies).
+    public var isWaiting: Bool { phase == .anchoring || !requested.isEmpty || !awaitedTransactions.isEmpty }
+
     public mutating func handle(
         _ message: P2PMessage, chain: inout SPVChain, now: UInt32
     ) throws(SPVPeerError) -> (send: [P2PMessage], events: [SPVEvent]) {
@@ -69,8 +78,8 @@ public struct SPVSync: Sendable {
         var events: [SPVEvent] = []
         switch message {
         case .version(let v):
-            guard peerVersion == nil else { throw SPVPeerError("second version message") }
-            guard v.nonce != nonce else { throw SPVPeerError("connected to ourselves") }
+            guard peerVersion == nil else { throw SPVPeerError("second version message", penalty: 20) }
+            guard v.nonce != nonce else { throw SPVPeerError("connected to ourselves", penalty: 0) }
             peerVersion = v
             send.append(.verack)
         case .verack:
