@@ -65,6 +65,7 @@ let package = Package(
         .target(name: "ElaStorage", dependencies: ["ElaSQLite"], swiftSettings: swiftSettings),
         .target(name: "ElaConfig", dependencies: ["ElaTOML", "ElaFileSystem"], swiftSettings: swiftSettings),
         .target(name: "ElaControl", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+        .target(name: "ElaPluginProtocol", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         .target(
             name: "ElaDeviceIdentity",
             dependencies: [
@@ -161,6 +162,9 @@ let package = Package(
         .testTarget(name: "ElaKeystoreTests", dependencies: ["ElaKeystore", "ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaStorageTests", dependencies: ["ElaStorage", "ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaConfigTests", dependencies: ["ElaConfig", "ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaPluginProtocolTests", dependencies: ["ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaControlTests", dependencies: ["ElaControl", "ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaDeviceIdentityTests",

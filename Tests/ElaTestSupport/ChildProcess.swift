@@ -22,7 +22,10 @@ public final class ChildProcess: @unchecked Sendable {
     public static func product(_ name: String) -> String { productsDirectory + "/" + name }
 
     /// Starts `path` with `arguments`; `environment` entries are added to (or replace) the inherited ones.
-    public init(_ path: String, _ arguments: [String], environment: [String: String] = [:], outputDirectory: String) throws {
+    /// `fd3`: a descriptor the child gets as file descriptor 3 (the plugin protocol's socket).
+    public init(
+        _ path: String, _ arguments: [String], environment: [String: String] = [:], outputDirectory: String, fd3: Int32? = nil
+    ) throws {
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         stdoutPath = outputDirectory + "/stdout-\(tag)"
         stderrPath = outputDirectory + "/stderr-\(tag)"
@@ -32,6 +35,7 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if let fd3 { posix_spawn_file_actions_adddup2(&actions, fd3, 3) }
 
         var env: [String: String] = [:]
         var p = environ
@@ -120,6 +124,7 @@ public final class ChildProcess: @unchecked Sendable {
 
 public struct ChildProcessError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -1,0 +1,71 @@
+public import ElaJSON
+
+/// The first exchange on every plugin connection: the host sends `ela.hello` with the protocol versions it
+/// speaks; the plugin answers with the one it picked and what it offers. Nothing else is valid before it.
+public enum PluginHandshake {
+    public static let method = "ela.hello"
+    /// Versions this host speaks, newest first.
+    public static let supportedVersions: [Int] = [1]
+
+    public struct Hello: Sendable, Equatable {
+        public var versions: [Int]
+        public var host: String
+        public init(versions: [Int] = PluginHandshake.supportedVersions, host: String) {
+            self.versions = versions
+            self.host = host
+        }
+        public var params: JSONObject {
+            JSONObject([("versions", .array(versions.map { .number(JSONNumber($0)) })), ("host", .string(host))])
+        }
+    }
+
+    /// What a plugin declares in its answer.
+    public struct Welcome: Sendable, Equatable {
+        public var version: Int
+        public var name: String
+        public var pluginVersion: String
+        public var methods: [String]
+        public var events: [String]
+
+        public init(version: Int, name: String, pluginVersion: String, methods: [String], events: [String]) {
+            self.version = version
+            self.name = name
+            self.pluginVersion = pluginVersion
+            self.methods = methods
+            self.events = events
+        }
+
+        public var result: JSONValue {
+            .object(
+                JSONObject([
+                    ("version", .number(JSONNumber(version))), ("name", .string(name)), ("pluginVersion", .string(pluginVersion)),
+                    ("methods", .array(methods.map(JSONValue.string))), ("events", .array(events.map(JSONValue.string))),
+                ]))
+        }
+
+        /// Checks a plugin's answer against what the host offered.
+        public init(result: JSONValue, offered: [Int]) throws(PluginProtocolError) {
+            guard let o = result.objectValue, let v = o["version"]?.numberValue?.int64Value, let name = o["name"]?.stringValue,
+                !name.isEmpty
+            else {
+                throw PluginProtocolError(.invalidRequest, "the hello answer needs an integer \"version\" and a \"name\"")
+            }
+            guard offered.contains(Int(v)) else {
+                throw PluginProtocolError(.versionMismatch, "plugin chose protocol \(v); the host speaks \(offered)")
+            }
+            func strings(_ key: String) throws(PluginProtocolError) -> [String] {
+                guard let items = o[key] else { return [] }
+                guard let a = items.arrayValue else { throw PluginProtocolError(.invalidRequest, "\"\(key)\" must be an array of strings") }
+                var out: [String] = []
+                for item in a {
+                    guard let s = item.stringValue else { throw PluginProtocolError(.invalidRequest, "\"\(key)\" must be an array of strings") }
+                    out.append(s)
+                }
+                return out
+            }
+            self.init(
+                version: Int(v), name: name, pluginVersion: o["pluginVersion"]?.stringValue ?? "", methods: try strings("methods"),
+                events: try strings("events"))
+        }
+    }
+}
