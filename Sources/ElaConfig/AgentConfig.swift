@@ -58,16 +58,7 @@ public struct AgentConfig: Sendable, Equatable {
 
     /// Parses and validates a config file's text. Errors name the file, line and key.
     public static func parse(_ text: String, fileName: String = "agent.toml") throws(ConfigError) -> AgentConfig {
-        let table: TOMLTable
-        do { table = try TOML.parse(text) } catch {
-            throw ConfigError(file: fileName, line: error.position.line, key: nil, message: error.message)
-        }
-        let file: ConfigFile
-        do { file = try TOMLDecoder(rejectUnknownKeys: true, fileName: fileName).decode(ConfigFile.self, from: table) } catch let e as TOMLDecodingError {
-            throw ConfigError(file: fileName, line: e.line, key: e.codingPath.isEmpty ? nil : e.codingPath, message: e.message)
-        } catch {
-            throw ConfigError(file: fileName, line: nil, key: nil, message: "\(error)")
-        }
+        let (file, table) = try decodeTOMLFile(ConfigFile.self, text, fileName: fileName)
         func fail(_ section: String, _ key: String, _ message: String) -> ConfigError {
             let line = table[section]?.tableValue?.position(of: key)?.line
             return ConfigError(file: fileName, line: line, key: "\(section).\(key)", message: message)

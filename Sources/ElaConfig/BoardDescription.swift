@@ -30,16 +30,7 @@ public struct BoardDescription: Sendable, Equatable {
     /// Parses and checks a board file: id matches `expectedId` (the file name), pins name declared chips,
     /// lines exist, no line is used twice.
     public static func parse(_ text: String, fileName: String, expectedId: String? = nil) throws(ConfigError) -> BoardDescription {
-        let table: TOMLTable
-        do { table = try TOML.parse(text) } catch {
-            throw ConfigError(file: fileName, line: error.position.line, key: nil, message: error.message)
-        }
-        let file: BoardFile
-        do { file = try TOMLDecoder(rejectUnknownKeys: true, fileName: fileName).decode(BoardFile.self, from: table) } catch let e as TOMLDecodingError {
-            throw ConfigError(file: fileName, line: e.line, key: e.codingPath.isEmpty ? nil : e.codingPath, message: e.message)
-        } catch {
-            throw ConfigError(file: fileName, line: nil, key: nil, message: "\(error)")
-        }
+        let (file, table) = try decodeTOMLFile(BoardFile.self, text, fileName: fileName)
         func fail(_ key: String, _ message: String, line: Int? = nil) -> ConfigError {
             ConfigError(file: fileName, line: line ?? table.position(of: key)?.line, key: key, message: message)
         }

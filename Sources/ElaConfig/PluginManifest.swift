@@ -42,16 +42,7 @@ public struct PluginManifest: Sendable, Equatable {
     public var sandbox: Sandbox
 
     public static func parse(_ text: String, fileName: String = "plugin.toml") throws(ConfigError) -> PluginManifest {
-        let table: TOMLTable
-        do { table = try TOML.parse(text) } catch {
-            throw ConfigError(file: fileName, line: error.position.line, key: nil, message: error.message)
-        }
-        let file: ManifestFile
-        do { file = try TOMLDecoder(rejectUnknownKeys: true, fileName: fileName).decode(ManifestFile.self, from: table) } catch let e as TOMLDecodingError {
-            throw ConfigError(file: fileName, line: e.line, key: e.codingPath.isEmpty ? nil : e.codingPath, message: e.message)
-        } catch {
-            throw ConfigError(file: fileName, line: nil, key: nil, message: "\(error)")
-        }
+        let (file, table) = try decodeTOMLFile(ManifestFile.self, text, fileName: fileName)
         func fail(_ key: String, _ message: String, line: Int? = nil) -> ConfigError {
             ConfigError(file: fileName, line: line ?? table.position(of: key)?.line, key: key, message: message)
         }
