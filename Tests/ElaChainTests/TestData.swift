@@ -6,30 +6,14 @@ import ElaTestSupport
 /// Locates the shared SPV vectors: `$ELA_TESTDATA`, else `<repo>/../shared/testdata` (repo = three levels above
 /// this file), then `spv/`.
 enum TestData {
-    static let root: String = {
-        if let env = getenv("ELA_TESTDATA"), let s = String(validatingCString: env), !s.isEmpty { return s }
-        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/") + "/../shared/testdata"
-    }()
+    static var root: String { ElaTestSupport.TestData.root }
 
     static func path(_ name: String) -> String { root + "/spv/" + name }
 
     static func exists(_ name: String) -> Bool { access(path(name), R_OK) == 0 }
 
     /// Whole file, or nil if it can't be opened.
-    static func read(_ name: String) -> [UInt8]? {
-        guard let f = fopen(path(name), "rb") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
-        }
-        return out
-    }
+    static func read(_ name: String) -> [UInt8]? { ElaTestSupport.TestData.read(path(name)) }
 
     static func text(_ name: String) -> String? { read(name).map { String(decoding: $0, as: UTF8.self) } }
 

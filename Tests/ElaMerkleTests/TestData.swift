@@ -1,16 +1,12 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import ElaTestSupport
 
-/// Locates and reads the shared test vectors: `$ELA_TESTDATA`, else `<repo root>/../shared/testdata`
+/// Reads the shared test vectors (located by `ElaTestSupport.TestData`: `$ELA_TESTDATA`, else `../shared/testdata`)
 /// (repo root = 3 levels above this file: Tests/ElaMerkleTests/TestData.swift).
 enum TestData {
-    static var root: String {
-        if let value = getenv("ELA_TESTDATA"), case let path = String(cString: value), !path.isEmpty { return path }
-        var components = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
-        components.removeLast(3)
-        return components.joined(separator: "/") + "/../shared/testdata"
-    }
+    static var root: String { ElaTestSupport.TestData.root }
 
     struct ReadError: Error, CustomStringConvertible {
         let path: String
@@ -22,16 +18,8 @@ enum TestData {
     /// The bytes of `relativePath` under the test data root.
     static func bytes(_ relativePath: String) throws -> [UInt8] {
         let path = root + "/" + relativePath
-        guard let file = fopen(path, "rb") else { throw ReadError(path: path) }
-        defer { fclose(file) }
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            result += chunk[0..<count]
-        }
-        return result
+        guard let bytes = ElaTestSupport.TestData.read(path) else { throw ReadError(path: path) }
+        return bytes
     }
 
     /// The UTF-8 text of `relativePath`.
