@@ -7,15 +7,44 @@ public enum PluginHandshake {
     /// Versions this host speaks, newest first.
     public static let supportedVersions: [Int] = [1]
 
+    /// Health check the host sends any time after the handshake; the answer is `{}` (or stats).
+    public static let pingMethod = "ela.ping"
+
     public struct Hello: Sendable, Equatable {
         public var versions: [Int]
         public var host: String
-        public init(versions: [Int] = PluginHandshake.supportedVersions, host: String) {
+        /// The plugin's configuration, built by the host from the board and `agent.toml` (`[plugins.<name>]`).
+        public var config: JSONObject
+        public init(versions: [Int] = PluginHandshake.supportedVersions, host: String, config: JSONObject = JSONObject()) {
             self.versions = versions
             self.host = host
+            self.config = config
         }
         public var params: JSONObject {
-            JSONObject([("versions", .array(versions.map { .number(JSONNumber($0)) })), ("host", .string(host))])
+            JSONObject([
+                ("versions", .array(versions.map { .number(JSONNumber($0)) })), ("host", .string(host)), ("config", .object(config)),
+            ])
+        }
+
+        /// Reads the host's hello on the plugin side.
+        public init(params: JSONObject) throws(PluginProtocolError) {
+            guard let list = params["versions"]?.arrayValue else {
+                throw PluginProtocolError(.invalidParams, "ela.hello needs \"versions\": an array of integers")
+            }
+            var versions: [Int] = []
+            for v in list {
+                guard let n = v.numberValue?.int64Value, let i = Int(exactly: n) else {
+                    throw PluginProtocolError(.invalidParams, "ela.hello \"versions\" must hold integers")
+                }
+                versions.append(i)
+            }
+            let config: JSONObject
+            switch params["config"] {
+            case nil, .null?: config = JSONObject()
+            case .object(let o)?: config = o
+            default: throw PluginProtocolError(.invalidParams, "ela.hello \"config\" must be an object")
+            }
+            self.init(versions: versions, host: params["host"]?.stringValue ?? "", config: config)
         }
     }
 
