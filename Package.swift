@@ -66,6 +66,17 @@ let package = Package(
         .target(name: "ElaConfig", dependencies: ["ElaTOML", "ElaFileSystem"], swiftSettings: swiftSettings),
         .target(name: "ElaControl", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         .target(name: "ElaPluginProtocol", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+        // Plugins: the sandbox policy (and its C launcher `ela-sandbox`), the host that supervises plugin processes.
+        .target(name: "ElaSandbox", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+        .target(
+            name: "ElaPluginHost",
+            dependencies: [
+                "ElaPluginProtocol", "ElaJSON", "ElaConfig", "ElaSandbox", "ElaFileSystem", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .target(
             name: "ElaDeviceIdentity",
             dependencies: [
@@ -164,6 +175,10 @@ let package = Package(
         .testTarget(name: "ElaConfigTests", dependencies: ["ElaConfig", "ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaPluginProtocolTests", dependencies: ["ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaPluginHostTests",
+            dependencies: ["ElaPluginHost", "ElaPluginProtocol", "ElaJSON", "ElaSandbox", "ElaTestSupport", logging],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaControlTests", dependencies: ["ElaControl", "ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

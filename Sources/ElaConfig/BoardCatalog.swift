@@ -45,4 +45,11 @@ public struct BoardCatalog: Sendable {
         do { text = try FileSystem.readText(path) } catch { throw ConfigError(file: path, line: nil, key: nil, message: error.reason) }
         return try BoardDescription.parse(text, fileName: path, expectedId: id)
     }
+
+    /// Loads and checks every board file, in id order; the first broken one throws.
+    public func loadAll() throws(ConfigError) -> [BoardDescription] {
+        var boards: [BoardDescription] = []
+        for id in ids() { boards.append(try load(id)) }
+        return boards
+    }
 }

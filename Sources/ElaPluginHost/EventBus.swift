@@ -1,0 +1,159 @@
+import Synchronization
+
+/// Passes plugin events to subscribers through bounded queues. A slow subscriber loses its oldest events, and the
+/// loss is counted per subscriber and in total: never silent. Capability checks happen before `subscribe`.
+public final class EventBus: Sendable {
+    public final class Subscription: Sendable {
+        public let id: Int
+        public let patterns: [String]
+        public let capacity: Int
+        let bus: EventBus
+        private struct Queue {
+            var events: [PluginEvent] = []
+            var head = 0
+            var dropped = 0
+            var delivered = 0
+            var waiter: CheckedContinuation<PluginEvent?, Never>?
+            var cancelled = false
+            var count: Int { events.count - head }
+        }
+        private let queue = Mutex(Queue())
+
+        init(id: Int, patterns: [String], capacity: Int, bus: EventBus) {
+            self.id = id
+            self.patterns = patterns
+            self.capacity = capacity
+            self.bus = bus
+        }
+
+        func matches(_ name: String) -> Bool { patterns.contains { EventBus.pattern($0, matches: name) } }
+
+        /// Returns false when the event pushed out an older one.
+        func offer(_ event: PluginEvent) -> Bool {
+            let (waiter, droppedOne) = queue.withLock { q -> (CheckedContinuation<PluginEvent?, Never>?, Bool) in
+                if q.cancelled { return (nil, false) }
+                if let w = q.waiter {
+                    q.waiter = nil
+                    q.delivered += 1
+                    return (w, false)
+                }
+                var dropped = false
+                if q.count >= capacity {
+                    q.head += 1
+                    q.dropped += 1
+                    dropped = true
+                }
+                q.events.append(event)
+                if q.head > 64 && q.head * 2 > q.events.count {
+                    q.events.removeFirst(q.head)
+                    q.head = 0
+                }
+                return (nil, dropped)
+            }
+            waiter?.resume(returning: event)
+            return !droppedOne
+        }
+
+        /// The next event, or nil once cancelled.
+        public func next() async -> PluginEvent? {
+            await withCheckedContinuation { (c: CheckedContinuation<PluginEvent?, Never>) in
+                let ready = queue.withLock { q -> PluginEvent?? in
+                    if q.count > 0 {
+                        let e = q.events[q.head]
+                        q.head += 1
+                        q.delivered += 1
+                        return .some(e)
+                    }
+                    if q.cancelled { return .some(nil) }
+                    q.waiter = c
+                    return nil
+                }
+                if let ready { c.resume(returning: ready) }
+            }
+        }
+
+        /// Events queued but not taken yet, without waiting.
+        public func drain(max: Int) -> [PluginEvent] {
+            queue.withLock { q in
+                let n = Swift.min(max, q.count)
+                let out = Array(q.events[q.head..<(q.head + n)])
+                q.head += n
+                q.delivered += n
+                return out
+            }
+        }
+
+        public var dropped: Int { queue.withLock { $0.dropped } }
+        public var delivered: Int { queue.withLock { $0.delivered } }
+        public var queued: Int { queue.withLock { $0.count } }
+
+        public func cancel() {
+            let waiter = queue.withLock { q -> CheckedContinuation<PluginEvent?, Never>? in
+                q.cancelled = true
+                defer { q.waiter = nil }
+                return q.waiter
+            }
+            waiter?.resume(returning: nil)
+            bus.remove(id)
+        }
+    }
+
+    public struct Stats: Sendable, Equatable {
+        public var published = 0
+        /// Events that reached no subscriber (nobody listening): not a loss.
+        public var unheard = 0
+        /// Events pushed out of full subscriber queues (a loss, counted per subscriber as well).
+        public var dropped = 0
+        public var subscribers = 0
+    }
+
+    private struct State {
+        var nextID = 1
+        var subscriptions: [Int: Subscription] = [:]
+        var stats = Stats()
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func subscribe(patterns: [String], capacity: Int = 256) -> Subscription {
+        state.withLock { s in
+            let sub = Subscription(id: s.nextID, patterns: patterns, capacity: max(1, capacity), bus: self)
+            s.nextID += 1
+            s.subscriptions[sub.id] = sub
+            return sub
+        }
+    }
+
+    public func publish(_ event: PluginEvent) {
+        let targets = state.withLock { s in
+            s.stats.published += 1
+            return s.subscriptions.values.filter { $0.matches(event.name) }
+        }
+        var dropped = 0
+        for t in targets where !t.offer(event) { dropped += 1 }
+        state.withLock { s in
+            if targets.isEmpty { s.stats.unheard += 1 }
+            s.stats.dropped += dropped
+        }
+    }
+
+    public var stats: Stats {
+        state.withLock { s in
+            var st = s.stats
+            st.subscribers = s.subscriptions.count
+            return st
+        }
+    }
+
+    public var subscriptions: [Subscription] { state.withLock { $0.subscriptions.values.sorted { $0.id < $1.id } } }
+
+    func remove(_ id: Int) { _ = state.withLock { $0.subscriptions.removeValue(forKey: id) } }
+
+    /// `sensors.reading`, `sensors.*` or `*`.
+    public static func pattern(_ pattern: String, matches name: String) -> Bool {
+        if pattern == "*" || pattern == name { return true }
+        if pattern.hasSuffix(".*") { return name.hasPrefix(pattern.dropLast(1)) }
+        return false
+    }
+}

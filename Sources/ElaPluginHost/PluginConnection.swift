@@ -1,0 +1,207 @@
+public import ElaJSON
+public import ElaPluginProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Why a call to a plugin did not return a result.
+public enum PluginCallError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The plugin is not running (state given).
+    case notRunning(plugin: String, state: String)
+    case timeout(plugin: String, method: String, seconds: Double)
+    case disconnected(plugin: String)
+    /// Too many calls already waiting on this plugin.
+    case busy(plugin: String)
+    /// The plugin answered with a JSON-RPC error.
+    case remote(PluginProtocolError)
+
+    public var description: String {
+        switch self {
+        case .notRunning(let p, let s): "plugin \(p) is not running (\(s))"
+        case .timeout(let p, let m, let s): "plugin \(p) did not answer \(m) within \(s) s"
+        case .disconnected(let p): "plugin \(p) disconnected"
+        case .busy(let p): "plugin \(p) has too many calls in flight"
+        case .remote(let e): e.description
+        }
+    }
+}
+
+/// Something a plugin did wrong on the wire. The supervisor counts these and kills a plugin that keeps at it.
+public enum PluginViolation: Sendable, Equatable {
+    case malformedFrame(String)
+    case oversizeFrame(String)
+    case unexpectedResponse(Int64?)
+}
+
+/// What the connection reports upwards (from event-loop threads; must not block).
+public struct PluginConnectionCallbacks: Sendable {
+    public var notification: @Sendable (String, JSONObject) -> Void
+    public var violation: @Sendable (PluginViolation) -> Void
+    public var request: @Sendable (Int64, String, JSONObject) -> Void
+    public var closed: @Sendable () -> Void
+
+    public init(
+        notification: @escaping @Sendable (String, JSONObject) -> Void, violation: @escaping @Sendable (PluginViolation) -> Void,
+        request: @escaping @Sendable (Int64, String, JSONObject) -> Void, closed: @escaping @Sendable () -> Void
+    ) {
+        self.notification = notification
+        self.violation = violation
+        self.request = request
+        self.closed = closed
+    }
+}
+
+/// The host's side of one plugin socket: numbered requests matched to answers, notifications passed up.
+/// Writes go through NIO from any thread; answers resume the waiting caller.
+public final class PluginConnection: Sendable {
+    public let plugin: String
+    let channel: any Channel
+    public let maxInFlight: Int
+    private struct State {
+        var nextID: Int64 = 1
+        var pending: [Int64: CheckedContinuation<Result<JSONValue, PluginCallError>, Never>] = [:]
+        var closed = false
+    }
+    private let state = Mutex(State())
+
+    private init(plugin: String, channel: any Channel, maxInFlight: Int) {
+        self.plugin = plugin
+        self.channel = channel
+        self.maxInFlight = maxInFlight
+    }
+
+    /// Wraps the host's end of a socketpair (takes ownership of the descriptor).
+    public static func open(
+        socket: Int32, plugin: String, maxFrame: Int = PluginFraming.defaultMaxFrame, maxInFlight: Int = 256,
+        callbacks: PluginConnectionCallbacks
+    ) async throws -> PluginConnection {
+        let box = ConnectionBox()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PluginFrameHandler(maxFrame: maxFrame, box: box, callbacks: callbacks))
+                }
+            }
+            .withConnectedSocket(socket).get()
+        let connection = PluginConnection(plugin: plugin, channel: channel, maxInFlight: maxInFlight)
+        box.connection.withLock { $0 = connection }
+        return connection
+    }
+
+    /// Sends a request and waits for its answer (or the timeout, or the plugin going away).
+    public func call(_ method: String, _ params: JSONObject, timeoutSeconds: Double) async -> Result<JSONValue, PluginCallError> {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, PluginCallError>, Never>) in
+            let outcome: Result<Int64, PluginCallError> = state.withLock { s in
+                if s.closed { return .failure(.disconnected(plugin: plugin)) }
+                if s.pending.count >= maxInFlight { return .failure(.busy(plugin: plugin)) }
+                let id = s.nextID
+                s.nextID += 1
+                s.pending[id] = continuation
+                return .success(id)
+            }
+            switch outcome {
+            case .failure(let e): continuation.resume(returning: .failure(e))
+            case .success(let id):
+                let frame = PluginMessage.request(id: id, method: method, params: params).encoded()
+                let plugin = self.plugin
+                channel.eventLoop.execute { [channel] in
+                    channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+                    channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeoutSeconds * 1e9))) { [weak self] in
+                        self?.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a notification or an answer to a plugin's own request.
+    public func send(_ message: PluginMessage) {
+        channel.writeAndFlush(ByteBuffer(bytes: message.encoded()), promise: nil)
+    }
+
+    public var inFlight: Int { state.withLock { $0.pending.count } }
+
+    public func close() {
+        channel.close(promise: nil)
+    }
+
+    /// Resolves a pending call; answers for ids nobody waits for are reported as violations by the caller.
+    @discardableResult
+    func finish(_ id: Int64, _ result: Result<JSONValue, PluginCallError>) -> Bool {
+        let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
+        continuation?.resume(returning: result)
+        return continuation != nil
+    }
+
+    func closedByPeer() {
+        let waiting = state.withLock { s in
+            s.closed = true
+            defer { s.pending.removeAll() }
+            return Array(s.pending.values)
+        }
+        for c in waiting { c.resume(returning: .failure(.disconnected(plugin: plugin))) }
+    }
+}
+
+/// Lets the channel handler reach the connection created after the channel.
+final class ConnectionBox: Sendable {
+    let connection = Mutex<PluginConnection?>(nil)
+}
+
+/// Frames in, messages up. Runs on the channel's event loop.
+final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    var decoder: PluginFrameDecoder
+    let box: ConnectionBox
+    let callbacks: PluginConnectionCallbacks
+
+    init(maxFrame: Int, box: ConnectionBox, callbacks: PluginConnectionCallbacks) {
+        self.decoder = PluginFrameDecoder(maxFrame: maxFrame)
+        self.box = box
+        self.callbacks = callbacks
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        decoder.append(buffer.readableBytesView)
+        let connection = box.connection.withLock { $0 }
+        while true {
+            let payload: [UInt8]
+            do {
+                guard let p = try decoder.next() else { return }
+                payload = p
+            } catch {
+                // The length prefix cannot be trusted any more: drop the stream.
+                callbacks.violation(.oversizeFrame(error.message))
+                context.close(promise: nil)
+                return
+            }
+            let message: PluginMessage
+            do { message = try PluginMessage(payload: payload) } catch {
+                callbacks.violation(.malformedFrame(error.description))
+                continue
+            }
+            switch message {
+            case .response(let id, let result):
+                if connection?.finish(id, .success(result)) != true { callbacks.violation(.unexpectedResponse(id)) }
+            case .failure(let id, let error):
+                if let id, connection?.finish(id, .failure(.remote(error))) == true { continue }
+                callbacks.violation(.unexpectedResponse(id))
+            case .notification(let method, let params):
+                callbacks.notification(method, params)
+            case .request(let id, let method, let params):
+                callbacks.request(id, method, params)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        box.connection.withLock { $0 }?.closedByPeer()
+        callbacks.closed()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

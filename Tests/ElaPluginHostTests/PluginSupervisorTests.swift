@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaJSON
+import ElaPluginHost
+import ElaPluginProtocol
+import ElaTestSupport
+import Logging
+import Testing
+
+/// Real plugin processes (the Python fixture), supervised without the sandbox; the sandboxed runs are in
+/// SandboxedPluginTests.
+@Suite(.serialized) struct PluginSupervisorTests {
+    static let fixtures: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast()
+        return parts.joined(separator: "/") + "/Fixtures"
+    }()
+
+    static func hostile(
+        launcher: String? = nil, config: JSONObject = JSONObject(), state: TemporaryDirectory, tune: (inout PluginHostSettings) -> Void = { _ in }
+    ) throws -> PluginSupervisor {
+        let found = PluginCatalog(directories: [fixtures], programDirectories: []).discover()
+        #expect(found.problems.isEmpty, "\(found.problems)")
+        let descriptor = try #require(found.plugins.first { $0.name == "hostile" })
+        var settings = PluginHostSettings(launcher: launcher, stateRoot: state.path + "/plugins", readOnlyPaths: [], hostName: "test")
+        settings.restart.initialBackoff = 0.05
+        settings.restart.maxBackoff = 0.2
+        settings.pingInterval = 0.2
+        settings.pingTimeout = 0.3
+        settings.stopGrace = 1
+        tune(&settings)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return PluginSupervisor(
+            descriptor: descriptor, settings: settings, uid: 61900, config: config, logger: logger, eventSink: { _ in })
+    }
+
+    static func waitFor(_ supervisor: PluginSupervisor, _ state: PluginRunState, seconds: Double = 15) async -> PluginStatus {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var status = await supervisor.status()
+        while status.state != state && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            status = await supervisor.status()
+        }
+        return status
+    }
+
+    @Test func startCallStop() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        let running = await Self.waitFor(s, .running)
+        #expect(running.state == .running)
+        let pid = try #require(running.pid)
+        let echo = await s.call("hostile.echo", ["text": "hi"])
+        #expect(try echo.get().objectValue?["text"] == "hi")
+        let unknown = await s.call("hostile.nope", [:])
+        guard case .failure(.remote(let e)) = unknown else {
+            Issue.record("expected a remote error, got \(unknown)")
+            return
+        }
+        #expect(e.kind.code == -32601)
+        await s.stop()
+        let stopped = await s.status()
+        #expect(stopped.state == .stopped)
+        #expect(kill(pid, 0) != 0)  // gone
+        let after = await s.call("hostile.echo", [:])
+        #expect(after == .failure(.notRunning(plugin: "hostile", state: "not connected")))
+    }
+
+    @Test func aCrashIsRestarted() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        let first = await Self.waitFor(s, .running)
+        let crashed = await s.call("hostile.crash", ["code": 7])
+        #expect(crashed == .failure(.disconnected(plugin: "hostile")))
+        // Back up with a new pid after the backoff.
+        var again = await s.status()
+        for _ in 0..<300 where again.state != .running || again.pid == first.pid {
+            try await Task.sleep(for: .milliseconds(20))
+            again = await s.status()
+        }
+        #expect(again.state == .running)
+        #expect(again.pid != first.pid)
+        #expect(again.restarts == 1)
+        #expect(again.lastExit == 7)
+        #expect(s.logs().contains { $0.text.contains("status 7") })
+        await s.stop()
+    }
+
+    @Test func aCrashLoopEndsInFailed() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(config: ["exit_at_start": 3], state: dir)
+        await s.start()
+        let failed = await Self.waitFor(s, .failed)
+        #expect(failed.state == .failed)
+        #expect(failed.failure?.contains("crash loop") == true)
+        #expect(failed.restarts == 4)
+        // An explicit start clears it (and it fails again, since it still exits at start).
+        await s.start()
+        let again = await Self.waitFor(s, .failed)
+        #expect(again.state == .failed)
+    }
+
+    @Test func aHungPluginIsKilledAndRestarted() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        let first = await Self.waitFor(s, .running)
+        let hang = await s.call("hostile.hang", [:], timeoutSeconds: 0.5)
+        #expect(hang == .failure(.timeout(plugin: "hostile", method: "hostile.hang", seconds: 0.5)))
+        var again = await s.status()
+        for _ in 0..<300 where again.pid == first.pid || again.state != .running {
+            try await Task.sleep(for: .milliseconds(20))
+            again = await s.status()
+        }
+        #expect(again.state == .running)
+        #expect(again.lastCause?.contains("hung") == true)
+        await s.stop()
+    }
+
+    @Test func garbageAndOversizeFramesGetThePluginKilled() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        let first = await Self.waitFor(s, .running)
+        _ = await s.call("hostile.garbage", ["count": 100], timeoutSeconds: 2)
+        var st = await s.status()
+        for _ in 0..<300 where st.pid == first.pid || st.state != .running {
+            try await Task.sleep(for: .milliseconds(20))
+            st = await s.status()
+        }
+        #expect(st.lastCause?.contains("protocol violations") == true)
+        let second = st
+        let oversize = await s.call("hostile.oversize", [:], timeoutSeconds: 2)
+        #expect(oversize == .failure(.disconnected(plugin: "hostile")))
+        for _ in 0..<300 where st.pid == second.pid || st.state != .running {
+            try await Task.sleep(for: .milliseconds(20))
+            st = await s.status()
+        }
+        #expect(st.lastCause?.contains("frame of 2147483647 bytes") == true)
+        #expect(st.state == .running)
+        await s.stop()
+    }
+
+    @Test func aFloodIsRateLimitedAndCounted() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir) { settings in
+            settings.eventsPerSecond = 1000
+            settings.eventBurst = 1000
+            settings.floodKillThreshold = 1_000_000
+        }
+        await s.start()
+        _ = await Self.waitFor(s, .running)
+        let r = await s.call("hostile.flood", ["count": 50000], timeoutSeconds: 30)
+        #expect(try r.get() == "flooded")
+        let st = await s.status()
+        #expect(st.eventsDropped > 40000)
+        #expect(st.eventsForwarded + st.eventsDropped == 50000)
+        #expect(st.state == .running)
+        // Still answering.
+        #expect(try await s.call("hostile.echo", ["a": 1]).get().objectValue?["a"] == 1)
+        await s.stop()
+    }
+
+    @Test func aSustainedFloodGetsThePluginKilled() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir) { settings in
+            settings.eventsPerSecond = 100
+            settings.eventBurst = 100
+            settings.floodKillThreshold = 5000
+        }
+        await s.start()
+        let first = await Self.waitFor(s, .running)
+        _ = await s.call("hostile.flood", ["count": 100000], timeoutSeconds: 10)
+        var st = await s.status()
+        for _ in 0..<300 where st.pid == first.pid || st.state != .running {
+            try await Task.sleep(for: .milliseconds(20))
+            st = await s.status()
+        }
+        #expect(st.lastCause?.contains("flooding") == true)
+        await s.stop()
+    }
+}
