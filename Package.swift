@@ -99,7 +99,7 @@ let package = Package(
             name: "ElaDaemon",
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
-                "ElaFileSystem", "ElaControlServer", "ElaSPV", "ElaChain", "ElaWire",
+                "ElaFileSystem", "ElaControlServer", "ElaSPV", "ElaChain", "ElaWire", "ElaPluginHost", "ElaSandbox",
                 logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

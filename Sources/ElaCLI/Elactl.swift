@@ -6,7 +6,10 @@ public struct Elactl: ParsableCommand {
         commandName: "elactl",
         abstract: "Control the Elastos Device Agent and work with Elastos DIDs.",
         version: AgentVersion.string,
-        subcommands: [Status.self, IdentityCommand.self, DIDCommand.self, SPVCommand.self, PeerCommand.self]
+        subcommands: [
+            Status.self, IdentityCommand.self, DIDCommand.self, SPVCommand.self, PeerCommand.self, PluginCommand.self,
+            EventsCommand.self, BoardCommand.self,
+        ]
     )
 
     public init() {}

@@ -46,6 +46,14 @@ public struct AgentConfig: Sendable, Equatable {
     /// Blocks on top of a DID's request before the DID counts as verified.
     public var spvConfirmations: Int = 6
     public var spvStart: ChainStart = .checkpoint
+    /// Extra folders searched for `<name>/plugin.toml` (before the built-in ones).
+    public var pluginDirs: [String] = []
+    /// Plugins to start; nil means the board's `default_plugins`.
+    public var pluginsEnabled: [String]? = nil
+    /// false runs plugins unconfined: for debugging only, shown as a warning by `elactl plugin list`.
+    public var pluginSandbox = true
+    /// Seconds between health pings to each plugin.
+    public var pluginPingSeconds: Double = 5
 
     public static let defaultPath = "/etc/ela-agent/agent.toml"
 
@@ -54,6 +62,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var controlSocketPath: String { runtimeDir + "/control.sock" }
     public var databasePath: String { stateDir + "/agent.db" }
     public var keystoreDir: String { stateDir + "/keystore" }
+    /// Each plugin's writable state lives in `<pluginStateRoot>/<name>`.
+    public var pluginStateRoot: String { stateDir + "/plugins" }
     public var effectiveProtection: KeyProtectionSetting { protection ?? .machineSecret(path: stateDir + "/machine.key") }
 
     /// Parses and validates a config file's text. Errors name the file, line and key.
@@ -121,6 +131,29 @@ public struct AgentConfig: Sendable, Equatable {
             if let c = v.confirmations {
                 guard (1...1000).contains(c) else { throw fail("spv", "confirmations", "must be 1...1000") }
                 config.spvConfirmations = c
+            }
+        }
+        if let p = file.plugins {
+            if let dirs = p.dirs {
+                for (i, d) in dirs.enumerated() where !d.hasPrefix("/") {
+                    throw ConfigError(
+                        file: fileName, line: table["plugins"]?.tableValue?.position(of: "dirs")?.line, key: "plugins.dirs[\(i)]",
+                        message: "'\(d)' must be an absolute path")
+                }
+                config.pluginDirs = dirs
+            }
+            if let enabled = p.enable {
+                for (i, name) in enabled.enumerated() where !isValidBoardId(name) {
+                    throw ConfigError(
+                        file: fileName, line: table["plugins"]?.tableValue?.position(of: "enable")?.line, key: "plugins.enable[\(i)]",
+                        message: "'\(name)' is not a plugin name (a-z, 0-9, '-')")
+                }
+                config.pluginsEnabled = enabled
+            }
+            if let sandbox = p.sandbox { config.pluginSandbox = sandbox }
+            if let ping = p.ping_seconds {
+                guard ping >= 0.1 && ping <= 3600 else { throw fail("plugins", "ping_seconds", "must be 0.1...3600") }
+                config.pluginPingSeconds = ping
             }
         }
         if let c = file.control, let m = c.socket_mode {
@@ -202,7 +235,14 @@ struct ConfigFile: Decodable {
         var confirmations: Int?
         var start: ChainStart?
     }
+    struct Plugins: Decodable {
+        var dirs: [String]?
+        var enable: [String]?
+        var sandbox: Bool?
+        var ping_seconds: Double?
+    }
     var agent: Agent?
+    var plugins: Plugins?
     var identity: Identity?
     var control: Control?
     var spv: SPV?

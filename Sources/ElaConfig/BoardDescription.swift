@@ -14,6 +14,13 @@ public struct BoardDescription: Sendable, Equatable {
         public var parent: String?
         /// Candidate `/dev/gpiochipN` nodes of this chip; grant only the one whose label (or parent) matches.
         public var devices: [String]
+
+        public init(label: String, lines: Int, parent: String? = nil, devices: [String] = []) {
+            self.label = label
+            self.lines = lines
+            self.parent = parent
+            self.devices = devices
+        }
     }
 
     /// A pin header on the board (`J8` on a Raspberry Pi, `P8`/`P9` on a BeagleBone).
@@ -21,6 +28,11 @@ public struct BoardDescription: Sendable, Equatable {
         public var name: String
         /// Number of physical pins, numbered 1...pins.
         public var pins: Int
+
+        public init(name: String, pins: Int) {
+            self.name = name
+            self.pins = pins
+        }
     }
 
     /// Where a pin sits: header name and physical pin number.
@@ -71,6 +83,14 @@ public struct BoardDescription: Sendable, Equatable {
         public var pins: [String]
         /// How to turn the bus on in the stock OS image (e.g. `dtparam=i2c_arm=on`); empty when always on.
         public var enable: String
+
+        public init(kind: BusKind, name: String, device: String, pins: [String], enable: String = "") {
+            self.kind = kind
+            self.name = name
+            self.device = device
+            self.pins = pins
+            self.enable = enable
+        }
     }
 
     /// A 1-wire master bit-banged on one pin (`w1-gpio`).
@@ -80,11 +100,18 @@ public struct BoardDescription: Sendable, Equatable {
         /// The master's directory under `<sysfs_root>/bus/w1/devices/`, e.g. `w1_bus_master1`.
         public var master: String
         public var enable: String
+
+        public init(name: String, pin: String, master: String, enable: String = "") {
+            self.name = name
+            self.pin = pin
+            self.master = master
+            self.enable = enable
+        }
     }
 
     /// What the sensors plugin can expect on this board.
     public struct Sensors: Sendable, Equatable {
-        /// Readings are simulated (no sysfs at all).
+        /// No sensor hardware: the sensors plugin provides simulated sensors (e.g. a fake sysfs tree of its own).
         public var simulated = false
         /// Root of the sysfs tree to read (`/sys`; tests point it at a fake tree).
         public var sysfsRoot = "/sys"
@@ -94,6 +121,17 @@ public struct BoardDescription: Sendable, Equatable {
         public var hwmon: [String] = []
         /// `name` of IIO devices present (`/sys/bus/iio/devices/iio:device*/name`).
         public var iio: [String] = []
+
+        public init(
+            simulated: Bool = false, sysfsRoot: String = "/sys", thermalZones: [String] = [], hwmon: [String] = [],
+            iio: [String] = []
+        ) {
+            self.simulated = simulated
+            self.sysfsRoot = sysfsRoot
+            self.thermalZones = thermalZones
+            self.hwmon = hwmon
+            self.iio = iio
+        }
     }
 
     public var id: String
@@ -111,6 +149,27 @@ public struct BoardDescription: Sendable, Equatable {
     public var uart: [Bus]
     public var w1: [OneWireBus]
     public var sensors: Sensors
+
+    /// A board built in code (tests, generated boards); `parse` is the checked way in.
+    public init(
+        id: String, name: String, description: String = "", defaultPlugins: [String] = [], chips: [Chip],
+        devices: [String] = [], headers: [Header] = [], pins: [Pin], i2c: [Bus] = [], spi: [Bus] = [], uart: [Bus] = [],
+        w1: [OneWireBus] = [], sensors: Sensors = Sensors()
+    ) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.defaultPlugins = defaultPlugins
+        self.chips = chips
+        self.devices = devices
+        self.headers = headers
+        self.pins = pins.sorted { $0.name < $1.name }
+        self.i2c = i2c
+        self.spi = spi
+        self.uart = uart
+        self.w1 = w1
+        self.sensors = sensors
+    }
 
     /// Every GPIO character device the board grants the GPIO plugin (board-level first, then per chip), without
     /// duplicates. Empty for the simulated board.
@@ -338,7 +397,7 @@ struct BoardChecker {
         }
         sensors.simulated = s.simulated ?? false
         if let root = s.sysfs_root {
-            guard !sensors.simulated else { throw sfail("sysfs_root", "not used with simulated = true (readings are made up, no sysfs is read)") }
+            guard !sensors.simulated else { throw sfail("sysfs_root", "not used with simulated = true (the sensors plugin brings its own simulated sensors)") }
             guard root.hasPrefix("/"), !root.split(separator: "/").contains(".."), !root.contains("\0") else {
                 throw sfail("sysfs_root", "'\(root)' must be an absolute path without '..'")
             }

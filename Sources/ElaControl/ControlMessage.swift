@@ -95,6 +95,14 @@ public struct ControlError: Error, Sendable, Equatable, CustomStringConvertible 
     public static let invalidParams = -32602
     public static let internalError = -32603
     public static let frameTooLarge = -32001
+    /// The plugin answered with an error of its own (device busy, line held, ...).
+    public static let pluginError = -32000
+    /// A named thing (plugin, grant, subscription) does not exist.
+    public static let notFound = -32004
+    /// The gate refused the call; the message says why. The decision is in the audit log.
+    public static let denied = -32010
+    /// The plugin serving the method is not running (state in the message).
+    public static let unavailable = -32011
 
     public var code: Int
     public var message: String

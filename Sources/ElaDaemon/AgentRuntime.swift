@@ -13,6 +13,7 @@ import ElaControl
 import ElaControlServer
 import ElaIdentity
 import ElaJSON
+import ElaPluginHost
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -94,9 +95,13 @@ struct AgentRuntime {
             throw AgentStartupError(message: "cannot load the \(parameters.name) header chain: \(error)")
         }
 
+        let events = EventBus()
+        let plugins = PluginSetup.makeHost(
+            config: config, board: board, store: state.store, logger: logger, events: events, requestHandler: nil)
+
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
-            protectionKind: state.protectionKind, spv: spv)
+            protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions())
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let server = ControlServer(
@@ -113,7 +118,8 @@ struct AgentRuntime {
             }
         }
         // The SPV service only runs with peers; without, it still answers status and verification from stored data.
-        let services: [any Service] = config.spvPeers.isEmpty ? [server] : [server, spv]
+        // Shut down in reverse: plugins stop first, the control socket last.
+        let services: [any Service] = config.spvPeers.isEmpty ? [server, plugins] : [server, spv, plugins]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -145,10 +151,12 @@ struct ControlContext: Sendable {
     let starts: Int
     let protectionKind: String
     let spv: SPVService
+    let plugins: PluginHost
+    let subscriptions: ControlSubscriptions
 
     func handler() -> ControlHandler {
         let ctx = self
-        return ControlHandler(methods: [
+        return ControlHandler(methods: pluginMethods.merging([
             "ping": { _ in .string("pong") },
             "status": { _ in ctx.status() },
             "identity.show": { _ in ctx.identityInfo() },
@@ -156,7 +164,7 @@ struct ControlContext: Sendable {
             "peer.verify": { params throws(ControlError) in try ctx.verifyPeer(params) },
             "peer.list": { _ throws(ControlError) in try ctx.listPeers() },
             "did.publish": { _ throws(ControlError) in try await ctx.publishDID() },
-        ])
+        ]) { a, _ in a })
     }
 
     func status() -> JSONValue {

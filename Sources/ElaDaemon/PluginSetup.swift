@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaConfig
+import ElaFileSystem
+import ElaJSON
+import ElaPluginHost
+import ElaStorage
+import Logging
+
+/// Builds the plugin host from the configuration, the board and the state database: where plugins are found,
+/// the sandbox launcher, a stable uid per plugin, and each plugin's configuration derived from the board.
+enum PluginSetup {
+    static let installedPlugins = "/usr/lib/ela-agent/plugins"
+    static let installedPrograms = "/usr/lib/ela-agent"
+    /// First uid/gid handed to plugins; each plugin keeps its own (stored in the settings table).
+    static let firstPluginUID = 61000
+
+    static func makeHost(
+        config: AgentConfig, board: BoardDescription?, store: AgentStore, logger: Logger, events: EventBus,
+        requestHandler: PluginRequestHandler?
+    ) -> PluginHost {
+        let exeDir = executableDirectory()
+        var dirs = config.pluginDirs
+        if let env = getenv("ELA_PLUGINS_DIR").flatMap({ String(validatingCString: $0) }), !env.isEmpty {
+            dirs += env.split(separator: ":").map(String.init)
+        }
+        dirs.append(installedPlugins)
+        // Development build: .../<repo>/.build/<triple>/<config>/ela-agent -> .../<repo>/Plugins
+        if let exeDir {
+            var parts = exeDir.split(separator: "/", omittingEmptySubsequences: false)
+            if parts.count > 3 {
+                parts.removeLast(3)
+                dirs.append(parts.joined(separator: "/") + "/Plugins")
+            }
+        }
+        let catalog = PluginCatalog(directories: dirs, programDirectories: [exeDir, installedPrograms].compactMap { $0 })
+        let (plugins, problems) = catalog.discover()
+        for p in problems { logger.warning("plugin not usable", metadata: ["problem": "\(p)"]) }
+
+        var launcher: String? = nil
+        if config.pluginSandbox {
+            launcher = [exeDir.map { $0 + "/ela-sandbox" }, installedPrograms + "/ela-sandbox"].compactMap { $0 }
+                .first { access($0, X_OK) == 0 }
+            if launcher == nil { logger.error("ela-sandbox not found: plugins run UNCONFINED") }
+        } else {
+            logger.warning("plugins.sandbox = false: plugins run UNCONFINED")
+        }
+        var readOnly: [String] = []
+        if let runtime = swiftRuntimeDirectory(), !runtime.hasPrefix("/usr/") && !runtime.hasPrefix("/lib") { readOnly.append(runtime) }
+        var settings = PluginHostSettings(
+            launcher: launcher, stateRoot: config.pluginStateRoot, readOnlyPaths: readOnly, hostName: "ela-agent \(AgentInfo.version)")
+        settings.pingInterval = config.pluginPingSeconds
+        settings.pingTimeout = min(3, config.pluginPingSeconds)
+        let enabled = config.pluginsEnabled ?? board?.defaultPlugins ?? []
+        return PluginHost(
+            plugins: plugins, problems: problems, enabled: enabled, settings: settings,
+            uid: { name in uid(for: name, store: store) }, config: { pluginConfig(for: $0, board: board) }, events: events,
+            logger: logger, requestHandler: requestHandler)
+    }
+
+    /// A stable uid per plugin name, allocated on first sight.
+    static func uid(for name: String, store: AgentStore) -> Int {
+        let key = "plugin.uid." + name
+        if let v = try? store.setting(key), let uid = Int(v) { return uid }
+        let next = (try? store.setting("plugin.uid.next")).flatMap { $0.flatMap(Int.init) } ?? firstPluginUID
+        let now = Int64(time(nil))
+        try? store.setSetting(key, String(next), now: now)
+        try? store.setSetting("plugin.uid.next", String(next + 1), now: now)
+        return next
+    }
+
+    /// What each built-in plugin learns from the board in its hello.
+    static func pluginConfig(for plugin: PluginDescriptor, board: BoardDescription?) -> JSONObject {
+        guard let board else { return JSONObject() }
+        switch plugin.name {
+        case "gpio":
+            var pins = JSONObject()
+            for p in board.pins { pins[p.name] = .object(["chip": .string(p.chip), "line": .number(JSONNumber(p.line))]) }
+            return [
+                "backend": board.id == "sim" ? "sim" : "gpiod",
+                "chips": .array(board.chips.map { .object(["label": .string($0.label), "lines": .number(JSONNumber($0.lines))]) }),
+                "pins": .object(pins),
+            ]
+        case "sensors":
+            return ["sysfs_root": "/sys", "simulate": .bool(board.id == "sim"), "interval_ms": 1000]
+        default:
+            return JSONObject()
+        }
+    }
+
+    static func executableDirectory() -> String? {
+        guard let exe = FileSystem.currentExecutable(), let slash = exe.lastIndex(of: "/") else { return nil }
+        return String(exe[..<slash])
+    }
+
+    /// The folder of libswiftCore.so this process runs with: a plugin built by the same toolchain needs it visible.
+    static func swiftRuntimeDirectory() -> String? {
+        guard let maps = try? FileSystem.readText("/proc/self/maps") else { return nil }
+        for line in maps.split(separator: "\n") where line.hasSuffix("/libswiftCore.so") {
+            guard let start = line.firstIndex(of: "/") else { continue }
+            let path = line[start...]
+            guard let slash = path.lastIndex(of: "/") else { continue }
+            return String(path[..<slash])
+        }
+        return nil
+    }
+}

@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import ElaPluginProtocol
+internal import Synchronization
+
+/// Everything the plugin sends goes through here: a writer thread takes frames in the order they were queued and
+/// writes them to the socket, so no task ever blocks on the host. Answers are never dropped; events are bounded
+/// (`eventCapacity` waiting at once) and dropped, counted, when the host reads too slowly. Events are held back until
+/// the handshake answer is queued, as the protocol wants nothing before it.
+final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex); the semaphore is thread-safe by itself
+    private struct State {
+        /// Frames ready to write, in order.
+        var ready: [[UInt8]] = []
+        /// Events among `ready` plus those held back before the handshake.
+        var queuedEvents = 0
+        /// Events emitted before the handshake answer.
+        var heldEvents: [[UInt8]] = []
+        var eventsOpen = false
+        var closed = false
+        var dropped = 0
+        /// For each frame in `ready`, whether it is an event (to keep `queuedEvents` right when the writer takes them).
+        var readyIsEvent: [Bool] = []
+    }
+
+    private let fd: Int32
+    private let eventCapacity: Int
+    private let state = Mutex(State())
+    /// Counts wake-ups for the writer thread.
+    private let wakeups: UnsafeMutablePointer<sem_t>
+
+    init(fd: Int32, eventCapacity: Int) {
+        self.fd = fd
+        self.eventCapacity = max(1, eventCapacity)
+        wakeups = .allocate(capacity: 1)
+        sem_init(wakeups, 0, 0)
+    }
+
+    deinit {
+        sem_destroy(wakeups)
+        wakeups.deallocate()
+    }
+
+    var droppedEvents: Int { state.withLock { $0.dropped } }
+
+    /// Queues an answer (response or failure). Ignored once closed.
+    func enqueueAnswer(_ message: PluginMessage) {
+        let frame = message.encoded()
+        let queued = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            s.ready.append(frame)
+            s.readyIsEvent.append(false)
+            return true
+        }
+        if queued { sem_post(wakeups) }
+    }
+
+    /// Queues the handshake answer and lets the events held so far follow it.
+    func enqueueHandshakeAnswer(_ message: PluginMessage) {
+        let frame = message.encoded()
+        state.withLock { s in
+            guard !s.closed else { return }
+            s.ready.append(frame)
+            s.readyIsEvent.append(false)
+            s.ready.append(contentsOf: s.heldEvents)
+            s.readyIsEvent.append(contentsOf: repeatElement(true, count: s.heldEvents.count))
+            s.heldEvents = []
+            s.eventsOpen = true
+        }
+        sem_post(wakeups)
+    }
+
+    /// Queues an event frame; false (and counted) when the queue is full.
+    @discardableResult
+    func enqueueEvent(_ frame: [UInt8]) -> Bool {
+        let queued = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            guard s.queuedEvents < eventCapacity else {
+                s.dropped += 1
+                return false
+            }
+            s.queuedEvents += 1
+            if s.eventsOpen {
+                s.ready.append(frame)
+                s.readyIsEvent.append(true)
+            } else {
+                s.heldEvents.append(frame)
+            }
+            return true
+        }
+        if queued { sem_post(wakeups) }
+        return queued
+    }
+
+    /// Starts the writer thread; `onExit` runs on it after the last frame was written (or writing failed).
+    func start(onExit: @escaping @Sendable () -> Void) -> Bool {
+        PosixThread.detach { [self] in
+            writeUntilClosed()
+            onExit()
+        }
+    }
+
+    /// Stops taking frames; the writer sends what is queued, then exits.
+    func close() {
+        state.withLock { $0.closed = true }
+        sem_post(wakeups)
+    }
+
+    private func writeUntilClosed() {
+        var broken = false
+        while true {
+            while sem_wait(wakeups) != 0 && errno == EINTR {}
+            let (batch, finished) = state.withLock { s -> ([[UInt8]], Bool) in
+                let out = s.ready
+                s.queuedEvents -= s.readyIsEvent.lazy.filter { $0 }.count
+                s.ready.removeAll(keepingCapacity: true)
+                s.readyIsEvent.removeAll(keepingCapacity: true)
+                return (out, s.closed)
+            }
+            for frame in batch where !broken {
+                broken = !SocketIO.writeAll(fd, frame)
+            }
+            if finished { return }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import ElaPluginProtocol
+internal import Synchronization
+
+/// What a handler and the start/stop hooks get besides the call: the plugin's configuration, its state directory,
+/// and the way out for events and log lines. Safe to use from any task or thread.
+public final class PluginContext: Sendable {
+    /// The plugin's configuration from the host's `ela.hello` (board file + `[plugins.<name>]` of agent.toml).
+    public let config: JSONObject
+    /// The plugin's private writable directory (`ELA_STATE_DIR`), if the host gave one.
+    public let stateDirectory: String?
+    private let sink: Sink
+
+    enum Sink: Sendable {
+        case host(OutboundQueue)
+        case callback(@Sendable (String, JSONObject) -> Void)
+    }
+
+    init(config: JSONObject, stateDirectory: String?, outbound: OutboundQueue) {
+        self.config = config
+        self.stateDirectory = stateDirectory
+        self.sink = .host(outbound)
+    }
+
+    /// A context not connected to a host, for unit tests of handlers: events go to `onEvent`.
+    public init(
+        config: JSONObject = JSONObject(), stateDirectory: String? = nil,
+        onEvent: @escaping @Sendable (_ event: String, _ params: JSONObject) -> Void = { _, _ in }
+    ) {
+        self.config = config
+        self.stateDirectory = stateDirectory
+        self.sink = .callback(onEvent)
+    }
+
+    /// Sends the notification `event` to the host. Never blocks: events wait in a bounded queue, and when it is full
+    /// (the host reads too slowly) the event is dropped and counted in `droppedEvents` (reported by `ela.ping`).
+    public func emit(_ event: String, _ params: JSONObject) {
+        switch sink {
+        case .host(let outbound): outbound.enqueueEvent(PluginMessage.notification(method: event, params: params).encoded())
+        case .callback(let onEvent): onEvent(event, params)
+        }
+    }
+
+    /// Events dropped so far because the queue to the host was full.
+    public var droppedEvents: Int {
+        switch sink {
+        case .host(let outbound): outbound.droppedEvents
+        case .callback: 0
+        }
+    }
+
+    /// Writes one line to standard error, which the host logs tagged with the plugin's name.
+    public func log(_ message: String) { PluginLog.write(message) }
+}
+
+enum PluginLog {
+    /// One `write` per line so concurrent lines never interleave.
+    static func write(_ message: String) {
+        var bytes = Array(message.utf8).map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+        bytes.append(0x0A)
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}
