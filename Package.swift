@@ -68,6 +68,8 @@ let package = Package(
         .target(name: "ElaPluginProtocol", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         // Plugins: the sandbox policy (and its C launcher `ela-sandbox`), the host that supervises plugin processes.
         .target(name: "ElaSandbox", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+        // The plugin SDK: the only module a Swift plugin imports.
+        .target(name: "ElaPluginKit", dependencies: ["ElaPluginProtocol", "ElaJSON"], swiftSettings: swiftSettings),
         .target(
             name: "ElaPluginHost",
             dependencies: [
@@ -176,6 +178,9 @@ let package = Package(
         .testTarget(
             name: "ElaPluginProtocolTests", dependencies: ["ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaPluginKitTests", dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaPluginHostTests",
             dependencies: ["ElaPluginHost", "ElaPluginProtocol", "ElaJSON", "ElaSandbox", "ElaTestSupport", logging],
