@@ -55,7 +55,8 @@ enum PluginSetup {
         let enabled = config.pluginsEnabled ?? board?.defaultPlugins ?? []
         return PluginHost(
             plugins: plugins, problems: problems, enabled: enabled, settings: settings,
-            uid: { name in uid(for: name, store: store) }, config: { pluginConfig(for: $0, board: board) }, events: events,
+            uid: { name in uid(for: name, store: store) }, config: { pluginConfig(for: $0, board: board) },
+            devices: { p in p.name == "gpio" ? (board?.gpioDevices ?? []) : nil }, events: events,
             logger: logger, requestHandler: requestHandler)
     }
 
@@ -77,13 +78,15 @@ enum PluginSetup {
         case "gpio":
             var pins = JSONObject()
             for p in board.pins { pins[p.name] = .object(["chip": .string(p.chip), "line": .number(JSONNumber(p.line))]) }
-            return [
-                "backend": board.id == "sim" ? "sim" : "gpiod",
-                "chips": .array(board.chips.map { .object(["label": .string($0.label), "lines": .number(JSONNumber($0.lines))]) }),
-                "pins": .object(pins),
-            ]
+            let chips: [JSONValue] = board.chips.map { c in
+                var o: JSONObject = ["label": .string(c.label), "lines": .number(JSONNumber(c.lines))]
+                // BeagleBone labels follow probe order; the parent device name is stable across kernels.
+                if let parent = c.parent { o["parent"] = .string(parent) }
+                return .object(o)
+            }
+            return ["backend": board.gpioDevices.isEmpty ? "sim" : "gpiod", "chips": .array(chips), "pins": .object(pins)]
         case "sensors":
-            return ["sysfs_root": "/sys", "simulate": .bool(board.id == "sim"), "interval_ms": 1000]
+            return ["sysfs_root": .string(board.sensors.sysfsRoot), "simulate": .bool(board.sensors.simulated), "interval_ms": 1000]
         default:
             return JSONObject()
         }

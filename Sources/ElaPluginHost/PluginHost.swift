@@ -19,7 +19,8 @@ public final class PluginHost: Service, Sendable {
     ///   - config: the `config` object each plugin gets in its hello.
     public init(
         plugins: [PluginDescriptor], problems: [PluginDiscoveryProblem], enabled: [String], settings: PluginHostSettings,
-        uid: (String) -> Int, config: (PluginDescriptor) -> JSONObject, events: EventBus, logger: Logger,
+        uid: (String) -> Int, config: (PluginDescriptor) -> JSONObject, devices: (PluginDescriptor) -> [String]? = { _ in nil },
+        events: EventBus, logger: Logger,
         requestHandler: PluginRequestHandler? = nil
     ) {
         var supervisors: [String: PluginSupervisor] = [:]
@@ -27,7 +28,7 @@ public final class PluginHost: Service, Sendable {
         var eventCapabilities: [String: String] = [:]
         for p in plugins {
             supervisors[p.name] = PluginSupervisor(
-                descriptor: p, settings: settings, uid: uid(p.name), config: config(p), logger: logger,
+                descriptor: p, settings: settings, uid: uid(p.name), config: config(p), boardDevices: devices(p), logger: logger,
                 eventSink: { events.publish($0) }, requestHandler: requestHandler)
             for m in p.manifest.methods { methods[m.name] = (p.name, m.capability) }
             for e in p.manifest.events { eventCapabilities[e.name] = e.capability }

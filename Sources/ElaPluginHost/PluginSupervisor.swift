@@ -109,6 +109,8 @@ public actor PluginSupervisor {
     nonisolated let settings: PluginHostSettings
     nonisolated let uid: Int
     nonisolated let config: JSONObject
+    /// Device nodes the board grants this plugin; nil means whatever its manifest asks for.
+    nonisolated let boardDevices: [String]?
     nonisolated let logger: Logger
     nonisolated let eventSink: @Sendable (PluginEvent) -> Void
     nonisolated let requestHandler: PluginRequestHandler?
@@ -144,10 +146,11 @@ public actor PluginSupervisor {
     private var wake: CheckedContinuation<Void, Never>?
 
     public init(
-        descriptor: PluginDescriptor, settings: PluginHostSettings, uid: Int, config: JSONObject, logger: Logger,
-        eventSink: @escaping @Sendable (PluginEvent) -> Void, requestHandler: PluginRequestHandler? = nil
+        descriptor: PluginDescriptor, settings: PluginHostSettings, uid: Int, config: JSONObject, boardDevices: [String]? = nil,
+        logger: Logger, eventSink: @escaping @Sendable (PluginEvent) -> Void, requestHandler: PluginRequestHandler? = nil
     ) {
         self.descriptor = descriptor
+        self.boardDevices = boardDevices
         self.settings = settings
         self.uid = uid
         self.config = config
@@ -515,10 +518,15 @@ public actor PluginSupervisor {
         }
         let exeDir = String(descriptor.executable[..<(descriptor.executable.lastIndex(of: "/") ?? descriptor.executable.endIndex)])
         var readOnly = settings.readOnlyPaths
+        var grantedDevices = manifest.sandbox.devices
+        if let boardDevices {
+            // Only nodes the board names, and only those the manifest asks for (its globs).
+            grantedDevices = boardDevices.filter { node in manifest.sandbox.devices.contains { fnmatch($0, node, 0) == 0 } }
+        }
         for p in [descriptor.directory, exeDir] where !readOnly.contains(p) { readOnly.append(p) }
         let policy = SandboxPolicy(
             name: manifest.name, uid: uid, gid: uid, stateDirectory: manifest.sandbox.stateDirectory ? stateDirectory : nil,
-            readOnlyPaths: readOnly, readWritePaths: [], devices: manifest.sandbox.devices, network: manifest.sandbox.network,
+            readOnlyPaths: readOnly, readWritePaths: [], devices: grantedDevices, network: manifest.sandbox.network,
             memoryMB: manifest.sandbox.memoryMB, pids: manifest.sandbox.pids)
         let reportFD: Int32 = 4
         return PluginLaunch(

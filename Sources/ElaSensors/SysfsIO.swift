@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import ElaFileSystem
+
+/// The only file in this module that talks to libc: directory listing (sysfs device links are symlinks to
+/// directories, which `FileSystem.regularFiles` skips), atomic writes for the simulated tree, and the wall clock.
+enum SysfsIO {
+    /// Sysfs attribute files are one short line; anything bigger is not a sensor value.
+    static let valueLimit = 4096
+
+    /// Reads a small sysfs text file, mapping OS errors to typed sensor errors.
+    static func readText(_ path: String) throws(SensorError) -> String {
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.read(path, limit: valueLimit) } catch { throw SensorError(error) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func exists(_ path: String) -> Bool { FileSystem.exists(path) }
+
+    /// Names in `directory` (no dot files), sorted; `nil` when the directory does not exist.
+    /// Entries are not filtered by type: sysfs device entries are symlinks, callers check what they need.
+    static func entries(in directory: String) throws(SensorError) -> [String]? {
+        guard let d = opendir(directory) else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { return nil }
+            throw SensorError(FileSystemError(path: directory, reason: "cannot list: \(errorText(code))", errno: code))
+        }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if !name.hasPrefix(".") { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func isDirectory(_ path: String) -> Bool { FileSystem.isDirectory(path) }
+
+    static func makeDirectory(_ path: String) throws(SensorError) {
+        do { try FileSystem.makeDirectory(path, mode: 0o755) } catch {
+            throw .writeFailed(path: error.path, reason: error.reason)
+        }
+    }
+
+    /// Writes `text` to a temporary file next to `path`, then renames it over `path`: a concurrent reader sees the
+    /// old or the new content, never a half-written value.
+    static func writeAtomically(_ path: String, _ text: String) throws(SensorError) {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let temp = String(path[..<slash]) + ".tmp-\(getpid())-" + String(path[slash...])
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .writeFailed(path: temp, reason: errorText(errno)) }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                let reason = errorText(errno)
+                close(fd)
+                unlink(temp)
+                throw .writeFailed(path: temp, reason: reason)
+            }
+            written += n
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else {
+            let reason = errorText(errno)
+            unlink(temp)
+            throw .writeFailed(path: path, reason: reason)
+        }
+    }
+
+    /// Creates (or replaces) a symbolic link, as sysfs links class and bus entries to device directories.
+    static func symlink(target: String, at path: String) throws(SensorError) {
+        unlink(path)
+        guard Glibc.symlink(target, path) == 0 else { throw .writeFailed(path: path, reason: errorText(errno)) }
+    }
+
+    /// A new private directory under $TMPDIR (or /tmp), for a simulated tree when the plugin has no state directory.
+    static func makeTemporaryDirectory(prefix: String) throws(SensorError) -> String {
+        let base = getenv("TMPDIR").flatMap { String(validatingCString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return false }
+            return mkdtemp(base) != nil
+        }
+        guard made else { throw .writeFailed(path: base, reason: errorText(errno)) }
+        return String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    static func unixMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    static let accessDenied: Set<Int32> = [EACCES, EPERM]
+    static let notFound: Set<Int32> = [ENOENT, ENOTDIR, ENODEV, ENXIO]
+}
+
+extension SensorError {
+    /// Maps a file-system failure to what it means for a sensor: gone, forbidden, or not answering.
+    public init(_ error: FileSystemError) {
+        if let code = error.errno, SysfsIO.notFound.contains(code) {
+            self = .missingFile(path: error.path)
+        } else if let code = error.errno, SysfsIO.accessDenied.contains(code) {
+            self = .permissionDenied(path: error.path)
+        } else {
+            self = .unreadable(path: error.path, reason: error.reason)
+        }
+    }
+}
