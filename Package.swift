@@ -70,6 +70,11 @@ let package = Package(
         .target(name: "ElaSandbox", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         // The plugin SDK: the only module a Swift plugin imports.
         .target(name: "ElaPluginKit", dependencies: ["ElaPluginProtocol", "ElaJSON"], swiftSettings: swiftSettings),
+        .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON"], swiftSettings: swiftSettings),
+        // Built-in plugins: executables in Plugins/<name>/ next to their plugin.toml.
+        .executableTarget(
+            name: "ela-plugin-sensors", dependencies: ["ElaPluginKit", "ElaSensors"], path: "Plugins/sensors",
+            exclude: ["plugin.toml"], swiftSettings: swiftSettings),
         .target(
             name: "ElaPluginHost",
             dependencies: [
@@ -180,6 +185,12 @@ let package = Package(
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaPluginKitTests", dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaSensorsTests",
+            dependencies: [
+                "ElaSensors", "ElaJSON", "ElaFileSystem", "ElaPluginProtocol", "ElaConfig", "ElaTestSupport", "ela-plugin-sensors",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaPluginHostTests",

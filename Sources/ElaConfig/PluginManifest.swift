@@ -23,6 +23,8 @@ public struct PluginManifest: Sendable, Equatable {
     public struct Sandbox: Sendable, Equatable {
         /// Device nodes or globs under /dev the plugin may open (e.g. `/dev/gpiochip*`).
         public var devices: [String] = []
+        /// Extra paths visible read-only inside the sandbox (e.g. `/sys` for sensors); system dirs always are.
+        public var readOnly: [String] = []
         /// Without network the plugin gets its own empty network namespace.
         public var network = false
         /// A private writable state directory.
@@ -93,6 +95,12 @@ public struct PluginManifest: Sendable, Equatable {
                 }
             }
             sandbox.devices = s.devices ?? []
+            for p in s.read_only ?? [] {
+                guard p.hasPrefix("/"), !p.contains(".."), p != "/" else {
+                    throw sfail("read_only", "'\(p)' must be an absolute path other than / (no '..')")
+                }
+            }
+            sandbox.readOnly = s.read_only ?? []
             sandbox.network = s.network ?? false
             sandbox.stateDirectory = s.state_dir ?? true
             if let m = s.memory_mb {
@@ -140,6 +148,7 @@ struct ManifestFile: Decodable {
     }
     struct Sandbox: Decodable {
         var devices: [String]?
+        var read_only: [String]?
         var network: Bool?
         var state_dir: Bool?
         var memory_mb: Int?

@@ -523,7 +523,7 @@ public actor PluginSupervisor {
             // Only nodes the board names, and only those the manifest asks for (its globs).
             grantedDevices = boardDevices.filter { node in manifest.sandbox.devices.contains { fnmatch($0, node, 0) == 0 } }
         }
-        for p in [descriptor.directory, exeDir] where !readOnly.contains(p) { readOnly.append(p) }
+        for p in [descriptor.directory, exeDir] + manifest.sandbox.readOnly where !readOnly.contains(p) { readOnly.append(p) }
         let policy = SandboxPolicy(
             name: manifest.name, uid: uid, gid: uid, stateDirectory: manifest.sandbox.stateDirectory ? stateDirectory : nil,
             readOnlyPaths: readOnly, readWritePaths: [], devices: grantedDevices, network: manifest.sandbox.network,
