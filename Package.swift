@@ -65,6 +65,10 @@ let package = Package(
         .target(name: "ElaStorage", dependencies: ["ElaSQLite"], swiftSettings: swiftSettings),
         .target(name: "ElaConfig", dependencies: ["ElaTOML", "ElaFileSystem"], swiftSettings: swiftSettings),
         .target(name: "ElaControl", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+        // The DID gate: grants, owner credentials, replay protection, the hash-chained audit log.
+        .target(
+            name: "ElaGate", dependencies: ["ElaStorage", "ElaSQLite", "ElaIdentity", "ElaCrypto", "ElaJSON"],
+            swiftSettings: swiftSettings),
         .target(name: "ElaPluginProtocol", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         // Plugins: the sandbox policy (and its C launcher `ela-sandbox`), the host that supervises plugin processes.
         .target(name: "ElaSandbox", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
@@ -107,7 +111,7 @@ let package = Package(
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
                 "ElaFileSystem", "ElaControlServer", "ElaSPV", "ElaChain", "ElaWire", "ElaPluginHost", "ElaSandbox",
-                logging,
+                "ElaGate", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -120,7 +124,7 @@ let package = Package(
             name: "ElaCLI",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl", "ElaDeviceIdentity", "ElaConfig", "ElaStorage",
-                "ElaFileSystem", "ElaChain", "ElaMerkle", "ElaWire",
+                "ElaFileSystem", "ElaChain", "ElaMerkle", "ElaWire", "ElaGate", "ElaKeystore", "ElaSodium",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -185,6 +189,10 @@ let package = Package(
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaPluginKitTests", dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaGateTests",
+            dependencies: ["ElaGate", "ElaStorage", "ElaSQLite", "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaSensorsTests",

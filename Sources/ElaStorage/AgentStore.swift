@@ -1,7 +1,7 @@
 public import ElaSQLite
 
-/// The agent's own database (`<state-dir>/agent.db`, SQLite in WAL mode): device identity, settings, start log.
-/// Later milestones add grants, audit log, peers and headers as further migrations.
+/// The agent's own database (`<state-dir>/agent.db`, SQLite in WAL mode): device identity, settings, start log,
+/// SPV headers and DID anchors, and the gate's grants, owner, nonces and audit log.
 public final class AgentStore: Sendable {
     public static let fileName = "agent.db"
 
@@ -58,6 +58,53 @@ public final class AgentStore: Sendable {
                 ) WITHOUT ROWID;
                 CREATE INDEX did_anchors_did ON did_anchors (chain, did);
                 """),
+        SQLiteMigration(
+            version: 4, name: "gate: grants, owner, nonces, hash-chained audit log",
+            sql: """
+                CREATE TABLE grants (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    subject TEXT NOT NULL,
+                    capability TEXT NOT NULL,
+                    constraints TEXT NOT NULL DEFAULT '{}',
+                    expires_at INTEGER,
+                    created_at INTEGER NOT NULL,
+                    note TEXT NOT NULL DEFAULT ''
+                );
+                CREATE INDEX grants_subject ON grants (subject);
+                CREATE TABLE owner (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    did TEXT NOT NULL,
+                    document TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE gate_nonces (
+                    subject TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    seen_at INTEGER NOT NULL,
+                    PRIMARY KEY (subject, nonce)
+                ) WITHOUT ROWID;
+                CREATE INDEX gate_nonces_seen_at ON gate_nonces (seen_at);
+                CREATE TABLE audit_log (
+                    seq INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    subject TEXT NOT NULL,
+                    caller TEXT NOT NULL CHECK (caller IN ('admin', 'signed', 'credential', 'plugin')),
+                    method TEXT NOT NULL,
+                    capability TEXT NOT NULL,
+                    decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny')),
+                    reason TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    prev_hash BLOB NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+                CREATE INDEX audit_log_at ON audit_log (at);
+                CREATE TABLE audit_head (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    seq INTEGER NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                """),
     ])
 
     let database: SQLiteDatabase
@@ -71,6 +118,18 @@ public final class AgentStore: Sendable {
     public var path: String { database.path }
 
     public func close() { database.close() }
+
+    /// Runs `body` in one write transaction (committed on return, rolled back if it throws), so changes to several
+    /// stores (say a nonce, a grant lookup and an audit row) happen together or not at all. Never call another
+    /// store's own-transaction methods from inside `body`: pass `transaction` to their `in:` variants instead.
+    public func write<T: Sendable>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        try database.write { db in try body(StoreTransaction(connection: db)) }
+    }
+
+    /// Runs `body` in one read transaction (a consistent snapshot across stores); writes fail.
+    public func read<T: Sendable>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        try database.read { db in try body(StoreTransaction(connection: db)) }
+    }
 
     // MARK: Device identity
 

@@ -1,0 +1,275 @@
+internal import ElaIdentity
+internal import ElaJSON
+public import ElaStorage
+
+/// Authorizes every call into a plugin and writes each decision, allowed or denied, to the hash-chained audit log.
+///
+/// A signed request is allowed when: its `did` is the DID of its `publicKey` and the signature verifies, the DID is
+/// not deactivated, its timestamp is within the replay window and its nonce is new for that DID, the method is
+/// known, and a grant of the DID (or the capabilities of an attached owner-issued credential) covers the method's
+/// capability with all constraints met and not expired. The nonce insert, the grant lookup and the audit row
+/// happen in one transaction; if the audit row cannot be written the call is denied.
+public final class Gate: Sendable {
+    public let store: AgentStore
+    public let grants: GrantStore
+    public let nonces: NonceStore
+    public let audit: AuditLogStore
+    public let configuration: GateConfiguration
+    /// Method name to the capability it needs (from the plugin manifests); nil for an unknown method.
+    let capabilityOf: @Sendable (String) -> String?
+
+    public init(
+        store: AgentStore, configuration: GateConfiguration = GateConfiguration(),
+        capabilityOf: @escaping @Sendable (String) -> String?
+    ) {
+        self.store = store
+        self.grants = GrantStore(store)
+        self.nonces = NonceStore(store)
+        self.audit = AuditChain.logStore(store)
+        self.configuration = configuration
+        self.capabilityOf = capabilityOf
+    }
+
+    // MARK: Authorizing
+
+    /// Judges `call` at `now` (unix seconds) and audits the decision.
+    public func authorize(_ call: GateCall, now: Int64) -> GateDecision {
+        authorize(call, nowMillis: now.multipliedReportingOverflow(by: 1000).partialValue)
+    }
+
+    /// Judges `call` at `nowMillis` (unix milliseconds, the audit row's time) and audits the decision.
+    public func authorize(_ call: GateCall, nowMillis: Int64) -> GateDecision {
+        switch call {
+        case .admin(let method, let params, let uid):
+            let row = PendingRow(
+                subject: "uid:\(uid)", caller: .admin, method: method, capability: capabilityOf(method),
+                request: JSONWriter.compact(.object(params)), at: nowMillis)
+            return record(row) { _ in .allow("local admin (uid \(uid))") }
+        case .plugin(let name, let method, let params, let consumes):
+            let capability = capabilityOf(method)
+            let row = PendingRow(
+                subject: "plugin:\(name)", caller: .plugin, method: method, capability: capability,
+                request: JSONWriter.compact(.object(params)), at: nowMillis)
+            return record(row) { _ in
+                guard let capability else { return .deny("unknown method") }
+                guard let pattern = consumes.first(where: { $0.matches(capability) }) else {
+                    return .deny("plugin \(name) does not consume \(capability)")
+                }
+                return .allow("plugin \(name) consumes \(pattern)")
+            }
+        case .signed(let request, let rawJSON):
+            return authorizeSigned(request, rawJSON: rawJSON, nowMillis: nowMillis)
+        }
+    }
+
+    /// Decodes a signed request's text and judges it; a malformed envelope is denied and audited too (subject:
+    /// its `did` if readable, else `unknown`). Returns the decoded request for routing when it decoded.
+    public func authorize(signedText: String, nowMillis: Int64) -> (decision: GateDecision, request: SignedRequest?) {
+        let request: SignedRequest
+        do {
+            request = try SignedRequest(text: signedText)
+        } catch {
+            let claimed = Self.claimedFields(signedText)
+            let row = PendingRow(
+                subject: claimed.subject, caller: .signed, method: claimed.method, capability: nil,
+                request: Self.clipped(signedText), at: nowMillis)
+            return (record(row) { _ in .deny("malformed request: \(error)") }, nil)
+        }
+        return (authorizeSigned(request, rawJSON: signedText, nowMillis: nowMillis), request)
+    }
+
+    private func authorizeSigned(_ request: SignedRequest, rawJSON: String, nowMillis: Int64) -> GateDecision {
+        let now = Self.seconds(nowMillis)
+        let subject = request.did.description
+        let capability = capabilityOf(request.method)
+        let row = PendingRow(
+            subject: subject, caller: request.credential == nil ? .signed : .credential, method: request.method,
+            capability: capability, request: rawJSON, at: nowMillis)
+
+        // Authentication. Nothing is remembered for requests that fail it, so forged traffic cannot fill the
+        // nonce table or burn a caller's nonces.
+        guard request.isKeyBoundToDID else {
+            return record(row) { _ in .deny("did \(subject) is not the DID of publicKey (\(request.keyDID))") }
+        }
+        guard request.isSignatureValid else { return record(row) { _ in .deny("bad signature") } }
+        if let isDeactivated = configuration.isDeactivated, isDeactivated(request.did) {
+            return record(row) { _ in .deny("DID deactivated") }
+        }
+        let window = replayWindow
+        // Compared without subtracting from the caller's number, which could overflow.
+        if request.timestamp < Self.saturatingSum(now, -window) {
+            let age = now &- request.timestamp
+            return record(row) { _ in .deny("stale timestamp: signed \(age) s ago, window \(window) s") }
+        }
+        if request.timestamp > Self.saturatingSum(now, window) {
+            let ahead = request.timestamp &- now
+            return record(row) { _ in .deny("timestamp \(ahead) s in the future, window \(window) s") }
+        }
+
+        // Authentic and fresh: the nonce is recorded whatever the decision.
+        var early: Verdict?
+        var credential: DeviceAccessCredential?
+        if capability == nil {
+            early = .deny("unknown method")
+        } else if let vc = request.credential {
+            switch checkCredential(vc, caller: request.did, now: now) {
+            case .success(let checked): credential = checked
+            case .failure(let error): early = .deny(error.description)
+            }
+        }
+        let nonce = (subject: subject, nonce: request.replayKey, seenAt: now)
+        return record(row, nonce: nonce) { tx in
+            if let early { return early }
+            guard let capability else { return .deny("unknown method") }
+            return try self.evaluateGrants(
+                subject: subject, capability: capability, params: request.params, credential: credential, now: now, in: tx)
+        }
+    }
+
+    /// The grants of `subject` (then the credential's capabilities) in id order; the first that covers the call allows it.
+    private func evaluateGrants(
+        subject: String, capability: String, params: JSONObject, credential: DeviceAccessCredential?, now: Int64,
+        in tx: StoreTransaction
+    ) throws -> Verdict {
+        var violation: ConstraintViolation?
+        var expired: Grant?
+        for stored in try grants.list(subject: subject, includeExpired: true, now: now, in: tx) {
+            // A row this program did not write is ignored: it cannot allow anything.
+            guard let grant = try? Grant(stored: stored), grant.capability.matches(capability) else { continue }
+            if grant.isExpired(at: now) {
+                expired = expired ?? grant
+            } else if let broken = grant.constraints.violation(by: params) {
+                violation = violation ?? broken
+            } else {
+                return .allow("grant \(grant.id) (\(grant.capability))", grantID: grant.id)
+            }
+        }
+        if let credential, let pattern = credential.capabilities.first(where: { $0.matches(capability) }) {
+            if let broken = credential.constraints.violation(by: params) {
+                violation = violation ?? broken
+            } else {
+                return .allow("credential \(credential.id) (\(pattern))", credentialID: credential.id.description)
+            }
+        }
+        if let violation { return .deny(violation.description) }
+        if let expired, let at = expired.expiresAt {
+            return .deny("grant \(expired.id) expired at \(DIDDate(secondsSince1970: at))")
+        }
+        return .deny(credential == nil ? "no grant for \(capability)" : "no grant or credential capability for \(capability)")
+    }
+
+    private func checkCredential(_ vc: VerifiableCredential, caller: DID, now: Int64) -> Result<DeviceAccessCredential, CredentialError> {
+        let owner: DIDDocument
+        do {
+            guard let record = try store.owner() else { return .failure(.noOwner) }
+            owner = try DIDDocument(json: JSONParser.parse(record.document))
+        } catch {
+            return .failure(.ownerUnreadable("\(error)"))
+        }
+        if let isDeactivated = configuration.isDeactivated, isDeactivated(owner.subject) {
+            return .failure(.ownerDeactivated(owner.subject.description))
+        }
+        do {
+            return .success(
+                try DeviceAccessCredential(
+                    verifying: vc, owner: owner, caller: caller, device: configuration.deviceDID, now: now))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    // MARK: Recording
+
+    struct Verdict {
+        var allowed: Bool
+        var reason: String
+        var grantID: Int64?
+        var credentialID: String?
+
+        static func allow(_ reason: String, grantID: Int64? = nil, credentialID: String? = nil) -> Verdict {
+            Verdict(allowed: true, reason: reason, grantID: grantID, credentialID: credentialID)
+        }
+        static func deny(_ reason: String) -> Verdict { Verdict(allowed: false, reason: reason) }
+    }
+
+    /// The audit fields known before the verdict.
+    struct PendingRow {
+        var subject: String
+        var caller: AuditCaller
+        var method: String
+        var capability: String?
+        var request: String
+        var at: Int64
+    }
+
+    /// In one transaction: prunes old nonces and records `nonce` (a replay is denied), lets `judge` decide, and
+    /// appends the audit row. Any storage failure denies the call.
+    private func record(
+        _ row: PendingRow, nonce: (subject: String, nonce: String, seenAt: Int64)? = nil,
+        _ judge: (StoreTransaction) throws -> Verdict
+    ) -> GateDecision {
+        do {
+            let (verdict, seq): (Verdict, Int64) = try store.write { tx in
+                var verdict: Verdict?
+                if let nonce {
+                    // Kept twice the window: long after any request carrying them has a stale timestamp.
+                    let retention = Self.saturatingSum(replayWindow, replayWindow)
+                    try nonces.prune(seenBefore: Self.saturatingSum(nonce.seenAt, -retention), in: tx)
+                    if try !nonces.insert(subject: nonce.subject, nonce: nonce.nonce, seenAt: nonce.seenAt, in: tx) {
+                        verdict = .deny("replayed nonce")
+                    }
+                }
+                let final = try verdict ?? judge(tx)
+                let entry = AuditEntry(
+                    at: row.at, subject: row.subject, caller: row.caller, method: row.method,
+                    capability: row.capability ?? "", decision: final.allowed ? .allow : .deny, reason: final.reason,
+                    request: row.request)
+                return (final, try audit.append(entry, in: tx).seq)
+            }
+            return GateDecision(
+                allowed: verdict.allowed, subject: row.subject, capability: row.capability, reason: verdict.reason,
+                grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq)
+        } catch {
+            return GateDecision(
+                allowed: false, subject: row.subject, capability: row.capability,
+                reason: "audit log unavailable, call denied: \(error)", auditSeq: nil)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The configured window, never negative.
+    var replayWindow: Int64 { max(0, configuration.replayWindowSeconds) }
+
+    static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
+    }
+
+    static func seconds(_ millis: Int64) -> Int64 { millis >= 0 ? millis / 1000 : (millis - 999) / 1000 }
+
+    /// Longest request text kept in an audit row for a malformed envelope.
+    static let maxMalformedRequestBytes = 4096
+
+    static func clipped(_ text: String) -> String {
+        guard text.utf8.count > maxMalformedRequestBytes else { return text }
+        var kept = ""
+        var bytes = 0
+        for character in text {
+            bytes += character.utf8.count
+            if bytes > maxMalformedRequestBytes { break }
+            kept.append(character)
+        }
+        return kept + "...[\(text.utf8.count) bytes in all]"
+    }
+
+    /// The `did` and `method` a malformed envelope claims, when they can be read, for its audit row.
+    static func claimedFields(_ text: String) -> (subject: String, method: String) {
+        guard text.utf8.count <= SignedRequest.maxTextBytes,
+            let object = (try? JSONParser.parse(text, maxDepth: 64))?.objectValue
+        else { return ("unknown", "") }
+        let subject = object["did"]?.stringValue.flatMap { try? DID($0) }?.description ?? "unknown"
+        let method = object["method"]?.stringValue.flatMap { CapabilityPattern.isValidName($0) ? $0 : nil } ?? ""
+        return (subject, method)
+    }
+}

@@ -1,0 +1,137 @@
+public import ElaIdentity
+internal import ElaJSON
+public import ElaStorage
+
+/// The daemon's management API: grants, owner and audit. Every change is audited as an admin action in the same
+/// transaction as the change.
+extension Gate {
+    // MARK: Grants
+
+    /// Adds a grant after checking the subject DID, the pattern, the constraints and that `expiresAt` (unix
+    /// seconds) is after `now`.
+    public func addGrant(
+        subject: String, capability: String, constraints: GrantConstraints = .none, expiresAt: Int64? = nil,
+        note: String = "", uid: UInt32, now: Int64
+    ) throws(GateError) -> Grant {
+        let did: DID
+        do { did = try DID(subject) } catch { throw .invalidSubject(error.message) }
+        let pattern: CapabilityPattern
+        do { pattern = try CapabilityPattern(capability) } catch { throw .invalidPattern(error) }
+        if let expiresAt, expiresAt <= now { throw .expiryNotInFuture(expiresAt: expiresAt, now: now) }
+        let stored: StoredGrant = try storage {
+            try store.write { tx in
+                let grant = try grants.add(
+                    subject: did.description, capability: pattern.text, constraints: constraints.jsonText,
+                    expiresAt: expiresAt, note: note, now: now, in: tx)
+                var params = JSONObject()
+                params["id"] = .number(JSONNumber(grant.id))
+                params["subject"] = .string(grant.subject)
+                params["capability"] = .string(grant.capability)
+                params["constraints"] = constraints.json
+                params["expiresAt"] = expiresAt.map { .number(JSONNumber($0)) } ?? .null
+                params["note"] = .string(note)
+                try appendAdminRow(
+                    method: "grant.add", params: params, reason: "granted \(pattern) to \(did) as grant \(grant.id)", uid: uid,
+                    now: now, in: tx)
+                return grant
+            }
+        }
+        return Grant(
+            id: stored.id, subject: did, capability: pattern, constraints: constraints, expiresAt: expiresAt,
+            createdAt: now, note: note)
+    }
+
+    /// Grants in id order, optionally of one subject; expired ones only with `includeExpired`. Rows this program
+    /// did not write are left out.
+    public func listGrants(subject: DID? = nil, includeExpired: Bool = false, now: Int64) throws(GateError) -> [Grant] {
+        let stored = try storage { try grants.list(subject: subject?.description, includeExpired: includeExpired, now: now) }
+        return stored.compactMap { try? Grant(stored: $0) }
+    }
+
+    /// Removes a grant and audits the removal; returns what was removed.
+    @discardableResult
+    public func revokeGrant(id: Int64, uid: UInt32, now: Int64) throws(GateError) -> StoredGrant {
+        let removed: StoredGrant? = try storage {
+            try store.write { tx in
+                guard let grant = try grants.remove(id: id, in: tx) else { return nil }
+                var params = JSONObject()
+                params["id"] = .number(JSONNumber(id))
+                try appendAdminRow(
+                    method: "grant.revoke", params: params,
+                    reason: "revoked grant \(id) (\(grant.capability) for \(grant.subject))", uid: uid, now: now, in: tx)
+                return grant
+            }
+        }
+        guard let removed else { throw .grantNotFound(id) }
+        return removed
+    }
+
+    // MARK: Owner
+
+    /// Sets the device owner from its DID document text: it must be a genuine primitive-DID document, valid at
+    /// `now`. Stored in normalized form.
+    @discardableResult
+    public func setOwner(documentText: String, uid: UInt32, now: Int64) throws(GateError) -> DIDDocument {
+        let document: DIDDocument
+        do {
+            document = try DIDDocument(json: JSONParser.parse(documentText))
+        } catch let error as DIDError {
+            throw .invalidOwnerDocument(error.message)
+        } catch {
+            throw .invalidOwnerDocument("\(error)")
+        }
+        do {
+            try DIDVerifier(resolver: DIDDocumentSet([document])).checkValid(document, at: DIDDate(secondsSince1970: now))
+        } catch {
+            throw .invalidOwnerDocument(error.message)
+        }
+        if let isDeactivated = configuration.isDeactivated, isDeactivated(document.subject) {
+            throw .invalidOwnerDocument("\(document.subject) is deactivated")
+        }
+        try storage {
+            try store.write { tx in
+                try store.setOwner(did: document.subject.description, document: document.normalizedString, now: now, in: tx)
+                var params = JSONObject()
+                params["did"] = .string(document.subject.description)
+                try appendAdminRow(
+                    method: "owner.set", params: params, reason: "owner set to \(document.subject)", uid: uid, now: now, in: tx)
+            }
+        }
+        return document
+    }
+
+    /// The owner's DID document, if set.
+    public func owner() throws(GateError) -> DIDDocument? {
+        guard let record = try storage({ try store.owner() }) else { return nil }
+        do { return try DIDDocument(json: JSONParser.parse(record.document)) } catch {
+            throw .storage("the stored owner document is unreadable: \(error)")
+        }
+    }
+
+    // MARK: Audit
+
+    /// Audit rows matching `filter`, oldest first (the newest `filter.limit`).
+    public func auditList(_ filter: AuditFilter) throws(GateError) -> [AuditRecord] {
+        try storage { try audit.list(filter) }
+    }
+
+    /// Walks the whole chain (see ``AuditVerifier``).
+    public func verifyAudit(anchor: AuditHead? = nil) -> AuditVerification {
+        AuditVerifier.verify(audit, anchor: anchor)
+    }
+
+    // MARK: Helpers
+
+    private func appendAdminRow(
+        method: String, params: JSONObject, reason: String, uid: UInt32, now: Int64, in tx: StoreTransaction
+    ) throws {
+        let entry = AuditEntry(
+            at: now.multipliedReportingOverflow(by: 1000).partialValue, subject: "uid:\(uid)", caller: .admin,
+            method: method, capability: "", decision: .allow, reason: reason, request: JSONWriter.compact(.object(params)))
+        _ = try audit.append(entry, in: tx)
+    }
+
+    private func storage<T>(_ body: () throws -> T) throws(GateError) -> T {
+        do { return try body() } catch let error as GateError { throw error } catch { throw .storage("\(error)") }
+    }
+}

@@ -1,0 +1,228 @@
+import ElaSQLite
+
+/// Who made the call an audit row records.
+public enum AuditCaller: String, Sendable, CaseIterable {
+    /// A local administrator over the control socket.
+    case admin
+    /// A remote caller's signed request, judged against the grants table.
+    case signed
+    /// A remote caller's signed request that carried a device access credential.
+    case credential
+    /// One plugin calling another.
+    case plugin
+}
+
+/// The gate's verdict.
+public enum AuditDecision: String, Sendable, CaseIterable {
+    case allow, deny
+}
+
+/// The fields of one audit row that the caller supplies; the store adds the sequence number and the hashes.
+public struct AuditEntry: Sendable, Equatable {
+    /// Unix milliseconds.
+    public var at: Int64
+    /// The caller: a DID, `uid:<n>` for a local admin, `plugin:<name>` for a plugin.
+    public var subject: String
+    public var caller: AuditCaller
+    public var method: String
+    /// The capability the method needs; empty when there is none (unknown method, admin action).
+    public var capability: String
+    public var decision: AuditDecision
+    public var reason: String
+    /// The caller's signed request JSON as received, or the admin's or plugin's params as compact JSON.
+    public var request: String
+
+    public init(
+        at: Int64, subject: String, caller: AuditCaller, method: String, capability: String, decision: AuditDecision,
+        reason: String, request: String
+    ) {
+        self.at = at
+        self.subject = subject
+        self.caller = caller
+        self.method = method
+        self.capability = capability
+        self.decision = decision
+        self.reason = reason
+        self.request = request
+    }
+}
+
+/// A stored audit row: its place in the chain and its hashes.
+public struct AuditRecord: Sendable, Equatable {
+    /// 1, 2, 3, ... with no gaps.
+    public var seq: Int64
+    public var entry: AuditEntry
+    /// The hash of row `seq - 1` (32 zero bytes for row 1).
+    public var prevHash: [UInt8]
+    /// The hash over `prevHash` and this row (see the gate's `AuditChain`).
+    public var hash: [UInt8]
+
+    public init(seq: Int64, entry: AuditEntry, prevHash: [UInt8], hash: [UInt8]) {
+        self.seq = seq
+        self.entry = entry
+        self.prevHash = prevHash
+        self.hash = hash
+    }
+}
+
+/// The last row of the chain, kept in its own table and updated in the same transaction as every append, so a
+/// deleted tail shows.
+public struct AuditHead: Sendable, Equatable {
+    public var seq: Int64
+    public var hash: [UInt8]
+
+    public init(seq: Int64, hash: [UInt8]) {
+        self.seq = seq
+        self.hash = hash
+    }
+}
+
+/// Which audit rows to list.
+public struct AuditFilter: Sendable, Equatable {
+    public var subject: String?
+    public var decision: AuditDecision?
+    /// Only rows at or after this time (unix milliseconds).
+    public var sinceMillis: Int64?
+    /// At most this many rows: the newest ones.
+    public var limit: Int
+
+    public init(subject: String? = nil, decision: AuditDecision? = nil, sinceMillis: Int64? = nil, limit: Int = 100) {
+        self.subject = subject
+        self.decision = decision
+        self.sinceMillis = sinceMillis
+        self.limit = limit
+    }
+}
+
+/// An audit log problem found while reading or appending.
+public enum AuditStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A column holds a value no version of this program writes.
+    case invalidValue(seq: Int64, column: String, value: String)
+    /// The head row is gone although rows exist: appending would fork the chain.
+    case headMissing(rows: Int64)
+
+    public var description: String {
+        switch self {
+        case .invalidValue(let seq, let column, let value):
+            "audit row \(seq): column \(column) holds '\(value)', which this program never writes (the row was edited)"
+        case .headMissing(let rows):
+            "the audit head row is missing but the log holds \(rows) row(s): the database was tampered with;"
+                + " run `elactl audit verify` and keep a copy of the database before repairing"
+        }
+    }
+}
+
+/// Computes the hash of a row from its sequence number, the previous row's hash and its fields.
+public typealias AuditHashFunction = @Sendable (_ seq: Int64, _ prevHash: [UInt8], _ entry: AuditEntry) -> [UInt8]
+
+/// The hash-chained audit log. Appends take the head, hash the new row onto it and move the head, all in one
+/// transaction. The hash function comes from the gate, which defines (and documents) the encoding.
+public final class AuditLogStore: Sendable {
+    /// The `prevHash` of row 1.
+    public static let genesisHash = [UInt8](repeating: 0, count: 32)
+
+    public let store: AgentStore
+    let hashFunction: AuditHashFunction
+
+    public init(_ store: AgentStore, hash: @escaping AuditHashFunction) {
+        self.store = store
+        self.hashFunction = hash
+    }
+
+    /// Appends a row after the head and moves the head to it.
+    public func append(_ entry: AuditEntry, in transaction: StoreTransaction) throws -> AuditRecord {
+        let head = try self.head(in: transaction)
+        if head == nil {
+            let rows = try transaction.connection.query("SELECT count(*) FROM audit_log") { try $0[0, as: Int64.self] }.first ?? 0
+            if rows > 0 { throw AuditStoreError.headMissing(rows: rows) }
+        }
+        let seq = (head?.seq ?? 0) + 1
+        let prevHash = head?.hash ?? Self.genesisHash
+        let hash = hashFunction(seq, prevHash, entry)
+        try transaction.connection.run(
+            """
+            INSERT INTO audit_log (seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, seq, entry.at, entry.subject, entry.caller.rawValue, entry.method, entry.capability,
+            entry.decision.rawValue, entry.reason, entry.request, prevHash, hash)
+        try transaction.connection.run(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            seq, hash)
+        return AuditRecord(seq: seq, entry: entry, prevHash: prevHash, hash: hash)
+    }
+
+    @discardableResult
+    public func append(_ entry: AuditEntry) throws -> AuditRecord { try store.write { try append(entry, in: $0) } }
+
+    /// The head, or nil for an empty log.
+    public func head(in transaction: StoreTransaction) throws -> AuditHead? {
+        try transaction.connection.query("SELECT seq, hash FROM audit_head WHERE id = 1") { row in
+            AuditHead(seq: try row["seq"], hash: try row["hash"])
+        }.first
+    }
+
+    public func head() throws -> AuditHead? { try store.read { try head(in: $0) } }
+
+    /// Up to `limit` rows with `seq > afterSeq`, in sequence order: for walking the whole chain page by page.
+    public func records(afterSeq: Int64, limit: Int, in transaction: StoreTransaction) throws -> [AuditRecord] {
+        try transaction.connection.query(
+            "\(Self.select) WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, max(0, limit), row: Self.decode)
+    }
+
+    public func records(afterSeq: Int64, limit: Int) throws -> [AuditRecord] {
+        try store.read { try records(afterSeq: afterSeq, limit: limit, in: $0) }
+    }
+
+    /// The row with this sequence number.
+    public func record(seq: Int64) throws -> AuditRecord? {
+        try store.read { tx in try tx.connection.query("\(Self.select) WHERE seq = ?", seq, row: Self.decode).first }
+    }
+
+    /// The newest `filter.limit` rows that match, oldest first.
+    public func list(_ filter: AuditFilter) throws -> [AuditRecord] {
+        var conditions: [String] = []
+        var arguments: [any SQLiteBindable] = []
+        if let subject = filter.subject {
+            conditions.append("subject = ?")
+            arguments.append(subject)
+        }
+        if let decision = filter.decision {
+            conditions.append("decision = ?")
+            arguments.append(decision.rawValue)
+        }
+        if let since = filter.sinceMillis {
+            conditions.append("at >= ?")
+            arguments.append(since)
+        }
+        var sql = Self.select
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY seq DESC LIMIT ?"
+        arguments.append(max(0, filter.limit))
+        let newestFirst = try store.read { tx in try tx.connection.query(sql, arguments: arguments, row: Self.decode) }
+        return newestFirst.reversed()
+    }
+
+    /// How many rows the log holds.
+    public func count() throws -> Int64 {
+        try store.read { tx in try tx.connection.query("SELECT count(*) FROM audit_log") { try $0[0, as: Int64.self] }.first ?? 0 }
+    }
+
+    private static let select =
+        "SELECT seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash FROM audit_log"
+
+    private static func decode(_ row: SQLiteRow) throws -> AuditRecord {
+        let seq: Int64 = try row["seq"]
+        let callerText: String = try row["caller"]
+        let decisionText: String = try row["decision"]
+        guard let caller = AuditCaller(rawValue: callerText) else {
+            throw AuditStoreError.invalidValue(seq: seq, column: "caller", value: callerText)
+        }
+        guard let decision = AuditDecision(rawValue: decisionText) else {
+            throw AuditStoreError.invalidValue(seq: seq, column: "decision", value: decisionText)
+        }
+        let entry = AuditEntry(
+            at: try row["at"], subject: try row["subject"], caller: caller, method: try row["method"],
+            capability: try row["capability"], decision: decision, reason: try row["reason"], request: try row["request"])
+        return AuditRecord(seq: seq, entry: entry, prevHash: try row["prev_hash"], hash: try row["hash"])
+    }
+}

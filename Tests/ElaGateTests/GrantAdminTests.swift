@@ -1,0 +1,72 @@
+import ElaGate
+import ElaIdentity
+import ElaJSON
+import ElaSQLite
+import ElaStorage
+import Testing
+
+@Suite struct GrantAdminTests {
+    @Test func addListRevoke() throws {
+        let f = try GateFixture()
+        let caller = try Caller()
+        let pins = try GrantConstraints(arguments: ["pin=LED0,LED1"])
+        let grant = try f.gate.addGrant(
+            subject: caller.did.description, capability: "gpio.*", constraints: pins, expiresAt: testNow + 10, note: "lab",
+            uid: 0, now: testNow)
+        #expect(grant.subject == caller.did && grant.capability.text == "gpio.*" && grant.constraints == pins)
+        let forever = try f.grant(try Caller().did, "sensors.read")
+        #expect(try f.gate.listGrants(now: testNow) == [grant, forever])
+        #expect(try f.gate.listGrants(now: testNow + 11) == [forever])
+        #expect(try f.gate.listGrants(includeExpired: true, now: testNow + 11) == [grant, forever])
+        #expect(try f.gate.listGrants(subject: caller.did, now: testNow) == [grant])
+
+        #expect(f.send(try caller.request()).allowed)
+        let removed = try f.gate.revokeGrant(id: grant.id, uid: 1000, now: testNow)
+        #expect(removed.id == grant.id)
+        #expect(f.send(try caller.request()).reason == "no grant for gpio.write")
+        #expect(throws: GateError.grantNotFound(grant.id)) { try f.gate.revokeGrant(id: grant.id, uid: 0, now: testNow) }
+
+        let admin = try f.gate.auditList(AuditFilter(subject: "uid:1000"))
+        #expect(admin.count == 1)
+        #expect(admin.first?.entry.method == "grant.revoke")
+        #expect(admin.first?.entry.request == "{\"id\":\(grant.id)}")
+        #expect(admin.first?.entry.reason == "revoked grant \(grant.id) (gpio.* for \(caller.did))")
+        let added = try f.gate.auditList(AuditFilter(subject: "uid:0")).first
+        #expect(added?.entry.method == "grant.add")
+        #expect(added?.entry.request.contains("\"constraints\":{\"pin\":[\"LED0\",\"LED1\"]}") == true)
+        #expect(f.gate.verifyAudit().isOK)
+    }
+
+    @Test func invalidGrantsAreTypedErrors() throws {
+        let f = try GateFixture()
+        let did = try Caller().did.description
+        #expect(throws: GateError.self) { try f.gate.addGrant(subject: "alice", capability: "gpio.*", uid: 0, now: testNow) }
+        #expect(throws: GateError.self) { try f.gate.addGrant(subject: "did:elastos:bad id", capability: "*", uid: 0, now: testNow) }
+        #expect(throws: GateError.invalidPattern(CapabilityPatternError(pattern: "gpio*", kind: .misplacedWildcard(offset: 4)))) {
+            try f.gate.addGrant(subject: did, capability: "gpio*", uid: 0, now: testNow)
+        }
+        #expect(throws: GateError.expiryNotInFuture(expiresAt: testNow, now: testNow)) {
+            try f.gate.addGrant(subject: did, capability: "*", expiresAt: testNow, uid: 0, now: testNow)
+        }
+        #expect(try f.gate.listGrants(includeExpired: true, now: testNow).isEmpty)
+        #expect(try f.gate.auditList(AuditFilter()).isEmpty)  // nothing changed, nothing audited
+    }
+
+    @Test func aGrantRowThisProgramDidNotWriteIsIgnored() throws {
+        let f = try GateFixture()
+        let caller = try Caller()
+        try f.raw().run(
+            "INSERT INTO grants (subject, capability, constraints, created_at) VALUES (?, 'GPIO.WRITE', '{}', 0)",
+            caller.did.description)
+        try f.raw().run(
+            "INSERT INTO grants (subject, capability, constraints, created_at) VALUES (?, '*', 'not json', 0)",
+            caller.did.description)
+        #expect(try f.gate.listGrants(includeExpired: true, now: testNow).isEmpty)
+        #expect(f.send(try caller.request()).reason == "no grant for gpio.write")
+    }
+
+    @Test func errorsReadWell() {
+        #expect(GateError.grantNotFound(7).description.contains("elactl grant list"))
+        #expect(GateError.expiryNotInFuture(expiresAt: 0, now: 60).description.contains("1970-01-01T00:00:00Z"))
+    }
+}
