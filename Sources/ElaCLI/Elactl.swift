@@ -8,7 +8,7 @@ public struct Elactl: ParsableCommand {
         version: AgentVersion.string,
         subcommands: [
             Status.self, IdentityCommand.self, DIDCommand.self, SPVCommand.self, PeerCommand.self, PluginCommand.self,
-            EventsCommand.self, BoardCommand.self,
+            EventsCommand.self, BoardCommand.self, CallCommand.self, GrantCommand.self, OwnerCommand.self, AuditCommand.self,
         ]
     )
 

@@ -57,11 +57,12 @@ public final class ControlServer: Service {
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let peer = await Self.peerUID(connection.channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 do {
                     for try await frame in inbound {
-                        let reply = await handler.respond(to: Array(frame.readableBytesView))
+                        let reply = await ControlPeer.$uid.withValue(peer) { await handler.respond(to: Array(frame.readableBytesView)) }
                         try await outbound.write(ByteBuffer(bytes: reply))
                     }
                 } catch is FrameTooLargeError {
@@ -75,6 +76,26 @@ public final class ControlServer: Service {
             logger.debug("control connection ended", metadata: ["error": "\(error)"])
         }
     }
+
+    /// The connecting process's uid (SO_PEERCRED): local admin calls are audited under it.
+    static func peerUID(_ channel: any Channel) async -> UInt32? {
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        let cred: PeerCredentials? = try? await provider.unsafeGetSocketOption(level: .socket, name: .init(rawValue: soPeerCred)).get()
+        return cred?.uid
+    }
+
+    /// `struct ucred` and SO_PEERCRED, which Swift's Glibc view hides behind _GNU_SOURCE (same on every Linux arch).
+    struct PeerCredentials {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+    }
+    static let soPeerCred: Int32 = 17
+}
+
+/// Who is on the other end of the control connection serving the current request.
+public enum ControlPeer {
+    @TaskLocal public static var uid: UInt32?
 }
 
 struct ControlServerError: Error, CustomStringConvertible {

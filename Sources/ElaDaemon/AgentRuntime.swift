@@ -13,6 +13,8 @@ import ElaControl
 import ElaControlServer
 import ElaIdentity
 import ElaJSON
+import ElaGate
+import Synchronization
 import ElaPluginHost
 import Logging
 import ServiceLifecycle
@@ -96,12 +98,26 @@ struct AgentRuntime {
         }
 
         let events = EventBus()
+        // The host and the gate refer to each other (plugins' own requests are gated); the box closes the loop.
+        let late = LateBinding()
         let plugins = PluginSetup.makeHost(
-            config: config, board: board, store: state.store, logger: logger, events: events, requestHandler: nil)
+            config: config, board: board, store: state.store, logger: logger, events: events,
+            requestHandler: ControlContext.pluginRequestHandler(gate: { late.gate }, plugins: { late.plugins }))
+        let minConfirmations = config.spvConfirmations
+        let gate = Gate(
+            store: state.store,
+            configuration: GateConfiguration(
+                replayWindowSeconds: 300, deviceDID: identity.did,
+                isDeactivated: { did in
+                    if case .deactivated? = try? spv.didStatus(did, minConfirmations: minConfirmations, now: currentTime()) { return true }
+                    return false
+                }),
+            capabilityOf: { plugins.capability(of: $0) ?? plugins.capability(ofEvent: $0) })
+        late.set(gate: gate, plugins: plugins)
 
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
-            protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions())
+            protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions(), gate: gate)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let server = ControlServer(
@@ -153,10 +169,11 @@ struct ControlContext: Sendable {
     let spv: SPVService
     let plugins: PluginHost
     let subscriptions: ControlSubscriptions
+    let gate: Gate
 
     func handler() -> ControlHandler {
         let ctx = self
-        return ControlHandler(methods: pluginMethods.merging([
+        return ControlHandler(methods: pluginMethods.merging(gateMethods) { a, _ in a }.merging([
             "ping": { _ in .string("pong") },
             "status": { _ in ctx.status() },
             "identity.show": { _ in ctx.identityInfo() },
@@ -192,6 +209,14 @@ struct ControlContext: Sendable {
                 ("document", identity.document.normalizedJSON()),
             ]))
     }
+}
+
+/// Set once after start-up: lets the plugin host's request handler reach the gate created after it.
+final class LateBinding: Sendable {
+    private let state = Mutex<(gate: Gate?, plugins: PluginHost?)>((nil, nil))
+    func set(gate: Gate, plugins: PluginHost) { state.withLock { $0 = (gate, plugins) } }
+    var gate: Gate? { state.withLock { $0.gate } }
+    var plugins: PluginHost? { state.withLock { $0.plugins } }
 }
 
 func currentTime() -> DIDDate { DIDDate(secondsSince1970: Int64(time(nil))) }

@@ -96,3 +96,43 @@ public enum FileSystem {
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+extension FileSystem {
+    /// Writes `bytes` to `path` atomically: a temp file in the same folder (O_EXCL), fsync, rename over the
+    /// target, fsync the folder. A crash leaves the old file or the new one, never half of one.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws(FileSystemError) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let temporary = path + ".tmp-\(getpid())-\(ts.tv_nsec)"
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw .current(temporary, "cannot create") }
+        var done = false
+        defer { if !done { _ = unlink(temporary) } }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            guard n > 0 else {
+                let e = FileSystemError.current(temporary, "cannot write")
+                close(fd)
+                throw e
+            }
+            written += n
+        }
+        guard fchmod(fd, mode_t(mode)) == 0, fsync(fd) == 0 else {
+            let e = FileSystemError.current(temporary, "cannot sync")
+            close(fd)
+            throw e
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw .current(path, "cannot replace") }
+        done = true
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+}

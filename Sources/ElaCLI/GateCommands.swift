@@ -1,0 +1,237 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import ElaDeviceIdentity
+import ElaFileSystem
+import ElaGate
+import ElaIdentity
+import ElaJSON
+
+/// `elactl call gpio.write '{"pin":"LED0","value":1}' [--as DIR]`
+struct CallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call", abstract: "Call a plugin method through the agent's gate.",
+        discussion: """
+            Without --as this is a local admin call (allowed, and audited under your uid). With --as DIR the request is \
+            signed by the identity in DIR (elactl identity create --dir DIR) and gated exactly like a remote caller's: it \
+            needs a grant (elactl grant add) or an owner credential (--credential FILE).
+            """)
+
+    @OptionGroup var options: DaemonOptions
+    @Argument(help: "Method, e.g. gpio.read.") var method: String
+    @Argument(help: "Params as a JSON object.") var params: String = "{}"
+    @Option(name: .customLong("as"), help: "Identity folder that signs the request.") var identity: String?
+    @Option(name: .long, help: "A DeviceAccessCredential (JSON file) issued by the device owner, presented with the request.")
+    var credential: String?
+
+    func run() throws {
+        let p: JSONObject
+        do {
+            guard let o = try JSONParser.parse(params).objectValue else { throw ValidationError("params must be a JSON object") }
+            p = o
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            throw ValidationError("params are not valid JSON: \(error)")
+        }
+        let request: JSONObject
+        if let identity {
+            let id: IdentityDirectory
+            do { id = try IdentityDirectory.load(identity) } catch {
+                printError("elactl: \(error)")
+                throw ExitCode(2)
+            }
+            var vc: VerifiableCredential?
+            if let credential {
+                do { vc = try VerifiableCredential(json: try JSONParser.parse(try FileSystem.readText(credential))) } catch {
+                    printError("elactl: credential \(credential): \(error)")
+                    throw ExitCode(2)
+                }
+            }
+            let signed: SignedRequest
+            do {
+                signed = try SignedRequest.sign(
+                    method: method, params: p, privateKey: id.key, did: id.did, credential: vc, now: Int64(time(nil)))
+            } catch {
+                printError("elactl: cannot sign: \(error)")
+                throw ExitCode(2)
+            }
+            request = ["request": .string(signed.text)]
+        } else {
+            guard credential == nil else { throw ValidationError("--credential needs --as (a credential is presented by a signed caller)") }
+            request = ["method": .string(method), "params": .object(p)]
+        }
+        let r = try callAgent(options, "call", params: request)
+        print(options.json ? JSONWriter.pretty(r) : JSONWriter.compact(r))
+    }
+}
+
+struct GrantCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grant", abstract: "Who may call what: grants in the agent's database.", subcommands: [Add.self, List.self, Revoke.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Grant a DID a capability (gpio.write, gpio.*), optionally constrained and expiring.",
+            discussion: "Example: elactl grant add did:elastos:i... gpio.write --constraint pin=LED0,LED1 --expires 2027-01-01T00:00:00Z")
+        @OptionGroup var options: DaemonOptions
+        @Argument(help: "Subject DID.") var subject: String
+        @Argument(help: "Capability or pattern, e.g. gpio.write or gpio.*.") var capability: String
+        @Option(name: .long, help: "param=value[,value...]: the call's param must be one of the values (repeatable).")
+        var constraint: [String] = []
+        @Option(name: .long, help: "Expiry: an ISO 8601 time (2027-01-01T00:00:00Z) or unix seconds.") var expires: String?
+        @Option(name: .long, help: "A note kept with the grant.") var note: String = ""
+
+        func run() throws {
+            var params: JSONObject = ["subject": .string(subject), "capability": .string(capability), "note": .string(note)]
+            if !constraint.isEmpty {
+                do { params["constraints"] = try GrantConstraints(arguments: constraint).json } catch {
+                    throw ValidationError("--constraint: \(error)")
+                }
+            }
+            if let expires {
+                if let seconds = Int64(expires) {
+                    params["expiresAt"] = .number(JSONNumber(seconds))
+                } else {
+                    do { params["expiresAt"] = .number(JSONNumber(try DIDDate(expires).secondsSince1970)) } catch {
+                        throw ValidationError("--expires: '\(expires)' is neither unix seconds nor a time like 2027-01-01T00:00:00Z")
+                    }
+                }
+            }
+            let r = try callAgent(options, "grant.add", params: params)
+            if options.json { return print(JSONWriter.pretty(r)) }
+            print("grant \(fieldText(r)("id")): \(subject) may \(capability)")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List grants.")
+        @OptionGroup var options: DaemonOptions
+        @Option(name: .long, help: "Only this DID's grants.") var subject: String?
+        @Flag(name: .long, help: "Include expired grants.") var all = false
+
+        func run() throws {
+            var params: JSONObject = ["includeExpired": .bool(all)]
+            if let subject { params["subject"] = .string(subject) }
+            let r = try callAgent(options, "grant.list", params: params)
+            if options.json { return print(JSONWriter.pretty(r)) }
+            let grants = r.arrayValue ?? []
+            if grants.isEmpty { print("no grants") }
+            for g in grants {
+                let s = fieldText(g)
+                var line = "\(s("id"))\t\(s("subject"))\t\(s("capability"))"
+                if let c = g["constraints"]?.objectValue, !c.isEmpty { line += "\t" + JSONWriter.compact(.object(c)) }
+                if g["expiresAt"]?.numberValue != nil {
+                    line += g["expired"]?.boolValue == true ? "\texpired" : "\texpires \(s("expiresAt"))"
+                }
+                print(line)
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a grant (by id, see grant list).")
+        @OptionGroup var options: DaemonOptions
+        @Argument(help: "Grant id.") var id: Int64
+
+        func run() throws {
+            let r = try callAgent(options, "grant.revoke", params: ["id": .number(JSONNumber(id))])
+            if options.json { return print(JSONWriter.pretty(r)) }
+            print("revoked grant \(id) (\(fieldText(r)("subject")) \(fieldText(r)("capability")))")
+        }
+    }
+}
+
+struct OwnerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "owner", abstract: "The device owner: its DeviceAccessCredentials count as grants.", subcommands: [Set.self, Show.self])
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the owner from its DID document (a JSON file).")
+        @OptionGroup var options: DaemonOptions
+        @Argument(help: "The owner's DID document file.") var document: String
+
+        func run() throws {
+            let text: String
+            do { text = try FileSystem.readText(document) } catch {
+                printError("elactl: \(error)")
+                throw ExitCode(2)
+            }
+            let r = try callAgent(options, "owner.set", params: ["document": .string(text)])
+            if options.json { return print(JSONWriter.pretty(r)) }
+            print("owner: \(fieldText(r)("did"))")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the owner DID.")
+        @OptionGroup var options: DaemonOptions
+        func run() throws {
+            let r = try callAgent(options, "owner.show")
+            if options.json { return print(JSONWriter.pretty(r)) }
+            print(r == .null ? "no owner set" : "owner: \(fieldText(r)("did")) (document expires \(fieldText(r)("expires")))")
+        }
+    }
+}
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "The hash-chained log of every gate decision.", subcommands: [List.self, Verify.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The newest audit rows, oldest first.")
+        @OptionGroup var options: DaemonOptions
+        @Option(name: .long, help: "Only this subject (a DID, uid:<n> or plugin:<name>).") var subject: String?
+        @Option(name: .long, help: "allow or deny.") var decision: String?
+        @Option(name: .shortAndLong, help: "How many rows.") var limit: Int = 50
+
+        func run() throws {
+            var params: JSONObject = ["limit": .number(JSONNumber(limit))]
+            if let subject { params["subject"] = .string(subject) }
+            if let decision { params["decision"] = .string(decision) }
+            let r = try callAgent(options, "audit.list", params: params)
+            if options.json { return print(JSONWriter.pretty(r)) }
+            for row in r.arrayValue ?? [] {
+                let s = fieldText(row)
+                print("#\(s("seq")) \(s("decision")) \(s("subject")) \(s("method")) [\(s("capability"))]: \(s("reason"))")
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check the hash chain: exits 1 when a row was edited or deleted.")
+        @OptionGroup var options: DaemonOptions
+
+        func run() throws {
+            let r = try callAgent(options, "audit.verify")
+            if options.json { print(JSONWriter.pretty(r)) } else { print(r["summary"]?.stringValue ?? "-") }
+            if r["ok"]?.boolValue != true { throw ExitCode(1) }
+        }
+    }
+}
+
+extension IdentityCommand {
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a caller identity (a DID and its key) in a folder, for elactl call --as.",
+            discussion: "Prints the DID and the 12 recovery words once. The key is encrypted under a 0600 secret file in the folder.")
+        @Option(name: .long, help: "Folder to create (must not hold an identity yet).") var dir: String
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() throws {
+            let (id, words): (IdentityDirectory, String)
+            do { (id, words) = try IdentityDirectory.create(at: dir, now: DIDDate(secondsSince1970: Int64(time(nil)))) } catch {
+                printError("elactl: \(error)")
+                throw ExitCode(2)
+            }
+            if json {
+                return print(JSONWriter.pretty(.object(["did": .string(id.did.description), "dir": .string(dir), "mnemonic": .string(words)])))
+            }
+            print("DID:       \(id.did)")
+            print("document:  \(dir)/document.json")
+            print("mnemonic:  \(words)")
+            print("(write the words down; they restore this identity)")
+        }
+    }
+}
