@@ -217,7 +217,11 @@ let package = Package(
             name: "ElaControlServerTests", dependencies: ["ElaControlServer", "ElaControl", "ElaJSON", "ElaTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ElaCLITests", dependencies: ["ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela-regtest"],
+            name: "ElaCLITests",
+            dependencies: [
+                "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
+                "ElaIdentity", "ElaJSON", "ElaSQLite",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaRegtestTests",

@@ -1,0 +1,208 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaControl
+import ElaDeviceIdentity
+import ElaGate
+import ElaIdentity
+import ElaJSON
+import ElaSQLite
+import ElaTestSupport
+import Testing
+
+/// The gate end to end: a real agent with a real (sandboxed) plugin, `elactl` as admin and as signed callers,
+/// grants, an owner credential, replay and tampering, and the audit chain on disk.
+@Suite(.serialized) struct GatedCallTests {
+    let elactl = ChildProcess.product("elactl")
+    static let fixtures: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(2)
+        return parts.joined(separator: "/") + "/ElaPluginHostTests/Fixtures"
+    }()
+
+    struct Agent {
+        let process: ChildProcess
+        let socket: String
+        let dir: TemporaryDirectory
+    }
+
+    func startAgent(_ dir: TemporaryDirectory) throws -> Agent {
+        let config = dir.write("agent.toml", "[plugins]\nenable = [\"hostile\"]\n")
+        let socket = dir.path + "/run/control.sock"
+        let p = try ChildProcess(
+            ChildProcess.product("ela-agent"),
+            ["--config", config, "--board", "sim", "--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run"],
+            environment: ["ELA_PLUGINS_DIR": Self.fixtures], outputDirectory: dir.path)
+        try #require(ChildProcess.waitUntil(timeoutSeconds: 30) { p.stdout.contains("ela-agent ready") }, "\(p.stderr)")
+        // Wait for the plugin to be up.
+        let up = ChildProcess.waitUntil(timeoutSeconds: 20) {
+            (try? ChildProcess.run(elactl, ["plugin", "list", "--socket", socket]).stdout.contains("hostile 1.0.0: running")) == true
+        }
+        try #require(up, "plugin did not start: \(p.stderr)")
+        return Agent(process: p, socket: socket, dir: dir)
+    }
+
+    func ctl(_ agent: Agent, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ChildProcess.run(elactl, args + ["--socket", agent.socket])
+    }
+
+    func identity(_ dir: TemporaryDirectory, _ name: String) throws -> IdentityDirectory {
+        let r = try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/" + name])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try IdentityDirectory.load(dir.path + "/" + name)
+    }
+
+    @Test func grantsDecideSignedCallsAndEveryDecisionIsAudited() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        let alice = try identity(dir, "alice")
+        let aliceDir = dir.path + "/alice"
+
+        // Local admin: allowed, audited under the uid.
+        let admin = try ctl(agent, ["call", "hostile.echo", #"{"x":1}"#])
+        #expect(admin.status == 0 && admin.stdout.contains(#"{"x":1}"#), "\(admin.stderr)")
+
+        // Signed, no grant: denied.
+        let denied = try ctl(agent, ["call", "hostile.echo", #"{"pin":"LED0"}"#, "--as", aliceDir])
+        #expect(denied.status == 1)
+        #expect(denied.stderr.contains("no grant for hostile.echo"))
+
+        // A constrained grant: allowed for LED0, denied for LED1 and without the param.
+        let grant = try ctl(agent, ["grant", "add", alice.did.description, "hostile.*", "--constraint", "pin=LED0"])
+        #expect(grant.status == 0, "\(grant.stderr)")
+        let ok = try ctl(agent, ["call", "hostile.echo", #"{"pin":"LED0"}"#, "--as", aliceDir])
+        #expect(ok.status == 0 && ok.stdout.contains("LED0"), "\(ok.stderr)")
+        let wrong = try ctl(agent, ["call", "hostile.echo", #"{"pin":"LED1"}"#, "--as", aliceDir])
+        #expect(wrong.status == 1 && wrong.stderr.contains("constraint pin"))
+        let missing = try ctl(agent, ["call", "hostile.echo", "{}", "--as", aliceDir])
+        #expect(missing.status == 1 && missing.stderr.contains("param missing"))
+
+        // An expiring grant stops working.
+        let bob = try identity(dir, "bob")
+        let soon = Int64(time(nil)) + 2
+        #expect(try ctl(agent, ["grant", "add", bob.did.description, "hostile.echo", "--expires", String(soon)]).status == 0)
+        #expect(try ctl(agent, ["call", "hostile.echo", "{}", "--as", dir.path + "/bob"]).status == 0)
+        sleep(3)
+        let expired = try ctl(agent, ["call", "hostile.echo", "{}", "--as", dir.path + "/bob"])
+        #expect(expired.status == 1 && expired.stderr.contains("expired"), "\(expired.stderr)")
+
+        // Revoked: denied again.
+        let list = try ctl(agent, ["grant", "list", "--subject", alice.did.description, "--json"])
+        let id = try #require(try JSONParser.parse(list.stdout).arrayValue?.first?["id"]?.numberValue?.text)
+        #expect(try ctl(agent, ["grant", "revoke", id]).status == 0)
+        #expect(try ctl(agent, ["call", "hostile.echo", #"{"pin":"LED0"}"#, "--as", aliceDir]).status == 1)
+
+        // Every decision is in the chain, which verifies.
+        let audit = try ctl(agent, ["audit", "list", "--limit", "100"])
+        #expect(audit.stdout.contains("allow uid:"))
+        #expect(audit.stdout.contains("deny \(alice.did) hostile.echo"))
+        #expect(audit.stdout.contains("grant.revoke"))
+        let verify = try ctl(agent, ["audit", "verify"])
+        #expect(verify.status == 0 && verify.stdout.hasPrefix("OK"), "\(verify.stdout)")
+        agent.process.signal(SIGTERM)
+        #expect(try agent.process.wait() == 0)
+    }
+
+    @Test func replayedTamperedAndForgedRequestsAreDenied() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        let carol = try identity(dir, "carol")
+        #expect(try ctl(agent, ["grant", "add", carol.did.description, "hostile.echo"]).status == 0)
+        let client = ControlClient(socketPath: agent.socket)
+        let signed = try SignedRequest.sign(
+            method: "hostile.echo", params: ["n": 1], privateKey: carol.key, did: carol.did, now: Int64(time(nil)))
+        let first = try client.call("call", params: ["request": .string(signed.text)])
+        #expect(first.objectValue?["n"] == 1)
+
+        func deniedReason(_ text: String) -> String? {
+            do {
+                _ = try client.call("call", params: ["request": .string(text)])
+                return nil
+            } catch let e as ControlError {
+                return e.code == ControlError.denied ? e.message : "wrong code \(e.code): \(e.message)"
+            } catch { return "\(error)" }
+        }
+        // The same request again.
+        #expect(deniedReason(signed.text)?.contains("replayed") == true)
+        // Params changed after signing.
+        let tampered = signed.text.replacingFirst(#""n":1"#, with: #""n":2"#)
+        #expect(deniedReason(tampered)?.contains("bad signature") == true)
+        // Signed by someone else's key, claiming carol's DID.
+        let mallory = try identity(dir, "mallory")
+        var forged = try #require(try JSONParser.parse(
+            try SignedRequest.sign(method: "hostile.echo", params: ["n": 3], privateKey: mallory.key, did: mallory.did, now: Int64(time(nil))).text
+        ).objectValue)
+        forged["did"] = .string(carol.did.description)
+        #expect(deniedReason(JSONWriter.compact(.object(forged)))?.contains("is not the DID of publicKey") == true)
+        // Stale.
+        let old = try SignedRequest.sign(method: "hostile.echo", params: [:], privateKey: carol.key, did: carol.did, now: Int64(time(nil)) - 3600)
+        #expect(deniedReason(old.text)?.contains("stale") == true)
+        // Not even JSON.
+        #expect(deniedReason("{not json")?.contains("malformed") == true)
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+    }
+
+    @Test func anOwnerCredentialActsAsAGrant() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        let owner = try identity(dir, "owner")
+        let dave = try identity(dir, "dave")
+        let set = try ctl(agent, ["owner", "set", dir.path + "/owner/document.json"])
+        #expect(set.status == 0, "\(set.stderr)")
+        let now = Int64(time(nil))
+        let vc = try DeviceAccessCredential.issue(
+            to: dave.did, capabilities: [try CapabilityPattern("hostile.echo")], owner: owner.document, key: owner.key,
+            issuanceDate: DIDDate(secondsSince1970: now - 60), expirationDate: DIDDate(secondsSince1970: now + 86400))
+        let vcFile = dir.write("dave-vc.json", JSONWriter.compact(vc.normalizedJSON()))
+        let allowed = try ctl(agent, ["call", "hostile.echo", #"{"v":1}"#, "--as", dir.path + "/dave", "--credential", vcFile])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        // The credential covers echo only.
+        let other = try ctl(agent, ["call", "hostile.probe", #"{"what":"identity"}"#, "--as", dir.path + "/dave", "--credential", vcFile])
+        #expect(other.status == 1)
+        // A credential issued by someone who is not the owner.
+        let fake = try DeviceAccessCredential.issue(
+            to: dave.did, capabilities: [try CapabilityPattern("hostile.*")], owner: dave.document, key: dave.key,
+            issuanceDate: DIDDate(secondsSince1970: now - 60), expirationDate: DIDDate(secondsSince1970: now + 86400))
+        let fakeFile = dir.write("fake-vc.json", JSONWriter.compact(fake.normalizedJSON()))
+        let refused = try ctl(agent, ["call", "hostile.echo", "{}", "--as", dir.path + "/dave", "--credential", fakeFile])
+        #expect(refused.status == 1 && refused.stderr.contains("denied"), "\(refused.stderr)")
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+    }
+
+    @Test func auditVerifyDetectsAnEditedAndADeletedRow() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        var agent = try startAgent(dir)
+        for i in 0..<5 { #expect(try ctl(agent, ["call", "hostile.echo", "{\"i\":\(i)}"]).status == 0) }
+        #expect(try ctl(agent, ["audit", "verify"]).status == 0)
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+
+        // Someone with the database rewrites a decision.
+        let db = try SQLiteConnection(path: dir.path + "/state/agent.db")
+        try db.execute("UPDATE audit_log SET decision = 'deny' WHERE seq = 3")
+        db.close()
+        agent = try startAgent(dir)
+        let edited = try ctl(agent, ["audit", "verify"])
+        #expect(edited.status == 1)
+        #expect(edited.stdout.contains("3"), "\(edited.stdout)")
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+
+        // Restore nothing; delete a different row as well.
+        let db2 = try SQLiteConnection(path: dir.path + "/state/agent.db")
+        try db2.execute("DELETE FROM audit_log WHERE seq = 2")
+        db2.close()
+        agent = try startAgent(dir)
+        let deleted = try ctl(agent, ["audit", "verify", "--json"])
+        #expect(deleted.status == 1)
+        #expect(deleted.stdout.contains("2"), "\(deleted.stdout)")
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+    }
+}
