@@ -72,6 +72,9 @@ let package = Package(
         .target(name: "ElaPluginProtocol", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         // Plugins: the sandbox policy (and its C launcher `ela-sandbox`), the host that supervises plugin processes.
         .target(name: "ElaSandbox", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
+        // The launcher, in C: confines itself (cgroup, namespaces, minimal root, uid, no_new_privs, Landlock, seccomp,
+        // rlimits), then execs the plugin. The daemon posix_spawns it; it is the only code that forks.
+        .executableTarget(name: "ela-sandbox", linkerSettings: [.linkedLibrary("seccomp")]),
         // The plugin SDK: the only module a Swift plugin imports.
         .target(name: "ElaPluginKit", dependencies: ["ElaPluginProtocol", "ElaJSON"], swiftSettings: swiftSettings),
         .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON"], swiftSettings: swiftSettings),
@@ -111,7 +114,7 @@ let package = Package(
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
                 "ElaFileSystem", "ElaControlServer", "ElaSPV", "ElaChain", "ElaWire", "ElaPluginHost", "ElaSandbox",
-                "ElaGate", "ElaPluginProtocol", "ElaStorage", logging,
+                "ElaGate", "ElaPluginProtocol", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -150,7 +153,7 @@ let package = Package(
             name: "ela-bench",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", "ElaSPV", "ElaRegtest",
-                crypto, logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", crypto, logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/ela-bench",
             swiftSettings: swiftSettings),
@@ -199,6 +202,9 @@ let package = Package(
             dependencies: [
                 "ElaSensors", "ElaJSON", "ElaFileSystem", "ElaPluginProtocol", "ElaConfig", "ElaTestSupport", "ela-plugin-sensors",
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaSandboxTests", dependencies: ["ElaSandbox", "ElaJSON", "ElaTestSupport", "ela-sandbox"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaPluginHostTests",

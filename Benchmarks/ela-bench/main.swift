@@ -75,6 +75,8 @@ func benchDocument(name: String, text: String) throws {
     print("  cold: \(fmt(cold)) docs/s | raw P-256 verify incl. key decoding: \(fmt(rawCold)) /s | ratio \(fmt(cold / rawCold))")
 }
 
+if CommandLine.arguments.dropFirst().first == "echo-child" { runEchoChild() }
+
 do {
     print("ela-bench: release build, one core, figures in operations per second")
     if let user4 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user4.id.json") {
@@ -92,6 +94,7 @@ do {
     }
     try benchSPV()
     try await benchSync(blocks: 10_000)
+    try await benchPlugins()
 } catch {
     print("ela-bench: \(error)")
     exit(1)

@@ -525,9 +525,10 @@ public actor PluginSupervisor {
         }
         for p in [descriptor.directory, exeDir] + manifest.sandbox.readOnly where !readOnly.contains(p) { readOnly.append(p) }
         let policy = SandboxPolicy(
-            name: manifest.name, uid: uid, gid: uid, stateDirectory: manifest.sandbox.stateDirectory ? stateDirectory : nil,
+            name: manifest.name, uid: UInt32(clamping: uid), gid: UInt32(clamping: uid),
+            stateDirectory: manifest.sandbox.stateDirectory ? stateDirectory : nil,
             readOnlyPaths: readOnly, readWritePaths: [], devices: grantedDevices, network: manifest.sandbox.network,
-            memoryMB: manifest.sandbox.memoryMB, pids: manifest.sandbox.pids)
+            memoryMB: manifest.sandbox.memoryMB, pids: manifest.sandbox.pids, environment: environment)
         let reportFD: Int32 = 4
         return PluginLaunch(
             arguments: policy.launcherArguments(launcher: launcher, reportFD: reportFD, executable: descriptor.executable, arguments: []),

@@ -1,0 +1,272 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaControl
+import ElaCrypto
+import ElaGate
+import ElaIdentity
+import ElaJSON
+import ElaPluginHost
+import ElaPluginProtocol
+import Logging
+
+// Plugin figures: gated call round trips through the daemon next to a raw two-process socketpair JSON echo,
+// sandboxed plugin start next to a plain spawn, and idle RSS.
+
+struct Latencies {
+    var samples: [Double] = []
+    var rate: Double = 0
+    func percentile(_ p: Double) -> Double {
+        guard !samples.isEmpty else { return 0 }
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+    var summary: String {
+        "\(fmt(rate)) calls/s, p50 \(fmt(percentile(0.5) * 1e6)) µs, p99 \(fmt(percentile(0.99) * 1e6)) µs"
+    }
+}
+
+/// Runs `call` `count` times (after a warm-up) and records each round trip.
+func timeCalls(count: Int, _ call: (Int) throws -> Void) rethrows -> Latencies {
+    for i in 0..<min(500, count) { try call(-1 - i) }
+    var l = Latencies()
+    l.samples.reserveCapacity(count)
+    let start = now()
+    for i in 0..<count {
+        let t = now()
+        try call(i)
+        l.samples.append(now() - t)
+    }
+    l.rate = Double(count) / (now() - start)
+    return l
+}
+
+// MARK: raw baseline
+
+/// `ela-bench echo-child`: reads framed JSON-RPC requests on fd 3 and answers each with its params, parsing and
+/// writing JSON like a plugin does. Exits at end of file.
+func runEchoChild() -> Never {
+    var decoder = PluginFrameDecoder()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(3, $0.baseAddress, $0.count) }
+        if n <= 0 { exit(0) }
+        decoder.append(buf[0..<n])
+        while let payload = try? decoder.next() {
+            guard case .request(let id, _, let params)? = try? PluginMessage(payload: payload) else { exit(2) }
+            let reply = PluginMessage.response(id: id, result: .object(params)).encoded()
+            _ = reply.withUnsafeBytes { write(3, $0.baseAddress, $0.count) }
+        }
+    }
+}
+
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    var sent = 0
+    while sent < bytes.count {
+        let n = bytes[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { throw BenchFailure(description: "write: \(String(cString: strerror(errno)))") }
+        sent += n
+    }
+}
+
+func benchRawEcho(method: String, params: JSONObject, count: Int) throws -> Latencies {
+    let child = try PluginProcess(PluginLaunch(arguments: [selfPath(), "echo-child"], environment: [:], reportFD: nil))
+    defer {
+        close(child.socket)
+        child.signal(SIGKILL)
+    }
+    var decoder = PluginFrameDecoder()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    return try timeCalls(count: count) { i in
+        try writeAll(child.socket, PluginMessage.request(id: Int64(i + 1_000_000), method: method, params: params).encoded())
+        while true {
+            if let payload = try decoder.next() {
+                _ = try PluginMessage(payload: payload)
+                return
+            }
+            let n = buf.withUnsafeMutableBytes { read(child.socket, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw BenchFailure(description: "echo child went away") }
+            decoder.append(buf[0..<n])
+        }
+    }
+}
+
+// MARK: through the daemon
+
+/// A persistent control-socket connection (the CLI's client opens one per call; a DApp bridge would not).
+final class ControlConnection {
+    let fd: Int32
+    var pending: [UInt8] = []
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw BenchFailure(description: "connect \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
+
+    func call(_ method: String, _ params: JSONObject, id: Int64) throws -> JSONValue {
+        try writeAll(fd, ControlRequest(id: id, method: method, params: params).encoded())
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let nl = pending.firstIndex(of: 0x0A) {
+                let frame = Array(pending[..<nl])
+                pending.removeSubrange(...nl)
+                return try ControlResponse(frame: frame).outcome.get()
+            }
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw BenchFailure(description: "agent closed the connection") }
+            pending.append(contentsOf: buf[0..<n])
+        }
+    }
+}
+
+struct RunningAgent {
+    let process: PluginProcess
+    let socket: String
+    let dir: String
+}
+
+func startAgent(plugins: [String], sandbox: Bool) async throws -> RunningAgent {
+    var template = Array("/tmp/ela-bench-XXXXXX".utf8CString)
+    guard let p = mkdtemp(&template) else { throw BenchFailure(description: "mkdtemp failed") }
+    let dir = String(cString: p)
+    let config = dir + "/agent.toml"
+    let text = "[plugins]\nenable = [\(plugins.map { "\"\($0)\"" }.joined(separator: ", "))]\nsandbox = \(sandbox)\nping_seconds = 1\n"
+    text.withCString { s in
+        let f = fopen(config, "w")
+        fputs(s, f)
+        fclose(f)
+    }
+    let agent = siblingPath("ela-agent")
+    let process = try PluginProcess(
+        PluginLaunch(
+            arguments: [agent, "--config", config, "--board", "sim", "--state-dir", dir + "/state", "--runtime-dir", dir + "/run"],
+            environment: ["PATH": "/usr/bin:/bin"], reportFD: nil))
+    for await event in process.events {
+        if case .stderr(let line) = event, line.contains("ela-agent ready") { break }
+        if case .exited(let code) = event { throw BenchFailure(description: "ela-agent exited with \(code)") }
+    }
+    // Keep draining its output so it never blocks on a full pipe.
+    Task { for await _ in process.events {} }
+    return RunningAgent(process: process, socket: dir + "/run/control.sock", dir: dir)
+}
+
+func stopAgent(_ agent: RunningAgent) async {
+    agent.process.signal(SIGTERM)
+    for _ in 0..<500 where agent.process.exited == nil { try? await Task.sleep(for: .milliseconds(10)) }
+    agent.process.signal(SIGKILL)
+    var template = Array("rm -rf \(agent.dir)".utf8CString)
+    _ = template.withUnsafeMutableBufferPointer { system($0.baseAddress) }
+}
+
+func waitRunning(_ c: ControlConnection, _ plugin: String) async throws -> JSONValue {
+    for i in 0..<400 {
+        let list = try c.call("plugin.list", [:], id: Int64(900_000 + i))
+        if let p = list["plugins"]?.arrayValue?.first(where: { $0["name"]?.stringValue == plugin }), p["state"] == "running" { return p }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    throw BenchFailure(description: "plugin \(plugin) did not start")
+}
+
+func rssKB(_ pid: Int32) -> Int? {
+    guard let text = readFile("/proc/\(pid)/status") else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+    return nil
+}
+
+func benchPlugins() async throws {
+    let method = "gpio.read"
+    let params: JSONObject = ["pin": "LED0"]
+    let count = 20_000
+    print("Plugin calls (\(method) on the sim board, one caller, one call in flight):")
+    let raw = try benchRawEcho(method: method, params: params, count: count)
+    print("  raw two-process socketpair JSON echo: \(raw.summary)")
+
+    let agent = try await startAgent(plugins: ["gpio", "sensors"], sandbox: true)
+    let c = try ControlConnection(path: agent.socket)
+    let gpio = try await waitRunning(c, "gpio")
+    _ = try await waitRunning(c, "sensors")
+    print("  gpio plugin sandbox: \(gpio["sandbox"]?.stringValue ?? "-")")
+    let admin = try timeCalls(count: count) { i in
+        _ = try c.call("call", ["method": .string(method), "params": .object(params)], id: Int64(i + 10_000_000))
+    }
+    print("  gated admin call through the daemon (audited): \(admin.summary) | ratio \(fmt(admin.rate / raw.rate))  (goal >= 0.3)")
+
+    // A remote caller's path: signed requests (signed beforehand, as a DApp does on its side).
+    let key = ElaPrivateKey.generate()
+    let did = try DID(ElaAddress.did(for: key.publicKey))
+    _ = try c.call("grant.add", ["subject": .string(did.description), "capability": "gpio.*"], id: 1)
+    let signedCount = 5000
+    var requests: [String] = []
+    for _ in 0..<(signedCount + 500) {
+        requests.append(try SignedRequest.sign(method: method, params: params, privateKey: key, did: did, now: Int64(time(nil))).text)
+    }
+    var next = 0
+    let signed = try timeCalls(count: signedCount) { i in
+        defer { next += 1 }
+        _ = try c.call("call", ["request": .string(requests[next])], id: Int64(i + 20_000_000))
+    }
+    let message = [Array("x".utf8)]
+    let signature = try key.signature(over: message)
+    let rawVerify = measure(seconds: 1) { _ = key.publicKey.isValidSignature(signature, over: message) }
+    print("  gated signed call (P-256 verify + replay check + grant + audit): \(signed.summary) | ratio to raw echo \(fmt(signed.rate / raw.rate))")
+    print("    (one P-256 verify alone: \(fmt(rawVerify)) /s)")
+
+    // Idle RSS after a few pings.
+    try await Task.sleep(for: .milliseconds(2500))
+    let list = try c.call("plugin.list", [:], id: 2)
+    var line = "  idle RSS: daemon \(rssKB(agent.process.pid).map { "\($0 / 1024) MB" } ?? "-")"
+    for p in list["plugins"]?.arrayValue ?? [] {
+        line += ", \(p["name"]?.stringValue ?? "?") \(p["rssKB"]?.numberValue?.int64Value.map { "\($0 / 1024) MB" } ?? "-")"
+    }
+    print(line)
+
+    // Start time: stop and start the plugin repeatedly, sandboxed; then the same plugin unconfined in a second agent.
+    let sandboxedStart = try await startTimes(c, plugin: "gpio", rounds: 10)
+    await stopAgent(agent)
+    let plainAgent = try await startAgent(plugins: ["gpio"], sandbox: false)
+    let c2 = try ControlConnection(path: plainAgent.socket)
+    _ = try await waitRunning(c2, "gpio")
+    let plainStart = try await startTimes(c2, plugin: "gpio", rounds: 10)
+    await stopAgent(plainAgent)
+    print(
+        "  plugin start to first answer: sandboxed \(fmt(sandboxedStart * 1000)) ms | plain spawn \(fmt(plainStart * 1000)) ms | ratio \(fmt(sandboxedStart / plainStart))"
+    )
+}
+
+/// Median time of `plugin.start` until the plugin answers a call.
+func startTimes(_ c: ControlConnection, plugin: String, rounds: Int) async throws -> Double {
+    var times: [Double] = []
+    for i in 0..<rounds {
+        _ = try c.call("plugin.stop", ["name": .string(plugin)], id: Int64(30_000 + i))
+        let t = now()
+        _ = try c.call("plugin.start", ["name": .string(plugin)], id: Int64(31_000 + i))
+        _ = try c.call("call", ["method": "gpio.info", "params": .object([:])], id: Int64(32_000 + i))
+        times.append(now() - t)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+func selfPath() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    return String(decoding: buf[0..<max(0, n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+func siblingPath(_ name: String) -> String {
+    let exe = selfPath()
+    return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)]) + "/" + name
+}

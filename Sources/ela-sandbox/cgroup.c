@@ -1,0 +1,158 @@
+/* Memory and pids limits through a cgroup <hierarchy>/<parent>/<name>: v2 when the unified hierarchy offers both
+   controllers, else the v1 memory and pids hierarchies (hybrid hosts such as this VM), else reported unavailable.
+   The launcher (host namespaces, still root) creates the cgroup and moves init into it before init does anything,
+   so every process of the plugin is charged; the launcher itself stays outside so it can remove the cgroup. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+static int write_file(const char *dir, const char *file, const char *value) {
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int)sizeof path) return errno = ENAMETOOLONG, -1;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, value, strlen(value));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n < 0 ? -1 : 0;
+}
+
+static int has_word(const char *text, const char *word) {
+    size_t len = strlen(word);
+    for (const char *p = text; (p = strstr(p, word)) != NULL; p += len)
+        if ((p == text || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' ' || p[len] == '\n')) return 1;
+    return 0;
+}
+
+/* A leftover cgroup from a launcher that was SIGKILLed: kill what is still inside, then remove it. */
+static int remove_stale(const char *dir) {
+    for (int tries = 0; tries < 200; tries++) {
+        if (rmdir(dir) == 0 || errno == ENOENT) return 0;
+        if (errno != EBUSY) return -1;
+        write_file(dir, "cgroup.kill", "1"); /* v2 only; v1 falls through to the pid list */
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        FILE *f = fopen(path, "re");
+        long pid;
+        while (f && fscanf(f, "%ld", &pid) == 1) kill((pid_t)pid, SIGKILL);
+        if (f) fclose(f);
+        usleep(10000);
+    }
+    errno = EBUSY;
+    return -1;
+}
+
+/* mkdir -p <root>/<parent>, enabling the v2 controllers on the way down (a v2 child only gets the controllers
+   listed in its parent's cgroup.subtree_control). */
+static void make_parent(const char *root, const char *parent, int v2, char *out) {
+    snprintf(out, PATH_MAX, "%s", root);
+    const char *p = parent;
+    for (;;) {
+        if (v2 && write_file(out, "cgroup.subtree_control", "+memory +pids") != 0)
+            fail("cgroup", "enable memory,pids in %s/cgroup.subtree_control: %s", out, strerror(errno));
+        if (*p == '\0') return;
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        size_t used = strlen(out);
+        snprintf(out + used, PATH_MAX - used, "/%.*s", (int)len, p);
+        if (mkdir(out, 0755) != 0 && errno != EEXIST) fail("cgroup", "mkdir %s: %s", out, strerror(errno));
+        p += len;
+        if (*p == '/') p++;
+    }
+}
+
+static void make_leaf(struct cgroup *cg, const char *root, const struct options *o, int v2) {
+    char parent[PATH_MAX];
+    char *dir = cg->dir[cg->n++];
+    make_parent(root, o->cgroup_parent, v2, parent);
+    if (snprintf(dir, PATH_MAX, "%s/%s", parent, o->name) >= PATH_MAX) fail("cgroup", "path too long: %s", parent);
+    if (remove_stale(dir) != 0) fail("cgroup", "remove stale %s: %s", dir, strerror(errno));
+    if (mkdir(dir, 0755) != 0) fail("cgroup", "mkdir %s: %s", dir, strerror(errno));
+}
+
+static void set_limit(const char *dir, const char *file, long value, const char *unlimited) {
+    char text[32];
+    if (value > 0) snprintf(text, sizeof text, "%ld", value);
+    else snprintf(text, sizeof text, "%s", unlimited);
+    if (write_file(dir, file, text) != 0) fail("cgroup", "write %s to %s/%s: %s", text, dir, file, strerror(errno));
+}
+
+void cgroup_prepare(const struct options *o, struct cgroup *cg) {
+    char v2[PATH_MAX] = "", v1mem[PATH_MAX] = "", v1pids[PATH_MAX] = "", controllers[256] = "";
+    cg->n = 0;
+    if (o->memory_mb == 0 && o->pids == 0) {
+        cg->state = "off";
+        snprintf(cg->detail, sizeof cg->detail, "no memory or pids limit requested");
+        return;
+    }
+    FILE *mounts = setmntent("/proc/self/mounts", "re");
+    struct mntent *m;
+    while (mounts && (m = getmntent(mounts)) != NULL) {
+        if (strcmp(m->mnt_type, "cgroup2") == 0 && !v2[0]) snprintf(v2, sizeof v2, "%s", m->mnt_dir);
+        if (strcmp(m->mnt_type, "cgroup") != 0) continue;
+        if (hasmntopt(m, "memory") && !v1mem[0]) snprintf(v1mem, sizeof v1mem, "%s", m->mnt_dir);
+        if (hasmntopt(m, "pids") && !v1pids[0]) snprintf(v1pids, sizeof v1pids, "%s", m->mnt_dir);
+    }
+    if (mounts) endmntent(mounts);
+    if (v2[0]) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/cgroup.controllers", v2);
+        FILE *f = fopen(path, "re");
+        if (f && !fgets(controllers, sizeof controllers, f)) controllers[0] = '\0';
+        if (f) fclose(f);
+        controllers[strcspn(controllers, "\n")] = '\0';
+    }
+    long bytes = o->memory_mb * 1024 * 1024;
+    if (v2[0] && has_word(controllers, "memory") && has_word(controllers, "pids")) {
+        make_leaf(cg, v2, o, 1);
+        set_limit(cg->dir[0], "memory.max", bytes, "max");
+        write_file(cg->dir[0], "memory.swap.max", "0"); /* absent without swap accounting: fine */
+        set_limit(cg->dir[0], "pids.max", o->pids, "max");
+        snprintf(cg->detail, sizeof cg->detail, "v2 %.200s: memory %ld MB, pids %ld", cg->dir[0], o->memory_mb, o->pids);
+    } else if (v1mem[0] || v1pids[0]) {
+        if (v1mem[0]) {
+            make_leaf(cg, v1mem, o, 0);
+            set_limit(cg->dir[cg->n - 1], "memory.limit_in_bytes", bytes, "-1");
+            if (bytes > 0) { /* memory+swap too, where swap is accounted (else the file is absent) */
+                char text[32];
+                snprintf(text, sizeof text, "%ld", bytes);
+                write_file(cg->dir[cg->n - 1], "memory.memsw.limit_in_bytes", text);
+            }
+        }
+        if (v1pids[0]) {
+            make_leaf(cg, v1pids, o, 0);
+            set_limit(cg->dir[cg->n - 1], "pids.max", o->pids, "max");
+        }
+        snprintf(cg->detail, sizeof cg->detail, "v1: memory %s, pids %s; memory %ld MB, pids %ld",
+                 v1mem[0] ? "yes" : "unavailable", v1pids[0] ? "yes" : "unavailable", o->memory_mb, o->pids);
+    } else {
+        cg->state = "unavailable";
+        snprintf(cg->detail, sizeof cg->detail, "no memory/pids controller (cgroup2 controllers: \"%.100s\")", controllers);
+        return;
+    }
+    cg->state = "active";
+}
+
+void cgroup_join(const struct cgroup *cg, pid_t pid) {
+    char text[32];
+    snprintf(text, sizeof text, "%d", (int)pid);
+    for (int i = 0; i < cg->n; i++)
+        if (write_file(cg->dir[i], "cgroup.procs", text) != 0)
+            fail("cgroup", "join %s: %s", cg->dir[i], strerror(errno));
+}
+
+void cgroup_remove(const struct cgroup *cg) {
+    /* The pid namespace is gone once init is reaped, but the kernel may need a moment to release the cgroup. */
+    for (int i = 0; i < cg->n; i++)
+        if (remove_stale(cg->dir[i]) != 0) fprintf(stderr, "ela-sandbox: remove %s: %s\n", cg->dir[i], strerror(errno));
+}
