@@ -291,7 +291,12 @@ public actor PluginSupervisor {
         let consumer = Task { [self] in
             for await event in process.events {
                 switch event {
-                case .report(let line): reportLines.withLock { $0.append(line) }
+                case .report(let line):
+                    let lines = reportLines.withLock { l in
+                        l.append(line)
+                        return l
+                    }
+                    self.absorbReport(lines)
                 case .stderr(let line): self.pluginStderr(line)
                 case .exited(let code): exit.set(code)
                 }
@@ -312,7 +317,6 @@ public actor PluginSupervisor {
         // Handshake: the only valid first exchange.
         let hello = PluginHandshake.Hello(host: settings.hostName, config: config)
         let answer = await connection.call(PluginHandshake.method, hello.params, timeoutSeconds: settings.handshakeTimeout)
-        absorbReport(reportLines.withLock { $0 })
         let problem: String?
         switch answer {
         case .success(let result):
@@ -327,9 +331,13 @@ public actor PluginSupervisor {
             note(problem)
             await Self.terminate(process, connection: connection, grace: 1)
             let code = await exit.wait()
-            absorbReport(reportLines.withLock { $0 })
             lastExit = code
             return problem + exitText(code)
+        }
+        // The report's last line precedes the plugin's first byte, but it travels through another pipe: let it land
+        // so `plugin list` never shows a half report.
+        for _ in 0..<100 where settings.launcher != nil && report?.execPath == nil {
+            try? await Task.sleep(for: .milliseconds(10))
         }
         live.withLock { $0 = connection }
         setState(.running)
@@ -351,16 +359,19 @@ public actor PluginSupervisor {
         code > 128 ? " (signal \(code - 128))" : " (status \(code))"
     }
 
+    /// Re-reads the launcher's report as its lines arrive (they all precede the exec line).
     private func absorbReport(_ lines: [String]) {
-        guard !lines.isEmpty else { return }
+        guard let last = lines.last else { return }
         do {
             report = try SandboxReport(lines: lines.joined(separator: "\n"))
         } catch {
             note("unreadable sandbox report: \(error)")
+            return
         }
-        if let report {
-            for w in report.warnings { note("sandbox layer \(w.name) \(w.state): \(w.detail)") }
+        if let layer = report?.layers.last, last.contains("\"layer\""), layer.state == .unavailable || layer.state == .failed {
+            note("sandbox layer \(layer.name) \(layer.state): \(layer.detail)")
         }
+        if let error = report?.error, last.contains("\"error\"") { note("sandbox launcher: \(error)") }
     }
 
     private func checkWelcome(_ welcome: PluginHandshake.Welcome) -> String? {

@@ -46,6 +46,17 @@ import Testing
         return status
     }
 
+    /// Waits until the plugin is running again after `restarts` restarts (a stale `running` with no pid is not it).
+    static func waitRestarted(_ s: PluginSupervisor, restarts: Int, seconds: Double = 15) async -> PluginStatus {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var st = await s.status()
+        while !(st.state == .running && st.restarts >= restarts && st.pid != nil) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            st = await s.status()
+        }
+        return st
+    }
+
     @Test func startCallStop() async throws {
         let dir = TemporaryDirectory(prefix: "ela-host")
         defer { dir.remove() }
@@ -79,11 +90,7 @@ import Testing
         let crashed = await s.call("hostile.crash", ["code": 7])
         #expect(crashed == .failure(.disconnected(plugin: "hostile")))
         // Back up with a new pid after the backoff.
-        var again = await s.status()
-        for _ in 0..<300 where again.state != .running || again.pid == first.pid {
-            try await Task.sleep(for: .milliseconds(20))
-            again = await s.status()
-        }
+        let again = await Self.waitRestarted(s, restarts: 1)
         #expect(again.state == .running)
         #expect(again.pid != first.pid)
         #expect(again.restarts == 1)
@@ -112,14 +119,10 @@ import Testing
         defer { dir.remove() }
         let s = try Self.hostile(state: dir)
         await s.start()
-        let first = await Self.waitFor(s, .running)
+        _ = await Self.waitFor(s, .running)
         let hang = await s.call("hostile.hang", [:], timeoutSeconds: 0.5)
         #expect(hang == .failure(.timeout(plugin: "hostile", method: "hostile.hang", seconds: 0.5)))
-        var again = await s.status()
-        for _ in 0..<300 where again.pid == first.pid || again.state != .running {
-            try await Task.sleep(for: .milliseconds(20))
-            again = await s.status()
-        }
+        let again = await Self.waitRestarted(s, restarts: 1)
         #expect(again.state == .running)
         #expect(again.lastCause?.contains("hung") == true)
         await s.stop()
@@ -130,21 +133,13 @@ import Testing
         defer { dir.remove() }
         let s = try Self.hostile(state: dir)
         await s.start()
-        let first = await Self.waitFor(s, .running)
+        _ = await Self.waitFor(s, .running)
         _ = await s.call("hostile.garbage", ["count": 100], timeoutSeconds: 2)
-        var st = await s.status()
-        for _ in 0..<300 where st.pid == first.pid || st.state != .running {
-            try await Task.sleep(for: .milliseconds(20))
-            st = await s.status()
-        }
+        var st = await Self.waitRestarted(s, restarts: 1)
         #expect(st.lastCause?.contains("protocol violations") == true)
-        let second = st
         let oversize = await s.call("hostile.oversize", [:], timeoutSeconds: 2)
         #expect(oversize == .failure(.disconnected(plugin: "hostile")))
-        for _ in 0..<300 where st.pid == second.pid || st.state != .running {
-            try await Task.sleep(for: .milliseconds(20))
-            st = await s.status()
-        }
+        st = await Self.waitRestarted(s, restarts: 2)
         #expect(st.lastCause?.contains("frame of 2147483647 bytes") == true)
         #expect(st.state == .running)
         await s.stop()
@@ -180,13 +175,9 @@ import Testing
             settings.floodKillThreshold = 5000
         }
         await s.start()
-        let first = await Self.waitFor(s, .running)
+        _ = await Self.waitFor(s, .running)
         _ = await s.call("hostile.flood", ["count": 100000], timeoutSeconds: 10)
-        var st = await s.status()
-        for _ in 0..<300 where st.pid == first.pid || st.state != .running {
-            try await Task.sleep(for: .milliseconds(20))
-            st = await s.status()
-        }
+        let st = await Self.waitRestarted(s, restarts: 1)
         #expect(st.lastCause?.contains("flooding") == true)
         await s.stop()
     }

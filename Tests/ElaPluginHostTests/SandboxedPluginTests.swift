@@ -32,8 +32,10 @@ import Testing
         let dir = TemporaryDirectory(prefix: "ela-sbx")
         defer { dir.remove() }
         let s = try await start(dir)
+        // The report is complete once the launcher reached exec (before the handshake could be answered).
         let st = await s.status()
         let report = try #require(st.sandbox)
+        #expect(report.execPath != nil)
         #expect(report.missingLayers.isEmpty, "layers not reported: \(report.missingLayers)")
         print("sandbox on this machine: \(report.summary)")
         for l in report.layers { print("  \(l.name): \(l.state.rawValue) \(l.detail)") }
@@ -105,11 +107,7 @@ import Testing
         // 200 MB against a 48 MB limit: the kernel's OOM killer ends the plugin; the host restarts it.
         let r = await s.call("hostile.probe", ["what": "memory", "mb": 200], timeoutSeconds: 20)
         #expect(r == .failure(.disconnected(plugin: "hostile")), "\(r)")
-        var st = await s.status()
-        for _ in 0..<300 where st.pid == first.pid || st.state != .running {
-            try await Task.sleep(for: .milliseconds(20))
-            st = await s.status()
-        }
+        let st = await PluginSupervisorTests.waitRestarted(s, restarts: 1)
         #expect(st.state == .running)
         #expect(st.lastExit == 128 + SIGKILL || st.lastExit == 137, "\(String(describing: st.lastExit))")
         await s.stop()
