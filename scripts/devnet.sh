@@ -52,10 +52,24 @@ if "$bin/elactl" did publish --socket "$sock"; then
   "$bin/ela-regtest" mine 6 --control-socket "$state/run/regtest.sock" >/dev/null
   sleep 1
 fi
+# The sim board's plugins (gpio, sensors) start with the agent; wait until both answer.
+for _ in $(seq 1 100); do
+  running=$("$bin/elactl" plugin list --socket "$sock" 2>/dev/null | grep -c ": running" || true)
+  [ "$running" -ge 2 ] && break
+  sleep 0.2
+done
+echo
+"$bin/elactl" plugin list --socket "$sock"
 echo
 echo "devnet: ela-regtest p2p 127.0.0.1:$port, agent control socket $sock"
 echo "try in another terminal (Ctrl-C here stops everything):"
-echo "  $bin/elactl peer verify $did --socket $sock"
-echo "  $bin/elactl spv status --socket $sock"
+echo "  export ELA_AGENT_SOCKET=$sock"
+echo "  $bin/elactl call gpio.write '{\"pin\":\"LED0\",\"value\":1}'"
+echo "  $bin/elactl call gpio.read '{\"pin\":\"LED0\"}'"
+echo "  $bin/elactl call sensors.read"
+echo "  $bin/elactl events sensors.reading --count 5"
+echo "  $bin/elactl identity create --dir $state/alice && $bin/elactl call gpio.read '{\"pin\":\"LED0\"}' --as $state/alice   # denied: no grant"
+echo "  $bin/elactl audit list"
+echo "  $bin/elactl peer verify $did"
 echo "  $bin/ela-regtest mine 1 --control-socket $state/run/regtest.sock"
 wait
