@@ -34,10 +34,12 @@ let package = Package(
         // C system libraries: only the matching Ela* binding imports each.
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
 
         // Thin typed bindings.
         .target(name: "ElaSQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "ElaSodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
+        .target(name: "ElaGPIOD", dependencies: ["CGPIOD"], swiftSettings: swiftSettings),
 
         // Domain modules.
         .target(name: "ElaFileSystem", swiftSettings: swiftSettings),
@@ -78,7 +80,11 @@ let package = Package(
         // The plugin SDK: the only module a Swift plugin imports.
         .target(name: "ElaPluginKit", dependencies: ["ElaPluginProtocol", "ElaJSON"], swiftSettings: swiftSettings),
         .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON"], swiftSettings: swiftSettings),
+        .target(name: "ElaGPIO", dependencies: ["ElaGPIOD", "ElaPluginKit", "ElaJSON"], swiftSettings: swiftSettings),
         // Built-in plugins: executables in Plugins/<name>/ next to their plugin.toml.
+        .executableTarget(
+            name: "ela-plugin-gpio", dependencies: ["ElaGPIO", "ElaPluginKit"], path: "Plugins/gpio", exclude: ["plugin.toml"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "ela-plugin-sensors", dependencies: ["ElaPluginKit", "ElaSensors"], path: "Plugins/sensors",
             exclude: ["plugin.toml"], swiftSettings: swiftSettings),
@@ -196,6 +202,12 @@ let package = Package(
         .testTarget(
             name: "ElaGateTests",
             dependencies: ["ElaGate", "ElaStorage", "ElaSQLite", "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaGPIOTests",
+            dependencies: [
+                "ElaGPIO", "ElaGPIOD", "ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaConfig", "ElaTestSupport", "ela-plugin-gpio",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaSensorsTests",

@@ -32,8 +32,11 @@ public enum PluginMain {
 
     /// `run` with explicit options.
     public static func run(_ definition: PluginDefinition, fd: Int32 = 3, options: Options) async -> Int32 {
-        guard fcntl(fd, F_GETFD) >= 0 else {
-            PluginLog.write("\(definition.name): file descriptor \(fd) is not open; plugins are started by ela-agent")
+        // fd 3 must be the host's socket. Merely "open" is not enough: when it is closed at exec, the Swift runtime
+        // takes the lowest free descriptors for its own eventfd and epoll, and reading those would be nonsense.
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK || (st.st_mode & S_IFMT) == S_IFIFO else {
+            PluginLog.write("\(definition.name): file descriptor \(fd) is not a socket from the host; plugins are started by ela-agent")
             return 1
         }
         let stateDirectory = options.stateDirectory ?? environment("ELA_STATE_DIR")

@@ -321,7 +321,10 @@ func testPlugin(gate: Gate = Gate()) -> PluginDefinition {
         #expect(await plugin.value == 0)
     }
 
-    @Test func aClosedDescriptorIsRefused() async {
+    @Test func aDescriptorThatIsNotTheHostsSocketIsRefused() async {
         #expect(await PluginMain.run(testPlugin(), fd: 987) == 1)
+        let file = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        defer { close(file) }
+        #expect(await PluginMain.run(testPlugin(), fd: file) == 1)
     }
 }
