@@ -43,7 +43,7 @@ run: build
 
 ## bench: throughput figures, each next to its baseline measured in the same run
 bench: deps
-	swift build -c release --product ela-bench $(SWIFT_BUILD_FLAGS)
+	swift build -c release $(SWIFT_BUILD_FLAGS)
 	.build/release/ela-bench
 
 ## release: stripped release binaries in .build/release-stripped

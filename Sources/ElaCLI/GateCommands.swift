@@ -37,33 +37,35 @@ struct CallCommand: ParsableCommand {
         }
         let request: JSONObject
         if let identity {
-            let id: IdentityDirectory
-            do { id = try IdentityDirectory.load(identity) } catch {
-                printError("elactl: \(error)")
-                throw ExitCode(2)
-            }
-            var vc: VerifiableCredential?
-            if let credential {
-                do { vc = try VerifiableCredential(json: try JSONParser.parse(try FileSystem.readText(credential))) } catch {
-                    printError("elactl: credential \(credential): \(error)")
-                    throw ExitCode(2)
-                }
-            }
-            let signed: SignedRequest
-            do {
-                signed = try SignedRequest.sign(
-                    method: method, params: p, privateKey: id.key, did: id.did, credential: vc, now: Int64(time(nil)))
-            } catch {
-                printError("elactl: cannot sign: \(error)")
-                throw ExitCode(2)
-            }
-            request = ["request": .string(signed.text)]
+            request = ["request": .string(try signedRequest(identity: identity, method: method, params: p, credential: credential))]
         } else {
             guard credential == nil else { throw ValidationError("--credential needs --as (a credential is presented by a signed caller)") }
             request = ["method": .string(method), "params": .object(p)]
         }
         let r = try callAgent(options, "call", params: request)
         print(options.json ? JSONWriter.pretty(r) : JSONWriter.compact(r))
+    }
+}
+
+/// Signs `method` with the identity in the folder `identity` (and presents a credential file if given).
+func signedRequest(identity: String, method: String, params: JSONObject, credential: String?) throws -> String {
+    let id: IdentityDirectory
+    do { id = try IdentityDirectory.load(identity) } catch {
+        printError("elactl: \(error)")
+        throw ExitCode(2)
+    }
+    var vc: VerifiableCredential?
+    if let credential {
+        do { vc = try VerifiableCredential(json: try JSONParser.parse(try FileSystem.readText(credential))) } catch {
+            printError("elactl: credential \(credential): \(error)")
+            throw ExitCode(2)
+        }
+    }
+    do {
+        return try SignedRequest.sign(method: method, params: params, privateKey: id.key, did: id.did, credential: vc, now: Int64(time(nil))).text
+    } catch {
+        printError("elactl: cannot sign: \(error)")
+        throw ExitCode(2)
     }
 }
 

@@ -111,9 +111,18 @@ struct EventsCommand: ParsableCommand {
     @OptionGroup var options: DaemonOptions
     @Argument(help: "Event names or patterns.") var patterns: [String] = []
     @Option(name: .long, help: "Stop after this many events.") var count: Int?
+    @Option(name: .customLong("as"), help: "Subscribe as this identity (signed, gated: needs the event's capability, e.g. sensors.subscribe); takes one event name.")
+    var identity: String?
 
     func run() throws {
-        let sub = try callAgent(options, "events.subscribe", params: ["patterns": .array((patterns.isEmpty ? ["*"] : patterns).map(JSONValue.string))])
+        var request: JSONObject = ["patterns": .array((patterns.isEmpty ? ["*"] : patterns).map(JSONValue.string))]
+        if let identity {
+            guard patterns.count == 1, let event = patterns.first, !event.contains("*") else {
+                throw ValidationError("--as needs exactly one event name, e.g. sensors.reading")
+            }
+            request = ["request": .string(try signedRequest(identity: identity, method: event, params: [:], credential: nil))]
+        }
+        let sub = try callAgent(options, "events.subscribe", params: request)
         guard let id = sub["subscription"] else { throw ExitCode(1) }
         var seen = 0
         var reportedDrops = 0

@@ -6,6 +6,7 @@ import ElaControl
 import ElaControlServer
 import ElaJSON
 import ElaPluginHost
+import ElaGate
 import ElaSandbox
 import Synchronization
 
@@ -179,10 +180,31 @@ extension ControlContext {
         ])
     }
 
+    /// A local admin subscribes to patterns (audited); a signed caller sends `{"request": <signed request>}` whose
+    /// method is the event name and is gated like a call: it needs the event's capability (e.g. `sensors.subscribe`).
     func subscribe(_ params: JSONObject) throws(ControlError) -> JSONValue {
-        let patterns = params["patterns"]?.arrayValue?.compactMap(\.stringValue) ?? ["*"]
-        guard !patterns.isEmpty, patterns.allSatisfy({ !$0.isEmpty && $0.count < 128 }) else {
-            throw ControlError(code: ControlError.invalidParams, message: "params.patterns must be event names or patterns like sensors.*")
+        var patterns: [String]
+        if let signed = params["request"] {
+            guard let text = signed.stringValue else {
+                throw ControlError(code: ControlError.invalidParams, message: "params.request must be the signed request's JSON text")
+            }
+            let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis())
+            guard decision.allowed, let event = request?.method else {
+                throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
+            }
+            guard plugins.capability(ofEvent: event) != nil else {
+                throw ControlError(code: ControlError.invalidParams, message: "\(event) is not an event (known: \(plugins.eventNames.joined(separator: ", ")))")
+            }
+            patterns = [event]
+        } else {
+            patterns = params["patterns"]?.arrayValue?.compactMap(\.stringValue) ?? ["*"]
+            guard !patterns.isEmpty, patterns.allSatisfy({ !$0.isEmpty && $0.count < 128 }) else {
+                throw ControlError(code: ControlError.invalidParams, message: "params.patterns must be event names or patterns like sensors.*")
+            }
+            let decision = gate.authorize(
+                .admin(method: "events.subscribe", params: ["patterns": .array(patterns.map(JSONValue.string))], uid: adminUID),
+                nowMillis: wallMillis())
+            guard decision.allowed else { throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason)") }
         }
         let capacity = params["capacity"]?.numberValue?.int64Value.map { Int(clamping: $0) } ?? 256
         let sub = plugins.events.subscribe(patterns: patterns, capacity: max(1, min(capacity, 10000)))
