@@ -8,6 +8,7 @@ import ElaIdentity
 import ElaJSON
 import ElaPluginHost
 import ElaPluginProtocol
+import ElaStorage
 import Logging
 
 // Plugin figures: gated call round trips through the daemon next to a raw two-process socketpair JSON echo,
@@ -187,6 +188,18 @@ func rssKB(_ pid: Int32) -> Int? {
     return nil
 }
 
+/// The gate alone: one admin decision (audit row with its hash, in a WAL transaction) per call.
+func benchGate() throws -> Double {
+    var template = Array("/tmp/ela-bench-gate-XXXXXX".utf8CString)
+    guard let p = mkdtemp(&template) else { throw BenchFailure(description: "mkdtemp failed") }
+    let dir = String(cString: p)
+    defer { _ = system("rm -rf \(dir)") }
+    let store = try AgentStore(path: dir + "/agent.db")
+    let gate = Gate(store: store, capabilityOf: { _ in "gpio.read" })
+    let params: JSONObject = ["pin": "LED0"]
+    return measure(seconds: 1) { _ = gate.authorize(.admin(method: "gpio.read", params: params, uid: 0), now: Int64(time(nil))) }
+}
+
 func benchPlugins() async throws {
     let method = "gpio.read"
     let params: JSONObject = ["pin": "LED0"]
@@ -194,6 +207,8 @@ func benchPlugins() async throws {
     print("Plugin calls (\(method) on the sim board, one caller, one call in flight):")
     let raw = try benchRawEcho(method: method, params: params, count: count)
     print("  raw two-process socketpair JSON echo: \(raw.summary)")
+    let gateRate = try benchGate()
+    print("  gate decisions alone (admin, audited): \(fmt(gateRate)) /s (\(fmt(1e6 / gateRate)) µs each)")
 
     let agent = try await startAgent(plugins: ["gpio", "sensors"], sandbox: true)
     let c = try ControlConnection(path: agent.socket)

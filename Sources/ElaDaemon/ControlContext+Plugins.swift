@@ -106,10 +106,10 @@ extension ControlContext {
         }
         // Give a start a moment to reach `running` (or fail) so the answer says something useful.
         if action != .stop {
-            for _ in 0..<100 {
+            for _ in 0..<2500 {
                 let st = await s.status().state
                 if st == .running || st == .failed || st == .backoff { break }
-                try? await Task.sleep(for: .milliseconds(50))
+                try? await Task.sleep(for: .milliseconds(2))
             }
         }
         return describe(await s.status(), detailed: false)
