@@ -41,6 +41,9 @@ public struct PluginHostSettings: Sendable {
     /// Read-only paths every sandbox needs besides the system dirs (the plugin's folder is added per plugin).
     public var readOnlyPaths: [String]
     public var hostName: String
+    /// Cgroup folder of this agent's plugins. The launcher treats `<parent>/<name>` as its own (it kills what it
+    /// finds there), so two agents on one machine (tests, a devnet next to the service) must not share it.
+    public var cgroupParent: String
     public var restart = RestartPolicy()
     public var pingInterval: Double = 5
     public var pingTimeout: Double = 3
@@ -66,6 +69,16 @@ public struct PluginHostSettings: Sendable {
         self.stateRoot = stateRoot
         self.readOnlyPaths = readOnlyPaths
         self.hostName = hostName
+        self.cgroupParent = Self.cgroupParent(stateRoot: stateRoot)
+    }
+
+    /// `ela-agent` for the packaged state directory, else `ela-agent-<hash of the state root>`.
+    public static func cgroupParent(stateRoot: String) -> String {
+        if stateRoot == "/var/lib/ela-agent/plugins" { return "ela-agent" }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for b in stateRoot.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return "ela-agent-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 
@@ -539,7 +552,8 @@ public actor PluginSupervisor {
             name: manifest.name, uid: UInt32(clamping: uid), gid: UInt32(clamping: uid),
             stateDirectory: manifest.sandbox.stateDirectory ? stateDirectory : nil,
             readOnlyPaths: readOnly, readWritePaths: [], devices: grantedDevices, network: manifest.sandbox.network,
-            memoryMB: manifest.sandbox.memoryMB, pids: manifest.sandbox.pids, environment: environment)
+            memoryMB: manifest.sandbox.memoryMB, pids: manifest.sandbox.pids, cgroupParent: settings.cgroupParent,
+            environment: environment)
         let reportFD: Int32 = 4
         return PluginLaunch(
             arguments: policy.launcherArguments(launcher: launcher, reportFD: reportFD, executable: descriptor.executable, arguments: []),

@@ -26,8 +26,9 @@ import Testing
         var settings = PluginHostSettings(launcher: launcher, stateRoot: state.path + "/plugins", readOnlyPaths: [], hostName: "test")
         settings.restart.initialBackoff = 0.05
         settings.restart.maxBackoff = 0.2
-        settings.pingInterval = 0.2
-        settings.pingTimeout = 0.3
+        // Short enough for the hang test, long enough for a loaded CI machine running every suite at once.
+        settings.pingInterval = 0.3
+        settings.pingTimeout = 1.5
         settings.stopGrace = 1
         tune(&settings)
         var logger = Logger(label: "test")

@@ -120,13 +120,22 @@ import Testing
         let pid = try #require(await s.status().pid)
         await s.stop()
         #expect(kill(pid, 0) != 0)
-        // Nothing running the fixture any more.
-        let leftovers = (try? FileSystemProbe.processesRunning("hostile_plugin.py")) ?? []
+        // Nothing running the fixture as this test's plugin user any more (other suites run it under other uids).
+        let leftovers = ((try? FileSystemProbe.processesRunning("hostile_plugin.py")) ?? []).filter { FileSystemProbe.uid(of: $0) == 61900 }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 }
 
 enum FileSystemProbe {
+    /// The real uid of a process (from /proc/<pid>/status), nil if it is gone.
+    static func uid(of pid: Int32) -> UInt32? {
+        guard let status = TestData.readString("/proc/\(pid)/status") else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("Uid:") {
+            return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { UInt32($0) }
+        }
+        return nil
+    }
+
     /// Pids whose command line mentions `marker`.
     static func processesRunning(_ marker: String) throws -> [Int32] {
         guard let d = opendir("/proc") else { return [] }
