@@ -166,6 +166,10 @@ let package = Package(
 
         // Tests: one target per library target, shared helpers in ElaTestSupport.
         .target(name: "ElaTestSupport", path: "Tests/ElaTestSupport", swiftSettings: swiftSettings),
+        // The host's side of a plugin socket, for testing plugins in-process or spawned.
+        .target(
+            name: "ElaPluginTestSupport", dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON"],
+            path: "Tests/ElaPluginTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaWireTests", dependencies: ["ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
@@ -197,7 +201,8 @@ let package = Package(
             name: "ElaPluginProtocolTests", dependencies: ["ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "ElaPluginKitTests", dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaTestSupport"],
+            name: "ElaPluginKitTests",
+            dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaTestSupport", "ElaPluginTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaGateTests",
@@ -206,7 +211,8 @@ let package = Package(
         .testTarget(
             name: "ElaGPIOTests",
             dependencies: [
-                "ElaGPIO", "ElaGPIOD", "ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaConfig", "ElaTestSupport", "ela-plugin-gpio",
+                "ElaGPIO", "ElaGPIOD", "ElaPluginKit", "ElaPluginProtocol", "ElaJSON", "ElaConfig", "ElaTestSupport", "ElaPluginTestSupport",
+                "ela-plugin-gpio",
             ],
             swiftSettings: swiftSettings),
         .testTarget(

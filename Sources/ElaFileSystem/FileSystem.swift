@@ -98,9 +98,12 @@ public enum FileSystem {
 }
 
 extension FileSystem {
-    /// Writes `bytes` to `path` atomically: a temp file in the same folder (O_EXCL), fsync, rename over the
-    /// target, fsync the folder. A crash leaves the old file or the new one, never half of one.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws(FileSystemError) {
+    /// Writes `bytes` to `path` atomically: a temp file in the same folder (O_EXCL), rename over the target. A reader
+    /// sees the old file or the new one, never half of one. `durable` also fsyncs file and folder, so a crash
+    /// cannot lose the new content once this returns (skip it for throwaway data written often).
+    public static func writeAtomically(
+        _ path: String, _ bytes: [UInt8], mode: UInt32 = 0o644, durable: Bool = true
+    ) throws(FileSystemError) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         var ts = timespec()
@@ -121,7 +124,7 @@ extension FileSystem {
             }
             written += n
         }
-        guard fchmod(fd, mode_t(mode)) == 0, fsync(fd) == 0 else {
+        guard fchmod(fd, mode_t(mode)) == 0, !durable || fsync(fd) == 0 else {
             let e = FileSystemError.current(temporary, "cannot sync")
             close(fd)
             throw e
@@ -129,6 +132,7 @@ extension FileSystem {
         close(fd)
         guard rename(temporary, path) == 0 else { throw .current(path, "cannot replace") }
         done = true
+        guard durable else { return }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             _ = fsync(dfd)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ElaConfig
+import ElaFileSystem
 public import ElaJSON
 public import ElaPluginProtocol
 public import ElaSandbox
@@ -536,7 +537,7 @@ public actor PluginSupervisor {
         if manifest.sandbox.stateDirectory { environment["ELA_STATE_DIR"] = stateDirectory }
         guard let launcher = settings.launcher else {
             if manifest.sandbox.stateDirectory {
-                do { try makeDirectories(stateDirectory) } catch { throw PluginSpawnError(message: "\(error)") }
+                do { try FileSystem.makeDirectory(stateDirectory, mode: 0o750) } catch { throw PluginSpawnError(message: "\(error)") }
             }
             return PluginLaunch(arguments: [descriptor.executable], environment: environment, reportFD: nil)
         }
@@ -616,18 +617,4 @@ func wallMs() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
-
-struct DirectoryError: Error, CustomStringConvertible {
-    var description: String
-}
-
-func makeDirectories(_ path: String) throws(DirectoryError) {
-    var current = ""
-    for part in path.split(separator: "/") {
-        current += "/" + part
-        if mkdir(current, 0o750) != 0 && errno != EEXIST {
-            throw DirectoryError(description: "cannot create \(current): \(errnoText())")
-        }
-    }
 }

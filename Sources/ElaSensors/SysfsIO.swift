@@ -43,31 +43,11 @@ enum SysfsIO {
         }
     }
 
-    /// Writes `text` to a temporary file next to `path`, then renames it over `path`: a concurrent reader sees the
-    /// old or the new content, never a half-written value.
+    /// Writes `text` so a concurrent reader sees the old or the new content, never a half-written value. Simulated
+    /// values are rewritten every few hundred milliseconds, so no fsync.
     static func writeAtomically(_ path: String, _ text: String) throws(SensorError) {
-        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let temp = String(path[..<slash]) + ".tmp-\(getpid())-" + String(path[slash...])
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .writeFailed(path: temp, reason: errorText(errno)) }
-        let bytes = Array(text.utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
-                let reason = errorText(errno)
-                close(fd)
-                unlink(temp)
-                throw .writeFailed(path: temp, reason: reason)
-            }
-            written += n
-        }
-        close(fd)
-        guard rename(temp, path) == 0 else {
-            let reason = errorText(errno)
-            unlink(temp)
-            throw .writeFailed(path: path, reason: reason)
+        do { try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o644, durable: false) } catch {
+            throw .writeFailed(path: error.path, reason: error.reason)
         }
     }
 

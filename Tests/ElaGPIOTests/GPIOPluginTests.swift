@@ -7,6 +7,7 @@ import ElaJSON
 import ElaPluginKit
 import ElaPluginProtocol
 import ElaTestSupport
+import ElaPluginTestSupport
 import Testing
 
 /// The sim board's plugin configuration, as the host builds it from Boards/sim.toml.

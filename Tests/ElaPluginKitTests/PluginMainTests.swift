@@ -5,6 +5,7 @@ import ElaJSON
 import ElaPluginKit
 import ElaPluginProtocol
 import Synchronization
+import ElaPluginTestSupport
 import Testing
 
 /// Lets tests hold handlers in flight and release them together.

@@ -1,24 +1,24 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ElaJSON
-import ElaPluginKit
-import ElaPluginProtocol
+public import ElaJSON
+public import ElaPluginKit
+public import ElaPluginProtocol
 
-struct TestHostError: Error, CustomStringConvertible {
-    var description: String
+public struct TestHostError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// The host's side of a plugin connection, written from the protocol page: frames over one end of a socketpair.
 /// Reads poll a non-blocking socket with short sleeps, so a waiting test never occupies a concurrency-pool thread
 /// the plugin's handlers need.
-final class TestHost: @unchecked Sendable {  // used by one test task at a time
-    let fd: Int32
-    let pluginFD: Int32
+public final class TestHost: @unchecked Sendable {  // used by one test task at a time
+    public let fd: Int32
+    public let pluginFD: Int32
     private var decoder = PluginFrameDecoder()
     private var closed = false
 
-    init() throws {
+    public init() throws {
         var fds: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw TestHostError(description: "socketpair failed")
@@ -29,7 +29,7 @@ final class TestHost: @unchecked Sendable {  // used by one test task at a time
     }
 
     /// Starts `definition` on the plugin end, in this process.
-    static func start(
+    public static func start(
         _ definition: PluginDefinition, configure: (inout PluginMain.Options) -> Void = { _ in }
     ) throws -> (TestHost, Task<Int32, Never>) {
         let host = try TestHost()
@@ -41,9 +41,9 @@ final class TestHost: @unchecked Sendable {  // used by one test task at a time
         return (host, task)
     }
 
-    func send(_ message: PluginMessage) { sendRaw(message.encoded()) }
+    public func send(_ message: PluginMessage) { sendRaw(message.encoded()) }
 
-    func sendRaw(_ bytes: [UInt8]) {
+    public func sendRaw(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -59,7 +59,7 @@ final class TestHost: @unchecked Sendable {  // used by one test task at a time
     }
 
     /// The next message from the plugin, or an error after `timeout` or at end of stream.
-    func receive(timeout: Duration = .seconds(10)) async throws -> PluginMessage {
+    public func receive(timeout: Duration = .seconds(10)) async throws -> PluginMessage {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -78,7 +78,7 @@ final class TestHost: @unchecked Sendable {  // used by one test task at a time
     }
 
     /// Receives until the answer to `id` arrives; notifications met on the way are returned too.
-    func answer(to id: Int64, timeout: Duration = .seconds(10)) async throws -> (PluginMessage, [PluginMessage]) {
+    public func answer(to id: Int64, timeout: Duration = .seconds(10)) async throws -> (PluginMessage, [PluginMessage]) {
         var others: [PluginMessage] = []
         while true {
             let m = try await receive(timeout: timeout)
@@ -89,20 +89,20 @@ final class TestHost: @unchecked Sendable {  // used by one test task at a time
         }
     }
 
-    func call(_ id: Int64, _ method: String, _ params: JSONObject = JSONObject()) async throws -> PluginMessage {
+    public func call(_ id: Int64, _ method: String, _ params: JSONObject = JSONObject()) async throws -> PluginMessage {
         send(.request(id: id, method: method, params: params))
         return try await answer(to: id).0
     }
 
     @discardableResult
-    func handshake(config: JSONObject = JSONObject(), versions: [Int] = [1]) async throws -> PluginHandshake.Welcome {
+    public func handshake(config: JSONObject = JSONObject(), versions: [Int] = [1]) async throws -> PluginHandshake.Welcome {
         let hello = PluginHandshake.Hello(versions: versions, host: "test-host", config: config)
         let m = try await call(1, PluginHandshake.method, hello.params)
         guard case .response(_, let result) = m else { throw TestHostError(description: "hello failed: \(m)") }
         return try PluginHandshake.Welcome(result: result, offered: versions)
     }
 
-    func close() {
+    public func close() {
         guard !closed else { return }
         closed = true
         Glibc.close(fd)
@@ -115,11 +115,11 @@ final class TestHost: @unchecked Sendable {  // used by one test task at a time
 }
 
 extension PluginMessage {
-    var result: JSONValue? {
+    public var result: JSONValue? {
         if case .response(_, let r) = self { return r }
         return nil
     }
-    var error: PluginProtocolError? {
+    public var error: PluginProtocolError? {
         if case .failure(_, let e) = self { return e }
         return nil
     }
