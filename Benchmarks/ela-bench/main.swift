@@ -77,24 +77,32 @@ func benchDocument(name: String, text: String) throws {
 
 if CommandLine.arguments.dropFirst().first == "echo-child" { runEchoChild() }
 
+/// `ela-bench [did] [spv] [sync] [plugins]`: the sections named, or all of them.
+let sections = Set(CommandLine.arguments.dropFirst())
+func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
+
 do {
     print("ela-bench: release build, one core, figures in operations per second")
-    if let user4 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user4.id.json") {
+    if !wants("did") {
+    } else if let user4 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user4.id.json") {
         try benchDocument(name: "SDK user4.id.json", text: user4)
     } else {
         print("(shared vectors not found at \(testdata); set ELA_TESTDATA)")
     }
-    // A device document as the agent makes it.
-    let key = ElaPrivateKey.generate()
-    let nowDate = DIDDate(secondsSince1970: Int64(time(nil)))
-    let device = try DIDDocument.primitive(for: key.publicKey, now: nowDate).signed(with: key, created: nowDate)
-    try benchDocument(name: "device document", text: device.normalizedString)
-    if let user1 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user1.id.json") {
-        try benchDocument(name: "SDK user1.id.json, 4 keys, 2 embedded VCs", text: user1)
+    if wants("did") {
+        // A device document as the agent makes it.
+        let key = ElaPrivateKey.generate()
+        let nowDate = DIDDate(secondsSince1970: Int64(time(nil)))
+        let device = try DIDDocument.primitive(for: key.publicKey, now: nowDate).signed(with: key, created: nowDate)
+        try benchDocument(name: "device document", text: device.normalizedString)
+        if let user1 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user1.id.json") {
+            try benchDocument(name: "SDK user1.id.json, 4 keys, 2 embedded VCs", text: user1)
+        }
     }
-    try benchSPV()
-    try await benchSync(blocks: 10_000)
-    try await benchPlugins()
+    if wants("spv") { try benchSPV() }
+    if wants("sync") { try await benchSync(blocks: 10_000) }
+    if wants("plugins") { try await benchPlugins() }
+    if sections.contains("gate") { print("gate decisions alone (admin, audited): \(fmt(try benchGate())) /s") }
 } catch {
     print("ela-bench: \(error)")
     exit(1)

@@ -3,30 +3,40 @@ import Glibc
 #endif
 internal import ElaControl
 public import Logging
-internal import NIOCore
+public import NIOCore
 internal import NIOPosix
 public import ServiceLifecycle
 
 /// The control socket: a unix stream socket speaking newline-delimited JSON-RPC (`ElaControl`).
 /// One task per connection; a connection may send many requests; oversize frames close it.
+///
+/// Every connection lives on one event loop, `eventLoop`, and its task runs there too (a task executor over the
+/// loop): a request is read, handled and answered without waking another thread. Give plugin connections the same
+/// loop and a plugin call stays on it as well. Handlers therefore must not block for long; slow ones run
+/// `offLoop`.
 public final class ControlServer: Service {
     let path: String
     let mode: UInt32
     let handler: ControlHandler
     let logger: Logger
+    public let eventLoop: any EventLoop
     /// Called once the socket accepts connections (the agent prints "ready" then).
     let onReady: @Sendable () -> Void
 
-    public init(path: String, mode: UInt32, handler: ControlHandler, logger: Logger, onReady: @escaping @Sendable () -> Void) {
+    public init(
+        path: String, mode: UInt32, handler: ControlHandler, logger: Logger, eventLoop: (any EventLoop)? = nil,
+        onReady: @escaping @Sendable () -> Void
+    ) {
         self.path = path
         self.mode = mode
         self.handler = handler
         self.logger = logger
+        self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         self.onReady = onReady
     }
 
     public func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let server = try await ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 64)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -57,6 +67,12 @@ public final class ControlServer: Service {
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
+            await serveOnLoop(connection)
+        }
+    }
+
+    private func serveOnLoop(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = await Self.peerUID(connection.channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -91,6 +107,25 @@ public final class ControlServer: Service {
         var gid: UInt32 = 0
     }
     static let soPeerCred: Int32 = 17
+}
+
+/// Runs a task's jobs on one NIO event loop. A job enqueued from the loop itself only joins its queue (no
+/// wake-up), which is what keeps a control request and its plugin call on one thread.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+    init(_ loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        loop.execute { job.runSynchronously(on: executor) }
+    }
+}
+
+/// Runs `body` on the shared concurrent pool instead of the control socket's event loop: for handlers that may
+/// take long (hashing the whole audit chain, network round trips), so the loop keeps serving plugins and others.
+public func offLoop<T: Sendable, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
+    try await withTaskExecutorPreference(globalConcurrentExecutor, operation: body)
 }
 
 /// Who is on the other end of the control connection serving the current request.

@@ -17,6 +17,8 @@ import ElaGate
 import Synchronization
 import ElaPluginHost
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -100,8 +102,11 @@ struct AgentRuntime {
         let events = EventBus()
         // The host and the gate refer to each other (plugins' own requests are gated); the box closes the loop.
         let late = LateBinding()
+        // The control socket and every plugin connection share one event loop: a gated call from a control client
+        // to a plugin and back then runs on one thread, with no wake-up of another per hop.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
         let plugins = PluginSetup.makeHost(
-            config: config, board: board, store: state.store, logger: logger, events: events,
+            config: config, board: board, store: state.store, logger: logger, events: events, eventLoop: loop,
             requestHandler: ControlContext.pluginRequestHandler(gate: { late.gate }, plugins: { late.plugins }))
         let minConfirmations = config.spvConfirmations
         let gate = Gate(
@@ -121,7 +126,8 @@ struct AgentRuntime {
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let server = ControlServer(
-            path: config.controlSocketPath, mode: config.controlSocketMode, handler: context.handler(), logger: logger
+            path: config.controlSocketPath, mode: config.controlSocketMode, handler: context.handler(), logger: logger,
+            eventLoop: loop
         ) {
             let word = outcome == .created ? "new" : "existing"
             // One line on stdout that scripts (and `make run`) can read; logs go to stderr.
@@ -178,9 +184,10 @@ struct ControlContext: Sendable {
             "status": { _ in ctx.status() },
             "identity.show": { _ in ctx.identityInfo() },
             "spv.status": { _ in ctx.spvStatus() },
-            "peer.verify": { params throws(ControlError) in try ctx.verifyPeer(params) },
+            // Document checks and chain round trips: off the event loop that serves plugin calls.
+            "peer.verify": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.verifyPeer(params) } },
             "peer.list": { _ throws(ControlError) in try ctx.listPeers() },
-            "did.publish": { _ throws(ControlError) in try await ctx.publishDID() },
+            "did.publish": { _ throws(ControlError) in try await offLoop { () throws(ControlError) in try await ctx.publishDID() } },
         ]) { a, _ in a })
     }
 

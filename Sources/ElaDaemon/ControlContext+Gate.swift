@@ -25,8 +25,9 @@ extension ControlContext {
             "grant.revoke": { params throws(ControlError) in try ctx.grantRevoke(params) },
             "owner.set": { params throws(ControlError) in try ctx.ownerSet(params) },
             "owner.show": { _ throws(ControlError) in try ctx.ownerShow() },
-            "audit.list": { params throws(ControlError) in try ctx.auditList(params) },
-            "audit.verify": { _ in ctx.auditVerify() },
+            // Both may read the whole chain: off the event loop that serves plugin calls.
+            "audit.list": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.auditList(params) } },
+            "audit.verify": { _ in await offLoop { ctx.auditVerify() } },
         ]
     }
 

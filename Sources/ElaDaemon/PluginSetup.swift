@@ -7,6 +7,7 @@ import ElaJSON
 import ElaPluginHost
 import ElaStorage
 import Logging
+import NIOCore
 
 /// Builds the plugin host from the configuration, the board and the state database: where plugins are found,
 /// the sandbox launcher, a stable uid per plugin, and each plugin's configuration derived from the board.
@@ -18,7 +19,7 @@ enum PluginSetup {
 
     static func makeHost(
         config: AgentConfig, board: BoardDescription?, store: AgentStore, logger: Logger, events: EventBus,
-        requestHandler: PluginRequestHandler?
+        eventLoop: (any EventLoop)? = nil, requestHandler: PluginRequestHandler?
     ) -> PluginHost {
         let exeDir = executableDirectory()
         var dirs = config.pluginDirs
@@ -50,6 +51,7 @@ enum PluginSetup {
         if let runtime = swiftRuntimeDirectory(), !runtime.hasPrefix("/usr/") && !runtime.hasPrefix("/lib") { readOnly.append(runtime) }
         var settings = PluginHostSettings(
             launcher: launcher, stateRoot: config.pluginStateRoot, readOnlyPaths: readOnly, hostName: "ela-agent \(AgentInfo.version)")
+        settings.eventLoop = eventLoop
         settings.pingInterval = config.pluginPingSeconds
         settings.pingTimeout = min(3, config.pluginPingSeconds)
         let enabled = config.pluginsEnabled ?? board?.defaultPlugins ?? []

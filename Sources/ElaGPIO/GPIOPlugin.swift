@@ -30,14 +30,16 @@ public enum GPIOPlugin {
         }
         d.onStop = { _ in slot.take()?.shutdown() }
 
-        d.method("gpio.info") { _, _ in infoJSON(try slot.get().info()) }
-        d.method("gpio.read") { call, _ in
+        // Line reads and writes are a mutex and an ioctl (or the simulated chip): they run on the plugin's reader
+        // thread. Watches start and stop threads, so they stay on the pool.
+        d.method("gpio.info", mode: .nonBlocking) { _, _ in infoJSON(try slot.get().info()) }
+        d.method("gpio.read", mode: .nonBlocking) { call, _ in
             let pin = try call.string("pin")
             let lineBias = try bias(call)
             let value = try mapped { () throws(GPIOError) in try slot.get().read(pin: pin, bias: lineBias) }
             return object(("pin", .string(pin)), ("value", level(value)))
         }
-        d.method("gpio.write") { call, _ in
+        d.method("gpio.write", mode: .nonBlocking) { call, _ in
             let pin = try call.string("pin")
             let value = try requestedLevel(call)
             try mapped { () throws(GPIOError) in try slot.get().write(pin: pin, value: value) }
@@ -58,12 +60,12 @@ public enum GPIOPlugin {
             let pin = try mapped { () throws(GPIOError) in try slot.get().unwatch(id) }
             return object(("watch", .number(JSONNumber(id))), ("pin", .string(pin)))
         }
-        d.method("gpio.release") { call, _ in
+        d.method("gpio.release", mode: .nonBlocking) { call, _ in
             let pin = try call.string("pin")
             let released = try mapped { () throws(GPIOError) in try slot.get().release(pin: pin) }
             return object(("pin", .string(pin)), ("released", .bool(released)))
         }
-        d.method("gpio.simulate") { call, _ in
+        d.method("gpio.simulate", mode: .nonBlocking) { call, _ in
             let pin = try call.string("pin")
             let pullName = try call.string("pull")
             guard let pull = GPIOPull(rawValue: pullName) else {

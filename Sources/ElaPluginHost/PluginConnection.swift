@@ -1,6 +1,6 @@
 public import ElaJSON
 public import ElaPluginProtocol
-import NIOCore
+public import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -57,9 +57,14 @@ public final class PluginConnection: Sendable {
     public let plugin: String
     let channel: any Channel
     public let maxInFlight: Int
+    private struct Pending {
+        var continuation: CheckedContinuation<Result<JSONValue, PluginCallError>, Never>
+        /// Cancelled when the answer comes, so timers of answered calls do not pile up in the loop's timer heap.
+        var timeout: Scheduled<Void>?
+    }
     private struct State {
         var nextID: Int64 = 1
-        var pending: [Int64: CheckedContinuation<Result<JSONValue, PluginCallError>, Never>] = [:]
+        var pending: [Int64: Pending] = [:]
         var closed = false
     }
     private let state = Mutex(State())
@@ -71,12 +76,15 @@ public final class PluginConnection: Sendable {
     }
 
     /// Wraps the host's end of a socketpair (takes ownership of the descriptor).
+    /// `eventLoop` should be the loop that serves the callers (the control socket's): then a call is written and its
+    /// answer delivered on the caller's own thread, with no wake-up of another.
     public static func open(
         socket: Int32, plugin: String, maxFrame: Int = PluginFraming.defaultMaxFrame, maxInFlight: Int = 256,
-        callbacks: PluginConnectionCallbacks
+        eventLoop: (any EventLoop)? = nil, callbacks: PluginConnectionCallbacks
     ) async throws -> PluginConnection {
         let box = ConnectionBox()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let group: any EventLoopGroup = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(PluginFrameHandler(maxFrame: maxFrame, box: box, callbacks: callbacks))
@@ -96,20 +104,26 @@ public final class PluginConnection: Sendable {
                 if s.pending.count >= maxInFlight { return .failure(.busy(plugin: plugin)) }
                 let id = s.nextID
                 s.nextID += 1
-                s.pending[id] = continuation
+                s.pending[id] = Pending(continuation: continuation)
                 return .success(id)
             }
             switch outcome {
             case .failure(let e): continuation.resume(returning: .failure(e))
             case .success(let id):
-                let frame = PluginMessage.request(id: id, method: method, params: params).encoded()
+                // On the channel's own loop (the usual case: the control socket shares it) this writes at once;
+                // from elsewhere NIO hops to the loop.
+                channel.writeAndFlush(ByteBuffer(bytes: PluginMessage.request(id: id, method: method, params: params).encoded()), promise: nil)
                 let plugin = self.plugin
-                channel.eventLoop.execute { [channel] in
-                    channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
-                    channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeoutSeconds * 1e9))) { [weak self] in
-                        self?.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds)))
-                    }
+                let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, timeoutSeconds) * 1e9))) { [weak self] in
+                    _ = self?.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds)))
                 }
+                // An answer that already came took the entry; its timer then finds nothing and does nothing.
+                let answered = state.withLock { s -> Bool in
+                    guard s.pending[id] != nil else { return true }
+                    s.pending[id]?.timeout = timeout
+                    return false
+                }
+                if answered { timeout.cancel() }
             }
         }
     }
@@ -128,9 +142,10 @@ public final class PluginConnection: Sendable {
     /// Resolves a pending call; answers for ids nobody waits for are reported as violations by the caller.
     @discardableResult
     func finish(_ id: Int64, _ result: Result<JSONValue, PluginCallError>) -> Bool {
-        let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
-        continuation?.resume(returning: result)
-        return continuation != nil
+        let pending = state.withLock { $0.pending.removeValue(forKey: id) }
+        pending?.timeout?.cancel()
+        pending?.continuation.resume(returning: result)
+        return pending != nil
     }
 
     func closedByPeer() {
@@ -139,7 +154,10 @@ public final class PluginConnection: Sendable {
             defer { s.pending.removeAll() }
             return Array(s.pending.values)
         }
-        for c in waiting { c.resume(returning: .failure(.disconnected(plugin: plugin))) }
+        for p in waiting {
+            p.timeout?.cancel()
+            p.continuation.resume(returning: .failure(.disconnected(plugin: plugin)))
+        }
     }
 }
 

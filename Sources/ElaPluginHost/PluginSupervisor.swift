@@ -7,6 +7,7 @@ public import ElaJSON
 public import ElaPluginProtocol
 public import ElaSandbox
 public import Logging
+public import NIOCore
 import Synchronization
 
 /// Where a plugin is in its life.
@@ -46,6 +47,9 @@ public struct PluginHostSettings: Sendable {
     /// finds there), so two agents on one machine (tests, a devnet next to the service) must not share it.
     public var cgroupParent: String
     public var restart = RestartPolicy()
+    /// The event loop for plugin connections: the control socket's, so a call and its answer stay on one thread.
+    /// Nil: one from NIO's shared group.
+    public var eventLoop: (any EventLoop)?
     public var pingInterval: Double = 5
     public var pingTimeout: Double = 3
     /// Consecutive unanswered pings before the plugin counts as hung and is killed.
@@ -322,7 +326,7 @@ public actor PluginSupervisor {
         let connection: PluginConnection
         do {
             connection = try await PluginConnection.open(
-                socket: process.socket, plugin: name, callbacks: callbacks(process: process))
+                socket: process.socket, plugin: name, eventLoop: settings.eventLoop, callbacks: callbacks(process: process))
         } catch {
             process.signal(SIGKILL)
             _ = await exit.wait()

@@ -35,6 +35,8 @@ final class PluginSession: Sendable {
     private let termination = OneShot<Int32>()
     private let readerExited = OneShot<Bool>()
     private let writerExited = OneShot<Bool>()
+    /// Runs `.nonBlocking` handlers on the reader thread; nil if no eventfd could be had (they then use the pool).
+    private let readerExecutor = ReaderThreadExecutor()
 
     init(definition: PluginDefinition, fd: Int32, options: PluginMain.Options, stateDirectory: String?) {
         self.definition = definition
@@ -61,7 +63,9 @@ final class PluginSession: Sendable {
         }
         let wakeRead = wake[0]
         let readerStarted = PosixThread.detach { [self] in
+            readerExecutor?.attachCurrentThread()
             readLoop(wakeDescriptor: wakeRead, signalDescriptor: signalDescriptor)
+            readerExecutor?.shutDown()
             readerExited.fulfill(true)
         }
         if !readerStarted {
@@ -121,6 +125,7 @@ final class PluginSession: Sendable {
             pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: signalDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: readerExecutor?.wakeDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
         ]
         while termination.value == nil {
             for i in fds.indices { fds[i].revents = 0 }
@@ -132,6 +137,7 @@ final class PluginSession: Sendable {
             }
             if fds[1].revents != 0 { return }
             if fds[2].revents != 0 { return finish(0) }
+            if fds[3].revents != 0 { readerExecutor?.runPending() }
             let events = Int32(fds[0].revents)
             if events & Int32(POLLNVAL) != 0 {
                 PluginLog.write("\(definition.name): the host socket (fd \(fd)) was closed under the plugin")
@@ -146,7 +152,11 @@ final class PluginSession: Sendable {
             case .bytes(let n): decoder.append(buffer[0..<n])
             }
             do {
-                while termination.value == nil, let payload = try decoder.next() { handle(payload) }
+                while termination.value == nil, let payload = try decoder.next() {
+                    handle(payload)
+                    // A `.nonBlocking` handler started by this frame runs now, before the next frame.
+                    readerExecutor?.runPending()
+                }
             } catch {
                 // The length prefix is garbage: nothing after it can be trusted.
                 outbound.enqueueAnswer(.failure(id: nil, error))
@@ -241,8 +251,10 @@ final class PluginSession: Sendable {
             s.inFlight += 1
             let key = s.nextTaskKey
             s.nextTaskKey += 1
-            // Created under the lock, so the task cannot remove its entry before it is stored.
-            s.tasks[key] = Task { [self] in
+            // Created under the lock, so the task cannot remove its entry before it is stored. A `.nonBlocking`
+            // handler's task only joins the reader's queue here; it runs once the lock is released.
+            let executor = definition.nonBlockingMethods.contains(call.method) ? readerExecutor : nil
+            s.tasks[key] = Task(executorPreference: executor) { [self] in
                 let answer: PluginMessage
                 do {
                     answer = .response(id: id, result: try await handler(call, context))

@@ -27,6 +27,10 @@ public final class SQLiteConnection {
     public let path: String
     private(set) var handle: OpaquePointer?
     private var savepointDepth = 0
+    /// Prepared statements of `run`, `query` and transactions, by SQL text: re-preparing them cost a hot call
+    /// path (the gate's audit append) a third of its time. Finalized by `close()`.
+    private var statementCache: [String: OpaquePointer] = [:]
+    static let statementCacheLimit = 64
 
     /// Opens (and for read-write, creates) the database at `path` and configures it.
     ///
@@ -89,6 +93,8 @@ public final class SQLiteConnection {
     /// when released (`sqlite3_close_v2`). Safe to call more than once.
     public func close() {
         guard let handle else { return }
+        for statement in statementCache.values { sqlite3_finalize(statement) }
+        statementCache = [:]
         sqlite3_close_v2(handle)
         self.handle = nil
     }
@@ -138,6 +144,28 @@ public final class SQLiteConnection {
 
     /// Prepares exactly one statement for repeated use. Use ``execute(_:)`` for scripts.
     public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        SQLiteStatement(connection: self, handle: try prepareHandle(sql), sql: sql)
+    }
+
+    /// A statement for `sql` from the cache (prepared once, reused after each run). A cached statement that is
+    /// still stepping (a nested use of the same SQL) is not shared: that caller gets a fresh one.
+    func cachedStatement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        if let cached = statementCache[sql] {
+            try checkOpen(sql: sql)
+            if sqlite3_stmt_busy(cached) == 0 {
+                return SQLiteStatement(connection: self, handle: cached, sql: sql, ownsHandle: false)
+            }
+            return try prepare(sql)
+        }
+        let fresh = try prepareHandle(sql)
+        guard statementCache.count < Self.statementCacheLimit else {
+            return SQLiteStatement(connection: self, handle: fresh, sql: sql)
+        }
+        statementCache[sql] = fresh
+        return SQLiteStatement(connection: self, handle: fresh, sql: sql, ownsHandle: false)
+    }
+
+    private func prepareHandle(_ sql: String) throws(SQLiteError) -> OpaquePointer {
         let db = try checkOpen(sql: sql)
         let prepared: Result<OpaquePointer, SQLiteError> = sql.withCString { text in
             var statement: OpaquePointer?
@@ -162,7 +190,7 @@ public final class SQLiteConnection {
             }
             return .success(statement)
         }
-        return SQLiteStatement(connection: self, handle: try prepared.get(), sql: sql)
+        return try prepared.get()
     }
 
     /// Runs one statement with positional arguments (`?` parameters), discarding any rows.
@@ -172,7 +200,7 @@ public final class SQLiteConnection {
 
     /// Runs one statement with positional arguments, discarding any rows.
     public func run(_ sql: String, arguments: [any SQLiteBindable]) throws(SQLiteError) {
-        let statement = try prepare(sql)
+        let statement = try cachedStatement(sql)
         try statement.bind(arguments)
         try statement.execute()
     }
@@ -185,7 +213,7 @@ public final class SQLiteConnection {
 
     /// Runs one statement with positional arguments and converts each row.
     public func query<T>(_ sql: String, arguments: [any SQLiteBindable], row: (SQLiteRow) throws -> T) throws -> [T] {
-        let statement = try prepare(sql)
+        let statement = try cachedStatement(sql)
         try statement.bind(arguments)
         return try statement.map(row)
     }
@@ -217,14 +245,14 @@ public final class SQLiteConnection {
     /// failure rolls back only the inner work, and the outer body may catch it and go on.
     public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
         if isInTransaction { return try savepoint(body) }
-        try execute("BEGIN \(kind.rawValue)")
+        try cachedStatement("BEGIN \(kind.rawValue)").execute()
         let result: T
         do {
             result = try body()
-            try execute("COMMIT")
+            try cachedStatement("COMMIT").execute()
         } catch {
             // SQLite may already have rolled back (e.g. after SQLITE_FULL); then there is nothing to undo.
-            if isInTransaction { try? execute("ROLLBACK") }
+            if isInTransaction { try? cachedStatement("ROLLBACK").execute() }
             throw error
         }
         return result

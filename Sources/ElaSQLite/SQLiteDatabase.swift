@@ -35,8 +35,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// Runs `body` in a read transaction (one consistent snapshot). Writes fail with `.readOnly`.
     public func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try lock.withLock { _ in
-            try connection.execute("PRAGMA query_only = ON")
-            defer { try? connection.execute("PRAGMA query_only = OFF") }
+            try connection.run("PRAGMA query_only = ON")
+            defer { try? connection.run("PRAGMA query_only = OFF") }
             return try connection.transaction(.deferred) { try body(connection) }
         }
     }

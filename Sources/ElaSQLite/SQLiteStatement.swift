@@ -12,14 +12,17 @@ public final class SQLiteStatement {
     /// Bumped on every step and reset, so a stale ``SQLiteRow`` is detected instead of reading undefined data.
     private(set) var generation = 0
     private var columnIndexes: [String: Int]?
+    /// False for a view of a statement in the connection's cache, which finalizes it on close.
+    let ownsHandle: Bool
 
-    init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
+    init(connection: SQLiteConnection, handle: OpaquePointer, sql: String, ownsHandle: Bool = true) {
         self.connection = connection
         self.handle = handle
         self.sql = sql
+        self.ownsHandle = ownsHandle
     }
 
-    deinit { sqlite3_finalize(handle) }
+    deinit { if ownsHandle { sqlite3_finalize(handle) } }
 
     /// Number of parameters the SQL declares.
     public var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
