@@ -238,7 +238,11 @@ let package = Package(
             dependencies: ["ElaDaemon", "ElaTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ElaControlServerTests", dependencies: ["ElaControlServer", "ElaControl", "ElaJSON", "ElaTestSupport"],
+            name: "ElaControlServerTests",
+            dependencies: [
+                "ElaControlServer", "ElaControl", "ElaJSON", "ElaTestSupport", logging,
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaCLITests",

@@ -240,7 +240,8 @@ func benchPlugins() async throws {
     print("  gated signed call (P-256 verify + replay check + grant + audit): \(signed.summary) | ratio to raw echo \(fmt(signed.rate / raw.rate))")
     print("    (one P-256 verify alone: \(fmt(rawVerify)) /s)")
 
-    // Idle RSS after a few pings.
+    // Idle memory after a few pings. RSS counts the shared Swift runtime in full in every process; PSS splits shared
+    // pages between the processes that map them, so the PSS total is what the agent costs the board.
     try await Task.sleep(for: .milliseconds(2500))
     let list = try c.call("plugin.list", [:], id: 2)
     var line = "  idle RSS: daemon \(rssKB(agent.process.pid).map { "\($0 / 1024) MB" } ?? "-")"
@@ -248,6 +249,13 @@ func benchPlugins() async throws {
         line += ", \(p["name"]?.stringValue ?? "?") \(p["rssKB"]?.numberValue?.int64Value.map { "\($0 / 1024) MB" } ?? "-")"
     }
     print(line)
+    let tree = processTree(root: agent.process.pid)
+    let pss = tree.map { (name: $0.name, kb: pssKB($0.pid) ?? 0) }
+    let daemonPSS = pss.first?.kb ?? 0
+    let total = pss.reduce(0) { $0 + $1.kb }
+    print(
+        "  idle PSS: daemon \(fmt(Double(daemonPSS) / 1024)) MB, all \(tree.count) processes (daemon, plugins, their sandbox inits) \(fmt(Double(total) / 1024)) MB  (goal: well under 40 MB)"
+    )
 
     // Start time: stop and start the plugin repeatedly, sandboxed; then the same plugin unconfined in a second agent.
     let sandboxedStart = try await startTimes(c, plugin: "gpio", rounds: 10)
@@ -284,4 +292,36 @@ func selfPath() -> String {
 func siblingPath(_ name: String) -> String {
     let exe = selfPath()
     return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)]) + "/" + name
+}
+
+/// `pid` and its descendants (from /proc), `pid` first.
+func processTree(root: Int32) -> [(pid: Int32, name: String)] {
+    var parent: [Int32: Int32] = [:]
+    var names: [Int32: String] = [:]
+    guard let dir = opendir("/proc") else { return [(root, "?")] }
+    defer { closedir(dir) }
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let pid = Int32(name), let stat = readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, let ppid = Int32(fields[1]) { parent[pid] = ppid }
+        if let open = stat.firstIndex(of: "(") { names[pid] = String(stat[stat.index(after: open)..<close]) }
+    }
+    var result: [(pid: Int32, name: String)] = [(root, names[root] ?? "?")]
+    var frontier = [root]
+    while let p = frontier.popLast() {
+        for (child, pp) in parent where pp == p {
+            result.append((child, names[child] ?? "?"))
+            frontier.append(child)
+        }
+    }
+    return result
+}
+
+func pssKB(_ pid: Int32) -> Int? {
+    guard let text = readFile("/proc/\(pid)/smaps_rollup") else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("Pss:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+    return nil
 }

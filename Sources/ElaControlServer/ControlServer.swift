@@ -10,23 +10,26 @@ public import ServiceLifecycle
 /// The control socket: a unix stream socket speaking newline-delimited JSON-RPC (`ElaControl`).
 /// One task per connection; a connection may send many requests; oversize frames close it.
 ///
-/// Every connection lives on one event loop, `eventLoop`, and its task runs there too (a task executor over the
-/// loop): a request is read, handled and answered without waking another thread. Give plugin connections the same
-/// loop and a plugin call stays on it as well. Handlers therefore must not block for long; slow ones run
-/// `offLoop`.
+/// Every connection lives on one event loop, `eventLoop`. With `handlersOnEventLoop` its task runs there too (a
+/// task executor over the loop): a request is read, handled and answered without waking another thread, and with
+/// plugin connections on the same loop a plugin call stays on it as well. Handlers must then never block for long
+/// (slow ones run `offLoop`), since everything on the loop waits for them. Without it (the regtest node, whose
+/// handlers mine blocks), handlers run on Swift's pool.
 public final class ControlServer: Service {
     let path: String
     let mode: UInt32
     let handler: ControlHandler
     let logger: Logger
     public let eventLoop: any EventLoop
+    let handlersOnEventLoop: Bool
     /// Called once the socket accepts connections (the agent prints "ready" then).
     let onReady: @Sendable () -> Void
 
     public init(
         path: String, mode: UInt32, handler: ControlHandler, logger: Logger, eventLoop: (any EventLoop)? = nil,
-        onReady: @escaping @Sendable () -> Void
+        handlersOnEventLoop: Bool = false, onReady: @escaping @Sendable () -> Void
     ) {
+        self.handlersOnEventLoop = handlersOnEventLoop
         self.path = path
         self.mode = mode
         self.handler = handler
@@ -67,7 +70,8 @@ public final class ControlServer: Service {
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        await withTaskExecutorPreference(EventLoopTaskExecutor(connection.channel.eventLoop)) {
+        let executor = handlersOnEventLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
+        await withTaskExecutorPreference(executor) {
             await serveOnLoop(connection)
         }
     }

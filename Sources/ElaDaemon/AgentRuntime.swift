@@ -127,7 +127,7 @@ struct AgentRuntime {
         let socketPath = config.controlSocketPath
         let server = ControlServer(
             path: config.controlSocketPath, mode: config.controlSocketMode, handler: context.handler(), logger: logger,
-            eventLoop: loop
+            eventLoop: loop, handlersOnEventLoop: true
         ) {
             let word = outcome == .created ? "new" : "existing"
             // One line on stdout that scripts (and `make run`) can read; logs go to stderr.
