@@ -200,6 +200,37 @@ func benchGate() throws -> Double {
     return measure(seconds: 1) { _ = gate.authorize(.admin(method: "gpio.read", params: params, uid: 0), now: Int64(time(nil))) }
 }
 
+/// The gate alone on a remote caller's signed request: decode, P-256 verify, replay check, grant lookup, audit.
+func benchSignedGate() throws -> (gate: Double, verify: Double) {
+    var template = Array("/tmp/ela-bench-gate-XXXXXX".utf8CString)
+    guard let p = mkdtemp(&template) else { throw BenchFailure(description: "mkdtemp failed") }
+    let dir = String(cString: p)
+    defer { _ = system("rm -rf \(dir)") }
+    let store = try AgentStore(path: dir + "/agent.db")
+    let gate = Gate(store: store, capabilityOf: { _ in "gpio.read" })
+    let key = ElaPrivateKey.generate()
+    let did = try DID(ElaAddress.did(for: key.publicKey))
+    _ = try gate.addGrant(
+        subject: did.description, capability: "gpio.*", constraints: .none, expiresAt: nil, note: "", uid: 0, now: Int64(time(nil)))
+    let params: JSONObject = ["pin": "LED0"]
+    var requests: [String] = []
+    for _ in 0..<8000 {
+        requests.append(try SignedRequest.sign(method: "gpio.read", params: params, privateKey: key, did: did, now: Int64(time(nil))).text)
+    }
+    var next = 0
+    var denied = 0
+    let rate = measure(seconds: 0.5) {
+        let (decision, _) = gate.authorize(signedText: requests[next % requests.count], nowMillis: Int64(time(nil)) * 1000)
+        if !decision.allowed { denied += 1 }
+        next += 1
+    }
+    guard next <= requests.count else { throw BenchFailure(description: "signed gate bench ran out of fresh requests") }
+    guard denied == 0 else { throw BenchFailure(description: "signed gate bench: \(denied) denied") }
+    let request = try SignedRequest(text: requests[0])
+    let verify = measure(seconds: 0.5) { _ = request.isSignatureValid }
+    return (rate, verify)
+}
+
 func benchPlugins() async throws {
     let method = "gpio.read"
     let params: JSONObject = ["pin": "LED0"]

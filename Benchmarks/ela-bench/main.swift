@@ -102,7 +102,11 @@ do {
     if wants("spv") { try benchSPV() }
     if wants("sync") { try await benchSync(blocks: 10_000) }
     if wants("plugins") { try await benchPlugins() }
-    if sections.contains("gate") { print("gate decisions alone (admin, audited): \(fmt(try benchGate())) /s") }
+    if sections.contains("gate") {
+        print("gate decisions alone (admin, audited): \(fmt(try benchGate())) /s")
+        let signed = try benchSignedGate()
+        print("gate decisions alone (signed, audited): \(fmt(signed.gate)) /s | the request's signature check alone \(fmt(signed.verify)) /s")
+    }
 } catch {
     print("ela-bench: \(error)")
     exit(1)

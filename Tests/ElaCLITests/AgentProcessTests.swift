@@ -5,7 +5,7 @@ import ElaTestSupport
 import Testing
 
 /// The real `ela-agent` process with `elactl` talking to it over the control socket.
-@Suite(.serialized) struct AgentProcessTests {
+@Suite(.ownThread, .serialized) struct AgentProcessTests {
     let agentPath = ChildProcess.product("ela-agent")
     let elactl = ChildProcess.product("elactl")
 

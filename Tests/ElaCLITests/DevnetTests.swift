@@ -5,7 +5,7 @@ import ElaTestSupport
 import Testing
 
 /// The devnet end to end with real processes: ela-regtest, ela-agent syncing from it over P2P, elactl.
-@Suite(.serialized) struct DevnetTests {
+@Suite(.ownThread, .serialized) struct DevnetTests {
     let agentPath = ChildProcess.product("ela-agent")
     let regtestPath = ChildProcess.product("ela-regtest")
     let elactl = ChildProcess.product("elactl")

@@ -2,7 +2,7 @@ import ElaTestSupport
 import Testing
 
 /// `elactl did ...` run as a real process: output and exit codes as documented.
-@Suite struct ElactlDIDCommandTests {
+@Suite(.ownThread) struct ElactlDIDCommandTests {
     let elactl = ChildProcess.product("elactl")
     let v22 = TestData.path("elastos-did/java-sdk/v2.2/testdata")
 

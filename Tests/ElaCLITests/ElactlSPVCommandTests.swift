@@ -5,7 +5,7 @@ import ElaTestSupport
 import Testing
 
 /// `elactl spv ...` as a real process on the shared chain data.
-@Suite struct ElactlSPVCommandTests {
+@Suite(.ownThread) struct ElactlSPVCommandTests {
     let elactl = ChildProcess.product("elactl")
     let spv = TestData.path("spv")
 

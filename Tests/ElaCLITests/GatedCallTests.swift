@@ -12,7 +12,7 @@ import Testing
 
 /// The gate end to end: a real agent with a real (sandboxed) plugin, `elactl` as admin and as signed callers,
 /// grants, an owner credential, replay and tampering, and the audit chain on disk.
-@Suite(.serialized) struct GatedCallTests {
+@Suite(.ownThread, .serialized) struct GatedCallTests {
     let elactl = ChildProcess.product("elactl")
     static let fixtures: String = {
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)

@@ -7,7 +7,7 @@ import Testing
 
 /// The sim board as a user meets it: the agent starts the GPIO and sensors plugins sandboxed; `elactl` drives GPIO
 /// through the gate, watches edges and subscribes to sensor readings, as admin and as a granted or ungranted DID.
-@Suite(.serialized) struct SimBoardPluginTests {
+@Suite(.ownThread, .serialized) struct SimBoardPluginTests {
     let elactl = ChildProcess.product("elactl")
 
     func ctl(_ socket: String, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {

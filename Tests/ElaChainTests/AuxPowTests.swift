@@ -4,7 +4,7 @@ import ElaWire
 import Testing
 
 /// The three `auxpow_test.go` vectors (chain ID 6) from `ela-auxpow-vectors.json`.
-@Suite struct AuxPowTests {
+@Suite(.ownThread) struct AuxPowTests {
     struct Vector: Sendable {
         var bytes: [UInt8]
         var auxHash: Hash256

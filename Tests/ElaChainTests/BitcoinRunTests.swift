@@ -1,10 +1,11 @@
 import ElaChain
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// README section A over the files present (items 1, 2, 4, 6, 7); items 3, 5, 8, 9 run when the held-aside
 /// files are there.
-@Suite struct BitcoinRunTests {
+@Suite(.ownThread) struct BitcoinRunTests {
     static let early = "btc-mainnet-headers-000000-009999.bin"
     static let modern = "btc-mainnet-headers-822528-830592.bin"
     static let middle = "btc-mainnet-headers-030000-039999.bin"

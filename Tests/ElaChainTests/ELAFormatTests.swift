@@ -1,9 +1,10 @@
 import ElaChain
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// ELA genesis, checkpoints, header serialization (README section C).
-@Suite struct ELAFormatTests {
+@Suite(.ownThread) struct ELAFormatTests {
     static let genesisJSON = TestData.text("ela-genesis.json") ?? ""
 
     @Test(arguments: [0, 1])

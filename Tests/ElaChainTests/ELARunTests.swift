@@ -4,7 +4,7 @@ import ElaWire
 import Testing
 
 /// `HeaderRunVerifier` over serialized ELA headers (regnet-mined, some with AuxPoW), tampering and garbage.
-@Suite struct ELARunTests {
+@Suite(.ownThread) struct ELARunTests {
     /// Genesis + 40 headers; every 5th carries an AuxPoW.
     static let run: [ELAHeader] = {
         var out = [RegnetMiner.genesis]

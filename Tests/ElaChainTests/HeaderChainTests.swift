@@ -1,9 +1,10 @@
 import ElaChain
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// Fork choice, reorg limits and contextual rules on mined regnet headers.
-@Suite struct HeaderChainTests {
+@Suite(.ownThread) struct HeaderChainTests {
     let now = RegnetMiner.now
 
     @Test func extendsFromGenesisAndAnswersQueries() throws {

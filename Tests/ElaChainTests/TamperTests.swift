@@ -5,7 +5,7 @@ import Testing
 
 /// Single-byte changes inside real runs fail at the changed height with the rule that byte belongs to, and
 /// random mutations never crash.
-@Suite struct TamperTests {
+@Suite(.ownThread) struct TamperTests {
     static let early: [UInt8] = TestData.read(BitcoinRunTests.early) ?? []
     static let modern: [UInt8] = TestData.read(BitcoinRunTests.modern) ?? []
 

@@ -1,7 +1,8 @@
 import ElaChain
+import ElaTestSupport
 import Testing
 
-@Suite struct UInt256Tests {
+@Suite(.ownThread) struct UInt256Tests {
     @Test func additionAndSubtractionCarryAcrossLimbs() {
         let a = UInt256(w0: .max, w1: .max, w2: .max, w3: 0)
         #expect(a + .one == UInt256(w0: 0, w1: 0, w2: 0, w3: 1))
@@ -91,7 +92,7 @@ import Testing
     }
 }
 
-@Suite struct CompactTests {
+@Suite(.ownThread) struct CompactTests {
     /// Bitcoin Core `arith_uint256_tests` `bignum_SetCompact` cases: bits, value (hex), negative, overflow, re-encoded.
     @Test(arguments: [
         (UInt32(0x0000_0000), "0", false, false, UInt32(0)),

@@ -2,7 +2,7 @@ import ElaConfig
 import ElaTestSupport
 import Testing
 
-@Suite struct AgentConfigTests {
+@Suite(.ownThread) struct AgentConfigTests {
     @Test func packagedConfigEqualsTheDefaults() throws {
         let text = try #require(TestData.readString(TestData.repoRoot + "/Packaging/agent.toml"))
         let config = try AgentConfig.parse(text)

@@ -4,7 +4,7 @@ import Testing
 
 /// The board files shipped in `Boards/`: every one loads through `BoardCatalog`, and known facts of the published
 /// pinouts hold.
-@Suite struct BoardTests {
+@Suite(.ownThread) struct BoardTests {
     static let catalog = BoardCatalog(directory: TestData.repoRoot + "/Boards")
 
     static func board(_ id: String) throws -> BoardDescription { try catalog.load(id) }

@@ -1,8 +1,9 @@
 import ElaConfig
+import ElaTestSupport
 import Testing
 
 /// Board file checks: each broken file is refused with the key path and the line that is wrong.
-@Suite struct BoardValidationTests {
+@Suite(.ownThread) struct BoardValidationTests {
     /// A small valid board; `top` goes after `name` (line 3 on), `chip` extends the chip table (line 6 on) and
     /// `tail` follows the two pins (line 12 on when `top` and `chip` are empty).
     static func board(top: [String] = [], chip: [String] = [], tail: [String] = []) -> String {

@@ -1,7 +1,8 @@
 import ElaConfig
+import ElaTestSupport
 import Testing
 
-@Suite struct PluginManifestTests {
+@Suite(.ownThread) struct PluginManifestTests {
     static let gpio = """
         name = "gpio"
         version = "0.1.0"

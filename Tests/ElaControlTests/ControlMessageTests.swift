@@ -1,8 +1,9 @@
 import ElaControl
 import ElaJSON
+import ElaTestSupport
 import Testing
 
-@Suite struct ControlMessageTests {
+@Suite(.ownThread) struct ControlMessageTests {
     @Test func requestRoundTrip() throws {
         let r = ControlRequest(id: 7, method: "status", params: JSONObject([("verbose", true)]))
         let bytes = r.encoded()

@@ -7,7 +7,7 @@ import ElaStorage
 import ElaTestSupport
 import Testing
 
-@Suite struct DeviceIdentityServiceTests {
+@Suite(.ownThread) struct DeviceIdentityServiceTests {
     struct Fixture {
         let dir = TemporaryDirectory()
         var protection: KeyProtection { .machineSecret(path: dir.path + "/machine.key") }
@@ -90,7 +90,7 @@ import Testing
     }
 }
 
-@Suite struct RestoreTests {
+@Suite(.ownThread) struct RestoreTests {
     let t0 = try! DIDDate("2026-01-01T00:00:00Z")
 
     @Test func restoreDerivesTheSDKIdentitiesAndGuardsAnExistingOne() throws {

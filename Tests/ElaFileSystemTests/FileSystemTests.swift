@@ -5,7 +5,7 @@ import ElaFileSystem
 import ElaTestSupport
 import Testing
 
-@Suite struct FileSystemTests {
+@Suite(.ownThread) struct FileSystemTests {
     @Test func readsAndLimits() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -139,7 +139,7 @@ let simConfig: JSONObject = {
 }
 
 /// The built `ela-plugin-gpio` executable, spawned with its socket on fd 3 like the host does.
-@Suite struct GPIOPluginProcessTests {
+@Suite(.ownThread) struct GPIOPluginProcessTests {
     @Test func theExecutableSpeaksTheProtocolAndStopsOnSIGTERM() async throws {
         let host = try TestHost()
         let dir = TemporaryDirectory()

@@ -4,6 +4,7 @@ import ElaIdentity
 import ElaJSON
 import ElaSQLite
 import ElaStorage
+import ElaTestSupport
 import Testing
 
 /// A gate with five audit rows (allowed and denied calls of two callers).
@@ -32,7 +33,7 @@ private func rehash(_ f: GateFixture, from: Int64) throws {
     try raw.run("UPDATE audit_head SET hash = ? WHERE id = 1", prev)
 }
 
-@Suite struct AuditTests {
+@Suite(.ownThread) struct AuditTests {
     @Test func anIntactLogVerifies() throws {
         let (f, _) = try fixtureWithFiveRows()
         let result = f.gate.verifyAudit()

@@ -1,7 +1,8 @@
 import ElaGate
+import ElaTestSupport
 import Testing
 
-@Suite struct CapabilityPatternTests {
+@Suite(.ownThread) struct CapabilityPatternTests {
     static let table: [(pattern: String, capability: String, matches: Bool)] = [
         ("gpio.write", "gpio.write", true),
         ("gpio.write", "gpio.read", false),

@@ -3,6 +3,7 @@ import ElaGate
 import ElaIdentity
 import ElaJSON
 import ElaStorage
+import ElaTestSupport
 import Testing
 
 /// A device with an owner, and a caller with no grants of its own.
@@ -48,7 +49,7 @@ private struct CredentialSetup {
     }
 }
 
-@Suite struct CredentialTests {
+@Suite(.ownThread) struct CredentialTests {
     @Test func anOwnerIssuedCredentialAllowsTheCall() throws {
         let s = try CredentialSetup()
         let vc = try s.credential()
@@ -174,7 +175,7 @@ private struct CredentialSetup {
     }
 }
 
-@Suite struct OwnerTests {
+@Suite(.ownThread) struct OwnerTests {
     @Test func aGenuineDocumentBecomesTheOwnerAndIsAudited() throws {
         let f = try GateFixture()
         let owner = try Caller()

@@ -4,9 +4,10 @@ import ElaIdentity
 import ElaJSON
 import ElaSQLite
 import ElaStorage
+import ElaTestSupport
 import Testing
 
-@Suite struct GateSignedTests {
+@Suite(.ownThread) struct GateSignedTests {
     @Test func aGrantedCallIsAllowedAndAudited() throws {
         let f = try GateFixture()
         let caller = try Caller()
@@ -229,7 +230,7 @@ import Testing
     }
 }
 
-@Suite struct GateLocalCallerTests {
+@Suite(.ownThread) struct GateLocalCallerTests {
     @Test func adminCallsAreAlwaysAllowedAndAudited() throws {
         let f = try GateFixture()
         let decision = f.gate.authorize(.admin(method: "gpio.write", params: ["pin": "LED3"], uid: 1000), now: testNow)
@@ -259,7 +260,7 @@ import Testing
     }
 }
 
-@Suite struct GateConcurrencyTests {
+@Suite(.ownThread) struct GateConcurrencyTests {
     @Test func aNonceIsAcceptedOnceUnderConcurrentDelivery() async throws {
         let f = try GateFixture()
         let caller = try Caller()
@@ -280,7 +281,7 @@ import Testing
     }
 }
 
-@Suite struct GateExtremeTimesTests {
+@Suite(.ownThread) struct GateExtremeTimesTests {
     @Test func extremeTimestampsAndWindowsDoNotTrap() throws {
         let caller = try Caller()
         let f = try GateFixture(configuration: GateConfiguration(replayWindowSeconds: .max))

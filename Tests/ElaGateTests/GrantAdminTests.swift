@@ -3,9 +3,10 @@ import ElaIdentity
 import ElaJSON
 import ElaSQLite
 import ElaStorage
+import ElaTestSupport
 import Testing
 
-@Suite struct GrantAdminTests {
+@Suite(.ownThread) struct GrantAdminTests {
     @Test func addListRevoke() throws {
         let f = try GateFixture()
         let caller = try Caller()

@@ -1,8 +1,9 @@
 import ElaGate
 import ElaJSON
+import ElaTestSupport
 import Testing
 
-@Suite struct GrantConstraintsTests {
+@Suite(.ownThread) struct GrantConstraintsTests {
     let pins: GrantConstraints
 
     init() throws { pins = try GrantConstraints(["pin": ["LED0", "LED1"], "value": ["0", "1"]]) }

@@ -2,9 +2,10 @@ import ElaCrypto
 import ElaGate
 import ElaIdentity
 import ElaJSON
+import ElaTestSupport
 import Testing
 
-@Suite struct SignedRequestTests {
+@Suite(.ownThread) struct SignedRequestTests {
     @Test func signDecodeVerifyRoundTrip() throws {
         let caller = try Caller()
         let request = try caller.request(nonce: "00112233445566778899AABBCCDDEEFF")

@@ -1,10 +1,11 @@
 import ElaCrypto
 import ElaIdentity
 import ElaJSON
+import ElaTestSupport
 import Testing
 
 /// Rules from the SDK source that the shared vectors do not exercise.
-@Suite struct CompatibilityTests {
+@Suite(.ownThread) struct CompatibilityTests {
     let now = try! DIDDate("2026-11-25T10:00:00Z")
 
     @Test func legacyBareFragmentsReadAsFragments() throws {

@@ -4,7 +4,7 @@ import ElaJSON
 import ElaTestSupport
 import Testing
 
-@Suite struct SDKVectorTests {
+@Suite(.ownThread) struct SDKVectorTests {
     static let entries: [JSONObject] = (try? Vectors.expectedEntries()) ?? []
     static let signedFiles: [String] = entries.filter { $0["kind"]?.stringValue != "private-key-xprv" }
         .compactMap { $0["file"]?.stringValue }

@@ -1,9 +1,10 @@
 import ElaCrypto
 import ElaIdentity
 import ElaJSON
+import ElaTestSupport
 import Testing
 
-@Suite struct SigningTests {
+@Suite(.ownThread) struct SigningTests {
     let now = try! DIDDate("2026-11-25T10:00:00Z")
 
     func device() throws -> (ElaPrivateKey, DIDDocument) {

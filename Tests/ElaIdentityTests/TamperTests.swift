@@ -1,5 +1,6 @@
 import ElaIdentity
 import ElaJSON
+import ElaTestSupport
 import Testing
 
 /// Sets `newValue` at `path` in a JSON value (array indexes 0-based, as in tamper-cases.json).
@@ -19,7 +20,7 @@ func setting(_ value: JSONValue, path: ArraySlice<JSONValue>, to newValue: JSONV
     }
 }
 
-@Suite struct TamperTests {
+@Suite(.ownThread) struct TamperTests {
     static let cases: [JSONObject] = ((try? Vectors.json("tamper-cases.json"))?["cases"]?.arrayValue ?? []).compactMap(\.objectValue)
 
     @Test func casesArePresent() { #expect(Self.cases.count >= 15) }

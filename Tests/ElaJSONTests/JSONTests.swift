@@ -1,7 +1,8 @@
 import ElaJSON
+import ElaTestSupport
 import Testing
 
-@Suite struct JSONParserTests {
+@Suite(.ownThread) struct JSONParserTests {
     @Test func parsesAllValueKinds() throws {
         let v = try JSONParser.parse(#"{"a":[1,-2.5e3,true,false,null],"b":"x\u00e9\n","c":{}}"#)
         let o = try #require(v.objectValue)
@@ -56,7 +57,7 @@ import Testing
     }
 }
 
-@Suite struct JSONWriterTests {
+@Suite(.ownThread) struct JSONWriterTests {
     @Test func escapesLikeJackson() {
         let s: JSONValue = .string("a/b\"c\\d\u{08}\u{0C}\n\r\t\u{01}\u{1F}é😀")
         #expect(JSONWriter.compact(s) == "\"a/b\\\"c\\\\d\\b\\f\\n\\r\\t\\u0001\\u001Fé😀\"")

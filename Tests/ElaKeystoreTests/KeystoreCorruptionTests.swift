@@ -1,9 +1,10 @@
 import ElaKeystore
 import ElaSodium
+import ElaTestSupport
 import Testing
 
 /// Damaged, foreign and mismatched files: each must give its own error and never a crash.
-@Suite("Keystore corruption")
+@Suite("Keystore corruption", .ownThread)
 struct KeystoreCorruptionTests {
     /// Header sizes from the documented format (see KeystoreFormat.swift).
     static let passphraseHeaderLength = 67

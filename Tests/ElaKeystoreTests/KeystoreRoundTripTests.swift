@@ -1,12 +1,13 @@
 import ElaKeystore
 import ElaSodium
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@Suite("Keystore round trips")
+@Suite("Keystore round trips", .ownThread)
 struct KeystoreRoundTripTests {
     @Test func passphraseRoundTrip() throws {
         let temporary = TemporaryDirectory()

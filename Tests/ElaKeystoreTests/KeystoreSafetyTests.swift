@@ -1,5 +1,6 @@
 import ElaKeystore
 import ElaSodium
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Glibc
 #endif
 
 /// Machine-secret checks, crash leftovers, names, and "load never creates anything".
-@Suite("Keystore safety")
+@Suite("Keystore safety", .ownThread)
 struct KeystoreSafetyTests {
     @Test func worldReadableMachineSecretIsRefused() throws {
         let temporary = TemporaryDirectory()

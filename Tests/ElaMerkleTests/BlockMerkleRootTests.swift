@@ -1,9 +1,10 @@
 import ElaMerkle
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// Merkle roots recomputed from every txid of real blocks (README section B).
-@Suite struct BlockMerkleRootTests {
+@Suite(.ownThread) struct BlockMerkleRootTests {
     @Test func block830000TxidsAndRootMatchHeader() throws {
         let block = try BitcoinBlock(bytes: try TestData.bytes("spv/btc-mainnet-block-830000.bin"))
         let expected = try TestData.text("spv/btc-mainnet-block-830000-txids.txt")

@@ -1,10 +1,11 @@
 import ElaJSON
 import ElaMerkle
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// BIP37 filters and MurmurHash3 against btcd/Core vectors (bip37-vectors.json).
-@Suite struct BloomFilterTests {
+@Suite(.ownThread) struct BloomFilterTests {
     @Test func murmurHash3Vectors() throws {
         let vectors = try #require(try Vectors.json("spv/bip37-vectors.json")["murmur3_x86_32"]).array("vectors")
         #expect(vectors.count == 14)

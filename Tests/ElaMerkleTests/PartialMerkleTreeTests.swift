@@ -4,7 +4,7 @@ import ElaWire
 import Testing
 
 /// Core's ExtractMatches checks, one by one, and build/extract round trips.
-@Suite struct PartialMerkleTreeTests {
+@Suite(.ownThread) struct PartialMerkleTreeTests {
     static func hash(_ n: UInt8) -> Hash256 { Hash256(rawBytes: [UInt8](repeating: n, count: 32)) }
 
     static func kind(of tree: PartialMerkleTree, maxTransactions: UInt32 = PartialMerkleTree.defaultMaxTransactions)

@@ -1,9 +1,10 @@
 import ElaMerkle
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// Hostile and damaged proofs: every failure is a typed error, never a crash, and nothing false is accepted.
-@Suite struct ProofRobustnessTests {
+@Suite(.ownThread) struct ProofRobustnessTests {
     /// Single-byte changes of the proof files are rejected, or (if they only touched bytes the proof does not
     /// depend on) still prove the header's real root, and every transaction then claimed really is at that
     /// position in block 830000. The smallest proof gets all 255 other values at every position; the others get

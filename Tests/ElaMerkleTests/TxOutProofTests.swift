@@ -1,10 +1,11 @@
 import ElaJSON
 import ElaMerkle
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// Real `gettxoutproof` proofs and BIP37 merkleblocks (README section B).
-@Suite struct TxOutProofTests {
+@Suite(.ownThread) struct TxOutProofTests {
     static let root830000 = "8a56cfd4c2776e3e4720fd2e50aefb4d51f07a45662e1aea17b0c91afdb2ad70"
 
     /// Every proof file present: its root is the header root and it proves exactly the indexes in its name.

@@ -5,7 +5,7 @@ import ElaWire
 import Testing
 import ElaTestSupport
 
-@Suite struct P2PMessageTests {
+@Suite(.ownThread) struct P2PMessageTests {
     static let magic: UInt32 = 2_017_001  // ELA mainnet
 
     func roundTrip(_ m: P2PMessage) throws -> P2PMessage {
@@ -107,7 +107,7 @@ import ElaTestSupport
     }
 }
 
-@Suite struct P2PChainMessageTests {
+@Suite(.ownThread) struct P2PChainMessageTests {
     @Test func merkleBlockAndFilterLoadRoundTrip() throws {
         let txids = (0..<5).map { i in Hash256(rawBytes: [UInt8](repeating: UInt8(i + 1), count: 32)) }
         let header = ELAHeader(

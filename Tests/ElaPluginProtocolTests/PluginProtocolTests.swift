@@ -61,7 +61,7 @@ import Testing
 }
 
 /// A plugin in another language (Python), written from docs/plugin-protocol.md, spoken to over a real socketpair.
-@Suite struct PythonPluginTests {
+@Suite(.ownThread) struct PythonPluginTests {
     @Test(.enabled(if: access("/usr/bin/python3", X_OK) == 0)) func aPythonPluginSpeaksTheProtocol() throws {
         var fds: [Int32] = [0, 0]
         try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0)

@@ -5,7 +5,7 @@ import ElaWire
 import Testing
 
 /// The chain survives a restart: a real SQLite file in a temporary directory, closed and reopened.
-@Suite struct BlockStoreTests {
+@Suite(.ownThread) struct BlockStoreTests {
     @Test func aRestartedNodeHasTheSameChainBranchesAndMempool() async throws {
         let dir = TemporaryDirectory(prefix: "ela-regtest-store")
         defer { dir.remove() }

@@ -6,7 +6,7 @@ import ElaTestSupport
 import Testing
 
 /// The control methods through the real socket, and malformed requests through the real handler.
-@Suite(.serialized) struct ControlMethodTests {
+@Suite(.ownThread, .serialized) struct ControlMethodTests {
     @Test func minesSubmitsAndReports() async throws {
         let running = try await InProcessNode.start()
         do {

@@ -3,9 +3,10 @@ import ElaCrypto
 import ElaIdentity
 import ElaJSON
 import ElaRegtest
+import ElaTestSupport
 import Testing
 
-@Suite struct DIDRequestTransactionTests {
+@Suite(.ownThread) struct DIDRequestTransactionTests {
     @Test func aCreateRequestBecomesARegisterDIDTransactionOnItsSubjectsProgram() throws {
         let json = try user4CreateRequest()
         let subject = try IDChainRequest(json: json).subjectDID()

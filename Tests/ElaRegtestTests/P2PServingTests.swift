@@ -6,10 +6,11 @@ import ElaMerkle
 import ElaP2P
 import ElaRegtest
 import ElaWire
+import ElaTestSupport
 import Testing
 
 /// A real node on 127.0.0.1 (ephemeral port) and raw TCP peers speaking the ELA P2P protocol.
-@Suite(.serialized) struct P2PServingTests {
+@Suite(.ownThread, .serialized) struct P2PServingTests {
     @Test func anSPVPeerGetsTheDIDTransactionProvenInAMerkleBlock() async throws {
         let running = try await InProcessNode.start()
         do {

@@ -3,9 +3,10 @@ import ElaMerkle
 import ElaP2P
 import ElaRegtest
 import ElaWire
+import ElaTestSupport
 import Testing
 
-@Suite struct PeerSessionTests {
+@Suite(.ownThread) struct PeerSessionTests {
     let version = VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 1, height: 0, relay: false)
 
     func chainWithBlocks(_ n: Int) throws -> RegtestChain {

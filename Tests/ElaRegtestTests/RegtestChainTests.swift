@@ -2,9 +2,10 @@ import ElaChain
 import ElaMerkle
 import ElaRegtest
 import ElaWire
+import ElaTestSupport
 import Testing
 
-@Suite struct RegtestChainTests {
+@Suite(.ownThread) struct RegtestChainTests {
     let t0: UInt32 = 1_700_000_000
 
     @Test func minesLinkedRegnetBlocksWithAMatchingMerkleRoot() throws {

@@ -9,7 +9,7 @@ import ElaWire
 import Testing
 
 /// The real `ela-regtest` executable as a child process, driven by its own client subcommands and a raw P2P peer.
-@Suite(.serialized) struct RegtestProcessTests {
+@Suite(.ownThread, .serialized) struct RegtestProcessTests {
     let executable = ChildProcess.product("ela-regtest")
 
     struct RunningNode: @unchecked Sendable {

@@ -1,7 +1,8 @@
 import ElaSPV
+import ElaTestSupport
 import Testing
 
-@Suite struct PeerPolicyTests {
+@Suite(.ownThread) struct PeerPolicyTests {
     @Test func liesBanAtOnceSlipsAddUp() {
         var board = PeerScoreboard()
         let first = board.record("a:1", penalty: 20, now: 0)

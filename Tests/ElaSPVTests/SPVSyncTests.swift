@@ -45,7 +45,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         kind: .registerDID, payload: Array(request.normalizedString.utf8), programHash: program, nonce: 1)
 }
 
-@Suite struct SPVSyncTests {
+@Suite(.ownThread) struct SPVSyncTests {
     let now = try! DIDDate("2026-11-25T00:00:00Z")
 
     func identity() throws -> (ElaPrivateKey, DIDDocument) {
@@ -208,7 +208,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
     }
 }
 
-@Suite struct SPVCheckpointTests {
+@Suite(.ownThread) struct SPVCheckpointTests {
     let now = try! DIDDate("2026-11-25T00:00:00Z")
 
     @Test func aFreshChainStartsAtTheNewestCheckpoint() throws {

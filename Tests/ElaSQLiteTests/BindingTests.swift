@@ -1,7 +1,8 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
-@Suite struct BindingTests {
+@Suite(.ownThread) struct BindingTests {
     @Test func roundTripsEveryType() async throws {
         try await withTemporaryDirectory { dir in
             let connection = try SQLiteConnection(path: dir + "/types.db")

@@ -1,11 +1,12 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-@Suite struct ConnectionTests {
+@Suite(.ownThread) struct ConnectionTests {
     @Test func opensInWALModeAndWritesTheWALFile() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/agent.db"

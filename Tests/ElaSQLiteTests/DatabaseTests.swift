@@ -1,7 +1,8 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
-@Suite struct DatabaseTests {
+@Suite(.ownThread) struct DatabaseTests {
     @Test func manyTasksKeepAllRows() async throws {
         try await withTemporaryDirectory { dir in
             let database = try SQLiteDatabase(path: dir + "/shared.db")

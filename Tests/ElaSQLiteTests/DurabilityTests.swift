@@ -1,4 +1,5 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Testing
 
 /// Committed data must survive a process that dies without closing or checkpointing (synchronous=NORMAL in WAL),
 /// and a transaction open at that moment must vanish, even when its pages were already spilled into the WAL.
-@Suite struct DurabilityTests {
+@Suite(.ownThread) struct DurabilityTests {
     static let committed = 50
 
     /// Writes `committed` rows in separate transactions, then leaves a big transaction open.

@@ -1,7 +1,8 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
-@Suite struct ErrorTests {
+@Suite(.ownThread) struct ErrorTests {
     @Test func syntaxErrorCarriesMessageAndSQL() throws {
         let connection = try SQLiteConnection(path: ":memory:")
         let error = #expect(throws: SQLiteError.self) { try connection.prepare("SELEC 1") }

@@ -1,7 +1,8 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
-@Suite struct MigrationTests {
+@Suite(.ownThread) struct MigrationTests {
     private let v1 = SQLiteMigration(version: 1, name: "create peers", sql: "CREATE TABLE peer (did TEXT PRIMARY KEY);")
     private let v2 = SQLiteMigration(
         version: 2, name: "add grants",

@@ -1,8 +1,9 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
 /// `run`, `query` and transactions reuse prepared statements; reuse must never mix up rows or bindings.
-@Suite struct StatementCacheTests {
+@Suite(.ownThread) struct StatementCacheTests {
     @Test func repeatedQueriesSeeFreshBindingsAndRows() throws {
         let db = try SQLiteConnection(path: ":memory:")
         try db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")

@@ -1,9 +1,10 @@
 import ElaSQLite
+import ElaTestSupport
 import Testing
 
 private struct Abort: Error {}
 
-@Suite struct TransactionTests {
+@Suite(.ownThread) struct TransactionTests {
     private func ids(_ connection: SQLiteConnection) throws -> [Int] {
         try connection.query("SELECT id FROM t ORDER BY id") { row -> Int in try row[0] }
     }

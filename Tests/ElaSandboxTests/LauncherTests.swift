@@ -1,4 +1,5 @@
 import ElaSandbox
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -7,7 +8,7 @@ import Glibc
 
 /// Runs the real launcher with /bin/sh and python3 probes as the plugin. Serialized: the probes measure limits and
 /// the machine has few cores. Each test gets its own scratch dir and cgroup parent, removed afterwards.
-@Suite(.serialized, .enabled(if: runningAsRoot, "needs root: the launcher builds namespaces and mounts"))
+@Suite(.ownThread, .serialized, .enabled(if: runningAsRoot, "needs root: the launcher builds namespaces and mounts"))
 final class LauncherTests {
     let scratch: String
     let cgroupParent = "ela-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -415,7 +416,7 @@ final class LauncherTests {
     }
 }
 
-@Suite struct UnprivilegedLauncherTests {
+@Suite(.ownThread) struct UnprivilegedLauncherTests {
     @Test(.enabled(if: !runningAsRoot, "only meaningful when not root"))
     func refusesWithoutRoot() throws {
         print("not root: only checking that the launcher refuses; the sandbox tests need root")

@@ -1,7 +1,8 @@
 import ElaSandbox
+import ElaTestSupport
 import Testing
 
-@Suite struct SandboxReportTests {
+@Suite(.ownThread) struct SandboxReportTests {
     static let sample = """
         {"layer":"cgroup","state":"active","detail":"v1: memory yes, pids yes; memory 32 MB, pids 16"}
         {"layer":"pid_ns","state":"active","detail":"plugin is pid 2"}
@@ -81,7 +82,7 @@ import Testing
     }
 }
 
-@Suite struct SandboxPolicyTests {
+@Suite(.ownThread) struct SandboxPolicyTests {
     @Test func launcherArgumentsCarryEveryField() {
         let policy = SandboxPolicy(
             name: "gpio", uid: 61003, gid: 61003, stateDirectory: "/var/lib/ela-agent/plugins/gpio",

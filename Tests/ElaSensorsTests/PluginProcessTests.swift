@@ -9,7 +9,7 @@ import ElaTestSupport
 import Testing
 
 /// The built `ela-plugin-sensors`, spawned with a socketpair on fd 3 and spoken to as the agent would.
-@Suite struct PluginProcessTests {
+@Suite(.ownThread) struct PluginProcessTests {
     /// Next to this package's sources: three levels above this file (Tests/ElaSensorsTests/PluginProcessTests.swift).
     static let manifestPath: String = {
         var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)

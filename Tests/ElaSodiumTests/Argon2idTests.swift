@@ -1,11 +1,12 @@
 import ElaSodium
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-@Suite("Argon2id")
+@Suite("Argon2id", .ownThread)
 struct Argon2idTests {
     let passphrase = SecretBytes(utf8: "correct horse battery staple")
     let salt = [UInt8](repeating: 0x5a, count: 16)

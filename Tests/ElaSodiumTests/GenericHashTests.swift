@@ -1,7 +1,8 @@
 import ElaSodium
+import ElaTestSupport
 import Testing
 
-@Suite("GenericHash")
+@Suite("GenericHash", .ownThread)
 struct GenericHashTests {
     @Test func keyedHashDependsOnKeyAndMessage() throws {
         let key = SecretBytes([UInt8](repeating: 7, count: 32))

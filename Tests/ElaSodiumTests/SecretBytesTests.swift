@@ -1,7 +1,8 @@
 import ElaSodium
+import ElaTestSupport
 import Testing
 
-@Suite("SecretBytes")
+@Suite("SecretBytes", .ownThread)
 struct SecretBytesTests {
     @Test func equalContentsAreEqual() {
         #expect(SecretBytes([1, 2, 3, 4]) == SecretBytes([1, 2, 3, 4]))

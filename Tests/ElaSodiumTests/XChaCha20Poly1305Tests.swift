@@ -1,7 +1,8 @@
 import ElaSodium
+import ElaTestSupport
 import Testing
 
-@Suite("XChaCha20-Poly1305")
+@Suite("XChaCha20-Poly1305", .ownThread)
 struct XChaCha20Poly1305Tests {
     let key = XChaCha20Poly1305.randomKey()
     let nonce = XChaCha20Poly1305.randomNonce()

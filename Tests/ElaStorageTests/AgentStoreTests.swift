@@ -3,7 +3,7 @@ import ElaStorage
 import ElaTestSupport
 import Testing
 
-@Suite struct AgentStoreTests {
+@Suite(.ownThread) struct AgentStoreTests {
     @Test func identityPersistsAcrossReopen() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -17,7 +17,7 @@ private func entry(_ n: Int, subject: String = "did:elastos:a", decision: AuditD
         decision: decision, reason: "r\(n)", request: "{\"n\":\(n)}")
 }
 
-@Suite struct GateStoresTests {
+@Suite(.ownThread) struct GateStoresTests {
     @Test func migrationFourUpgradesAVersionThreeDatabase() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -2,7 +2,7 @@ import ElaStorage
 import ElaTestSupport
 import Testing
 
-@Suite struct HeaderStoreTests {
+@Suite(.ownThread) struct HeaderStoreTests {
     func header(_ n: UInt8, prev: UInt8, height: Int64, main: Bool = true) -> StoredHeader {
         StoredHeader(
             hash: [UInt8](repeating: n, count: 32), previousHash: [UInt8](repeating: prev, count: 32), height: height,

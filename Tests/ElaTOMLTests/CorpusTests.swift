@@ -1,4 +1,5 @@
 import ElaTOML
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -9,7 +10,7 @@ import Testing
 
 /// The official toml-test corpus (TOML 1.0.0 file list): every valid file must decode to its JSON,
 /// every invalid file must be rejected with a TOMLError.
-@Suite struct CorpusTests {
+@Suite(.ownThread) struct CorpusTests {
     static func corpusFiles() throws -> [String] {
         try TestData.text("toml-test/files-toml-1.0.0").split(separator: "\n").map(String.init)
     }

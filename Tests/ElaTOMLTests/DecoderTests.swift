@@ -1,8 +1,9 @@
 import ElaTOML
+import ElaTestSupport
 import Testing
 
 /// The Decodable bridge: values, errors naming key and line, unknown-key rejection.
-@Suite struct DecoderTests {
+@Suite(.ownThread) struct DecoderTests {
     enum LogLevel: String, Decodable { case debug, info, warning, error }
 
     struct Config: Decodable, Equatable {

@@ -1,8 +1,9 @@
 import ElaTOML
+import ElaTestSupport
 import Testing
 
 /// Error positions, table semantics and edge cases of the parser.
-@Suite struct ParserTests {
+@Suite(.ownThread) struct ParserTests {
     /// The error thrown for `text`, failing the test if it parses.
     func parseError(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> TOMLError? {
         do {

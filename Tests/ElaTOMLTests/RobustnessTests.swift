@@ -1,4 +1,5 @@
 import ElaTOML
+import ElaTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,7 +9,7 @@ import Testing
 #endif
 
 /// The corpus comparison itself, and damaged input never crashing the parser.
-@Suite struct RobustnessTests {
+@Suite(.ownThread) struct RobustnessTests {
     @Test func taggedComparisonDetectsDifferences() throws {
         let table = TOMLValue.table(try TOML.parse("a = 1\nb = 1979-05-27T07:32:00.6Z\nc = nan\nd = [1.5]"))
         func json(_ text: String) throws -> MiniJSON { try MiniJSON.parse(Array(text.utf8)) }

@@ -1,7 +1,8 @@
 import ElaWire
+import ElaTestSupport
 import Testing
 
-@Suite struct WireTests {
+@Suite(.ownThread) struct WireTests {
     @Test func integersRoundTrip() throws {
         var w = WireWriter()
         w.writeUInt8(0xAB)
