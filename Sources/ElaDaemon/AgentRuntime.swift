@@ -102,7 +102,10 @@ struct AgentRuntime {
         let late = LateBinding()
         let plugins = PluginSetup.makeHost(
             config: config, board: board, store: state.store, logger: logger, events: events,
-            requestHandler: ControlContext.pluginRequestHandler(gate: { late.gate }, plugins: { late.plugins }))
+            requestHandler: PluginServices(
+                deviceDID: identity.did.description, late: late,
+                fallback: ControlContext.pluginRequestHandler(gate: { late.gate }, plugins: { late.plugins })
+            ).handler)
         let minConfirmations = config.spvConfirmations
         let gate = Gate(
             store: state.store,

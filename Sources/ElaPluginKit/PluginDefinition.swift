@@ -12,6 +12,10 @@ public struct PluginDefinition: Sendable {
     /// Declared event names, in declaration order.
     public private(set) var events: [String] = []
     var handlers: [String: Handler] = [:]
+    /// Handles a notification from the host (e.g. `ela.event`). Runs on the connection's reader thread, in arrival
+    /// order, so it must be quick and must not block (queue the work).
+    public typealias NotificationHandler = @Sendable (JSONObject, PluginContext) -> Void
+    var notificationHandlers: [String: NotificationHandler] = [:]
 
     /// Runs after the host's `ela.hello` and before the plugin answers it (start pollers, open chips). Throwing
     /// answers the hello with -32000 "start failed: ..." and ends the plugin with status 1.
@@ -30,6 +34,12 @@ public struct PluginDefinition: Sendable {
         guard !name.hasPrefix("ela.") else { return }
         if handlers[name] == nil { methods.append(name) }
         handlers[name] = handler
+    }
+
+    /// Handles the host's notification `name` (e.g. `ela.event`, delivered after `ela.subscribe`). Unknown
+    /// notifications are ignored.
+    public mutating func notification(_ name: String, _ handler: @escaping NotificationHandler) {
+        notificationHandlers[name] = handler
     }
 
     /// Declares an event the plugin emits (e.g. `gpio.edge`).
