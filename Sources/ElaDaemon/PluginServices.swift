@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ElaConfig
 import ElaGate
 import ElaJSON
 import ElaPluginHost

@@ -66,11 +66,8 @@ public final class MosquittoClient: @unchecked Sendable {  // `handle` is used u
                                  context: options.clientID == nil ? "random client id" : "client id \(options.clientID!)")
         }
         handle = h
-        do { try configure(options) } catch {
-            mosquitto_destroy(h)
-            Unmanaged<CallbackBox>.fromOpaque(boxPointer).release()
-            throw error
-        }
+        // Throwing from here on runs deinit (every stored property is set), which destroys the handle and the box.
+        try configure(options)
         installCallbacks()
     }
 

@@ -1,5 +1,6 @@
 import ElaJSON
 import ElaMQTTBridge
+import ElaMosquitto
 import Testing
 
 @Suite struct TopicsAndConfigTests {

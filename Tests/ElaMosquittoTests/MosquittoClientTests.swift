@@ -25,8 +25,15 @@ import Testing
         var published: [Int32] { all.compactMap { if case .published(let mid) = $0 { mid } else { nil } } }
         var accepted: Bool { all.contains { if case .connected(0, _) = $0 { true } else { false } } }
 
-        func wait(_ seconds: Double = 10, _ condition: (Recorder) -> Bool) -> Bool {
-            ChildProcess.waitUntil(timeoutSeconds: seconds) { condition(self) }
+        /// Polls with Task.sleep: a blocking wait would hold one of the few pool threads the recorder's task needs.
+        func wait(_ seconds: Double = 10, _ condition: (Recorder) -> Bool) async -> Bool {
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+            while clock.now < deadline {
+                if condition(self) { return true }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return condition(self)
         }
     }
 
@@ -38,23 +45,23 @@ import Testing
     }
 
     @Test(arguments: [MosquittoOptions.ProtocolVersion.v311, .v5])
-    func publishesQoS1AndReceivesPUBACKAndMessages(version: MosquittoOptions.ProtocolVersion) throws {
+    func publishesQoS1AndReceivesPUBACKAndMessages(version: MosquittoOptions.ProtocolVersion) async throws {
         let broker = try MosquittoBroker()
         var o = MosquittoOptions()
         o.protocolVersion = version
         let (sub, subEvents) = try connected(o, port: broker.port)
         defer { sub.stop() }
-        #expect(subEvents.wait { $0.accepted })
+        #expect(await subEvents.wait { $0.accepted })
         try sub.subscribe("t/#", qos: 1)
-        #expect(subEvents.wait { $0.all.contains { if case .subscribed = $0 { true } else { false } } })
+        #expect(await subEvents.wait { $0.all.contains { if case .subscribed = $0 { true } else { false } } })
 
         let (pub, pubEvents) = try connected(o, port: broker.port)
         defer { pub.stop() }
-        #expect(pubEvents.wait { $0.accepted })
+        #expect(await pubEvents.wait { $0.accepted })
         var mids: [Int32] = []
         for i in 0..<100 { mids.append(try pub.publish(topic: "t/\(i % 3)", payload: Array("m\(i)".utf8), qos: 1)) }
-        #expect(pubEvents.wait { Set($0.published).isSuperset(of: mids) }, "every QoS 1 message gets its PUBACK")
-        #expect(subEvents.wait { $0.messages.count == 100 })
+        #expect(await pubEvents.wait { Set($0.published).isSuperset(of: mids) }, "every QoS 1 message gets its PUBACK")
+        #expect(await subEvents.wait { $0.messages.count == 100 })
         let got = subEvents.messages
         for t in 0..<3 {
             let expected = (0..<100).filter { $0 % 3 == t }.map { "m\($0)" }
@@ -63,13 +70,13 @@ import Testing
         #expect(got.allSatisfy { $0.qos == 1 })
     }
 
-    @Test func theWillIsPublishedWhenTheConnectionDiesAndReconnectsAfterTheBrokerReturns() throws {
+    @Test func theWillIsPublishedWhenTheConnectionDiesAndReconnectsAfterTheBrokerReturns() async throws {
         let broker = try MosquittoBroker()
         let (watcher, watched) = try connected(MosquittoOptions(), port: broker.port)
         defer { watcher.stop() }
-        #expect(watched.wait { $0.accepted })
+        #expect(await watched.wait { $0.accepted })
         try watcher.subscribe("dev/status", qos: 1)
-        #expect(watched.wait { $0.all.contains { if case .subscribed = $0 { true } else { false } } })
+        #expect(await watched.wait { $0.all.contains { if case .subscribed = $0 { true } else { false } } })
 
         // A client with a will, in a child process we can SIGKILL: the broker publishes the will.
         let pub = try ChildProcess(
@@ -77,24 +84,24 @@ import Testing
             ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "x", "--will-topic", "dev/status", "--will-payload", "offline",
              "--will-qos", "1", "-k", "5"],
             outputDirectory: broker.directory.path)
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         pub.signal(SIGKILL)
         _ = try pub.wait()
-        #expect(watched.wait { $0.messages.contains { $0.topic == "dev/status" && $0.payload == Array("offline".utf8) } })
+        #expect(await watched.wait { $0.messages.contains { $0.topic == "dev/status" && $0.payload == Array("offline".utf8) } })
 
         // The broker goes away and comes back: the client reports the loss and reconnects by itself.
         broker.stop()
-        #expect(watched.wait { $0.all.contains { if case .disconnected(let c) = $0 { c != 0 } else { false } } })
+        #expect(await watched.wait { $0.all.contains { if case .disconnected(let c) = $0 { c != 0 } else { false } } })
         try broker.start()
         let connects = { (r: Recorder) in r.all.filter { if case .connected(0, _) = $0 { true } else { false } }.count }
-        #expect(watched.wait(15) { connects($0) >= 2 })
+        #expect(await watched.wait(15) { connects($0) >= 2 })
     }
 
-    @Test func connectFailuresAreReportedWithTheAttemptNumber() throws {
+    @Test func connectFailuresAreReportedWithTheAttemptNumber() async throws {
         let port = MosquittoBroker.freePort()
         let (c, r) = try connected(MosquittoOptions(), port: port)
         defer { c.stop() }
-        #expect(r.wait { $0.all.contains { if case .connectFailed(_, let n) = $0 { n >= 2 } else { false } } })
+        #expect(await r.wait { $0.all.contains { if case .connectFailed(_, let n) = $0 { n >= 2 } else { false } } })
         let first = r.all.first { if case .connectFailed = $0 { true } else { false } }
         if case .connectFailed(let e, 1)? = first {
             #expect(e.description.contains("127.0.0.1:\(port)"))
@@ -121,7 +128,7 @@ import Testing
         #expect(!mosquittoLibraryVersion().isEmpty)
     }
 
-    @Test func aBrokerWithoutAnonymousAccessRefusesWrongCredentials() throws {
+    @Test func aBrokerWithoutAnonymousAccessRefusesWrongCredentials() async throws {
         let dir = TemporaryDirectory(prefix: "ela-mqtt-auth")
         defer { dir.remove() }
         let port = MosquittoBroker.freePort()
@@ -138,7 +145,7 @@ import Testing
         let (c, r) = try connected(o, port: port)
         defer { c.stop() }
         // The CONNACK code says why (5: not authorised); the loop keeps trying with backoff.
-        #expect(r.wait { $0.all.contains { if case .connected(let code, _) = $0 { code != 0 } else { false } } })
+        #expect(await r.wait { $0.all.contains { if case .connected(let code, _) = $0 { code != 0 } else { false } } })
         #expect(!r.accepted)
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// A real `mosquitto` broker on a free loopback port, started from a generated config and stopped by pid.
@@ -14,15 +14,17 @@ public final class MosquittoBroker: @unchecked Sendable {  // used by one test a
     private var process: ChildProcess?
 
     /// Writes the config and starts the broker; waits until it accepts connections.
-    public init(port: Int? = nil, extraConfig: String = "") throws {
+    /// `persistent` keeps sessions and queued messages across a restart (in the broker's temporary directory).
+    public init(port: Int? = nil, persistent: Bool = false, extraConfig: String = "") throws {
         directory = TemporaryDirectory(prefix: "ela-mosquitto")
         self.port = port ?? Self.freePort()
+        let persistence = persistent ? "persistence true\npersistence_location \(directory.path)/" : "persistence false"
         configPath = directory.write(
             "mosquitto.conf",
             """
             listener \(self.port) 127.0.0.1
             allow_anonymous true
-            persistence false
+            \(persistence)
             max_queued_messages 0
             max_inflight_messages 0
             log_dest stderr
