@@ -257,9 +257,9 @@ let package = Package(
             name: "ElaCLITests",
             dependencies: [
                 "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
-                "ElaIdentity", "ElaJSON", "ElaSQLite",
+                "ElaIdentity", "ElaJSON", "ElaSQLite", "ela-plugin-mqtt", "ElaMosquitto",
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaRegtestTests",
             dependencies: [
