@@ -288,9 +288,12 @@ final class PluginSession: Sendable {
     }
 
     private static func kind(of error: PluginError) -> PluginProtocolError.Kind {
-        switch error.kind {
-        case .invalidParams: .invalidParams
-        case .failed: .pluginError
+        switch error.kind.code {
+        case PluginError.Kind.invalidParams.code: .invalidParams
+        case PluginError.Kind.failed.code: .pluginError
+        // A host error passed on by a handler (`try await context.call(...)`) keeps its code.
+        case PluginProtocolError.Kind.methodNotFound.code: .methodNotFound
+        case PluginProtocolError.Kind.notReady.code: .notReady
         default: .internalError
         }
     }
