@@ -166,7 +166,8 @@ let package = Package(
             name: "ela-bench",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", "ElaSPV", "ElaRegtest",
-                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", crypto, logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", "ElaMosquitto", "ElaMQTTBridge", crypto, logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/ela-bench",
             swiftSettings: swiftSettings),

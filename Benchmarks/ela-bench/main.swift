@@ -95,6 +95,7 @@ do {
     try benchSPV()
     try await benchSync(blocks: 10_000)
     try await benchPlugins()
+    try await benchMQTT()
 } catch {
     print("ela-bench: \(error)")
     exit(1)

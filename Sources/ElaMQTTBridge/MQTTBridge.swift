@@ -43,6 +43,8 @@ public final class MQTTBridge: Sendable {
     public let deviceDID: String
     let hooks: BridgeHooks
     let client: MosquittoClient
+    /// Lets the network thread's handler reach the bridge created after the client.
+    let sink = EventSink()
     let worker = Worker()
     let outboxPath: String
 
@@ -62,7 +64,6 @@ public final class MQTTBridge: Sendable {
         var publishErrors = 0
     }
     let shared: Mutex<Shared>
-    let consumer = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens (or creates) the outbox at `outboxPath` and prepares the client; `start` connects.
     public init(config: BridgeConfig, deviceDID: String, outboxPath: String, hooks: BridgeHooks) throws(BridgeStartError) {
@@ -86,7 +87,8 @@ public final class MQTTBridge: Sendable {
         }
         let topics = self.topics
         options.will = MosquittoOptions.Will(topic: topics.status, payload: Self.statusPayload("offline", did: deviceDID), qos: 1, retain: true)
-        do { client = try MosquittoClient(options: options) } catch { throw BridgeStartError(message: "mqtt client: \(error)") }
+        let sink = self.sink
+        do { client = try MosquittoClient(options: options) { sink.deliver($0) } } catch { throw BridgeStartError(message: "mqtt client: \(error)") }
         shared = Mutex(Shared(link: BridgeLink(nowMs: wallClockMs())))
     }
 
@@ -106,12 +108,7 @@ public final class MQTTBridge: Sendable {
         let box = OutboxBox(outbox)
         shared.withLock { $0.stats = outbox.stats }
         guard worker.start({ [self] in self.runOutbox(box.outbox) }) else { throw BridgeStartError(message: "cannot start the outbox thread") }
-        let events = client.events
-        consumer.withLock { task in
-            task = Task { [self] in
-                for await event in events { self.handle(event) }
-            }
-        }
+        sink.target.withLock { $0 = self }
         let backoff = ReconnectBackoff(minimumMs: config.reconnectMinMs, maximumMs: config.reconnectMaxMs)
         do {
             try client.start(host: config.broker.host, port: config.broker.port) { attempt in .milliseconds(backoff.delayMs(attempt: attempt)) }
@@ -128,8 +125,7 @@ public final class MQTTBridge: Sendable {
         shared.withLock { $0.stopping = true }
         worker.signal()
         worker.join()
-        let task = consumer.withLock { $0 }
-        task?.cancel()
+        sink.target.withLock { $0 = nil }  // breaks the bridge -> client -> handler -> bridge cycle
     }
 
     // MARK: Input
@@ -148,7 +144,8 @@ public final class MQTTBridge: Sendable {
         worker.signal()
     }
 
-    private func handle(_ event: MosquittoEvent) {
+    /// On the network thread: only bookkeeping and wake-ups; commands go to a task.
+    fileprivate func handle(_ event: MosquittoEvent) {
         switch event {
         case .published(let mid):
             shared.withLock { $0.acks.append(mid) }
@@ -328,4 +325,10 @@ public struct BridgeStartError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// Holds the bridge for the client's handler (set by `start`, cleared by `stop`).
+final class EventSink: Sendable {
+    let target = Mutex<MQTTBridge?>(nil)
+    func deliver(_ event: MosquittoEvent) { target.withLock { $0 }?.handle(event) }
 }

@@ -23,13 +23,20 @@ public func mosquittoLibraryVersion() -> String {
 /// (Sendable), so no Swift state is shared with the network thread beyond it and an atomic.
 final class CallbackBox: Sendable {
     let continuation: AsyncStream<MosquittoEvent>.Continuation
+    let handler: (@Sendable (MosquittoEvent) -> Void)?
     let version5: Bool
     /// Set when the broker accepts a connection: the loop then starts its backoff from scratch.
     let accepted = Atomic<Bool>(false)
 
-    init(continuation: AsyncStream<MosquittoEvent>.Continuation, version5: Bool) {
+    init(continuation: AsyncStream<MosquittoEvent>.Continuation, handler: (@Sendable (MosquittoEvent) -> Void)?, version5: Bool) {
         self.continuation = continuation
+        self.handler = handler
         self.version5 = version5
+    }
+
+    /// To the handler on the network thread when there is one (no hop through the concurrency pool), else the stream.
+    func deliver(_ event: MosquittoEvent) {
+        if let handler { handler(event) } else { continuation.yield(event) }
     }
 
     static func from(_ pointer: UnsafeMutableRawPointer?) -> CallbackBox? {
@@ -42,7 +49,8 @@ final class CallbackBox: Sendable {
 /// `publish` and `subscribe` may be called from any thread (libmosquitto runs in threaded mode and its loop
 /// thread does the writing).
 public final class MosquittoClient: @unchecked Sendable {  // `handle` is used under libmosquitto's own locks; `loop` under `lock`
-    /// Everything the network loop reports. One consumer; unbounded, so PUBACKs are never lost.
+    /// Everything the network loop reports (unless a handler takes it). One consumer; unbounded, so PUBACKs are never
+    /// lost.
     public let events: AsyncStream<MosquittoEvent>
     public let options: MosquittoOptions
     private let handle: OpaquePointer
@@ -53,12 +61,15 @@ public final class MosquittoClient: @unchecked Sendable {  // `handle` is used u
 
     /// Creates the client and applies `options`. Errors name the option (an unreadable CA file is `.invalidArgument`
     /// from `mosquitto_tls_set` with the file in the context).
-    public init(options: MosquittoOptions) throws(MosquittoError) {
+    ///
+    /// With `handler`, events are passed to it on the network thread, in order, instead of to `events`: it must be
+    /// quick and must not block (queue the work). That keeps PUBACK handling independent of a busy concurrency pool.
+    public init(options: MosquittoOptions, handler: (@Sendable (MosquittoEvent) -> Void)? = nil) throws(MosquittoError) {
         _ = libraryInitialized
         self.options = options
         let (stream, continuation) = AsyncStream<MosquittoEvent>.makeStream(bufferingPolicy: .unbounded)
         events = stream
-        box = CallbackBox(continuation: continuation, version5: options.protocolVersion == .v5)
+        box = CallbackBox(continuation: continuation, handler: handler, version5: options.protocolVersion == .v5)
         boxPointer = Unmanaged.passRetained(box).toOpaque()
         guard let h = mosquitto_new(options.clientID, options.cleanSession, boxPointer) else {
             Unmanaged<CallbackBox>.fromOpaque(boxPointer).release()
@@ -108,18 +119,18 @@ public final class MosquittoClient: @unchecked Sendable {  // `handle` is used u
         mosquitto_connect_callback_set(handle) { _, userdata, rc in
             guard let box = CallbackBox.from(userdata) else { return }
             if rc == 0 { box.accepted.store(true, ordering: .relaxed) }
-            box.continuation.yield(.connected(code: rc, reason: connackText(rc, version5: box.version5)))
+            box.deliver(.connected(code: rc, reason: connackText(rc, version5: box.version5)))
         }
         mosquitto_disconnect_callback_set(handle) { _, userdata, rc in
-            CallbackBox.from(userdata)?.continuation.yield(.disconnected(code: rc))
+            CallbackBox.from(userdata)?.deliver(.disconnected(code: rc))
         }
         mosquitto_publish_callback_set(handle) { _, userdata, mid in
-            CallbackBox.from(userdata)?.continuation.yield(.published(mid: mid))
+            CallbackBox.from(userdata)?.deliver(.published(mid: mid))
         }
         mosquitto_subscribe_callback_set(handle) { _, userdata, mid, count, granted in
             var qos: [Int32] = []
             if let granted { qos = (0..<Int(count)).map { granted[$0] } }
-            CallbackBox.from(userdata)?.continuation.yield(.subscribed(mid: mid, grantedQoS: qos))
+            CallbackBox.from(userdata)?.deliver(.subscribed(mid: mid, grantedQoS: qos))
         }
         mosquitto_message_callback_set(handle) { _, userdata, message in
             guard let box = CallbackBox.from(userdata), let m = message?.pointee else { return }
@@ -128,7 +139,7 @@ public final class MosquittoClient: @unchecked Sendable {  // `handle` is used u
             if let p = m.payload, m.payloadlen > 0 {
                 payload = Array(UnsafeRawBufferPointer(start: p, count: Int(m.payloadlen)))
             }
-            box.continuation.yield(.message(MosquittoMessage(topic: topic, payload: payload, qos: m.qos, retain: m.retain)))
+            box.deliver(.message(MosquittoMessage(topic: topic, payload: payload, qos: m.qos, retain: m.retain)))
         }
     }
 
@@ -185,7 +196,7 @@ public final class MosquittoClient: @unchecked Sendable {  // `handle` is used u
                     everConnected = true
                 } else {
                     attempt += 1
-                    box.continuation.yield(.connectFailed(MosquittoError(rc, "mosquitto_connect", context: "\(host):\(port)"), attempt: attempt))
+                    box.deliver(.connectFailed(MosquittoError(rc, "mosquitto_connect", context: "\(host):\(port)"), attempt: attempt))
                     pause(retryDelay(attempt))
                     continue
                 }

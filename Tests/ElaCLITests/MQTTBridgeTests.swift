@@ -31,27 +31,31 @@ import Testing
         let messages = Mutex<[MosquittoMessage]>([])
         let subscribed = Atomic<Int>(0)
 
+        /// Records on the network thread: the tests' blocking elactl runs may hold every concurrency-pool thread.
         init(port: Int) throws {
-            client = try MosquittoClient(options: MosquittoOptions())
-            let events = client.events
-            Task { [weak self] in
-                for await e in events {
-                    guard let self else { return }
-                    switch e {
-                    case .message(let m): self.messages.withLock { $0.append(m) }
-                    case .connected(0, _): _ = try? self.client.subscribe("ela/#", qos: 1)
-                    case .subscribed: self.subscribed.add(1, ordering: .relaxed)
-                    default: break
-                    }
-                }
-            }
+            let box = RecorderBox()
+            client = try MosquittoClient(options: MosquittoOptions()) { e in box.recorder.withLock { $0 }?.handle(e) }
+            box.recorder.withLock { $0 = self }
             try client.start(host: "127.0.0.1", port: port) { _ in .milliseconds(50) }
+        }
+
+        func handle(_ e: MosquittoEvent) {
+            switch e {
+            case .message(let m): messages.withLock { $0.append(m) }
+            case .connected(0, _): _ = try? client.subscribe("ela/#", qos: 1)
+            case .subscribed: subscribed.add(1, ordering: .relaxed)
+            default: break
+            }
         }
 
         func on(_ topic: String) -> [JSONValue] {
             messages.withLock { $0.filter { $0.topic == topic }.compactMap { try? JSONParser.parse(bytes: $0.payload) } }
         }
         func publish(_ topic: String, _ payload: [UInt8]) throws { try client.publish(topic: topic, payload: payload, qos: 1) }
+    }
+
+    final class RecorderBox: Sendable {
+        let recorder = Mutex<Recorder?>(nil)
     }
 
     struct Agent {
