@@ -93,7 +93,24 @@ private func startBroker() throws -> (pid: pid_t, port: Int, dir: String) {
     var pid: pid_t = 0
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/usr/sbin/mosquitto"), strdup("-c"), strdup(conf), nil]
     defer { argv.forEach { free($0) } }
-    guard posix_spawn(&pid, "/usr/sbin/mosquitto", nil, nil, argv, environ) == 0 else {
+    // Quiet, and with default signal handling (a parent's blocked or ignored SIGTERM would be inherited).
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &none)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    guard posix_spawn(&pid, "/usr/sbin/mosquitto", &actions, &attr, argv, environ) == 0 else {
         throw BenchFailure(description: "cannot start /usr/sbin/mosquitto (make deps installs it)")
     }
     usleep(300_000)
@@ -109,7 +126,11 @@ func benchMQTT() async throws {
     defer {
         kill(broker.pid, SIGTERM)
         var status: Int32 = 0
-        waitpid(broker.pid, &status, 0)
+        for _ in 0..<100 where waitpid(broker.pid, &status, WNOHANG) == 0 { usleep(20_000) }
+        if kill(broker.pid, 0) == 0 {
+            kill(broker.pid, SIGKILL)
+            waitpid(broker.pid, &status, 0)
+        }
         _ = unlink(broker.dir + "/outbox.db")
         _ = unlink(broker.dir + "/outbox.db-wal")
         _ = unlink(broker.dir + "/outbox.db-shm")

@@ -77,6 +77,15 @@ func benchDocument(name: String, text: String) throws {
 
 if CommandLine.arguments.dropFirst().first == "echo-child" { runEchoChild() }
 
+// `ela-bench mqtt`: only the MQTT section (it needs /usr/sbin/mosquitto).
+if CommandLine.arguments.dropFirst().first == "mqtt" {
+    do { try await benchMQTT() } catch {
+        print("ela-bench: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
+
 do {
     print("ela-bench: release build, one core, figures in operations per second")
     if let user4 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user4.id.json") {
