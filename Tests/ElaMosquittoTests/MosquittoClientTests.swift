@@ -133,7 +133,7 @@ import Testing
         defer { dir.remove() }
         let port = MosquittoBroker.freePort()
         let conf = dir.write("m.conf", "listener \(port) 127.0.0.1\nallow_anonymous false\npersistence false\n")
-        let strict = try ChildProcess(MosquittoBroker.executable, ["-c", conf], outputDirectory: dir.path)
+        let strict = try ChildProcess(MosquittoBroker.executable, ["-c", conf], outputDirectory: dir.path, resetSignals: true)
         defer {
             strict.signal(SIGTERM)
             _ = try? strict.wait()

@@ -39,7 +39,7 @@ public final class MosquittoBroker: @unchecked Sendable {  // used by one test a
     /// (Re)starts the broker on the same port.
     public func start() throws {
         guard process == nil else { return }
-        let p = try ChildProcess(Self.executable, ["-c", configPath], outputDirectory: directory.path)
+        let p = try ChildProcess(Self.executable, ["-c", configPath], outputDirectory: directory.path, resetSignals: true)
         process = p
         let up = ChildProcess.waitUntil(timeoutSeconds: 10) { Self.accepts(port: self.port) }
         guard up else {
