@@ -80,13 +80,14 @@ import Testing
     }
 
     /// An agent with gpio, sensors, mqtt and the burst fixture; the mqtt manifest copy also consumes burst.subscribe.
-    func startAgent(_ dir: TemporaryDirectory, brokerPort: Int, extra: String = "") async throws -> Agent {
+    func startAgent(_ dir: TemporaryDirectory, brokerPort: Int, consumeBurst: Bool = true) async throws -> Agent {
         let plugins = dir.path + "/plugins"
         _ = mkdir(plugins, 0o755)
         _ = mkdir(plugins + "/mqtt", 0o755)
         let manifest = try #require(TestData.readString(Self.repoPlugins + "/mqtt/plugin.toml"))
         let patched = manifest.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasPrefix("consumes = ") ? #"consumes = ["sensors.subscribe", "gpio.subscribe", "burst.subscribe", "ela.call"]"# : String(line)
+            line.hasPrefix("consumes = ") && consumeBurst
+                ? #"consumes = ["sensors.subscribe", "gpio.subscribe", "burst.subscribe", "ela.call"]"# : String(line)
         }.joined(separator: "\n")
         _ = dir.write("plugins/mqtt/plugin.toml", patched)
         let config = dir.write(
@@ -99,7 +100,6 @@ import Testing
             forward = ["sensors.reading", "gpio.edge", "burst.tick"]
             reconnect_min_ms = 50
             reconnect_max_ms = 500
-            \(extra)
 
             """)
         let socket = dir.path + "/run/control.sock"
@@ -128,7 +128,8 @@ import Testing
         defer { dir.remove() }
         let rec = try Recorder(port: broker.port)
         #expect(await eventually(10) { rec.subscribed.load(ordering: .relaxed) > 0 })
-        let agent = try await startAgent(dir, brokerPort: broker.port)
+        // This agent's mqtt manifest does not consume burst.subscribe: forwarding burst.tick is refused.
+        let agent = try await startAgent(dir, brokerPort: broker.port, consumeBurst: false)
         let base = "ela/\(agent.id)"
 
         // Status (retained, online), sensor readings, GPIO edges.
@@ -211,6 +212,13 @@ import Testing
         let text = try ctl(agent.socket, ["mqtt", "status"])
         #expect(text.status == 0 && text.stdout.contains("mqtt: online") && text.stdout.contains("outbox:"), "\(text.stdout)")
         #expect(try ctl(agent.socket, ["audit", "verify"]).status == 0)
+
+        // Subscriptions are gated by the manifest's consumes: sensors.reading allowed, burst.tick denied, both audited.
+        #expect(rows.contains { $0["subject"] == "plugin:mqtt" && $0["method"] == "sensors.reading" && $0["decision"] == "allow" })
+        #expect(rows.contains { $0["subject"] == "plugin:mqtt" && $0["method"] == "burst.tick" && $0["decision"] == "deny" })
+        #expect(try ctl(agent.socket, ["call", "burst.emit", #"{"count":5,"rate":100}"#]).status == 0)
+        try await Task.sleep(for: .seconds(1))
+        #expect(rec.on(base + "/events/burst/tick").isEmpty)
 
         agent.process.signal(SIGTERM)
         #expect(try agent.process.wait(timeoutSeconds: 30) == 0)
