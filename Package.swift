@@ -35,11 +35,13 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
 
         // Thin typed bindings.
         .target(name: "ElaSQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "ElaSodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
         .target(name: "ElaGPIOD", dependencies: ["CGPIOD"], swiftSettings: swiftSettings),
+        .target(name: "ElaMosquitto", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
 
         // Domain modules.
         .target(name: "ElaFileSystem", swiftSettings: swiftSettings),
@@ -81,7 +83,12 @@ let package = Package(
         .target(name: "ElaPluginKit", dependencies: ["ElaPluginProtocol", "ElaJSON"], swiftSettings: swiftSettings),
         .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON"], swiftSettings: swiftSettings),
         .target(name: "ElaGPIO", dependencies: ["ElaGPIOD", "ElaPluginKit", "ElaJSON"], swiftSettings: swiftSettings),
+        // The MQTT bridge's domain: topics, the durable SQLite outbox, command envelopes, reconnect backoff.
+        .target(name: "ElaMQTTBridge", dependencies: ["ElaMosquitto", "ElaSQLite", "ElaJSON"], swiftSettings: swiftSettings),
         // Built-in plugins: executables in Plugins/<name>/ next to their plugin.toml.
+        .executableTarget(
+            name: "ela-plugin-mqtt", dependencies: ["ElaMQTTBridge", "ElaPluginKit"], path: "Plugins/mqtt",
+            exclude: ["plugin.toml"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "ela-plugin-gpio", dependencies: ["ElaGPIO", "ElaPluginKit"], path: "Plugins/gpio", exclude: ["plugin.toml"],
             swiftSettings: swiftSettings),
@@ -159,7 +166,8 @@ let package = Package(
             name: "ela-bench",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", "ElaSPV", "ElaRegtest",
-                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", crypto, logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", "ElaMosquitto", "ElaMQTTBridge", crypto, logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/ela-bench",
             swiftSettings: swiftSettings),
@@ -171,6 +179,12 @@ let package = Package(
             name: "ElaPluginTestSupport", dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON"],
             path: "Tests/ElaPluginTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ElaSQLiteTests", dependencies: ["ElaSQLite", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaMosquittoTests", dependencies: ["ElaMosquitto", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaMQTTBridgeTests",
+            dependencies: ["ElaMQTTBridge", "ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaWireTests", dependencies: ["ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
@@ -248,9 +262,9 @@ let package = Package(
             name: "ElaCLITests",
             dependencies: [
                 "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
-                "ElaIdentity", "ElaJSON", "ElaSQLite",
+                "ElaIdentity", "ElaJSON", "ElaSQLite", "ela-plugin-mqtt", "ElaMosquitto",
             ],
-            swiftSettings: swiftSettings),
+            exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaRegtestTests",
             dependencies: [

@@ -22,6 +22,17 @@ for _ in $(seq 1 100); do [ -s "$state/regtest/p2p.port" ] && break; sleep 0.1; 
 [ -s "$state/regtest/p2p.port" ] || { echo "ela-regtest did not start; see $state/regtest.log"; exit 1; }
 port=$(cat "$state/regtest/p2p.port")
 
+# A local mosquitto on a free loopback port for the MQTT bridge (stopped with everything else).
+mqtt_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$state/mosquitto.conf" <<CONF
+listener $mqtt_port 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest file $state/mosquitto.log
+CONF
+/usr/sbin/mosquitto -c "$state/mosquitto.conf" &
+pids+=($!)
+
 cat > "$state/agent.toml" <<TOML
 # Written by scripts/devnet.sh for \`make run\`.
 [agent]
@@ -32,6 +43,11 @@ protection = "machine-secret"
 network = "regnet"
 peers = ["127.0.0.1:$port"]
 confirmations = 6
+[plugins]
+enable = ["gpio", "sensors", "mqtt"]
+[mqtt]
+broker = "mqtt://127.0.0.1:$mqtt_port"
+forward = ["sensors.reading", "gpio.edge"]
 TOML
 
 "$bin/ela-agent" --foreground --board sim --state-dir "$state/lib" --runtime-dir "$state/run" \
@@ -52,16 +68,16 @@ if "$bin/elactl" did publish --socket "$sock"; then
   "$bin/ela-regtest" mine 6 --control-socket "$state/run/regtest.sock" >/dev/null
   sleep 1
 fi
-# The sim board's plugins (gpio, sensors) start with the agent; wait until both answer.
+# The sim board's plugins (gpio, sensors) and the MQTT bridge start with the agent; wait until all answer.
 for _ in $(seq 1 100); do
   running=$("$bin/elactl" plugin list --socket "$sock" 2>/dev/null | grep -c ": running" || true)
-  [ "$running" -ge 2 ] && break
+  [ "$running" -ge 3 ] && break
   sleep 0.2
 done
 echo
 "$bin/elactl" plugin list --socket "$sock"
 echo
-echo "devnet: ela-regtest p2p 127.0.0.1:$port, agent control socket $sock"
+echo "devnet: ela-regtest p2p 127.0.0.1:$port, mosquitto 127.0.0.1:$mqtt_port, agent control socket $sock"
 echo "try in another terminal (Ctrl-C here stops everything):"
 echo "  export ELA_AGENT_SOCKET=$sock"
 echo "  $bin/elactl call gpio.write '{\"pin\":\"LED0\",\"value\":1}'"
@@ -72,4 +88,9 @@ echo "  $bin/elactl identity create --dir $state/alice && $bin/elactl call gpio.
 echo "  $bin/elactl audit list"
 echo "  $bin/elactl peer verify $did"
 echo "  $bin/ela-regtest mine 1 --control-socket $state/run/regtest.sock"
+echo "live sensor readings and GPIO edges over MQTT (the bridge: $bin/elactl mqtt status):"
+echo "  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'ela/#' -v"
+didid=${did#did:elastos:}
+echo "a signed command over MQTT (grant first: $bin/elactl grant add <alice's DID> gpio.read):"
+echo "  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -t ela/$didid/cmd/gpio.read -m \"\$($bin/elactl mqtt envelope gpio.read '{\"pin\":\"LED0\"}' --as $state/alice --id r1)\"   # reply on ela/$didid/reply/r1"
 wait

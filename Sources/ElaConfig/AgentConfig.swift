@@ -54,6 +54,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var pluginSandbox = true
     /// Seconds between health pings to each plugin.
     public var pluginPingSeconds: Double = 5
+    /// `[mqtt]`: the MQTT bridge plugin's settings (nil: the plugin's defaults).
+    public var mqtt: MQTTSettings? = nil
 
     public static let defaultPath = "/etc/ela-agent/agent.toml"
 
@@ -156,6 +158,7 @@ public struct AgentConfig: Sendable, Equatable {
                 config.pluginPingSeconds = ping
             }
         }
+        if let m = file.mqtt { config.mqtt = try MQTTSettings(m) { key, message in fail("mqtt", key, message) } }
         if let c = file.control, let m = c.socket_mode {
             guard let mode = UInt32(m, radix: 8), mode <= 0o777, m.count <= 4 else {
                 throw fail("control", "socket_mode", "'\(m)' is not an octal file mode like \"0660\"")
@@ -246,4 +249,5 @@ struct ConfigFile: Decodable {
     var identity: Identity?
     var control: Control?
     var spv: SPV?
+    var mqtt: MQTTSettings.Section?
 }

@@ -107,7 +107,10 @@ struct AgentRuntime {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let plugins = PluginSetup.makeHost(
             config: config, board: board, store: state.store, logger: logger, events: events, eventLoop: loop,
-            requestHandler: ControlContext.pluginRequestHandler(gate: { late.gate }, plugins: { late.plugins }))
+            requestHandler: PluginServices(
+                deviceDID: identity.did.description, late: late,
+                fallback: ControlContext.pluginRequestHandler(gate: { late.gate }, plugins: { late.plugins })
+            ).handler)
         let minConfirmations = config.spvConfirmations
         let gate = Gate(
             store: state.store,

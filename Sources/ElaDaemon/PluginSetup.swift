@@ -57,7 +57,8 @@ enum PluginSetup {
         let enabled = config.pluginsEnabled ?? board?.defaultPlugins ?? []
         return PluginHost(
             plugins: plugins, problems: problems, enabled: enabled, settings: settings,
-            uid: { name in uid(for: name, store: store) }, config: { pluginConfig(for: $0, board: board) },
+            uid: { name in uid(for: name, store: store) },
+            config: { $0.name == "mqtt" ? mqttConfig(config.mqtt, logger: logger) : pluginConfig(for: $0, board: board) },
             devices: { p in p.name == "gpio" ? (board?.gpioDevices ?? []) : nil }, events: events,
             logger: logger, requestHandler: requestHandler)
     }

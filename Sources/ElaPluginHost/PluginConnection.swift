@@ -135,6 +135,9 @@ public final class PluginConnection: Sendable {
 
     public var inFlight: Int { state.withLock { $0.pending.count } }
 
+    /// Whether the plugin's end went away (no more writes will arrive).
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
     public func close() {
         channel.close(promise: nil)
     }

@@ -179,6 +179,9 @@ public actor PluginSupervisor {
     }
 
     public nonisolated var name: String { descriptor.name }
+    /// The connection of the running plugin (nil while it is down or still in its handshake): host services that
+    /// push notifications to a plugin use it.
+    public nonisolated var connection: PluginConnection? { live.withLock { $0 } }
     public nonisolated var stateDirectory: String { settings.stateRoot + "/" + descriptor.name }
 
     // MARK: control
@@ -324,9 +327,12 @@ public actor PluginSupervisor {
         defer { consumer.cancel() }
 
         let connection: PluginConnection
+        // Answers to the plugin's own requests go to this run's connection, also before the handshake is done.
+        let replySlot = ConnectionBox()
         do {
             connection = try await PluginConnection.open(
-                socket: process.socket, plugin: name, eventLoop: settings.eventLoop, callbacks: callbacks(process: process))
+                socket: process.socket, plugin: name, eventLoop: settings.eventLoop, callbacks: callbacks(process: process, replies: replySlot))
+            replySlot.connection.withLock { $0 = connection }
         } catch {
             process.signal(SIGKILL)
             _ = await exit.wait()
@@ -444,7 +450,7 @@ public actor PluginSupervisor {
         process.signal(SIGKILL)
     }
 
-    private nonisolated func callbacks(process: PluginProcess) -> PluginConnectionCallbacks {
+    private nonisolated func callbacks(process: PluginProcess, replies: ConnectionBox) -> PluginConnectionCallbacks {
         let events = Set(descriptor.manifest.events.map(\.name))
         let plugin = descriptor.name
         return PluginConnectionCallbacks(
@@ -476,7 +482,7 @@ public actor PluginSupervisor {
             violation: { [self] v in self.violation(v, process: process) },
             request: { [self] id, method, params in
                 guard let handler = self.requestHandler else {
-                    self.live.withLock { $0 }?.send(
+                    replies.connection.withLock { $0 }?.send(
                         .failure(id: id, PluginProtocolError(.methodNotFound, "the host serves no requests from plugins")))
                     return
                 }
@@ -487,7 +493,7 @@ public actor PluginSupervisor {
                         case .success(let v): .response(id: id, result: v)
                         case .failure(let e): .failure(id: id, e)
                         }
-                    self.live.withLock { $0 }?.send(reply)
+                    replies.connection.withLock { $0 }?.send(reply)
                 }
             },
             closed: {})

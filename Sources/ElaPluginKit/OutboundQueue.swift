@@ -89,6 +89,20 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
         sem_post(wakeups)
     }
 
+    /// Queues a request to the host. Never dropped, and sent at once: the host answers a plugin's requests from the
+    /// moment it sent `ela.hello`, so `onStart` may call it. False once closed.
+    @discardableResult
+    func enqueueRequest(_ frame: [UInt8]) -> Bool {
+        let queued = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            s.ready.append(frame)
+            s.readyIsEvent.append(false)
+            return true
+        }
+        if queued { sem_post(wakeups) }
+        return queued
+    }
+
     /// Queues an event frame; false (and counted) when the queue is full.
     @discardableResult
     func enqueueEvent(_ frame: [UInt8]) -> Bool {

@@ -12,16 +12,18 @@ public final class PluginContext: Sendable {
     /// The plugin's private writable directory (`ELA_STATE_DIR`), if the host gave one.
     public let stateDirectory: String?
     private let sink: Sink
+    private let hostCalls: HostCalls?
 
     enum Sink: Sendable {
         case host(OutboundQueue)
         case callback(@Sendable (String, JSONObject) -> Void)
     }
 
-    init(config: JSONObject, stateDirectory: String?, outbound: OutboundQueue) {
+    init(config: JSONObject, stateDirectory: String?, outbound: OutboundQueue, hostCalls: HostCalls) {
         self.config = config
         self.stateDirectory = stateDirectory
         self.sink = .host(outbound)
+        self.hostCalls = hostCalls
     }
 
     /// A context not connected to a host, for unit tests of handlers: events go to `onEvent`.
@@ -32,6 +34,17 @@ public final class PluginContext: Sendable {
         self.config = config
         self.stateDirectory = stateDirectory
         self.sink = .callback(onEvent)
+        self.hostCalls = nil
+    }
+
+    /// Calls a method the host provides (`ela.device`, `ela.subscribe`, `ela.call`, ..., see docs/plugin-protocol.md)
+    /// or, if the manifest `consumes` it, another plugin's method; the host gates and audits it. Requests made
+    /// before the handshake is answered wait for it. An error answer keeps the host's code in `kind.code`.
+    public func call(_ method: String, _ params: JSONObject = JSONObject(), timeout: Duration = .seconds(10)) async throws(PluginError)
+        -> JSONValue
+    {
+        guard let hostCalls else { throw PluginError.failed("\(method): this context is not connected to a host") }
+        return try await hostCalls.call(method, params, timeout: timeout).get()
     }
 
     /// Sends the notification `event` to the host. Never blocks: events wait in a bounded queue, and when it is full

@@ -24,6 +24,10 @@ public struct PluginDefinition: Sendable {
         /// waiting on locks held for long. While it runs, no other request is read.
         case nonBlocking
     }
+    /// Handles a notification from the host (e.g. `ela.event`). Runs on the connection's reader thread, in arrival
+    /// order, so it must be quick and must not block (queue the work).
+    public typealias NotificationHandler = @Sendable (JSONObject, PluginContext) -> Void
+    var notificationHandlers: [String: NotificationHandler] = [:]
 
     /// Runs after the host's `ela.hello` and before the plugin answers it (start pollers, open chips). Throwing
     /// answers the hello with -32000 "start failed: ..." and ends the plugin with status 1.
@@ -43,6 +47,12 @@ public struct PluginDefinition: Sendable {
         if handlers[name] == nil { methods.append(name) }
         handlers[name] = handler
         if mode == .nonBlocking { nonBlockingMethods.insert(name) } else { nonBlockingMethods.remove(name) }
+    }
+
+    /// Handles the host's notification `name` (e.g. `ela.event`, delivered after `ela.subscribe`). Unknown
+    /// notifications are ignored.
+    public mutating func notification(_ name: String, _ handler: @escaping NotificationHandler) {
+        notificationHandlers[name] = handler
     }
 
     /// Declares an event the plugin emits (e.g. `gpio.edge`).

@@ -30,6 +30,7 @@ final class PluginSession: Sendable {
     private let options: PluginMain.Options
     private let stateDirectory: String?
     private let outbound: OutboundQueue
+    private let hostCalls: HostCalls
     private let state = Mutex(State())
     /// The exit status, set by whoever first decides the session is over.
     private let termination = OneShot<Int32>()
@@ -44,6 +45,7 @@ final class PluginSession: Sendable {
         self.options = options
         self.stateDirectory = stateDirectory
         self.outbound = OutboundQueue(fd: fd, eventCapacity: options.eventQueueCapacity)
+        self.hostCalls = HostCalls(outbound: outbound)
     }
 
     func run() async -> Int32 {
@@ -101,6 +103,7 @@ final class PluginSession: Sendable {
         }
         let (started, context) = state.withLock { ($0.started, $0.context) }
         if started, let context, let onStop = definition.onStop { await onStop(context) }
+        hostCalls.closeAll()
 
         // Let the writer send what is queued, but never wait forever on a host that stopped reading.
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
@@ -172,8 +175,24 @@ final class PluginSession: Sendable {
             outbound.enqueueAnswer(.failure(id: nil, error))
             return
         }
-        // Notifications and answers from the host need nothing from us (the plugin makes no calls yet).
-        guard case .request(let id, let method, let params) = message else { return }
+        let id: Int64
+        let method: String
+        let params: JSONObject
+        switch message {
+        case .request(let i, let m, let p):
+            (id, method, params) = (i, m, p)
+        case .response(let i, let result):
+            hostCalls.resolve(i, .success(result))
+            return
+        case .failure(let i, let error):
+            // An error without an id answers something we could not send: nobody to tell.
+            if let i { hostCalls.resolve(i, .failure(PluginError(PluginError.Kind(code: error.kind.code, name: error.kind.description), error.message))) }
+            return
+        case .notification(let m, let p):
+            let (phase, context) = state.withLock { ($0.phase, $0.context) }
+            if phase == .ready || phase == .starting, let context, let handler = definition.notificationHandlers[m] { handler(p, context) }
+            return
+        }
         let phase = state.withLock { $0.phase }
         switch phase {
         case .awaitingHello:
@@ -215,7 +234,7 @@ final class PluginSession: Sendable {
             fail(id, .versionMismatch, "\(definition.name) speaks protocol version \(spoken); the host offered \(hello.versions)")
             return finish(1)
         }
-        let context = PluginContext(config: hello.config, stateDirectory: stateDirectory, outbound: outbound)
+        let context = PluginContext(config: hello.config, stateDirectory: stateDirectory, outbound: outbound, hostCalls: hostCalls)
         let welcome = PluginHandshake.Welcome(
             version: version, name: definition.name, pluginVersion: definition.version, methods: definition.methods,
             events: definition.events)
@@ -281,9 +300,12 @@ final class PluginSession: Sendable {
     }
 
     private static func kind(of error: PluginError) -> PluginProtocolError.Kind {
-        switch error.kind {
-        case .invalidParams: .invalidParams
-        case .failed: .pluginError
+        switch error.kind.code {
+        case PluginError.Kind.invalidParams.code: .invalidParams
+        case PluginError.Kind.failed.code: .pluginError
+        // A host error passed on by a handler (`try await context.call(...)`) keeps its code.
+        case PluginProtocolError.Kind.methodNotFound.code: .methodNotFound
+        case PluginProtocolError.Kind.notReady.code: .notReady
         default: .internalError
         }
     }

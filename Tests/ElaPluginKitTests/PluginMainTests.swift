@@ -329,3 +329,64 @@ func testPlugin(gate: Gate = Gate()) -> PluginDefinition {
         #expect(await PluginMain.run(testPlugin(), fd: file) == 1)
     }
 }
+
+/// A plugin's own requests to the host (`context.call`) and the host's notifications to it.
+@Suite struct HostCallAndNotificationTests {
+    func bridgePlugin(_ seen: Recorder) -> PluginDefinition {
+        var d = PluginDefinition(name: "b", version: "1.0.0")
+        d.method("b.ask") { call, ctx in
+            try await ctx.call(try call.string("method"), try call.optionalObject("params") ?? JSONObject(), timeout: .seconds(2))
+        }
+        d.notification("ela.event") { params, _ in seen.add(params["seq"]?.numberValue?.text ?? "?") }
+        d.method("b.seen") { _, _ in .array(seen.all.map(JSONValue.string)) }
+        return d
+    }
+
+    @Test func requestsToTheHostAreAnsweredByIdAndErrorsKeepTheirCode() async throws {
+        let (host, plugin) = try TestHost.start(bridgePlugin(Recorder()))
+        try await host.handshake()
+        host.send(.request(id: 10, method: "b.ask", params: ["method": "ela.device"]))
+        // The plugin's request reaches the host with its own id; the host answers it.
+        guard case .request(let id, let method, _) = try await host.receive() else { Issue.record("expected a request"); return }
+        #expect(method == "ela.device")
+        host.send(.response(id: id, result: .object(["did": "did:elastos:iX"])))
+        let answer = try await host.answer(to: 10).0
+        #expect(answer.result?["did"] == "did:elastos:iX")
+
+        host.send(.request(id: 11, method: "b.ask", params: ["method": "ela.call"]))
+        guard case .request(let id2, _, _) = try await host.receive() else { Issue.record("expected a request"); return }
+        #expect(id2 != id)
+        host.send(.failure(id: id2, PluginProtocolError(.pluginError, "denied: no grant")))
+        let denied = try await host.answer(to: 11).0
+        #expect(denied.error?.kind.code == -32000 && denied.error?.message.contains("denied: no grant") == true)
+
+        // Unanswered: the call times out with a clear message instead of hanging.
+        host.send(.request(id: 12, method: "b.ask", params: ["method": "ela.slow"]))
+        _ = try await host.receive()
+        let late = try await host.answer(to: 12, timeout: .seconds(10)).0
+        #expect(late.error?.message.contains("did not answer") == true)
+        host.close()
+        #expect(await plugin.value == 0)
+    }
+
+    @Test func notificationsArriveInOrder() async throws {
+        let seen = Recorder()
+        let (host, plugin) = try TestHost.start(bridgePlugin(seen))
+        try await host.handshake()
+        for i in 1...500 { host.send(.notification(method: "ela.event", params: ["seq": .number(JSONNumber(i))])) }
+        host.send(.notification(method: "ela.unknown", params: [:]))
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while seen.all.count < 500 && clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(seen.all == (1...500).map(String.init))
+        let r = try await host.call(20, "b.seen")
+        #expect(r.result?.arrayValue?.count == 500)
+        host.close()
+        #expect(await plugin.value == 0)
+    }
+
+    @Test func aContextWithoutAHostSaysSo() async {
+        let ctx = PluginContext()
+        await #expect(throws: PluginError.self) { _ = try await ctx.call("ela.device") }
+    }
+}

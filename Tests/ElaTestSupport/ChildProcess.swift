@@ -23,8 +23,11 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Starts `path` with `arguments`; `environment` entries are added to (or replace) the inherited ones.
     /// `fd3`: a descriptor the child gets as file descriptor 3 (the plugin protocol's socket).
+    /// `resetSignals`: the child starts with no blocked signals and default handlers. Concurrency-pool threads block
+    /// signals and posix_spawn passes the mask on, so without this a daemon like mosquitto ignores SIGTERM.
     public init(
-        _ path: String, _ arguments: [String], environment: [String: String] = [:], outputDirectory: String, fd3: Int32? = nil
+        _ path: String, _ arguments: [String], environment: [String: String] = [:], outputDirectory: String, fd3: Int32? = nil,
+        resetSignals: Bool = false
     ) throws {
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         stdoutPath = outputDirectory + "/stdout-\(tag)"
@@ -51,8 +54,20 @@ public final class ChildProcess: @unchecked Sendable {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        if resetSignals {
+            var none = sigset_t()
+            sigemptyset(&none)
+            var all = sigset_t()
+            sigfillset(&all)
+            posix_spawnattr_setsigmask(&attr, &none)
+            posix_spawnattr_setsigdefault(&attr, &all)
+            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, envp)
         guard rc == 0 else { throw ChildProcessError(message: "posix_spawn \(path): \(String(cString: strerror(rc)))") }
         self.pid = pid
     }

@@ -1,0 +1,85 @@
+import ElaJSON
+import ElaMQTTBridge
+import ElaMosquitto
+import Testing
+
+@Suite struct TopicsAndConfigTests {
+    @Test func topicsLiveUnderTheDeviceDID() throws {
+        let t = try MQTTTopics(prefix: "ela", deviceDID: "did:elastos:iXyz123")
+        #expect(t.status == "ela/iXyz123/status")
+        #expect(t.event(plugin: "sensors", name: "sensors.reading") == "ela/iXyz123/events/sensors/reading")
+        #expect(t.event(plugin: "gpio", name: "gpio.edge") == "ela/iXyz123/events/gpio/edge")
+        #expect(t.commandFilter == "ela/iXyz123/cmd/+")
+        #expect(t.commandMethod("ela/iXyz123/cmd/gpio.write") == "gpio.write")
+        #expect(t.commandMethod("ela/other/cmd/gpio.write") == nil)
+        #expect(t.commandMethod("ela/iXyz123/cmd/") == nil)
+        #expect(t.reply("r-1") == "ela/iXyz123/reply/r-1")
+        #expect(try MQTTTopics(prefix: "fleet/site-3", deviceDID: "did:elastos:iA").status == "fleet/site-3/iA/status")
+        for bad in ["", "a/+/b", "#", "a//b", "/a"] {
+            #expect(throws: BridgeConfigError.self) { try MQTTTopics(prefix: bad, deviceDID: "did:elastos:iA") }
+        }
+        #expect(MQTTTopics.isValidRequestID("abc-1_2.3:4"))
+        #expect(!MQTTTopics.isValidRequestID("a/b") && !MQTTTopics.isValidRequestID("") && !MQTTTopics.isValidRequestID("+"))
+        #expect(!MQTTTopics.isValidRequestID(String(repeating: "a", count: 65)))
+    }
+
+    @Test func brokerURLs() throws {
+        #expect(try BrokerURL("mqtt://127.0.0.1:1884") == BrokerURL(host: "127.0.0.1", port: 1884, tls: false))
+        #expect(try BrokerURL("mqtts://broker.example") == BrokerURL(host: "broker.example", port: 8883, tls: true))
+        #expect(try BrokerURL("mqtt://[::1]:1883") == BrokerURL(host: "::1", port: 1883, tls: false))
+        for bad in ["tcp://x", "mqtt://", "mqtt://h:0", "mqtt://h:70000", "mqtt://u:p@h", "mqtt://h/path"] {
+            #expect(throws: BridgeConfigError.self) { try BrokerURL(bad) }
+        }
+    }
+
+    @Test func configKeysAreTypedAndNamed() throws {
+        let c = try BridgeConfig(json: [
+            "broker": "mqtts://b:8884", "protocol": "5", "ca_file": "/etc/ca.pem", "cert_file": "/c", "key_file": "/k",
+            "username": "u", "password": "p", "topic_prefix": "fleet", "forward": ["sensors.*"], "outbox_max_messages": 10,
+            "outbox_full": "drop-newest", "keepalive_seconds": 10,
+        ])
+        #expect(c.broker.tls && c.broker.port == 8884 && c.protocolVersion == "5" && c.caFile == "/etc/ca.pem")
+        #expect(c.username == "u" && c.password == "p" && c.topicPrefix == "fleet" && c.forward == ["sensors.*"])
+        #expect(c.outboxMaxMessages == 10 && c.outboxFull == .dropNewest && c.keepaliveSeconds == 10)
+        #expect(try BridgeConfig(json: [:]) == BridgeConfig())
+
+        func key(_ json: JSONObject) -> String? {
+            do {
+                _ = try BridgeConfig(json: json)
+                return nil
+            } catch { return error.key }
+        }
+        #expect(key(["protocol": "4"]) == "protocol")
+        #expect(key(["outbox_max_messages": 0]) == "outbox_max_messages")
+        #expect(key(["outbox_max_messages": "many"]) == "outbox_max_messages")
+        #expect(key(["outbox_full": "panic"]) == "outbox_full")
+        #expect(key(["cert_file": "/c"]) == "key_file")
+        #expect(key(["broker": "mqtt://h", "ca_file": "/ca"]) == "broker")
+        #expect(key(["forward": [1]]) == "forward")
+        #expect(key(["bogus": true]) == "bogus")
+        #expect(key(["reconnect_min_ms": 5000, "reconnect_max_ms": 100]) == "reconnect_max_ms")
+    }
+
+    @Test func backoffDoublesUpToTheCap() {
+        let b = ReconnectBackoff(minimumMs: 200, maximumMs: 5000)
+        #expect((1...7).map { b.delayMs(attempt: $0) } == [200, 400, 800, 1600, 3200, 5000, 5000])
+        #expect(b.delayMs(attempt: 1000) == 5000)
+    }
+
+    @Test func theLinkStateMachineSaysWhenToResumeAndPause() throws {
+        var link = BridgeLink(nowMs: 0)
+        #expect(link.state == .connecting)
+        let e = MosquittoErrorFixture.refused
+        #expect(link.handle(.connectFailed(e, attempt: 1), nowMs: 10) == nil)
+        #expect(link.state == .offline && link.sinceMs == 10 && link.lastError?.contains("attempt 1") == true)
+        #expect(link.handle(.connected(code: 0, reason: "ok"), nowMs: 20) == .cameOnline)
+        #expect(link.isOnline && link.connects == 1 && link.lastError == nil)
+        #expect(link.handle(.published(mid: 3), nowMs: 25) == nil)
+        #expect(link.handle(.disconnected(code: 7), nowMs: 30) == .wentOffline)
+        #expect(link.losses == 1 && link.state == .offline && link.sinceMs == 30)
+        #expect(link.handle(.connected(code: 5, reason: "not authorised"), nowMs: 40) == nil)
+        #expect(link.lastError?.contains("not authorised") == true)
+        #expect(link.handle(.connected(code: 0, reason: "ok"), nowMs: 50) == .cameOnline)
+        #expect(link.connects == 2)
+    }
+}

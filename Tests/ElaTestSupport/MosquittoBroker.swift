@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `mosquitto` broker on a free loopback port, started from a generated config and stopped by pid.
+/// Persistence is off; queues are unbounded so a slow test subscriber never loses QoS 1 messages at the broker.
+public final class MosquittoBroker: @unchecked Sendable {  // used by one test at a time
+    public static let executable = "/usr/sbin/mosquitto"
+    public static var isInstalled: Bool { access(executable, X_OK) == 0 }
+
+    public let port: Int
+    public let directory: TemporaryDirectory
+    public let configPath: String
+    private var process: ChildProcess?
+
+    /// Writes the config and starts the broker; waits until it accepts connections.
+    /// `persistent` keeps sessions and queued messages across a restart (in the broker's temporary directory).
+    public init(port: Int? = nil, persistent: Bool = false, extraConfig: String = "") throws {
+        directory = TemporaryDirectory(prefix: "ela-mosquitto")
+        self.port = port ?? Self.freePort()
+        let persistence = persistent ? "persistence true\npersistence_location \(directory.path)/" : "persistence false"
+        configPath = directory.write(
+            "mosquitto.conf",
+            """
+            listener \(self.port) 127.0.0.1
+            allow_anonymous true
+            \(persistence)
+            max_queued_messages 0
+            max_inflight_messages 0
+            log_dest stderr
+            log_type error
+            log_type warning
+            \(extraConfig)
+
+            """)
+        try start()
+    }
+
+    /// (Re)starts the broker on the same port.
+    public func start() throws {
+        guard process == nil else { return }
+        let p = try ChildProcess(Self.executable, ["-c", configPath], outputDirectory: directory.path, resetSignals: true)
+        process = p
+        let up = ChildProcess.waitUntil(timeoutSeconds: 10) { Self.accepts(port: self.port) }
+        guard up else {
+            p.signal(SIGKILL)
+            _ = try? p.wait(timeoutSeconds: 5)
+            process = nil
+            throw ChildProcessError(message: "mosquitto did not listen on 127.0.0.1:\(port): \(p.stderr)")
+        }
+    }
+
+    /// Stops the broker (SIGTERM, then SIGKILL) and waits for it.
+    public func stop() {
+        guard let p = process else { return }
+        process = nil
+        p.signal(SIGTERM)
+        if (try? p.wait(timeoutSeconds: 5)) == nil {
+            p.signal(SIGKILL)
+            _ = try? p.wait(timeoutSeconds: 5)
+        }
+    }
+
+    public var isRunning: Bool { process != nil }
+    public var stderr: String { process?.stderr ?? "" }
+
+    deinit {
+        stop()
+        directory.remove()
+    }
+
+    /// A port nobody listens on right now (bind to 0, read it back, close).
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    public static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, len) } } == 0
+    }
+}
