@@ -6,27 +6,26 @@ import Glibc
 /// that block never starve Swift's concurrency pool, which has only as many threads as cores.
 public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-        let job = ThreadJob { continuation.resume(with: Result { try body() }) }
-        let box = Unmanaged.passRetained(job).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, nil,
-            { arg in
-                Unmanaged<ThreadJob>.fromOpaque(arg!).takeRetainedValue().run()
-                return nil
-            }, box)
-        if rc == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<ThreadJob>.fromOpaque(box).release()
-            continuation.resume(throwing: ThreadStartError(code: rc))
-        }
+        let rc = startDetachedThread { continuation.resume(with: Result { try body() }) }
+        if rc != 0 { continuation.resume(throwing: ThreadStartError(code: rc)) }
     }
 }
 
-private final class ThreadJob: Sendable {
+private final class ThreadBody: Sendable {
     let run: @Sendable () -> Void
     init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
+
+/// Runs `body` on a new detached thread; returns pthread_create's result (0 when it started; else `body` never runs).
+func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Int32 {
+    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { arg in
+        Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
+        return nil
+    }, box)
+    if rc == 0 { pthread_detach(thread) } else { Unmanaged<ThreadBody>.fromOpaque(box).release() }
+    return rc
 }
 
 public struct ThreadStartError: Error, CustomStringConvertible {

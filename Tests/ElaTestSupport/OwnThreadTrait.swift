@@ -151,17 +151,7 @@ public final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {  // s
     }
 }
 
-private final class ThreadBody: Sendable {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-}
-
+/// Runs `body` on a thread of its own, or right here if no thread can be had.
 private func detachThread(_ body: @escaping @Sendable () -> Void) {
-    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(&thread, nil, { arg in
-        Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
-        return nil
-    }, box)
-    if rc == 0 { pthread_detach(thread) } else { Unmanaged<ThreadBody>.fromOpaque(box).takeRetainedValue().run() }
+    if startDetachedThread(body) != 0 { body() }
 }
