@@ -7,13 +7,14 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Every system package the project needs, now and in later milestones (C libraries and test tools).
 DEB_PACKAGES := pkg-config binutils libsqlite3-dev libsodium-dev libmosquitto-dev libgpiod-dev libtoxcore-dev \
-                libseccomp-dev mosquitto mosquitto-clients toxcore-utils python3
+                libseccomp-dev mosquitto mosquitto-clients toxcore-utils python3 \
+                dpkg-dev lintian debootstrap libcap2-bin systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS := -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
 STATE_DIR ?= $(CURDIR)/.state
 BIN := $(CURDIR)/.build/debug
 
-.PHONY: deps build test run bench release size check-linkage clean
+.PHONY: deps build test test-unit run bench size check-linkage deb test-deb clean
 
 ## deps: install missing system packages with apt-get (idempotent, quiet when all are present)
 deps:
@@ -30,8 +31,11 @@ deps:
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
-## test: deps + build + every test + the no-Foundation linkage check
-test: build
+## test: deps + build + every test + the no-Foundation linkage check + the package install test
+test: test-unit test-deb
+
+## test-unit: every Swift test and the linkage check (no package)
+test-unit: build
 	@mkdir -p .build
 	@set -o pipefail; swift test $(SWIFT_BUILD_FLAGS) 2>&1 | tee .build/test.log
 	bash scripts/check-linkage.sh $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-sandbox
@@ -46,18 +50,18 @@ bench: deps
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 	.build/release/ela-bench
 
-## release: stripped release binaries in .build/release-stripped
-release: deps
-	swift build -c release --product ela-agent $(SWIFT_BUILD_FLAGS)
-	swift build -c release --product elactl $(SWIFT_BUILD_FLAGS)
-	@mkdir -p .build/release-stripped
-	strip -o .build/release-stripped/ela-agent .build/release/ela-agent
-	strip -o .build/release-stripped/elactl .build/release/elactl
-	bash scripts/check-linkage.sh .build/release-stripped/ela-agent .build/release-stripped/elactl
+## size: sizes of the shipped programs (from the package's staging tree) and of the package
+size: deb
+	@cd .build/deb/root && find usr -type f -perm -u+x | sort | xargs ls -l | awk '{printf "%-40s %6.1f MB\n", $$9, $$5/1048576}'
+	@awk '/^Installed-Size:/ {printf "installed size: %.1f MB\n", $$2/1024}' .build/deb/root/DEBIAN/control
 
-## size: release sizes of the shipped binaries
-size: release
-	@ls -l .build/release-stripped/ | awk 'NR>1 {printf "%-12s %6.1f MB\n", $$9, $$5/1048576}'
+## deb: .build/deb/ela-agent_<version>_<arch>.deb (static Swift runtime, stripped, dependencies by dpkg-shlibdeps)
+deb: deps
+	bash scripts/build-deb.sh
+
+## test-deb: install the package into a clean Debian 12 chroot, run it, purge it (needs root)
+test-deb: deb
+	$(SUDO) bash scripts/test-deb.sh
 
 clean:
 	swift package clean

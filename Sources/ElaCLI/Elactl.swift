@@ -1,4 +1,5 @@
 public import ArgumentParser
+import ElaConfig
 
 /// `elactl`: configure and inspect the Elastos Device Agent, and work with DIDs offline.
 public struct Elactl: ParsableCommand {
@@ -14,11 +15,6 @@ public struct Elactl: ParsableCommand {
     )
 
     public init() {}
-}
-
-/// The project version, from one place.
-public enum AgentVersion {
-    public static let string = "0.1.0"
 }
 
 /// Options for commands that talk to the running agent.

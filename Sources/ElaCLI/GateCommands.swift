@@ -237,3 +237,61 @@ extension IdentityCommand {
         }
     }
 }
+
+extension IdentityCommand {
+    /// How an owner pairs a DApp without touching the device: a credential the DApp presents with its calls.
+    struct IssueAccess: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "issue-access",
+            abstract: "As the device owner, issue a DeviceAccessCredential that lets a DID call methods (prints JSON).",
+            discussion: """
+                The owner identity (elactl identity create --dir OWNER) must be the device's owner (elactl owner set \
+                OWNER/document.json). The holder passes the credential with elactl call --as DIR --credential FILE.
+                Example: elactl identity issue-access --dir owner --to did:elastos:i... --capability gpio.* \
+                --constraint pin=LED0,LED1 --days 30 > dapp-access.json
+                """)
+        @Option(name: .long, help: "The owner's identity folder (it signs).") var dir: String
+        @Option(name: .long, help: "The DID that may call.") var to: String
+        @Option(name: .long, help: "Capability or pattern, e.g. gpio.read or gpio.* (repeatable).") var capability: [String]
+        @Option(name: .long, help: "param=value[,value...]: the call's param must be one of the values (repeatable).")
+        var constraint: [String] = []
+        @Option(name: .long, help: "Only for this device DID (elactl identity show).") var device: String?
+        @Option(name: .long, help: "Days until the credential expires.") var days: Int = 30
+
+        func validate() throws {
+            guard !capability.isEmpty else { throw ValidationError("name at least one --capability") }
+            guard (1...1825).contains(days) else { throw ValidationError("--days must be 1...1825") }
+        }
+
+        func run() throws {
+            let owner: IdentityDirectory
+            do { owner = try IdentityDirectory.load(dir) } catch {
+                printError("elactl: \(error)")
+                throw ExitCode(2)
+            }
+            let subject: DID
+            do { subject = try DID(to) } catch { throw ValidationError("--to: \(error)") }
+            let deviceDID: DID?
+            do { deviceDID = try device.map { try DID($0) } } catch { throw ValidationError("--device: \(error)") }
+            let patterns: [CapabilityPattern]
+            do { patterns = try capability.map { try CapabilityPattern($0) } } catch {
+                throw ValidationError("--capability: \(error)")
+            }
+            let constraints: GrantConstraints
+            do { constraints = constraint.isEmpty ? .none : try GrantConstraints(arguments: constraint) } catch {
+                throw ValidationError("--constraint: \(error)")
+            }
+            let now = Int64(time(nil))
+            do {
+                let vc = try DeviceAccessCredential.issue(
+                    to: subject, capabilities: patterns, device: deviceDID, constraints: constraints, owner: owner.document,
+                    key: owner.key, issuanceDate: DIDDate(secondsSince1970: now),
+                    expirationDate: DIDDate(secondsSince1970: now + Int64(days) * 86400))
+                print(JSONWriter.compact(vc.normalizedJSON()))
+            } catch {
+                printError("elactl: cannot issue the credential: \(error)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}

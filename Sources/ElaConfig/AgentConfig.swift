@@ -40,6 +40,9 @@ public struct AgentConfig: Sendable, Equatable {
     public var kdf: KDFStrength = .moderate
     public var documentValidityYears: Int = 5
     public var controlSocketMode: UInt32 = 0o660
+    /// Group given to the control socket (the package's `ela-agent`), so its members may use elactl; nil keeps the
+    /// agent's own group.
+    public var controlSocketGroup: String? = nil
     public var spvNetwork: ChainNetwork = .mainnet
     /// `host:port` of chain peers; none means no syncing (peer DIDs can then only be pinned).
     public var spvPeers: [String] = []
@@ -165,6 +168,14 @@ public struct AgentConfig: Sendable, Equatable {
             }
             config.controlSocketMode = mode
         }
+        if let c = file.control, let g = c.socket_group {
+            let valid = !g.isEmpty && g.utf8.count <= 32 && g.utf8.first.map { $0 != UInt8(ascii: "-") } == true
+                && g.utf8.allSatisfy { b in
+                    (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+                }
+            guard valid else { throw fail("control", "socket_group", "'\(g)' is not a group name (a-z 0-9 _ -, at most 32)") }
+            config.controlSocketGroup = g
+        }
         return config
     }
 
@@ -231,6 +242,7 @@ struct ConfigFile: Decodable {
     }
     struct Control: Decodable {
         var socket_mode: String?
+        var socket_group: String?
     }
     struct SPV: Decodable {
         var network: ChainNetwork?

@@ -18,6 +18,8 @@ public import ServiceLifecycle
 public final class ControlServer: Service {
     let path: String
     let mode: UInt32
+    /// gid the socket is handed to after bind (nil: the process's own group).
+    let group: UInt32?
     let handler: ControlHandler
     let logger: Logger
     public let eventLoop: any EventLoop
@@ -26,12 +28,13 @@ public final class ControlServer: Service {
     let onReady: @Sendable () -> Void
 
     public init(
-        path: String, mode: UInt32, handler: ControlHandler, logger: Logger, eventLoop: (any EventLoop)? = nil,
+        path: String, mode: UInt32, group: UInt32? = nil, handler: ControlHandler, logger: Logger, eventLoop: (any EventLoop)? = nil,
         handlersOnEventLoop: Bool = false, onReady: @escaping @Sendable () -> Void
     ) {
         self.handlersOnEventLoop = handlersOnEventLoop
         self.path = path
         self.mode = mode
+        self.group = group
         self.handler = handler
         self.logger = logger
         self.eventLoop = eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
@@ -48,6 +51,11 @@ public final class ControlServer: Service {
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        if let group, chown(path, uid_t.max, gid_t(group)) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? await server.channel.close()
+            throw ControlServerError(message: "cannot give \(path) to group \(group): \(reason)")
+        }
         guard chmod(path, mode_t(mode)) == 0 else {
             let reason = String(cString: strerror(errno))
             try? await server.channel.close()

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import ElaConfig
 
 /// `ela-agent`: the Elastos Device Agent daemon.
 public struct AgentCommand: AsyncParsableCommand {
@@ -51,5 +52,5 @@ extension AgentCommand {
 }
 
 public enum AgentInfo {
-    public static let version = "0.1.0"
+    public static let version = AgentVersion.string
 }

@@ -128,13 +128,24 @@ struct AgentRuntime {
             protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions(), gate: gate)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
+        let systemd = SystemdNotifier.fromEnvironment()
+        var socketGroup: UInt32? = nil
+        if let name = config.controlSocketGroup {
+            guard let gid = groupID(named: name) else {
+                throw AgentStartupError(
+                    message: "control.socket_group: no group '\(name)' on this system (the package creates 'ela-agent'; "
+                        + "create it with 'addgroup --system \(name)' or remove the key)", exitCode: 2)
+            }
+            socketGroup = gid
+        }
         let server = ControlServer(
-            path: config.controlSocketPath, mode: config.controlSocketMode, handler: context.handler(), logger: logger,
+            path: config.controlSocketPath, mode: config.controlSocketMode, group: socketGroup, handler: context.handler(), logger: logger,
             eventLoop: loop, handlersOnEventLoop: true
         ) {
             let word = outcome == .created ? "new" : "existing"
             // One line on stdout that scripts (and `make run`) can read; logs go to stderr.
             printLine("ela-agent ready: device DID \(identity.did) (\(word) identity), control socket \(socketPath)")
+            systemd?.send("READY=1\nSTATUS=device DID \(identity.did), control socket \(socketPath)\nMAINPID=\(getpid())")
             if foreground {
                 let elactl = siblingExecutable("elactl")
                 printLine("  try in another terminal (Ctrl-C here stops the agent):")
@@ -147,6 +158,11 @@ struct AgentRuntime {
         let services: [any Service] = config.spvPeers.isEmpty ? [server, plugins] : [server, spv, plugins]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let watchdog = systemd?.startWatchdog(on: loop)
+        defer {
+            watchdog?.cancel()
+            systemd?.send("STOPPING=1")
+        }
         try await group.run()
         logger.info("stopped")
     }

@@ -28,3 +28,12 @@ func siblingExecutable(_ name: String) -> String {
     let candidate = String(argv0[..<slash]) + "/" + name
     return access(candidate, X_OK) == 0 ? candidate : name
 }
+
+/// The gid of a group from the system's group database (getgrnam_r), or nil if there is none by that name.
+func groupID(named name: String) -> UInt32? {
+    var group = Glibc.group()
+    var result: UnsafeMutablePointer<Glibc.group>? = nil
+    var buffer = [CChar](repeating: 0, count: 16384)
+    guard getgrnam_r(name, &group, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+    return group.gr_gid
+}

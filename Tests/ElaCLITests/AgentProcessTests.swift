@@ -69,6 +69,75 @@ import Testing
         #expect(try second.process.wait() == 0)
     }
 
+    /// systemd's side of sd_notify: a datagram socket the agent is pointed at with NOTIFY_SOCKET (as `Type=notify`
+    /// and `WatchdogSec=` in the unit do).
+    @Test func tellsSystemdWhenReadyPingsTheWatchdogAndSaysWhenStopping() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let socketPath = dir.path + "/notify.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in socketPath.utf8.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func receive() -> String? {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
+        }
+
+        let agent = try ChildProcess(
+            agentPath, ["--board", "sim", "--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run"],
+            environment: ["NOTIFY_SOCKET": socketPath, "WATCHDOG_USEC": "200000"], outputDirectory: dir.path)
+        var messages: [String] = []
+        while let m = receive(), messages.count < 4 { messages.append(m) }
+        let ready = try #require(messages.first { $0.contains("READY=1") }, "got \(messages); \(agent.stderr)")
+        #expect(ready.contains("MAINPID=\(agent.pid)"))
+        #expect(ready.contains("STATUS=device DID did:elastos:"))
+        #expect(agent.stdout.contains("ela-agent ready"))
+        // Pings keep coming at half the 200 ms interval.
+        #expect(messages.filter { $0 == "WATCHDOG=1" }.count >= 2, "\(messages)")
+
+        agent.signal(SIGTERM)
+        var last: [String] = []
+        while let m = receive() {
+            last.append(m)
+            if m.contains("STOPPING=1") { break }
+        }
+        #expect(last.contains("STOPPING=1"), "\(last)")
+        #expect(try agent.wait() == 0)
+    }
+
+    /// `control.socket_group` hands the socket to a group (the package's `ela-agent`) so its members can use elactl;
+    /// a group that does not exist stops the start with a message saying what to do.
+    @Test func theControlSocketGoesToTheConfiguredGroup() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let config = dir.write("agent.toml", "[control]\nsocket_group = \"daemon\"\n")
+        let agent = try startAgent(dir, extra: ["--config", config])
+        var st = stat()
+        #expect(stat(agent.socket, &st) == 0)
+        #expect(st.st_gid == getgrnam("daemon").pointee.gr_gid)
+        #expect(st.st_mode & 0o777 == 0o660)
+        agent.process.signal(SIGTERM)
+        #expect(try agent.process.wait() == 0)
+
+        let missing = dir.write("missing.toml", "[control]\nsocket_group = \"no-such-group-here\"\n")
+        let refused = try ChildProcess.run(
+            agentPath, ["--board", "sim", "--state-dir", dir.path + "/state2", "--runtime-dir", dir.path + "/run2", "--config", missing])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("no group 'no-such-group-here'"), "\(refused.stderr)")
+    }
+
     @Test func aKilledAgentLosesNothing() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -170,6 +170,20 @@ import Testing
         let fakeFile = dir.write("fake-vc.json", JSONWriter.compact(fake.normalizedJSON()))
         let refused = try ctl(agent, ["call", "hostile.echo", "{}", "--as", dir.path + "/dave", "--credential", fakeFile])
         #expect(refused.status == 1 && refused.stderr.contains("denied"), "\(refused.stderr)")
+
+        // The owner pairs a DApp from the command line: the issued credential works for what it names only.
+        let issued = try ChildProcess.run(
+            elactl, ["identity", "issue-access", "--dir", dir.path + "/owner", "--to", dave.did.description,
+                     "--capability", "hostile.echo", "--constraint", "v=1,2", "--days", "1"])
+        #expect(issued.status == 0, "\(issued.stderr)")
+        #expect(issued.stdout.contains("DeviceAccessCredential"))
+        let cliFile = dir.write("cli-vc.json", issued.stdout)
+        let viaCLI = try ctl(agent, ["call", "hostile.echo", #"{"v":"2"}"#, "--as", dir.path + "/dave", "--credential", cliFile])
+        #expect(viaCLI.status == 0, "\(viaCLI.stderr)")
+        let outside = try ctl(agent, ["call", "hostile.echo", #"{"v":"3"}"#, "--as", dir.path + "/dave", "--credential", cliFile])
+        #expect(outside.status == 1, "\(outside.stdout)")
+        let noCapability = try ChildProcess.run(elactl, ["identity", "issue-access", "--dir", dir.path + "/owner", "--to", dave.did.description])
+        #expect(noCapability.status != 0 && noCapability.stderr.contains("--capability"))
         agent.process.signal(SIGTERM)
         _ = try agent.process.wait()
     }

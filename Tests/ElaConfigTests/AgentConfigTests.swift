@@ -39,6 +39,7 @@ import Testing
             kdf = "interactive"
             [control]
             socket_mode = "0600"
+            socket_group = "ela-agent"
             """)
         #expect(c.board == "raspberry-pi-4b")
         #expect(c.databasePath == "/srv/ela/agent.db")
@@ -46,11 +47,13 @@ import Testing
         #expect(c.effectiveProtection == .passphrase(file: "/etc/ela-agent/pw"))
         #expect(c.kdf == .interactive)
         #expect(c.controlSocketMode == 0o600)
+        #expect(c.controlSocketGroup == "ela-agent")
     }
 
     /// Each bad file is rejected with the key and the line it is on.
     @Test(arguments: [
         ("[agent]\nboard = \"Bad Board\"\n", "agent.board", 2),
+        ("[control]\nsocket_group = \"Wheel Group\"\n", "control.socket_group", 2),
         ("[agent]\n\nstate_dir = \"relative\"\n", "agent.state_dir", 3),
         ("[agent]\nlog_level = \"loud\"\n", "agent.log_level", 2),
         ("[agent]\nboard = 4\n", "agent.board", 2),
