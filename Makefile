@@ -38,7 +38,7 @@ test: test-unit test-deb
 test-unit: build
 	@mkdir -p .build
 	@set -o pipefail; swift test $(SWIFT_BUILD_FLAGS) 2>&1 | tee .build/test.log
-	bash scripts/check-linkage.sh $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-sandbox
+	bash scripts/check-linkage.sh $(BIN)/ela $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-sandbox
 	@bash scripts/test-summary.sh .build/test.log
 
 ## run: the devnet: ela-regtest on loopback, the agent on the sim board syncing from it, its DID published (Ctrl-C stops all)

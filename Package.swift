@@ -21,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "ela-agent", targets: ["ela-agent"]),
         .executable(name: "elactl", targets: ["elactl"]),
+        .executable(name: "ela", targets: ["ela"]),
         .library(name: "ElaIdentity", targets: ["ElaIdentity"]),
     ],
     dependencies: [
@@ -81,10 +82,10 @@ let package = Package(
         .executableTarget(name: "ela-sandbox", linkerSettings: [.linkedLibrary("seccomp")]),
         // The plugin SDK: the only module a Swift plugin imports.
         .target(name: "ElaPluginKit", dependencies: ["ElaPluginProtocol", "ElaJSON"], swiftSettings: swiftSettings),
-        .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON"], swiftSettings: swiftSettings),
+        .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON", "ElaPluginKit"], swiftSettings: swiftSettings),
         .target(name: "ElaGPIO", dependencies: ["ElaGPIOD", "ElaPluginKit", "ElaJSON"], swiftSettings: swiftSettings),
         // The MQTT bridge's domain: topics, the durable SQLite outbox, command envelopes, reconnect backoff.
-        .target(name: "ElaMQTTBridge", dependencies: ["ElaMosquitto", "ElaSQLite", "ElaJSON"], swiftSettings: swiftSettings),
+        .target(name: "ElaMQTTBridge", dependencies: ["ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaPluginKit"], swiftSettings: swiftSettings),
         // Built-in plugins: executables in Plugins/<name>/ next to their plugin.toml.
         .executableTarget(
             name: "ela-plugin-mqtt", dependencies: ["ElaMQTTBridge", "ElaPluginKit"], path: "Plugins/mqtt",
@@ -147,6 +148,10 @@ let package = Package(
         ),
         .executableTarget(name: "ela-agent", dependencies: ["ElaDaemon"], swiftSettings: swiftSettings),
         .executableTarget(name: "elactl", dependencies: ["ElaCLI"], swiftSettings: swiftSettings),
+        // The package's multi-call program: ela-agent, elactl and the built-in plugins in one binary (make deb).
+        .executableTarget(
+            name: "ela", dependencies: ["ElaCLI", "ElaDaemon", "ElaGPIO", "ElaSensors", "ElaMQTTBridge", "ElaPluginKit"],
+            swiftSettings: swiftSettings),
         // `ela-regtest`: regtest ELA chain node for the devnet and tests (mines on demand, DID requests, SPV peers).
         .target(
             name: "ElaRegtest",
@@ -261,7 +266,7 @@ let package = Package(
         .testTarget(
             name: "ElaCLITests",
             dependencies: [
-                "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
+                "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
                 "ElaIdentity", "ElaJSON", "ElaSQLite", "ela-plugin-mqtt", "ElaMosquitto",
             ],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
