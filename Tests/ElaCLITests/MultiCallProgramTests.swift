@@ -62,7 +62,7 @@ import Testing
         var list = ""
         let running = ChildProcess.waitUntil(timeoutSeconds: 30) {
             list = (try? ChildProcess.run(elactl, ["plugin", "list", "--socket", socket]).stdout) ?? ""
-            return list.components(separatedBy: ": running").count == 3
+            return list.contains("gpio 0.1.0: running") && list.contains("sensors 0.1.0: running")
         }
         #expect(running, "\(list)")
         // The gpio plugin answering is the multi-call program: its process runs the link next to the manifest.
