@@ -34,7 +34,7 @@ build: deps
 test: build
 	@mkdir -p .build
 	@set -o pipefail; swift test $(SWIFT_BUILD_FLAGS) 2>&1 | tee .build/test.log
-	bash scripts/check-linkage.sh $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-sandbox
+	bash scripts/check-linkage.sh $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-carrier $(BIN)/ela-sandbox
 	@bash scripts/test-summary.sh .build/test.log
 
 ## run: the devnet: ela-regtest on loopback, the agent on the sim board syncing from it, its DID published (Ctrl-C stops all)

@@ -156,7 +156,7 @@ let package = Package(
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl", "ElaDeviceIdentity", "ElaConfig", "ElaStorage",
                 "ElaFileSystem", "ElaChain", "ElaMerkle", "ElaWire", "ElaGate", "ElaKeystore", "ElaSodium", "ElaCarrier", "ElaQR",
-                "ElaClient",
+                "ElaClient", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -164,7 +164,7 @@ let package = Package(
         .target(
             name: "ElaClient",
             dependencies: [
-                "ElaCarrier", "ElaGate", "ElaIdentity", "ElaJSON", "ElaConfig", "ElaPluginHost", "ElaPluginProtocol", "ElaFileSystem",
+                "ElaCarrier", "ElaGate", "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaConfig", "ElaPluginHost", "ElaPluginProtocol", "ElaFileSystem",
                 logging,
             ],
             swiftSettings: swiftSettings),
@@ -216,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "ElaClientTests",
             dependencies: [
-                "ElaClient", "ElaCarrier", "ElaGate", "ElaIdentity", "ElaJSON", "ElaDeviceIdentity", "ElaTestSupport", "ela-carrier",
+                "ElaClient", "ElaCarrier", "ElaConfig", "ElaGate", "ElaIdentity", "ElaJSON", "ElaDeviceIdentity", "ElaTestSupport", "ela-carrier", logging,
                 "ela-agent", "elactl", "ela-plugin-gpio", "ela-plugin-sensors",
             ],
             swiftSettings: swiftSettings),

@@ -141,6 +141,8 @@ final class CarrierNode: Sendable {
         var selfConnection = ToxConnection.none
 
         func deliver(_ method: String, _ params: JSONObject) { continuation.yield((method, params)) }
+        // First: the host learns who we are and hands back its stored friends.
+        deliver("carrier.started", ["publicKey": .string(encodeHex(tox.publicKey)), "address": .string(encodeHex(tox.address))])
         func friendState(_ n: UInt32) -> Friend { friends[n] ?? Friend(window: SendWindow(limit: config.window)) }
 
         while !stopping.load(ordering: .relaxed) {
