@@ -2,8 +2,8 @@
 // ela-carrier: the agent's (and ElaClient's) Tox transport; the only program that links libtoxcore
 // (GPL-3.0-or-later, Packaging/LICENSES.md). It is a plugin: the host (ela-agent, or ElaClient in a DApp) starts it,
 // talks to it over the plugin protocol, and makes every decision. ela-carrier only moves bytes:
-// - host -> carrier: carrier.status, carrier.friend.add {address, message, replace}, carrier.friend.accept {keys},
-//   carrier.friend.remove {key}, carrier.send {key, text} (chunked, at most `window` Tox messages in flight);
+// - host -> carrier: carrier.status, carrier.add {address, message, replace}, carrier.accept {keys},
+//   carrier.remove {key}, carrier.send {key, text} (chunked, at most `window` Tox messages in flight);
 // - carrier -> host (requests, in order): carrier.request {key, message} (a friend request and its hello),
 //   carrier.connection {key?, connection} (a friend's link or our own), carrier.message {key, text} (reassembled).
 // Keys are hex here; user-facing Base58 forms are made by the host.
@@ -30,7 +30,7 @@ plugin.method("carrier.status") { _, _ in
     return .object(await withCheckedContinuation { c in n.submit(.status({ c.resume(returning: $0) })) })
 }
 
-plugin.method("carrier.friend.add") { call, _ in
+plugin.method("carrier.add") { call, _ in
     let n = try running()
     guard let address = call.params["address"]?.stringValue.flatMap(decodeHex), address.count == 38 else {
         throw PluginError.invalidParams("\"address\" must be a 38-byte Tox address in hex (76 digits)")
@@ -48,7 +48,7 @@ plugin.method("carrier.friend.add") { call, _ in
     }
 }
 
-plugin.method("carrier.friend.accept") { call, _ in
+plugin.method("carrier.accept") { call, _ in
     let n = try running()
     var keys: [[UInt8]] = []
     for v in call.params["keys"]?.arrayValue ?? [] {
@@ -59,7 +59,7 @@ plugin.method("carrier.friend.accept") { call, _ in
     return .object(["accepted": .number(JSONNumber(keys.count))])
 }
 
-plugin.method("carrier.friend.remove") { call, _ in
+plugin.method("carrier.remove") { call, _ in
     let n = try running()
     n.submit(.remove(try key(call.params)))
     return .object(["removed": true])

@@ -84,6 +84,8 @@ public final class CarrierClient: Sendable {
             name = "carrier"
             version = "0.1.0"
             executable = "\(exe)"
+            \(["carrier.status", "carrier.add", "carrier.accept", "carrier.remove", "carrier.send"].map {
+                "[[method]]\nname = \"\($0)\"\ncapability = \"\($0)\"\n" }.joined())
             [sandbox]
             network = true
             state_dir = false
@@ -257,7 +259,7 @@ public final class CarrierClient: Sendable {
             return s.helloCount
         }
         let r = await supervisor.call(
-            "carrier.friend.add",
+            "carrier.add",
             ["address": .string(Hex.encode(device.bytes)), "message": .string(String(decoding: hello, as: UTF8.self)), "replace": .bool(count > 1)])
         logger.debug("hello sent", metadata: ["count": "\(count)", "result": "\(r)"])
     }

@@ -93,7 +93,7 @@ final class CarrierService: Sendable {
         let friends = storedFriends().map(\.key)
         logger.info("carrier started", metadata: ["userId": "\(device)", "friends": "\(friends.count)"])
         if !friends.isEmpty {
-            Task { [self] in _ = await supervisor?.call("carrier.friend.accept", ["keys": .array(friends.map(JSONValue.string))]) }
+            Task { [self] in _ = await supervisor?.call("carrier.accept", ["keys": .array(friends.map(JSONValue.string))]) }
         }
         return .success(.object(["friends": .number(JSONNumber(friends.count))]))
     }
@@ -140,7 +140,7 @@ final class CarrierService: Sendable {
             state.withLock { $0.admitted += 1 }
             audit(subject: did.description, allow: true, reason: "admitted friend \(sender) (\(verification))", request: text)
             logger.notice("carrier friend admitted", metadata: ["did": "\(did)", "userId": "\(sender)"])
-            _ = await supervisor?.call("carrier.friend.accept", ["keys": [.string(keyHex)]])
+            _ = await supervisor?.call("carrier.accept", ["keys": [.string(keyHex)]])
             return .success(.object(["accepted": true]))
         case .refuse(let reason, let did, let shouldAudit):
             state.withLock { $0.refused += 1 }
