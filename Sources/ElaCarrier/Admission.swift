@@ -16,10 +16,13 @@ public struct PeerFacts: Sendable, Equatable {
     public var verification: PeerVerification
     /// Unexpired grants held by the DID.
     public var grants: Int
+    /// The daemon's durable nonce table already held this hello's nonce (a replay across restarts).
+    public var nonceSeenBefore: Bool
 
-    public init(verification: PeerVerification, grants: Int) {
+    public init(verification: PeerVerification, grants: Int, nonceSeenBefore: Bool = false) {
         self.verification = verification
         self.grants = grants
+        self.nonceSeenBefore = nonceSeenBefore
     }
 }
 
@@ -69,8 +72,8 @@ public struct Admission: Sendable {
     }
 
     /// Judges a friend request from Tox key `sender` (its user id) carrying `message`; `facts` answers for the
-    /// claimed DID once the hello is authentic.
-    public mutating func evaluate(sender: String, message: [UInt8], facts: (DID) -> PeerFacts) -> AdmissionDecision {
+    /// claimed DID and the hello's nonce (lower-cased) once the hello is authentic and fresh.
+    public mutating func evaluate(sender: String, message: [UInt8], facts: (DID, String) -> PeerFacts) -> AdmissionDecision {
         let now = clock()
         prune(now: now)
         guard takeToken(sender, now: now) else {
@@ -103,7 +106,8 @@ public struct Admission: Sendable {
         let nonceKey = did + "|" + hello.replayKey
         guard nonces[nonceKey] == nil else { return refuse("replayed hello nonce") }
         nonces[nonceKey] = now
-        let f = facts(hello.did)
+        let f = facts(hello.did, hello.replayKey)
+        if f.nonceSeenBefore { return refuse("replayed hello nonce (seen before a restart)") }
         if case .unverified(let why) = f.verification { return refuse("DID not verified: \(why) (pin it with `elactl peer pin`)") }
         guard f.grants > 0 else { return refuse("\(did) holds no grant") }
         return .accept(did: hello.did, nonce: hello.replayKey, verification: f.verification)

@@ -26,6 +26,14 @@ public final class CarrierClient: Sendable {
         public var carrierExecutable: String?
         public var network = CarrierSettings()
         public var helloRetrySeconds: Double = 15
+        /// While a session is up, a ping goes out this often; no pong for `pingTimeoutSeconds` ends the session and
+        /// sends the hello again (toxcore itself notices a dead peer only after about 32 s).
+        public var pingSeconds: Double = 3
+        public var pingTimeoutSeconds: Double = 9
+        /// The DApp's Tox secret key (32 bytes); nil: a new Tox identity per client.
+        public var secretKey: [UInt8]?
+        /// Tests only: rewrites the hello before it is sent (attempt number from 1, the hello as made).
+        public var helloTransform: (@Sendable (Int, [UInt8]) -> [UInt8])?
         public var callTimeoutSeconds: Double = 30
 
         public init() {}
@@ -67,6 +75,9 @@ public final class CarrierClient: Sendable {
         var readyWaiters: [CheckedContinuation<Void, Never>] = []
         var lastDenial: String?
         var closed = false
+        var lastPingAt: Double = 0
+        var lastPongAt: Double = 0
+        var pingCounter: Int64 = 0
     }
     let state = Mutex(State())
 
@@ -98,7 +109,7 @@ public final class CarrierClient: Sendable {
         let box = HandlerBox()
         supervisor = PluginSupervisor(
             descriptor: PluginDescriptor(manifest: manifest, directory: stateRoot, executable: exe), settings: settings, uid: 0,
-            config: Self.carrierConfig(network), logger: logger, eventSink: { _ in },
+            config: Self.carrierConfig(network, secretKey: options.secretKey), logger: logger, eventSink: { _ in },
             requestHandler: { _, method, params in await box.client.withLock { $0 }?.handle(method, params) ?? .success(.null) })
         box.client.withLock { $0 = self }
     }
@@ -107,14 +118,16 @@ public final class CarrierClient: Sendable {
         let client = Mutex<CarrierClient?>(nil)
     }
 
-    static func carrierConfig(_ s: CarrierSettings) -> JSONObject {
+    static func carrierConfig(_ s: CarrierSettings, secretKey: [UInt8]?) -> JSONObject {
         func nodes(_ list: [CarrierSettings.Node]) -> JSONValue {
             .array(list.map { .object(["host": .string($0.host), "port": .number(JSONNumber($0.port)), "key": .string($0.publicKey)]) })
         }
-        return [
+        var o: JSONObject = [
             "udp": .bool(s.udp), "lan": .bool(s.lanDiscovery), "window": .number(JSONNumber(s.window)), "bootstrap": nodes(s.bootstrap),
             "relays": nodes(s.relays),
         ]
+        if let secretKey { o["secretKey"] = .string(Hex.encode(secretKey)) }
+        return o
     }
 
     static func defaultExecutable() -> String? {
@@ -234,19 +247,38 @@ public final class CarrierClient: Sendable {
     /// Sends the hello when the session is not ready and none went out recently (and at the start).
     func watch() async {
         while !Task.isCancelled {
-            let due = state.withLock { s -> Bool in
-                guard s.ownKey != nil, !s.ready, !s.closed, monotonic() - s.lastHelloAt > options.helloRetrySeconds else { return false }
-                s.lastHelloAt = monotonic()
-                return true
+            let now = monotonic()
+            enum Step { case hello, ping(Int64), none }
+            let step = state.withLock { s -> Step in
+                guard s.ownKey != nil, !s.closed else { return .none }
+                if s.ready {
+                    if now - s.lastPongAt > options.pingTimeoutSeconds {
+                        // The device went quiet: start over at once.
+                        s.ready = false
+                        s.lastHelloAt = now
+                        return .hello
+                    }
+                    guard now - s.lastPingAt >= options.pingSeconds else { return .none }
+                    s.lastPingAt = now
+                    s.pingCounter += 1
+                    return .ping(s.pingCounter)
+                }
+                guard now - s.lastHelloAt > options.helloRetrySeconds else { return .none }
+                s.lastHelloAt = now
+                return .hello
             }
-            if due { await sendHello() }
+            switch step {
+            case .hello: await sendHello()
+            case .ping(let n): _ = await send(.ping(n))
+            case .none: break
+            }
             try? await Task.sleep(for: .milliseconds(250))
         }
     }
 
     func sendHello() async {
         guard let own = state.withLock({ $0.ownKey }) else { return }
-        let hello: [UInt8]
+        var hello: [UInt8]
         do {
             hello = try CarrierHello.make(
                 did: did, key: key, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID, now: Int64(time(nil)))
@@ -258,6 +290,7 @@ public final class CarrierClient: Sendable {
             s.helloCount += 1
             return s.helloCount
         }
+        if let transform = options.helloTransform { hello = transform(count, hello) }
         let r = await supervisor.call(
             "carrier.add",
             ["address": .string(Hex.encode(device.bytes)), "message": .string(String(decoding: hello, as: UTF8.self)), "replace": .bool(count > 1)])
@@ -320,6 +353,7 @@ public final class CarrierClient: Sendable {
             let subs = state.withLock { s -> [(Int64, String)] in
                 s.ready = true
                 s.sessions += 1
+                s.lastPongAt = monotonic()
                 s.lastDenial = nil
                 return s.subscriptions.map { ($0.key, $0.value.event) }
             }
@@ -334,6 +368,8 @@ public final class CarrierClient: Sendable {
             logger.warning("device denied the session", metadata: ["reason": "\(reason)"])
         case .reply(let id, let result):
             resolve(id, result)
+        case .pong:
+            state.withLock { $0.lastPongAt = monotonic() }
         case .event(let sub, let plugin, let event, let params, let atMs):
             state.withLock { $0.subscriptions[sub] }?.continuation.yield(Event(plugin: plugin, event: event, params: params, atMs: atMs))
         default:

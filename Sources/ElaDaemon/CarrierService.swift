@@ -104,8 +104,11 @@ final class CarrierService: Sendable {
 
     // MARK: admission
 
-    func facts(_ did: DID) -> PeerFacts {
+    /// Grants, verification, and the nonce recorded in the gate's durable nonce table (so a hello cannot be replayed
+    /// after a restart either).
+    func facts(_ did: DID, _ nonce: String) -> PeerFacts {
         let now = Int64(time(nil))
+        let fresh = (try? late.gate?.nonces.insert(subject: did.description, nonce: "hello:" + nonce, seenAt: now)) ?? true
         let grants = (try? late.gate?.grants.list(subject: did.description, includeExpired: false, now: now).count) ?? 0
         let verification: PeerVerification
         if (try? store.setting(Self.pinPrefix + did.description)) != nil {
@@ -115,7 +118,7 @@ final class CarrierService: Sendable {
         } else {
             verification = .unverified("neither pinned nor SPV-verified")
         }
-        return PeerFacts(verification: verification, grants: grants)
+        return PeerFacts(verification: verification, grants: grants, nonceSeenBefore: fresh == false)
     }
 
     func request(_ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
@@ -124,16 +127,11 @@ final class CarrierService: Sendable {
         }
         let text = params["message"]?.stringValue ?? ""
         let sender = CarrierAddress.userID(publicKey: key)
-        var decision = state.withLock { s -> AdmissionDecision in
+        let decision = state.withLock { s -> AdmissionDecision in
             guard s.admission != nil else { return .refuse(reason: "carrier not started", did: nil, audit: true) }
             return s.admission!.evaluate(sender: sender, message: Array(text.utf8), facts: facts)
         }
         let now = Int64(time(nil))
-        if case .accept(let did, let nonce, _) = decision {
-            // Also in the gate's durable nonce table: a hello cannot be replayed after a restart either.
-            let fresh = (try? late.gate?.nonces.insert(subject: did.description, nonce: "hello:" + nonce, seenAt: now)) ?? false
-            if fresh != true { decision = .refuse(reason: "replayed hello nonce", did: did.description, audit: true) }
-        }
         switch decision {
         case .accept(let did, _, let verification):
             try? store.setSetting(Self.friendPrefix + keyHex, did.description, now: now)
@@ -212,6 +210,9 @@ final class CarrierService: Sendable {
         case .subscribe(let id, let request):
             let result = subscribe(keyHex, session, id, request)
             await send(keyHex, .reply(id: id, result: result))
+        case .ping(let n):
+            // Only for a live session: a DApp that gets no pong re-handshakes.
+            if session?.ready == true { await send(keyHex, .pong(n)) }
         default:
             break
         }

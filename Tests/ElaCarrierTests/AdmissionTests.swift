@@ -34,7 +34,7 @@ import Testing
             did: p.did, key: p.key, toxUserID: toxKey ?? self.toxKey, deviceUserID: device ?? self.device, now: at ?? clock.now, nonce: nonce)
     }
 
-    let good: (DID) -> PeerFacts = { _ in PeerFacts(verification: .pinned, grants: 1) }
+    let good: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 1) }
 
     func reason(_ d: AdmissionDecision) -> String {
         if case .refuse(let r, _, _) = d { return r }
@@ -86,16 +86,29 @@ import Testing
         #expect(reason(m.evaluate(sender: toxKey, message: h, facts: good)).hasPrefix("stale hello"), "and later it is stale anyway")
     }
 
+    @Test func aNonceTheDaemonRemembersIsAReplay() throws {
+        var m = machine()
+        let p = Peer()
+        let h = try hello(p)
+        let nonce = try JSONParser.parse(String(decoding: h, as: UTF8.self))["nonce"]?.stringValue
+        var asked: String?
+        let d = m.evaluate(sender: toxKey, message: h) { _, n in
+            asked = n
+            return PeerFacts(verification: .pinned, grants: 1, nonceSeenBefore: true)
+        }
+        #expect(reason(d).hasPrefix("replayed hello nonce") && asked == nonce?.lowercased())
+    }
+
     @Test func unverifiedOrUngrantedDIDsAreRefused() throws {
         var m = machine()
         let p = Peer()
         #expect(
-            reason(m.evaluate(sender: toxKey, message: try hello(p), facts: { _ in PeerFacts(verification: .unverified("not found on chain"), grants: 3) }))
+            reason(m.evaluate(sender: toxKey, message: try hello(p), facts: { _, _ in PeerFacts(verification: .unverified("not found on chain"), grants: 3) }))
                 .contains("not verified"))
         #expect(
-            reason(m.evaluate(sender: toxKey, message: try hello(p), facts: { _ in PeerFacts(verification: .spvVerified, grants: 0) }))
+            reason(m.evaluate(sender: toxKey, message: try hello(p), facts: { _, _ in PeerFacts(verification: .spvVerified, grants: 0) }))
                 .contains("holds no grant"))
-        let d = m.evaluate(sender: toxKey, message: try hello(p), facts: { _ in PeerFacts(verification: .spvVerified, grants: 2) })
+        let d = m.evaluate(sender: toxKey, message: try hello(p), facts: { _, _ in PeerFacts(verification: .spvVerified, grants: 2) })
         guard case .accept(_, _, .spvVerified) = d else { Issue.record("\(d)"); return }
     }
 
@@ -149,7 +162,7 @@ import Testing
             .challenge("00ff", device: "did:elastos:x"), .auth(proof: "{}"), .ready, .denied("no"), .call(id: 3, request: "{}"),
             .subscribe(id: 4, request: "{}"), .reply(id: 3, result: .success(.object(["value": 1]))),
             .reply(id: 5, result: .failure(RemoteError(code: -32000, message: "denied: x"))),
-            .event(sub: 4, plugin: "sensors", event: "sensors.reading", params: ["v": 1], atMs: 12),
+            .event(sub: 4, plugin: "sensors", event: "sensors.reading", params: ["v": 1], atMs: 12), .ping(7), .pong(7),
         ]
         for m in all { #expect(try SessionMessage(text: m.text) == m) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"bogus"}"#) }

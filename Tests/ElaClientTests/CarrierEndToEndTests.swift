@@ -9,6 +9,7 @@ import ElaIdentity
 import ElaJSON
 import ElaTestSupport
 import Logging
+import Synchronization
 import Testing
 
 /// The carrier as a DApp meets it: a real tox-bootstrapd on loopback, a real agent on the sim board with its
@@ -67,8 +68,13 @@ import Testing
         _ = try? a.process.wait(timeoutSeconds: 15)
     }
 
-    func client(_ identity: IdentityDirectory, device: CarrierAddress, node: ToxBootstrapNode, udp: Bool = true) throws -> CarrierClient {
+    func client(
+        _ identity: IdentityDirectory, device: CarrierAddress, node: ToxBootstrapNode, udp: Bool = true, secretKey: [UInt8]? = nil,
+        transform: (@Sendable (Int, [UInt8]) -> [UInt8])? = nil
+    ) throws -> CarrierClient {
         var o = CarrierClient.Options()
+        o.secretKey = secretKey
+        o.helloTransform = transform
         o.carrierExecutable = ChildProcess.product("ela-carrier")
         o.network.udp = udp
         o.network.bootstrap = [.init(host: "127.0.0.1", port: node.udpPort, publicKey: node.publicKey)]
@@ -83,6 +89,12 @@ import Testing
         let list = try json(a.socket, ["plugin", "list"])
         let carrier = (list.arrayValue ?? list["plugins"]?.arrayValue ?? []).first { $0["name"] == "carrier" }
         return carrier?["pid"]?.numberValue?.int64Value.map { Int32($0) }
+    }
+
+    final class Captured: Sendable {
+        private let box = Mutex<[UInt8]?>(nil)
+        var value: [UInt8]? { box.withLock { $0 } }
+        func set(_ v: [UInt8]) { box.withLock { if $0 == nil { $0 = v } } }
     }
 
     @Test func dappsReachTheDeviceThroughTheCarrier() async throws {
@@ -139,23 +151,66 @@ import Testing
             #expect(error.message.contains("no grant for sensors.list"), "\(error)")
         }
 
-        // Bob (no grant) and carol (not verified) are ignored and audited.
-        let b = try client(bob, device: address, node: node)
+        // Refused, each from its own Tox key (toxcore reports one request per key and instance), all audited:
+        // bob (no grant), carol (not verified), and mallory's hellos tampered four ways.
+        #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/mallory"]).status == 0)
+        let mallory = try IdentityDirectory.load(dir.path + "/mallory")
+        #expect(try ctl(agent.socket, ["peer", "pin", dir.path + "/mallory/document.json"]).status == 0)
+        #expect(try ctl(agent.socket, ["grant", "add", mallory.did.description, "gpio.read"]).status == 0)
+        let bobKey = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let bobHello = Captured()
+        let carolDID = carol.did.description
+        let tampers: [(String, @Sendable (Int, [UInt8]) -> [UInt8])] = [
+            ("bad signature", { _, h in
+                var t = String(decoding: h, as: UTF8.self)
+                let marker = #""signature":""#
+                guard let r = t.firstRange(of: marker) else { return h }
+                let i = r.upperBound
+                t.replaceSubrange(i..<t.index(after: i), with: t[i] == "A" ? "B" : "A")
+                return Array(t.utf8)
+            }),
+            ("is not the DID of the hello's key", { _, h in
+                let t = String(decoding: h, as: UTF8.self)
+                let did = (try? JSONParser.parse(t))?["did"]?.stringValue ?? ""
+                return Array(t.replacing(did, with: carolDID).utf8)
+            }),
+            ("stale hello", { _, h in
+                let o = (try? JSONParser.parse(String(decoding: h, as: UTF8.self)))?["params"]
+                return (try? CarrierHello.make(
+                    did: mallory.did, key: mallory.key, toxUserID: o?["toxKey"]?.stringValue ?? "", deviceUserID: o?["device"]?.stringValue ?? "",
+                    now: Int64(time(nil)) - 3600)) ?? h
+            }),
+            ("but the request came from", { _, h in bobHello.value ?? h }),  // bob's hello replayed from another key
+        ]
+        let b = try client(bob, device: address, node: node, secretKey: bobKey) { _, h in bobHello.set(h); return h }
         let c = try client(carol, device: address, node: node)
-        let tb = Task { try? await b.connect(timeoutSeconds: 40) }
-        let tc = Task { try? await c.connect(timeoutSeconds: 40) }
-        let refused = await eventually(40) {
-            let rows = (try? json(agent.socket, ["audit", "list", "--limit", "500"]))?.arrayValue ?? []
-            let hello = rows.filter { $0["method"] == "carrier.hello" && $0["decision"] == "deny" }
-            return hello.contains { $0["subject"]?.stringValue == bob.did.description && ($0["reason"]?.stringValue ?? "").contains("no grant") }
-                && hello.contains { $0["subject"]?.stringValue == carol.did.description && ($0["reason"]?.stringValue ?? "").contains("not verified") }
+        let tb = Task<Void, Never> { _ = try? await b.connect(timeoutSeconds: 40) }
+        let tc = Task<Void, Never> { _ = try? await c.connect(timeoutSeconds: 40) }
+        _ = await eventually(30) { bobHello.value != nil }
+        var tamperClients: [CarrierClient] = []
+        var tamperTasks: [Task<Void, Never>] = []
+        for (_, t) in tampers {
+            let m = try client(mallory, device: address, node: node, transform: t)
+            tamperClients.append(m)
+            tamperTasks.append(Task<Void, Never> { _ = try? await m.connect(timeoutSeconds: 40) })
         }
-        #expect(refused, "refusals audited")
-        #expect(!b.isReady && !c.isReady)
-        tb.cancel()
-        tc.cancel()
-        await b.close()
-        await c.close()
+        func denials() -> [JSONValue] {
+            ((try? json(agent.socket, ["audit", "list", "--limit", "500"]))?.arrayValue ?? []).filter {
+                $0["method"] == "carrier.hello" && $0["decision"] == "deny"
+            }
+        }
+        func denied(_ subject: String, _ why: String) -> Bool {
+            denials().contains { $0["subject"]?.stringValue == subject && ($0["reason"]?.stringValue ?? "").contains(why) }
+        }
+        let refused = await eventually(45) {
+            denied(bob.did.description, "no grant") && denied(carol.did.description, "not verified")
+                && denied(mallory.did.description, "bad signature") && denied(carol.did.description, "is not the DID of the hello's key")
+                && denied(mallory.did.description, "stale hello") && denied(bob.did.description, "but the request came from")
+        }
+        #expect(refused, "refusals audited: \(denials().map { $0["reason"]?.stringValue ?? "" })")
+        #expect(!b.isReady && !c.isReady && tamperClients.allSatisfy { !$0.isReady })
+        for t in [tb, tc] + tamperTasks { t.cancel() }
+        for x in [b, c] + tamperClients { await x.close() }
 
         // Status: alice's friend link and session.
         let status = try json(agent.socket, ["carrier", "status"])
@@ -191,6 +246,12 @@ import Testing
         agent = try await startAgent(dir, node: node)
         let after = try json(agent.socket, ["carrier", "show"])
         #expect(after["address"]?.stringValue == address.description)
+        // A hello the device saw before its restart is still a replay (the nonce is in the gate's table).
+        let replay = try client(bob, device: address, node: node, secretKey: bobKey) { _, h in bobHello.value ?? h }
+        let tr = Task<Void, Never> { _ = try? await replay.connect(timeoutSeconds: 40) }
+        #expect(await eventually(40) { denied(bob.did.description, "replayed hello nonce") }, "\(denials().map { $0["reason"]?.stringValue ?? "" })")
+        tr.cancel()
+        await replay.close()
         print("carrier e2e: first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime)")
     }
 }
