@@ -11,6 +11,7 @@ public import ElaJSON
 /// | `subscribe` | DApp -> device | `id`, `request` (signed; its method is the event name) |
 /// | `reply` | device -> DApp | `id`, `result` or `error {code, message}` |
 /// | `event` | device -> DApp | `sub`, `plugin`, `event`, `params`, `atMs` |
+/// | `resume` | DApp -> device | asks an admitted DApp's device for a fresh challenge (session lost, link up) |
 /// | `ping` / `pong` | DApp -> device / back | `n`; toxcore notices a dead peer only after ~32 s, the DApp sooner |
 public enum SessionMessage: Sendable, Equatable {
     case challenge(String, device: String)
@@ -21,6 +22,7 @@ public enum SessionMessage: Sendable, Equatable {
     case subscribe(id: Int64, request: String)
     case reply(id: Int64, result: Result<JSONValue, RemoteError>)
     case event(sub: Int64, plugin: String, event: String, params: JSONObject, atMs: Int64)
+    case resume
     case ping(Int64)
     case pong(Int64)
 
@@ -36,6 +38,7 @@ public enum SessionMessage: Sendable, Equatable {
         case .reply(let id, .success(let v)): return .object(["t": "reply", "id": n(id), "result": v])
         case .reply(let id, .failure(let e)):
             return .object(["t": "reply", "id": n(id), "error": .object(["code": n(e.code), "message": .string(e.message)])])
+        case .resume: return .object(["t": "resume"])
         case .ping(let v): return .object(["t": "ping", "n": n(v)])
         case .pong(let v): return .object(["t": "pong", "n": n(v)])
         case .event(let sub, let plugin, let event, let params, let atMs):
@@ -85,6 +88,7 @@ public enum SessionMessage: Sendable, Equatable {
             self = .event(
                 sub: try i("sub"), plugin: try s("plugin"), event: try s("event"), params: o["params"]?.objectValue ?? JSONObject(),
                 atMs: o["atMs"]?.numberValue?.int64Value ?? 0)
+        case "resume": self = .resume
         case "ping": self = .ping(try i("n"))
         case "pong": self = .pong(try i("n"))
         default: throw CarrierProtocolError("unknown link message type \"\(t)\"")

@@ -28,8 +28,8 @@ public final class CarrierClient: Sendable {
         public var helloRetrySeconds: Double = 15
         /// While a session is up, a ping goes out this often; no pong for `pingTimeoutSeconds` ends the session and
         /// sends the hello again (toxcore itself notices a dead peer only after about 32 s).
-        public var pingSeconds: Double = 3
-        public var pingTimeoutSeconds: Double = 9
+        public var pingSeconds: Double = 2
+        public var pingTimeoutSeconds: Double = 8
         /// The DApp's Tox secret key (32 bytes); nil: a new Tox identity per client.
         public var secretKey: [UInt8]?
         /// Tests only: rewrites the hello before it is sent (attempt number from 1, the hello as made).
@@ -78,6 +78,8 @@ public final class CarrierClient: Sendable {
         var lastPingAt: Double = 0
         var lastPongAt: Double = 0
         var pingCounter: Int64 = 0
+        var lastResumeAt: Double = 0
+        var resumesUnanswered = 0
     }
     let state = Mutex(State())
 
@@ -248,28 +250,43 @@ public final class CarrierClient: Sendable {
     func watch() async {
         while !Task.isCancelled {
             let now = monotonic()
-            enum Step { case hello, ping(Int64), none }
+            enum Step { case hello, ping(Int64), resume, none }
             let step = state.withLock { s -> Step in
                 guard s.ownKey != nil, !s.closed else { return .none }
                 if s.ready {
                     if now - s.lastPongAt > options.pingTimeoutSeconds {
-                        // The device went quiet: start over at once.
+                        // The device went quiet: ask it for a new challenge.
                         s.ready = false
+                        s.resumesUnanswered = 0
+                        s.lastResumeAt = 0
                         s.lastHelloAt = now
-                        return .hello
+                        return .none
                     }
                     guard now - s.lastPingAt >= options.pingSeconds else { return .none }
                     s.lastPingAt = now
                     s.pingCounter += 1
                     return .ping(s.pingCounter)
                 }
-                guard now - s.lastHelloAt > options.helloRetrySeconds else { return .none }
+                // Not in a session. While toxcore says the link is up, ask for a challenge every 2 s; after three
+                // unanswered asks (a dead peer toxcore has not noticed yet, or a device that forgot us), or with the
+                // link down for `helloRetrySeconds`, send the hello again.
+                if s.linkOnline && s.resumesUnanswered < 3 {
+                    guard now - s.lastResumeAt >= 2 else { return .none }
+                    s.lastResumeAt = now
+                    s.resumesUnanswered += 1
+                    return .resume
+                }
+                let waited = now - s.lastHelloAt > options.helloRetrySeconds
+                guard waited || (s.linkOnline && now - s.lastResumeAt >= 2) else { return .none }
                 s.lastHelloAt = now
+                s.resumesUnanswered = 0
+                s.lastResumeAt = now
                 return .hello
             }
             switch step {
             case .hello: await sendHello()
             case .ping(let n): _ = await send(.ping(n))
+            case .resume: _ = await send(.resume)
             case .none: break
             }
             try? await Task.sleep(for: .milliseconds(250))
@@ -314,6 +331,9 @@ public final class CarrierClient: Sendable {
             let online = params["connection"]?.stringValue != "none"
             let failed = state.withLock { s -> [Pending] in
                 s.linkOnline = online
+                s.resumesUnanswered = 0
+                // The device challenges a link that comes up; ask only if it does not.
+                s.lastResumeAt = monotonic()
                 guard !online else { return [] }
                 s.ready = false
                 // Give the device time to challenge us again before the watchdog re-sends the hello.
@@ -340,6 +360,8 @@ public final class CarrierClient: Sendable {
             state.withLock {
                 $0.ready = false
                 $0.lastHelloAt = monotonic()
+                $0.resumesUnanswered = 0
+                $0.linkOnline = true
             }
             do {
                 let proof = try CarrierSessionProof.make(

@@ -165,18 +165,25 @@ final class CarrierService: Sendable {
             state.withLock { $0.selfConnection = connection }
             return .success(.object([:]))
         }
-        let online = connection != "none"
+        state.withLock { $0.links[keyHex] = connection }
+        let start = await challenge(keyHex, online: connection != "none")
+        logger.info("carrier link", metadata: ["friend": "\(keyHex.prefix(16))", "connection": "\(connection)", "challenge": "\(start)"])
+        return .success(.object([:]))
+    }
+
+    /// Ends the friend's session; if the link is up and the friend was admitted, starts a new one with a fresh challenge.
+    @discardableResult
+    func challenge(_ keyHex: String, online: Bool) async -> Bool {
         let did = (try? store.setting(Self.friendPrefix + keyHex)).flatMap { $0 }.flatMap { try? DID($0) }
         let challenge = Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
         let start = state.withLock { s -> Bool in
-            s.links[keyHex] = connection
             if let old = s.sessions.removeValue(forKey: keyHex) { for sub in old.subscriptions.values { sub.cancel() } }
             guard online, let did else { return false }
             s.sessions[keyHex] = Session(did: did, challenge: challenge)
             return true
         }
         if start { await send(keyHex, .challenge(challenge, device: deviceDID.description)) }
-        return .success(.object([:]))
+        return start
     }
 
     func message(_ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
@@ -201,6 +208,7 @@ final class CarrierService: Sendable {
                 await send(keyHex, .denied(why))
             } else {
                 state.withLock { $0.sessions[keyHex]?.ready = true }
+                logger.info("carrier session opened", metadata: ["did": "\(session.did)"])
                 audit(subject: session.did.description, allow: true, reason: "session opened", request: proof, method: CarrierSessionProof.method)
                 await send(keyHex, .ready)
             }
@@ -210,6 +218,16 @@ final class CarrierService: Sendable {
         case .subscribe(let id, let request):
             let result = subscribe(keyHex, session, id, request)
             await send(keyHex, .reply(id: id, result: result))
+        case .resume:
+            // The DApp lost track of its session while the link stayed up (or came back before we noticed): confirm a
+            // live session, repeat a pending challenge, or start a new one.
+            if let session, session.ready {
+                await send(keyHex, .ready)
+            } else if let session {
+                await send(keyHex, .challenge(session.challenge, device: deviceDID.description))
+            } else {
+                await challenge(keyHex, online: true)
+            }
         case .ping(let n):
             // Only for a live session: a DApp that gets no pong re-handshakes.
             if session?.ready == true { await send(keyHex, .pong(n)) }

@@ -162,7 +162,7 @@ import Testing
             .challenge("00ff", device: "did:elastos:x"), .auth(proof: "{}"), .ready, .denied("no"), .call(id: 3, request: "{}"),
             .subscribe(id: 4, request: "{}"), .reply(id: 3, result: .success(.object(["value": 1]))),
             .reply(id: 5, result: .failure(RemoteError(code: -32000, message: "denied: x"))),
-            .event(sub: 4, plugin: "sensors", event: "sensors.reading", params: ["v": 1], atMs: 12), .ping(7), .pong(7),
+            .event(sub: 4, plugin: "sensors", event: "sensors.reading", params: ["v": 1], atMs: 12), .ping(7), .pong(7), .resume,
         ]
         for m in all { #expect(try SessionMessage(text: m.text) == m) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"bogus"}"#) }

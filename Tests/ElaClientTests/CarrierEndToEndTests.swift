@@ -239,13 +239,33 @@ import Testing
         // Subscriptions are renewed on the new session.
         let again = await eventually(20) { await iterator.next() != nil }
         #expect(again)
-
-        // Device restart keeps its address; alice gets back in.
-        await a.close()
+        // Device restart keeps its address; alice's open client gets back in by itself.
+        let sessionsBefore = a.sessionCount
         stopAgent(agent)
         agent = try await startAgent(dir, node: node)
         let after = try json(agent.socket, ["carrier", "show"])
         #expect(after["address"]?.stringValue == address.description)
+        let back = await eventually(60) {
+            guard a.sessionCount > sessionsBefore, a.isReady else { return false }
+            return (try? await a.call("gpio.read", ["pin": "LED1"], timeoutSeconds: 5))?["value"] != nil
+        }
+        #expect(back, "alice's session came back after the device restarted")
+        await a.close()
+        let text = try ctl(agent.socket, ["carrier", "status"]).stdout
+        #expect(text.contains("friend \(alice.did)") && text.contains("running"), "\(text)")
+
+        // elactl as a DApp: remote call and remote subscribe (each spawns its own ela-carrier).
+        let net = [
+            "--device", address.description, "--identity", dir.path + "/alice", "--bootstrap",
+            "127.0.0.1:\(node.udpPort):\(node.publicKey)", "--relay", "127.0.0.1:\(node.tcpPort):\(node.publicKey)",
+        ]
+        let remoteCall = try ChildProcess(elactl, ["remote", "call"] + net + ["gpio.read", #"{"pin":"LED0"}"#], outputDirectory: dir.path)
+        let remoteSub = try ChildProcess(elactl, ["remote", "subscribe"] + net + ["sensors.reading", "--count", "2"], outputDirectory: dir.path)
+        #expect(try remoteCall.wait(timeoutSeconds: 90) == 0, "\(remoteCall.stderr)")
+        #expect(remoteCall.stdout.contains(#""value":"#), "\(remoteCall.stdout)")
+        #expect(try remoteSub.wait(timeoutSeconds: 90) == 0, "\(remoteSub.stderr)")
+        #expect(remoteSub.stdout.split(separator: "\n").filter { $0.contains("sensors.reading") }.count == 2, "\(remoteSub.stdout)")
+
         // A hello the device saw before its restart is still a replay (the nonce is in the gate's table).
         let replay = try client(bob, device: address, node: node, secretKey: bobKey) { _, h in bobHello.value ?? h }
         let tr = Task<Void, Never> { _ = try? await replay.connect(timeoutSeconds: 40) }
