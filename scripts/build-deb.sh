@@ -39,9 +39,14 @@ ARCH=$(dpkg --print-architecture)
 PLUGINS=()
 for manifest in Plugins/*/plugin.toml; do PLUGINS+=("$(basename "$(dirname "$manifest")")"); done
 
+# Plugins the multi-call program does not run are separate programs: ela-carrier, the only one linking libtoxcore
+# (GPL-3.0-or-later), must stay one.
+SEPARATE=(ela-carrier)
 if [ -z "${DEB_SKIP_BUILD:-}" ]; then
-    say "swift build ${SWIFT_FLAGS[*]} --product ela"
-    swift build "${SWIFT_FLAGS[@]}" --product ela
+    for product in ela "${SEPARATE[@]}"; do
+        say "swift build ${SWIFT_FLAGS[*]} --product $product"
+        swift build "${SWIFT_FLAGS[@]}" --product "$product"
+    done
 fi
 BIN=$(swift build "${SWIFT_FLAGS[@]}" --show-bin-path)
 
@@ -67,8 +72,13 @@ chmod 0755 "$ROOT/usr/lib/ela-agent/ela-sandbox" && "${STRIP[@]}" "$ROOT/usr/lib
 RUNS_AS=$("$BIN/ela" 2>&1 || true)
 for name in "${PLUGINS[@]}"; do
     exe=$(sed -n 's/^executable = "\(.*\)"/\1/p' "Plugins/$name/plugin.toml")
-    if ! grep -qw -- "$exe" <<<"$RUNS_AS"; then die "Plugins/$name: the multi-call program does not run $exe (add it to Sources/ela/main.swift)"; fi
-    ln -s ela "$ROOT/usr/lib/ela-agent/$exe"
+    if [[ " ${SEPARATE[*]} " == *" $exe "* ]]; then
+        install -m 0755 "$BIN/$exe" "$ROOT/usr/lib/ela-agent/$exe" && "${STRIP[@]}" "$ROOT/usr/lib/ela-agent/$exe"
+    elif grep -qw -- "$exe" <<<"$RUNS_AS"; then
+        ln -s ela "$ROOT/usr/lib/ela-agent/$exe"
+    else
+        die "Plugins/$name: the multi-call program does not run $exe (add it to Sources/ela/main.swift or to SEPARATE)"
+    fi
     install -D -m 0644 "Plugins/$name/plugin.toml" "$ROOT/usr/lib/ela-agent/plugins/$name/plugin.toml"
 done
 for board in Boards/*.toml; do install -D -m 0644 "$board" "$ROOT/usr/share/ela-agent/boards/$(basename "$board")"; done
@@ -82,7 +92,11 @@ install -m 0644 README.md "$DOC/README.md"
 for f in docs/*.md; do install -m 0644 "$f" "$DOC/$(basename "$f")"; done
 install -D -m 0644 Packaging/debian/lintian-overrides "$ROOT/usr/share/lintian/overrides/ela-agent"
 
-bash scripts/check-linkage.sh "$ROOT/usr/lib/ela-agent/ela" "$ROOT/usr/lib/ela-agent/ela-sandbox"
+bash scripts/check-linkage.sh "$ROOT/usr/lib/ela-agent/ela" "$ROOT/usr/lib/ela-agent/ela-sandbox" "${SEPARATE[@]/#/$ROOT/usr/lib/ela-agent/}"
+# Only ela-carrier may link libtoxcore (its licence is the GPL's).
+for f in "$ROOT"/usr/lib/ela-agent/ela "$ROOT"/usr/lib/ela-agent/ela-sandbox; do
+    if readelf -d "$f" | grep -q 'libtoxcore'; then die "$f links libtoxcore: only ela-carrier may"; fi
+done
 
 # Man pages and completions come from the programs' own argument parsers, so they cannot drift from the CLI.
 say "man pages and bash completions"
@@ -106,7 +120,7 @@ say "dpkg-shlibdeps"
 SHLIB=$OUT/shlibdeps
 rm -rf "$SHLIB" && mkdir -p "$SHLIB/debian"
 printf 'Source: ela-agent\n\nPackage: ela-agent\nArchitecture: any\n' >"$SHLIB/debian/control"
-ELF=(usr/lib/ela-agent/ela usr/lib/ela-agent/ela-sandbox)
+ELF=(usr/lib/ela-agent/ela usr/lib/ela-agent/ela-sandbox "${SEPARATE[@]/#/usr/lib/ela-agent/}")
 DEPENDS=$(cd "$SHLIB" && dpkg-shlibdeps -O "${ELF[@]/#/$ROOT/}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$DEPENDS" ] || die "dpkg-shlibdeps found no dependencies"
 
