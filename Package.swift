@@ -189,7 +189,8 @@ let package = Package(
             name: "ela-bench",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", "ElaSPV", "ElaRegtest",
-                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", "ElaMosquitto", "ElaMQTTBridge", crypto, logging,
+                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", "ElaMosquitto", "ElaMQTTBridge", "ElaCarrier", "ElaClient",
+                "ElaConfig", "ElaDeviceIdentity", crypto, logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/ela-bench",
