@@ -209,6 +209,8 @@ let package = Package(
             name: "ElaMQTTBridgeTests",
             dependencies: ["ElaMQTTBridge", "ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaTestSupport"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "ElaToxTests", dependencies: ["ElaTox", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaQRTests", dependencies: ["ElaQR", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaCarrierLinkTests", dependencies: ["ElaCarrierLink", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaCarrierTests",
