@@ -173,6 +173,27 @@ final class LauncherTests {
         if !granted.isEmpty { #expect(detail.contains("granted: " + granted.joined(separator: " "))) }
     }
 
+    /// Found in the qemu gpio-sim guest: /dev/gpiochipN is root-only (devtmpfs; root:gpio 0660 with udev), so a bound
+    /// host node was granted but could never be opened by the plugin's uid. The launcher makes its own node.
+    @Test func aRootOnlyDeviceNodeIsUsableByThePluginAndTheHostNodeIsUntouched() throws {
+        var zero = stat()
+        try #require(stat("/dev/zero", &zero) == 0)
+        let node = "/dev/ela-test-zero-\(getpid())"
+        unlink(node)
+        try #require(mknod(node, S_IFCHR | 0o600, zero.st_rdev) == 0, "mknod \(node): \(String(cString: strerror(errno)))")
+        defer { unlink(node) }
+        let outcome = try sh(
+            policy("devnode", uid: 61004) { $0.devices = [node] },
+            "stat -c '%u:%g %a %F %t:%T' \(node) && head -c 3 \(node) | od -An -tx1")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let major = String(UInt32(zero.st_rdev >> 8) & 0xfff, radix: 16), minor = String(UInt32(zero.st_rdev & 0xff), radix: 16)
+        #expect(outcome.lines.first == "61004:61004 600 character special file \(major):\(minor)", "\(outcome.lines)")
+        #expect(outcome.lines.last?.split(separator: " ") == ["00", "00", "00"], "\(outcome.lines)")
+        var host = stat()
+        try #require(stat(node, &host) == 0)
+        #expect(host.st_uid == 0 && host.st_mode & 0o777 == 0o600, "the host's node must keep its owner and mode")
+    }
+
     // MARK: - Network
 
     @Test func noNetworkUnlessGranted() throws {
