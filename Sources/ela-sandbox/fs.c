@@ -149,6 +149,29 @@ static void make_dev(const struct options *o) {
     for (int i = 0; i < o->n_dev; i++) grant_device(o, o->dev_src[i], o->dev[i]);
 }
 
+/* /sys: a tmpfs holding, read-only, only the sysfs directories of granted device nodes at their own paths, with
+   their /sys/dev and /sys/bus links; nothing else of the host's sysfs. */
+static int make_sys(const struct options *o) {
+    int shown = 0;
+    for (int i = 0; i < o->n_dev; i++) shown += o->dev_sys[i] != NULL;
+    if (!shown) return 0;
+    mount_tmpfs("/sys", "mode=0755,size=64k", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    for (int i = 0; i < o->n_dev; i++) {
+        if (!o->dev_sys[i]) continue;
+        bind_path("devices", o->dev_sys[i], o->dev_sys[i], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        const char *links[2] = {o->dev_num[i], o->dev_bus[i]};
+        for (int k = 0; k < 2; k++) {
+            if (!links[k] || !links[k][0]) continue;
+            char parent[PATH_MAX];
+            snprintf(parent, sizeof parent, "%s", links[k]);
+            *strrchr(parent, '/') = '\0';
+            if (mkdir_p(parent, 0755) != 0 || (symlink(o->dev_sys[i], links[k]) != 0 && errno != EEXIST))
+                fail("devices", "link %s: %s", links[k], strerror(errno));
+        }
+    }
+    return shown;
+}
+
 void fs_setup(const struct options *o) {
     const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV, rw = MS_NOSUID | MS_NODEV;
     int n_system = 0;
@@ -181,6 +204,7 @@ void fs_setup(const struct options *o) {
         fail("filesystem", "mount /proc: %s", strerror(errno));
     mount_tmpfs("/tmp", "mode=1777,size=16m", rw);
     make_dev(o);
+    int n_sys = make_sys(o);
     /* Granted paths last, so they land on top of the fresh /tmp and /dev rather than under them. */
     for (int i = 0; i < o->n_ro; i++) bind_path("filesystem", o->ro[i], o->ro[i], ro);
     if (o->state_dir) bind_path("filesystem", o->state_dir, o->state_dir, rw);
@@ -197,6 +221,6 @@ void fs_setup(const struct options *o) {
         size_t used = strlen(granted);
         snprintf(granted + used, sizeof granted - used, "%s%s", i ? " " : "", o->dev[i]);
     }
-    report_layer("devices", "active", "/dev: null zero full random urandom tty; granted: %s%s%s",
-                 o->n_dev ? granted : "none", o->missing[0] ? "; missing: " : "", o->missing);
+    report_layer("devices", "active", "/dev: null zero full random urandom tty; granted: %s%s%s; /sys: %d device dir(s)",
+                 o->n_dev ? granted : "none", o->missing[0] ? "; missing: " : "", o->missing, n_sys);
 }
