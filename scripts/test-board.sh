@@ -194,6 +194,8 @@ stage_from_build() { # stage_from_build BIN_DIR
   for lib in $(ldd "$bin/ela-agent" "$bin/elactl" "$bin/ela-plugin-gpio" | awk '/=> \/opt\/swift/ { print $3 }' | sort -u); do
     cp -L "$lib" "$R/usr/lib/ela-agent/lib/"
   done
+  # What the package's postinst does: the group that owns the control socket.
+  in_root sh -c 'getent group ela-agent >/dev/null || addgroup --quiet --system ela-agent'
   echo /usr/lib/ela-agent/lib > "$R/etc/ld.so.conf.d/ela-agent.conf"
   in_root ldconfig
   local missing; missing=$(for f in usr/sbin/ela-agent usr/bin/elactl usr/lib/ela-agent/ela-plugin-gpio; do in_root ldd "/$f" | grep 'not found' || true; done)

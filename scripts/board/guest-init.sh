@@ -11,7 +11,6 @@ FAILED=0
 PASSED=0
 
 now() { date +%s%N; }
-T_BOOT=$(now)
 ms_since() { echo $((($(now) - $1) / 1000000)); }
 say() { echo "BOARD: $*"; }
 # check NAME CMD...: runs CMD; its output goes to the console indented; one BOARD-CHECK line with the time taken.
@@ -57,8 +56,9 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 # The agent's database lives on tmpfs: SQLite's WAL needs shared mmap, which the 9p root does not give.
 mount -t tmpfs -o mode=0700 tmpfs /var/lib/ela-agent
 for word in $(cat /proc/cmdline); do case $word in ela_epoch=*) date -s "@${word#ela_epoch=}" >/dev/null ;; esac; done
+T_BOOT=$(now)
 hostname qemu-gpio-sim
-say "guest up at $(date -u +%H:%M:%S), kernel $(uname -r), $(ms_since "$T_BOOT") ms after init started"
+say "guest up at $(date -u +%H:%M:%S), kernel $(uname -r), $(cut -d' ' -f1 /proc/uptime) s after the kernel started"
 
 # ---- gpio-sim chips from the installed board file --------------------------------------------------------------
 # `elactl board show` prints "chip LABEL: N lines, devices /dev/gpiochipK" and "  PIN<TAB>LABEL line N".
@@ -137,9 +137,11 @@ op() { elactl call --as /root/operator "$@"; }
 
 # ---- checks ----------------------------------------------------------------------------------------------------
 plugin_sandbox() {
-    elactl plugin show gpio | grep -E '^(gpio |sandbox:|  [a-z_]+:)'
+    local info; info=$(elactl plugin info gpio) || { echo "$info"; return 1; }
+    echo "$info" | grep -E '^(gpio |sandbox:|  [a-z_]+:)'
     elactl plugin list | grep -q '^gpio .*sandbox: \([0-9]*\)/\1 active' || { echo "not every sandbox layer is active"; return 1; }
-    elactl plugin show gpio | grep -q "granted: ${CHIPDEV[ela-sim-outputs]:-x}" || { echo "devices layer does not show the grant"; return 1; }
+    echo "$info" | grep -q "granted: /dev/${CHIPDEV[ela-sim-outputs]} /dev/${CHIPDEV[ela-sim-inputs]};" ||
+        { echo "the devices layer does not grant exactly the board's chips"; return 1; }
 }
 check "gpio plugin runs with every sandbox layer active, granted the board's chips" plugin_sandbox
 
@@ -261,7 +263,7 @@ rogue_chip_refused() {
     out=$("${argv[@]}" -- /bin/sh -c "
         echo \"uid \$(id -u), /dev: \$(ls /dev | tr '\n' ' ')\"
         gpioinfo ${CHIPDEV[ela-sim-outputs]} | head -2 || exit 10
-        if exec 3<$ROGUE_DEV; then echo 'opened $ROGUE_DEV'; exit 11; fi
+        if (: < $ROGUE_DEV); then echo 'opened $ROGUE_DEV'; exit 11; fi
         echo 'cannot open $ROGUE_DEV (not in the sandbox)'
         if gpioinfo ${CHIPDEV[$ROGUE_LABEL]} >/dev/null 2>&1; then echo 'gpioinfo reached the rogue chip'; exit 12; fi
         exit 0" 2>&1); local rc=$?
