@@ -7,7 +7,8 @@
 #   --deb FILE          install this .deb into the root with apt (default: newest .build/deb/ela-agent_*.deb)
 #   --stage-from DIR    no .deb: copy the same files from a `swift build` output directory (development stand-in)
 # Environment: ELA_CACHE_DIR (default ~/.cache/ela-agent), ELA_BOARD_TIMEOUT (guest time limit, s, default 300),
-#   DEBIAN_MIRROR (default: the mirror apt uses), ELA_BOARD_KEEP=1 keeps the run folder.
+#   DEBIAN_MIRROR (default: the mirror apt uses), ELA_BOARD_KEEP=1 keeps the run folder, ELA_BOARD_APPEND: extra
+#   guest kernel parameters (the bad-case hooks of guest-init.sh: ela_board_hang, ela_board_forcefail).
 # Recipe and measurements: docs/board-in-a-box.md, shared/reference/gpio-sim.md.
 set -euo pipefail
 
@@ -64,7 +65,8 @@ install_host_packages() {
   local pair tool pkg bad=0
   for pair in $HOST_TOOLS; do
     tool=${pair%%:*}; pkg=${pair#*:}
-    command -v "$tool" >/dev/null || { echo "test-board: error: '$tool' not found: install the Debian package '$pkg' (apt-get install $pkg)" >&2; bad=1; }
+    local path; path=$(command -v "$tool" || true)
+    [ -f "$path" ] && [ -x "$path" ] || { echo "test-board: error: '$tool' not found: install the Debian package '$pkg' (apt-get install $pkg)" >&2; bad=1; }
   done
   [ -f /usr/include/libelf.h ] || { echo "test-board: error: libelf.h not found: install the Debian package 'libelf-dev'" >&2; bad=1; }
   [ -f /usr/include/openssl/ssl.h ] || { echo "test-board: error: openssl/ssl.h not found: install the Debian package 'libssl-dev'" >&2; bad=1; }
@@ -165,12 +167,10 @@ install_deb() { # install_deb FILE: as a user would, with apt
   mount -t proc proc "$R/proc"; MOUNTED="proc"
   mount --rbind /dev "$R/dev" && mount --make-rslave "$R/dev"; MOUNTED="dev $MOUNTED"
   mkdir -p "$R/root/deb" && cp "$1" "$R/root/deb/"
-  # apt-get update only when the preinstalled libraries do not cover the package's dependencies.
-  if ! in_root sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /root/deb/$(basename "$1")" > "$RUN/install.log" 2>&1; then
-    in_root apt-get update -qq >> "$RUN/install.log" 2>&1 || true
-    in_root sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /root/deb/$(basename "$1")" >> "$RUN/install.log" 2>&1 ||
-      { tail -30 "$RUN/install.log" >&2; die "apt-get install ./$(basename "$1") failed in the root (log: $RUN/install.log)"; }
-  fi
+  in_root apt-get update -qq > "$RUN/install.log" 2>&1 || { cat "$RUN/install.log" >&2; die "apt-get update failed in the root"; }
+  in_root sh -c "cd /root/deb && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ./$(basename "$1")" >> "$RUN/install.log" 2>&1 ||
+    { tail -30 "$RUN/install.log" >&2; die "apt-get install ./$(basename "$1") failed in the root (log: $RUN/install.log)"; }
+  grep -q '^Setting up ela-agent' "$RUN/install.log" || die "apt-get did not set up ela-agent (log: $RUN/install.log)"
   rm -rf "$R/root/deb"
   unmount_root
 }
@@ -216,7 +216,7 @@ boot_guest() { # -> sets VERDICT; console in $LOGS/console.log
   log "booting the guest (TCG, limit ${TIMEOUT} s); console: $console"
   timeout --kill-after=5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -no-reboot -nic none \
     -kernel "$KERNEL" \
-    -append "console=ttyS0 root=rootfs rw rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose init=/sbin/ela-board-init panic=-1 ela_epoch=$(date +%s)" \
+    -append "console=ttyS0 root=rootfs rw rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose init=/sbin/ela-board-init panic=-1 ela_epoch=$(date +%s) ${ELA_BOARD_APPEND:-}" \
     -fsdev "local,id=r,path=$R,security_model=passthrough" \
     -device virtio-9p-pci,fsdev=r,mount_tag=rootfs \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \

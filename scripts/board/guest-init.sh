@@ -57,6 +57,9 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=0700 tmpfs /var/lib/ela-agent
 for word in $(cat /proc/cmdline); do case $word in ela_epoch=*) date -s "@${word#ela_epoch=}" >/dev/null ;; esac; done
 T_BOOT=$(now)
+# Bad-case hooks (ELA_BOARD_APPEND on the host): a guest that never finishes, a check that fails.
+grep -qw ela_board_hang /proc/cmdline && { echo "BOARD: ela_board_hang: init stops here"; while :; do sleep 3600; done; }
+grep -qw ela_board_forcefail /proc/cmdline && FORCE_FAIL=1
 hostname qemu-gpio-sim
 say "guest up at $(date -u +%H:%M:%S), kernel $(uname -r), $(cut -d' ' -f1 /proc/uptime) s after the kernel started"
 
@@ -272,4 +275,5 @@ rogue_chip_refused() {
 }
 check "the GPIO plugin cannot open a gpiochip the board does not grant" rogue_chip_refused
 
+[ -n "${FORCE_FAIL:-}" ] && check "ela_board_forcefail: a check that fails" false
 finish 0
