@@ -61,7 +61,8 @@ T_BOOT=$(now)
 grep -qw ela_board_hang /proc/cmdline && { echo "BOARD: ela_board_hang: init stops here"; while :; do sleep 3600; done; }
 grep -qw ela_board_forcefail /proc/cmdline && FORCE_FAIL=1
 hostname qemu-gpio-sim
-say "guest up at $(date -u +%H:%M:%S), kernel $(uname -r), $(cut -d' ' -f1 /proc/uptime) s after the kernel started"
+say "guest up at $(date -u +%H:%M:%S), kernel $(uname -r)"
+echo "BOARD-STAGE: boot (kernel start to init's mounts) $(awk '{ printf "%d", $1 * 1000 }' /proc/uptime) ms"
 
 # ---- gpio-sim chips from the installed board file --------------------------------------------------------------
 # `elactl board show` prints "chip LABEL: N lines, devices /dev/gpiochipK" and "  PIN<TAB>LABEL line N".
