@@ -270,6 +270,8 @@ rogue_chip_refused() {
         if (: < $ROGUE_DEV); then echo 'opened $ROGUE_DEV'; exit 11; fi
         echo 'cannot open $ROGUE_DEV (not in the sandbox)'
         if gpioinfo ${CHIPDEV[$ROGUE_LABEL]} >/dev/null 2>&1; then echo 'gpioinfo reached the rogue chip'; exit 12; fi
+        if mknod /tmp/rogue c $(tr ':' ' ' < /sys/bus/gpio/devices/${CHIPDEV[$ROGUE_LABEL]}/dev) 2>/dev/null; then echo 'made a node for it'; exit 13; fi
+        echo 'cannot make a node for it either (mknod $(cat /sys/bus/gpio/devices/${CHIPDEV[$ROGUE_LABEL]}/dev) refused)'
         exit 0" 2>&1); local rc=$?
     echo "$out"
     [ $rc = 0 ]
