@@ -7,7 +7,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Every system package the project needs, now and in later milestones (C libraries and test tools).
 DEB_PACKAGES := pkg-config binutils libsqlite3-dev libsodium-dev libmosquitto-dev libgpiod-dev libtoxcore-dev \
-                libseccomp-dev mosquitto mosquitto-clients toxcore-utils python3 \
+                libseccomp-dev libqrencode-dev mosquitto mosquitto-clients toxcore-utils python3 \
                 dpkg-dev lintian debootstrap libcap2-bin systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS := -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
@@ -38,7 +38,7 @@ test: test-unit test-deb
 test-unit: build
 	@mkdir -p .build
 	@set -o pipefail; swift test $(SWIFT_BUILD_FLAGS) 2>&1 | tee .build/test.log
-	bash scripts/check-linkage.sh $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-sandbox
+	bash scripts/check-linkage.sh $(BIN)/ela $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-carrier $(BIN)/ela-sandbox
 	@bash scripts/test-summary.sh .build/test.log
 
 ## run: the devnet: ela-regtest on loopback, the agent on the sim board syncing from it, its DID published (Ctrl-C stops all)

@@ -21,7 +21,11 @@ let package = Package(
     products: [
         .executable(name: "ela-agent", targets: ["ela-agent"]),
         .executable(name: "elactl", targets: ["elactl"]),
+        .executable(name: "ela", targets: ["ela"]),
         .library(name: "ElaIdentity", targets: ["ElaIdentity"]),
+        // DApp side of the carrier: remote calls and subscriptions through a spawned `ela-carrier`.
+        .library(name: "ElaClient", targets: ["ElaClient"]),
+        .executable(name: "ela-carrier", targets: ["ela-carrier"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -36,12 +40,17 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+        // libtoxcore is GPL-3.0-or-later: only ElaTox imports it and only ela-carrier links ElaTox.
+        .systemLibrary(name: "CToxcore", pkgConfig: "toxcore", providers: [.apt(["libtoxcore-dev"])]),
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
 
         // Thin typed bindings.
         .target(name: "ElaSQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "ElaSodium", dependencies: ["CSodium"], swiftSettings: swiftSettings),
         .target(name: "ElaGPIOD", dependencies: ["CGPIOD"], swiftSettings: swiftSettings),
         .target(name: "ElaMosquitto", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
+        .target(name: "ElaTox", dependencies: ["CToxcore"], swiftSettings: swiftSettings),
+        .target(name: "ElaQR", dependencies: ["CQRencode"], swiftSettings: swiftSettings),
 
         // Domain modules.
         .target(name: "ElaFileSystem", swiftSettings: swiftSettings),
@@ -81,11 +90,18 @@ let package = Package(
         .executableTarget(name: "ela-sandbox", linkerSettings: [.linkedLibrary("seccomp")]),
         // The plugin SDK: the only module a Swift plugin imports.
         .target(name: "ElaPluginKit", dependencies: ["ElaPluginProtocol", "ElaJSON"], swiftSettings: swiftSettings),
-        .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON"], swiftSettings: swiftSettings),
+        .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON", "ElaPluginKit"], swiftSettings: swiftSettings),
         .target(name: "ElaGPIO", dependencies: ["ElaGPIOD", "ElaPluginKit", "ElaJSON"], swiftSettings: swiftSettings),
         // The MQTT bridge's domain: topics, the durable SQLite outbox, command envelopes, reconnect backoff.
-        .target(name: "ElaMQTTBridge", dependencies: ["ElaMosquitto", "ElaSQLite", "ElaJSON"], swiftSettings: swiftSettings),
+        .target(name: "ElaMQTTBridge", dependencies: ["ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaPluginKit"], swiftSettings: swiftSettings),
+        // Carrier: chunking and flow control (used inside ela-carrier), hello/admission/session protocol (daemon and DApp).
+        .target(name: "ElaCarrierLink", swiftSettings: swiftSettings),
+        .target(name: "ElaCarrier", dependencies: ["ElaGate", "ElaIdentity", "ElaCrypto", "ElaJSON"], swiftSettings: swiftSettings),
         // Built-in plugins: executables in Plugins/<name>/ next to their plugin.toml.
+        // ela-carrier links libtoxcore and is GPL-3.0-or-later (Packaging/LICENSES.md).
+        .executableTarget(
+            name: "ela-carrier", dependencies: ["ElaTox", "ElaCarrierLink", "ElaPluginKit"], path: "Plugins/carrier",
+            exclude: ["plugin.toml"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "ela-plugin-mqtt", dependencies: ["ElaMQTTBridge", "ElaPluginKit"], path: "Plugins/mqtt",
             exclude: ["plugin.toml"], swiftSettings: swiftSettings),
@@ -127,7 +143,7 @@ let package = Package(
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
                 "ElaFileSystem", "ElaControlServer", "ElaSPV", "ElaChain", "ElaWire", "ElaPluginHost", "ElaSandbox",
-                "ElaGate", "ElaPluginProtocol", logging,
+                "ElaGate", "ElaPluginProtocol", "ElaCarrier", "ElaKeystore", "ElaSodium", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -140,13 +156,25 @@ let package = Package(
             name: "ElaCLI",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaControl", "ElaDeviceIdentity", "ElaConfig", "ElaStorage",
-                "ElaFileSystem", "ElaChain", "ElaMerkle", "ElaWire", "ElaGate", "ElaKeystore", "ElaSodium",
+                "ElaFileSystem", "ElaChain", "ElaMerkle", "ElaWire", "ElaGate", "ElaKeystore", "ElaSodium", "ElaCarrier", "ElaQR",
+                "ElaClient", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ElaClient",
+            dependencies: [
+                "ElaCarrier", "ElaGate", "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaConfig", "ElaPluginHost", "ElaPluginProtocol", "ElaFileSystem",
+                logging,
+            ],
+            swiftSettings: swiftSettings),
         .executableTarget(name: "ela-agent", dependencies: ["ElaDaemon"], swiftSettings: swiftSettings),
         .executableTarget(name: "elactl", dependencies: ["ElaCLI"], swiftSettings: swiftSettings),
+        // The package's multi-call program: ela-agent, elactl and the built-in plugins in one binary (make deb).
+        .executableTarget(
+            name: "ela", dependencies: ["ElaCLI", "ElaDaemon", "ElaGPIO", "ElaSensors", "ElaMQTTBridge", "ElaPluginKit"],
+            swiftSettings: swiftSettings),
         // `ela-regtest`: regtest ELA chain node for the devnet and tests (mines on demand, DID requests, SPV peers).
         .target(
             name: "ElaRegtest",
@@ -184,6 +212,18 @@ let package = Package(
         .testTarget(
             name: "ElaMQTTBridgeTests",
             dependencies: ["ElaMQTTBridge", "ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "ElaCarrierLinkTests", dependencies: ["ElaCarrierLink", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaCarrierTests",
+            dependencies: ["ElaCarrier", "ElaGate", "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaClientTests",
+            dependencies: [
+                "ElaClient", "ElaCarrier", "ElaConfig", "ElaGate", "ElaIdentity", "ElaJSON", "ElaDeviceIdentity", "ElaTestSupport", "ela-carrier", logging,
+                "ela-agent", "elactl", "ela-plugin-gpio", "ela-plugin-sensors",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaWireTests", dependencies: ["ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
@@ -261,7 +301,7 @@ let package = Package(
         .testTarget(
             name: "ElaCLITests",
             dependencies: [
-                "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
+                "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
                 "ElaIdentity", "ElaJSON", "ElaSQLite", "ela-plugin-mqtt", "ElaMosquitto",
             ],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),

@@ -33,6 +33,34 @@ CONF
 /usr/sbin/mosquitto -c "$state/mosquitto.conf" &
 pids+=($!)
 
+# A local Tox bootstrap node + TCP relay (Debian's tox-bootstrapd) for the carrier; its DHT key is read from its log.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+tox_udp=$(free_port)
+tox_tcp=$(free_port)
+mkdir -p "$state/tox"
+cat > "$state/tox/bootstrapd.conf" <<CONF
+port = $tox_udp
+keys_file_path = "$state/tox/bootstrapd.keys"
+pid_file_path = "$state/tox/bootstrapd.pid"
+enable_ipv6 = false
+enable_ipv4_fallback = true
+enable_lan_discovery = false
+enable_tcp_relay = true
+tcp_relay_ports = [$tox_tcp]
+enable_motd = true
+motd = "ela-agent devnet"
+bootstrap_nodes = ()
+CONF
+/usr/bin/tox-bootstrapd --config="$state/tox/bootstrapd.conf" --foreground --log-backend=stdout > "$state/tox/bootstrapd.log" 2>&1 &
+pids+=($!)
+tox_key=""
+for _ in $(seq 1 100); do
+  tox_key=$(sed -n 's/.*Public Key: \([0-9A-Fa-f]\{64\}\).*/\1/p' "$state/tox/bootstrapd.log" | head -1)
+  [ -n "$tox_key" ] && break
+  sleep 0.1
+done
+[ -n "$tox_key" ] || { echo "tox-bootstrapd did not start; see $state/tox/bootstrapd.log"; exit 1; }
+
 cat > "$state/agent.toml" <<TOML
 # Written by scripts/devnet.sh for \`make run\`.
 [agent]
@@ -44,10 +72,20 @@ network = "regnet"
 peers = ["127.0.0.1:$port"]
 confirmations = 6
 [plugins]
-enable = ["gpio", "sensors", "mqtt"]
+enable = ["gpio", "sensors", "mqtt", "carrier"]
 [mqtt]
 broker = "mqtt://127.0.0.1:$mqtt_port"
 forward = ["sensors.reading", "gpio.edge"]
+[carrier]
+udp = true
+[[carrier.bootstrap]]
+host = "127.0.0.1"
+port = $tox_udp
+public_key = "$tox_key"
+[[carrier.relay]]
+host = "127.0.0.1"
+port = $tox_tcp
+public_key = "$tox_key"
 TOML
 
 "$bin/ela-agent" --foreground --board sim --state-dir "$state/lib" --runtime-dir "$state/run" \
@@ -71,7 +109,7 @@ fi
 # The sim board's plugins (gpio, sensors) and the MQTT bridge start with the agent; wait until all answer.
 for _ in $(seq 1 100); do
   running=$("$bin/elactl" plugin list --socket "$sock" 2>/dev/null | grep -c ": running" || true)
-  [ "$running" -ge 3 ] && break
+  [ "$running" -ge 4 ] && break
   sleep 0.2
 done
 echo
@@ -90,6 +128,10 @@ echo "  $bin/elactl peer verify $did"
 echo "  $bin/ela-regtest mine 1 --control-socket $state/run/regtest.sock"
 echo "live sensor readings and GPIO edges over MQTT (the bridge: $bin/elactl mqtt status):"
 echo "  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'ela/#' -v"
+echo "the carrier (Tox, bootstrap node 127.0.0.1:$tox_udp, TCP relay $tox_tcp, key $tox_key):"
+echo "  $bin/elactl carrier show && $bin/elactl carrier status"
+echo "  $bin/elactl peer pin $state/alice/document.json && $bin/elactl grant add <alice's DID> 'gpio.*'"
+echo "  $bin/elactl remote call --device <address> --identity $state/alice --bootstrap 127.0.0.1:$tox_udp:$tox_key --relay 127.0.0.1:$tox_tcp:$tox_key gpio.read '{\"pin\":\"LED0\"}'"
 didid=${did#did:elastos:}
 echo "a signed command over MQTT (grant first: $bin/elactl grant add <alice's DID> gpio.read):"
 echo "  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -t ela/$didid/cmd/gpio.read -m \"\$($bin/elactl mqtt envelope gpio.read '{\"pin\":\"LED0\"}' --as $state/alice --id r1)\"   # reply on ela/$didid/reply/r1"

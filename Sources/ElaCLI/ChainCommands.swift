@@ -25,7 +25,7 @@ extension SPVCommand {
 
 struct PeerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "peer", abstract: "Peers' DIDs as the chain proves them.", subcommands: [Verify.self, List.self])
+        commandName: "peer", abstract: "Peers' DIDs as the chain proves them.", subcommands: [Verify.self, List.self, PeerPin.self, PeerUnpin.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every DID anchored in the blocks the agent has seen, with its status.")

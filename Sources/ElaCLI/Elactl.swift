@@ -10,7 +10,7 @@ public struct Elactl: ParsableCommand {
         subcommands: [
             Status.self, IdentityCommand.self, DIDCommand.self, SPVCommand.self, PeerCommand.self, PluginCommand.self,
             EventsCommand.self, BoardCommand.self, CallCommand.self, GrantCommand.self, OwnerCommand.self, AuditCommand.self,
-            MQTTCommand.self,
+            MQTTCommand.self, CarrierCommand.self, RemoteCommand.self,
         ]
     )
 

@@ -59,6 +59,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var pluginPingSeconds: Double = 5
     /// `[mqtt]`: the MQTT bridge plugin's settings (nil: the plugin's defaults).
     public var mqtt: MQTTSettings? = nil
+    /// `[carrier]`: the Tox network ela-carrier joins (defaults: no nodes, so the carrier stays off).
+    public var carrier = CarrierSettings()
 
     public static let defaultPath = "/etc/ela-agent/agent.toml"
 
@@ -162,6 +164,7 @@ public struct AgentConfig: Sendable, Equatable {
             }
         }
         if let m = file.mqtt { config.mqtt = try MQTTSettings(m) { key, message in fail("mqtt", key, message) } }
+        if let c = file.carrier { config.carrier = try CarrierSettings(c) { key, message in fail("carrier", key, message) } }
         if let c = file.control, let m = c.socket_mode {
             guard let mode = UInt32(m, radix: 8), mode <= 0o777, m.count <= 4 else {
                 throw fail("control", "socket_mode", "'\(m)' is not an octal file mode like \"0660\"")
@@ -262,4 +265,5 @@ struct ConfigFile: Decodable {
     var control: Control?
     var spv: SPV?
     var mqtt: MQTTSettings.Section?
+    var carrier: CarrierSettings.Section?
 }

@@ -99,19 +99,32 @@ struct AgentRuntime {
             throw AgentStartupError(message: "cannot load the \(parameters.name) header chain: \(error)")
         }
 
+        var carrierIdentity: CarrierIdentity?
+        if config.carrier.isEnabled {
+            do {
+                carrierIdentity = try CarrierIdentity.loadOrCreate(keystore: state.identity.keystore, protection: state.identity.protection)
+            } catch { throw AgentStartupError(message: "carrier identity: \(error)") }
+        }
         let events = EventBus()
         // The host and the gate refer to each other (plugins' own requests are gated); the box closes the loop.
         let late = LateBinding()
         // The control socket and every plugin connection share one event loop: a gated call from a control client
         // to a plugin and back then runs on one thread, with no wake-up of another per hop.
         let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let minConfirmations = config.spvConfirmations
+        let carrier = CarrierService(
+            deviceDID: identity.did, store: state.store, late: late,
+            spvVerified: { did in
+                if case .verified? = try? spv.didStatus(did, minConfirmations: minConfirmations, now: currentTime()) { return true }
+                return false
+            }, logger: logger)
         let plugins = PluginSetup.makeHost(
             config: config, board: board, store: state.store, logger: logger, events: events, eventLoop: loop,
+            carrierIdentity: carrierIdentity,
             requestHandler: PluginServices(
-                deviceDID: identity.did.description, late: late,
+                deviceDID: identity.did.description, late: late, carrier: carrier,
                 fallback: ControlContext.pluginRequestHandler(gate: { late.gate }, plugins: { late.plugins })
             ).handler)
-        let minConfirmations = config.spvConfirmations
         let gate = Gate(
             store: state.store,
             configuration: GateConfiguration(
@@ -125,7 +138,8 @@ struct AgentRuntime {
 
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
-            protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions(), gate: gate)
+            protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions(), gate: gate,
+            carrier: carrier)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let systemd = SystemdNotifier.fromEnvironment()
@@ -195,10 +209,11 @@ struct ControlContext: Sendable {
     let plugins: PluginHost
     let subscriptions: ControlSubscriptions
     let gate: Gate
+    let carrier: CarrierService
 
     func handler() -> ControlHandler {
         let ctx = self
-        return ControlHandler(methods: pluginMethods.merging(gateMethods) { a, _ in a }.merging([
+        return ControlHandler(methods: pluginMethods.merging(gateMethods) { a, _ in a }.merging(carrierMethods) { a, _ in a }.merging([
             "ping": { _ in .string("pong") },
             "status": { _ in ctx.status() },
             "identity.show": { _ in ctx.identityInfo() },

@@ -20,10 +20,12 @@ final class PluginServices: Sendable {
     let deviceDID: String
     let late: LateBinding
     let fallback: PluginRequestHandler
+    let carrier: CarrierService?
     private let relays = Mutex<[String: EventRelay]>([:])
 
-    init(deviceDID: String, late: LateBinding, fallback: @escaping PluginRequestHandler) {
+    init(deviceDID: String, late: LateBinding, carrier: CarrierService? = nil, fallback: @escaping PluginRequestHandler) {
         self.deviceDID = deviceDID
+        self.carrier = carrier
         self.late = late
         self.fallback = fallback
     }
@@ -33,6 +35,8 @@ final class PluginServices: Sendable {
     }
 
     func handle(_ plugin: String, _ method: String, _ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
+        // The carrier's reports (friend requests, links, messages) go to the carrier service, from it alone.
+        if plugin == "carrier", method.hasPrefix("carrier."), let carrier { return await carrier.handle(method, params) }
         switch method {
         case "ela.device": return .success(.object(["did": .string(deviceDID)]))
         case "ela.subscribe": return subscribe(plugin, params)

@@ -19,7 +19,7 @@ enum PluginSetup {
 
     static func makeHost(
         config: AgentConfig, board: BoardDescription?, store: AgentStore, logger: Logger, events: EventBus,
-        eventLoop: (any EventLoop)? = nil, requestHandler: PluginRequestHandler?
+        eventLoop: (any EventLoop)? = nil, carrierIdentity: CarrierIdentity? = nil, requestHandler: PluginRequestHandler?
     ) -> PluginHost {
         let exeDir = executableDirectory()
         var dirs = config.pluginDirs
@@ -54,11 +54,18 @@ enum PluginSetup {
         settings.eventLoop = eventLoop
         settings.pingInterval = config.pluginPingSeconds
         settings.pingTimeout = min(3, config.pluginPingSeconds)
-        let enabled = config.pluginsEnabled ?? board?.defaultPlugins ?? []
+        var enabled = config.pluginsEnabled ?? board?.defaultPlugins ?? []
+        if config.carrier.isEnabled && !enabled.contains("carrier") { enabled.append("carrier") }
         return PluginHost(
             plugins: plugins, problems: problems, enabled: enabled, settings: settings,
             uid: { name in uid(for: name, store: store) },
-            config: { $0.name == "mqtt" ? mqttConfig(config.mqtt, logger: logger) : pluginConfig(for: $0, board: board) },
+            config: { p in
+                switch p.name {
+                case "mqtt": mqttConfig(config.mqtt, logger: logger)
+                case "carrier": carrierConfig(config.carrier, identity: carrierIdentity)
+                default: pluginConfig(for: p, board: board)
+                }
+            },
             devices: { p in p.name == "gpio" ? (board?.gpioDevices ?? []) : nil }, events: events,
             logger: logger, requestHandler: requestHandler)
     }

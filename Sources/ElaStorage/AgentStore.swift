@@ -180,6 +180,24 @@ public final class AgentStore: Sendable {
         }
     }
 
+    /// Every setting whose key starts with `prefix`, by key.
+    public func settings(withPrefix prefix: String) throws -> [(key: String, value: String)] {
+        try database.read { db in
+            try db.query(
+                "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key", Int64(prefix.utf8.count), prefix
+            ) { row in (key: try row["key", as: String.self], value: try row["value", as: String.self]) }
+        }
+    }
+
+    /// Removes a setting; false if there was none.
+    @discardableResult
+    public func removeSetting(_ key: String) throws -> Bool {
+        try database.write { db in
+            try db.run("DELETE FROM settings WHERE key = ?", key)
+            return db.changes > 0
+        }
+    }
+
     // MARK: Start log
 
     /// Records a start and returns how many starts there have been.

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// ela-carrier: the agent's (and ElaClient's) Tox transport; the only program that links libtoxcore
+// (GPL-3.0-or-later, Packaging/LICENSES.md). It is a plugin: the host (ela-agent, or ElaClient in a DApp) starts it,
+// talks to it over the plugin protocol, and makes every decision. ela-carrier only moves bytes:
+// - host -> carrier: carrier.status, carrier.add {address, message, replace}, carrier.accept {keys},
+//   carrier.remove {key}, carrier.send {key, text} (chunked, at most `window` Tox messages in flight);
+// - carrier -> host (requests, in order): carrier.request {key, message} (a friend request and its hello),
+//   carrier.connection {key?, connection} (a friend's link or our own), carrier.message {key, text} (reassembled).
+// Keys are hex here; user-facing Base58 forms are made by the host.
+import ElaPluginKit
+import Synchronization
+
+let node = Mutex<CarrierNode?>(nil)
+var plugin = PluginDefinition(name: "carrier", version: "0.1.0")
+
+func running() throws(PluginError) -> CarrierNode {
+    guard let n = node.withLock({ $0 }) else { throw PluginError.failed("the carrier is starting") }
+    return n
+}
+
+func key(_ params: JSONObject, _ name: String = "key") throws(PluginError) -> [UInt8] {
+    guard let k = params[name]?.stringValue.flatMap(decodeHex), k.count == 32 else {
+        throw PluginError.invalidParams("\"\(name)\" must be a 32-byte public key in hex (64 digits)")
+    }
+    return k
+}
+
+plugin.method("carrier.status") { _, _ in
+    let n = try running()
+    return .object(await withCheckedContinuation { c in n.submit(.status({ c.resume(returning: $0) })) })
+}
+
+plugin.method("carrier.add") { call, _ in
+    let n = try running()
+    guard let address = call.params["address"]?.stringValue.flatMap(decodeHex), address.count == 38 else {
+        throw PluginError.invalidParams("\"address\" must be a 38-byte Tox address in hex (76 digits)")
+    }
+    guard let message = call.params["message"]?.stringValue, !message.isEmpty, message.utf8.count <= 1016 else {
+        throw PluginError.invalidParams("\"message\" must be 1 to 1016 bytes (the hello)")
+    }
+    let replace = call.params["replace"]?.boolValue ?? false
+    let r = await withCheckedContinuation { c in
+        n.submit(.addFriend(address: address, message: Array(message.utf8), replace: replace, { c.resume(returning: $0) }))
+    }
+    switch r {
+    case .success(let k): return .object(["key": .string(encodeHex(k))])
+    case .failure(let e): throw PluginError.failed("\(e)")
+    }
+}
+
+plugin.method("carrier.accept") { call, _ in
+    let n = try running()
+    var keys: [[UInt8]] = []
+    for v in call.params["keys"]?.arrayValue ?? [] {
+        guard let k = v.stringValue.flatMap(decodeHex), k.count == 32 else { throw PluginError.invalidParams("\"keys\" must be hex public keys") }
+        keys.append(k)
+    }
+    n.submit(.accept(keys))
+    return .object(["accepted": .number(JSONNumber(keys.count))])
+}
+
+plugin.method("carrier.remove") { call, _ in
+    let n = try running()
+    n.submit(.remove(try key(call.params)))
+    return .object(["removed": true])
+}
+
+plugin.method("carrier.send") { call, _ in
+    let n = try running()
+    let k = try key(call.params)
+    guard let text = call.params["text"]?.stringValue else { throw PluginError.invalidParams("\"text\" must be the message text") }
+    let r = await withCheckedContinuation { c in n.submit(.send(key: k, text: Array(text.utf8), { c.resume(returning: $0) })) }
+    return .object(["chunks": .number(JSONNumber(try r.get()))])
+}
+
+plugin.onStart = { context in
+    let config = try NodeConfig(context.config)
+    let n = CarrierNode(config: config)
+    try await n.start()
+    node.withLock { $0 = n }
+    // One task hands toxcore's reports to the host in the order they happened.
+    Task {
+        for await (method, params) in n.deliveries {
+            do { _ = try await context.call(method, params, timeout: .seconds(20)) } catch {
+                context.log("carrier: host did not take \(method): \(error)")
+            }
+        }
+    }
+    let udp = config.udp ? "on" : "off"
+    context.log("carrier: Tox up (UDP \(udp), \(config.bootstrap.count) bootstrap nodes, \(config.relays.count) TCP relays)")
+}
+
+plugin.onStop = { _ in
+    await node.withLock { $0 }?.stop()
+}
+
+await PluginMain.runAndExit(plugin)

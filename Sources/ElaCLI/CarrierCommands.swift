@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import ElaCarrier
+import ElaClient
+import ElaConfig
+import ElaDeviceIdentity
+import ElaJSON
+import ElaQR
+import Logging
+import Synchronization
+
+/// `elactl carrier show|status`: the device's carrier address and links.
+struct CarrierCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "carrier", abstract: "The carrier (Tox) transport: address, connection, friends.", subcommands: [Show.self, Status.self])
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the carrier address, user id and a QR code of the address.")
+        @OptionGroup var options: DaemonOptions
+        @Flag(name: .long, help: "No QR code.") var noQR = false
+
+        func run() throws {
+            let r = try callAgent(options, "carrier.show")
+            if options.json {
+                print(JSONWriter.pretty(r))
+                return
+            }
+            guard r["running"]?.boolValue == true, let address = r["address"]?.stringValue else {
+                print("carrier: not running (configure [carrier] bootstrap nodes in agent.toml)")
+                throw ExitCode(1)
+            }
+            print("address: \(address)")
+            print("user id: \(r["userId"]?.stringValue ?? "?")")
+            print("did:     \(r["did"]?.stringValue ?? "?")")
+            if !noQR {
+                do { print(try QRCode(encoding: address).terminalText(), terminator: "") } catch { printError("elactl: \(error)") }
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Connection state and friends (DID, link, session).")
+        @OptionGroup var options: DaemonOptions
+
+        func run() throws {
+            let r = try callAgent(options, "carrier.status")
+            if options.json {
+                print(JSONWriter.pretty(r))
+                return
+            }
+            print("carrier: \(r["running"]?.boolValue == true ? "running" : "not running"), connection \(r["connection"]?.stringValue ?? "none")")
+            if let a = r["address"]?.stringValue { print("  address \(a)") }
+            print("  admitted \(r["admitted"]?.numberValue?.text ?? "0"), refused \(r["refused"]?.numberValue?.text ?? "0"), carrier starts \(r["carrierStarts"]?.numberValue?.text ?? "0")")
+            for f in r["friends"]?.arrayValue ?? [] {
+                print("  friend \(f["did"]?.stringValue ?? "?") (\(f["userId"]?.stringValue ?? "?")): link \(f["connection"]?.stringValue ?? "none"), session \(f["session"]?.stringValue ?? "none")")
+            }
+        }
+    }
+}
+
+/// `elactl peer pin|unpin`: DIDs the admin vouches for (carrier admission treats them as verified).
+struct PeerPin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pin", abstract: "Pin a DApp's DID document (a file): its DID counts as verified for carrier admission.")
+    @OptionGroup var options: DaemonOptions
+    @Argument(help: "The DID document, a JSON file (e.g. <identity dir>/document.json).") var file: String
+
+    func run() throws {
+        guard let text = try? String(decoding: readAll(file), as: UTF8.self), let doc = try? JSONParser.parse(text), doc.objectValue != nil else {
+            throw ValidationError("\(file) is not a JSON DID document")
+        }
+        let r = try callAgent(options, "peer.pin", params: ["document": doc])
+        print(options.json ? JSONWriter.pretty(r) : "pinned \(r["did"]?.stringValue ?? "?") (document expires \(r["expires"]?.stringValue ?? "?"))")
+    }
+}
+
+struct PeerUnpin: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "unpin", abstract: "Forget a pinned DID.")
+    @OptionGroup var options: DaemonOptions
+    @Argument(help: "The DID.") var did: String
+
+    func run() throws {
+        let r = try callAgent(options, "peer.unpin", params: ["did": .string(did)])
+        print(options.json ? JSONWriter.pretty(r) : (r["removed"]?.boolValue == true ? "unpinned \(did)" : "\(did) was not pinned"))
+    }
+}
+
+func readAll(_ path: String) throws -> [UInt8] {
+    guard let f = fopen(path, "rb") else { throw ValidationError("cannot open \(path)") }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    return out
+}
+
+/// `elactl remote call|subscribe`: act as a DApp, reaching a device through the carrier.
+struct RemoteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remote", abstract: "Call a device over the carrier as a DApp (spawns ela-carrier in client mode).",
+        subcommands: [Call.self, Subscribe.self])
+
+    struct NetworkOptions: ParsableArguments {
+        @Option(name: .long, help: "Device carrier address (elactl carrier show).") var device: String
+        @Option(name: .long, help: "Identity folder (elactl identity create --dir) that signs the hello and every request.") var identity: String
+        @Option(name: .long, help: "Bootstrap node host:port:<64 hex key> (repeatable).") var bootstrap: [String] = []
+        @Option(name: .long, help: "TCP relay host:port:<64 hex key> (repeatable).") var relay: [String] = []
+        @Flag(name: .long, help: "TCP relays only (no UDP).") var noUDP = false
+        @Option(name: .long, help: "Seconds to wait for the session.") var timeout: Double = 60
+
+        func nodes(_ list: [String]) throws -> [CarrierSettings.Node] {
+            try list.map { s in
+                let parts = s.split(separator: ":").map(String.init)
+                guard parts.count == 3, let port = Int(parts[1]), parts[2].utf8.count == 64 else {
+                    throw ValidationError("'\(s)' must be host:port:<64 hex digit key>")
+                }
+                return CarrierSettings.Node(host: parts[0], port: port, publicKey: parts[2].lowercased())
+            }
+        }
+
+        func client() throws -> CarrierClient {
+            let id: IdentityDirectory
+            do { id = try IdentityDirectory.load(identity) } catch { throw ValidationError("\(error)") }
+            let address: CarrierAddress
+            do { address = try CarrierAddress(device) } catch { throw ValidationError("--device: \(error)") }
+            var o = CarrierClient.Options()
+            o.network.bootstrap = try nodes(bootstrap)
+            o.network.relays = try nodes(relay)
+            o.network.udp = !noUDP
+            var logger = Logger(label: "elactl.remote")
+            logger.logLevel = .warning
+            return try CarrierClient(did: id.did, key: id.key, device: address, options: o, logger: logger)
+        }
+    }
+
+    struct Call: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One signed call through the carrier; prints the result.")
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "Method, e.g. gpio.write.") var method: String
+        @Argument(help: "Params as a JSON object.") var params: String = "{}"
+
+        func run() throws {
+            guard let p = (try? JSONParser.parse(params))?.objectValue else { throw ValidationError("params must be a JSON object") }
+            let client = try network.client()
+            let timeout = network.timeout
+            let r: Result<JSONValue, RemoteError> = runBlocking {
+                do { try await client.connect(timeoutSeconds: timeout) } catch {
+                    await client.close()
+                    return .failure(RemoteError(code: -32001, message: "\(error)"))
+                }
+                let r: Result<JSONValue, RemoteError>
+                do { r = .success(try await client.call(method, p)) } catch { r = .failure(error as? RemoteError ?? RemoteError(code: -32603, message: "\(error)")) }
+                await client.close()
+                return r
+            }
+            switch r {
+            case .success(let v): print(JSONWriter.compact(v))
+            case .failure(let e):
+                printError("elactl: \(e)")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Subscribe: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Subscribe to an event through the carrier; prints one JSON line per event.")
+        @OptionGroup var network: NetworkOptions
+        @Argument(help: "Event, e.g. sensors.reading.") var event: String
+        @Option(name: .long, help: "Stop after this many events (0: run until interrupted).") var count = 0
+
+        func run() throws {
+            let client = try network.client()
+            let timeout = network.timeout
+            let (event, count) = (event, count)
+            let r: Result<Int, RemoteError> = runBlocking {
+                do { try await client.connect(timeoutSeconds: timeout) } catch {
+                    await client.close()
+                    return .failure(RemoteError(code: -32001, message: "\(error)"))
+                }
+                do {
+                    var seen = 0
+                    for await e in try await client.subscribe(event) {
+                        print(JSONWriter.compact(.object(["plugin": .string(e.plugin), "event": .string(e.event), "params": .object(e.params)])))
+                        fflush(nil)
+                        seen += 1
+                        if count > 0 && seen >= count { break }
+                    }
+                    await client.close()
+                    return .success(seen)
+                } catch {
+                    await client.close()
+                    return .failure(error as? RemoteError ?? RemoteError(code: -32603, message: "\(error)"))
+                }
+            }
+            if case .failure(let e) = r {
+                printError("elactl: \(e)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Runs async work from a synchronous command, blocking this thread (not a pool thread) until it is done.
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+    let box = Mutex<T?>(nil)
+    Task { box.withLock { $0 = nil }; let v = await body(); box.withLock { $0 = v } }
+    while true {
+        if let v = box.withLock({ $0 }) { return v }
+        usleep(2000)
+    }
+}

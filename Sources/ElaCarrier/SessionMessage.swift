@@ -1,0 +1,108 @@
+public import ElaJSON
+
+/// What travels over an established friend link, one JSON object per link message (chunked by the carrier):
+///
+/// | `t` | direction | members |
+/// |---|---|---|
+/// | `challenge` | device -> DApp | `challenge` (hex), `device` (device DID) |
+/// | `auth` | DApp -> device | `proof` (a signed `carrier.session` request text) |
+/// | `ready` / `denied` | device -> DApp | `reason` on denied |
+/// | `call` | DApp -> device | `id`, `request` (a signed request text, gated like `elactl call --as`) |
+/// | `subscribe` | DApp -> device | `id`, `request` (signed; its method is the event name) |
+/// | `reply` | device -> DApp | `id`, `result` or `error {code, message}` |
+/// | `event` | device -> DApp | `sub`, `plugin`, `event`, `params`, `atMs` |
+/// | `resume` | DApp -> device | asks an admitted DApp's device for a fresh challenge (session lost, link up) |
+/// | `ping` / `pong` | DApp -> device / back | `n`; toxcore notices a dead peer only after ~32 s, the DApp sooner |
+public enum SessionMessage: Sendable, Equatable {
+    case challenge(String, device: String)
+    case auth(proof: String)
+    case ready
+    case denied(String)
+    case call(id: Int64, request: String)
+    case subscribe(id: Int64, request: String)
+    case reply(id: Int64, result: Result<JSONValue, RemoteError>)
+    case event(sub: Int64, plugin: String, event: String, params: JSONObject, atMs: Int64)
+    case resume
+    case ping(Int64)
+    case pong(Int64)
+
+    public var json: JSONValue {
+        func n(_ v: Int64) -> JSONValue { .number(JSONNumber(v)) }
+        switch self {
+        case .challenge(let c, let device): return .object(["t": "challenge", "challenge": .string(c), "device": .string(device)])
+        case .auth(let proof): return .object(["t": "auth", "proof": .string(proof)])
+        case .ready: return .object(["t": "ready"])
+        case .denied(let reason): return .object(["t": "denied", "reason": .string(reason)])
+        case .call(let id, let request): return .object(["t": "call", "id": n(id), "request": .string(request)])
+        case .subscribe(let id, let request): return .object(["t": "subscribe", "id": n(id), "request": .string(request)])
+        case .reply(let id, .success(let v)): return .object(["t": "reply", "id": n(id), "result": v])
+        case .reply(let id, .failure(let e)):
+            return .object(["t": "reply", "id": n(id), "error": .object(["code": n(e.code), "message": .string(e.message)])])
+        case .resume: return .object(["t": "resume"])
+        case .ping(let v): return .object(["t": "ping", "n": n(v)])
+        case .pong(let v): return .object(["t": "pong", "n": n(v)])
+        case .event(let sub, let plugin, let event, let params, let atMs):
+            return .object([
+                "t": "event", "sub": n(sub), "plugin": .string(plugin), "event": .string(event), "params": .object(params),
+                "atMs": n(atMs),
+            ])
+        }
+    }
+
+    public var text: String { JSONWriter.compact(json) }
+
+    public init(text: String) throws(CarrierProtocolError) {
+        let v: JSONValue
+        do { v = try JSONParser.parse(text, maxDepth: 64) } catch { throw CarrierProtocolError("link message is not JSON: \(error)") }
+        try self.init(json: v)
+    }
+
+    public init(json v: JSONValue) throws(CarrierProtocolError) {
+        guard let o = v.objectValue, let t = o["t"]?.stringValue else { throw CarrierProtocolError("link message has no \"t\"") }
+        func s(_ k: String) throws(CarrierProtocolError) -> String {
+            guard let x = o[k]?.stringValue else { throw CarrierProtocolError("\(t): \"\(k)\" must be a string") }
+            return x
+        }
+        func i(_ k: String) throws(CarrierProtocolError) -> Int64 {
+            guard let x = o[k]?.numberValue?.int64Value else { throw CarrierProtocolError("\(t): \"\(k)\" must be an integer") }
+            return x
+        }
+        switch t {
+        case "challenge": self = .challenge(try s("challenge"), device: try s("device"))
+        case "auth": self = .auth(proof: try s("proof"))
+        case "ready": self = .ready
+        case "denied": self = .denied((try? s("reason")) ?? "")
+        case "call": self = .call(id: try i("id"), request: try s("request"))
+        case "subscribe": self = .subscribe(id: try i("id"), request: try s("request"))
+        case "reply":
+            let id = try i("id")
+            if let e = o["error"]?.objectValue {
+                self = .reply(
+                    id: id,
+                    result: .failure(
+                        RemoteError(code: e["code"]?.numberValue?.int64Value ?? -32603, message: e["message"]?.stringValue ?? "")))
+            } else {
+                self = .reply(id: id, result: .success(o["result"] ?? .null))
+            }
+        case "event":
+            self = .event(
+                sub: try i("sub"), plugin: try s("plugin"), event: try s("event"), params: o["params"]?.objectValue ?? JSONObject(),
+                atMs: o["atMs"]?.numberValue?.int64Value ?? 0)
+        case "resume": self = .resume
+        case "ping": self = .ping(try i("n"))
+        case "pong": self = .pong(try i("n"))
+        default: throw CarrierProtocolError("unknown link message type \"\(t)\"")
+        }
+    }
+}
+
+/// An error answer from the device: a JSON-RPC style code and message.
+public struct RemoteError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: Int64
+    public var message: String
+    public init(code: Int64, message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { "\(message) (code \(code))" }
+}

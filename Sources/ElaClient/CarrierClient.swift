@@ -1,0 +1,407 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import ElaCarrier
+public import ElaConfig
+public import ElaCrypto
+public import ElaIdentity
+public import ElaJSON
+import ElaFileSystem
+import ElaGate
+import ElaPluginHost
+import ElaPluginProtocol
+public import Logging
+import Synchronization
+
+/// A DApp's connection to one device over the carrier. It spawns its own `ela-carrier` (the only program that links
+/// libtoxcore) as a child speaking the plugin protocol, sends the device a friend request whose hello is signed by
+/// the DApp's DID key, answers the device's challenge, then sends signed calls and subscriptions.
+///
+/// Recovery: whenever the session is not ready it re-handshakes by itself. A new challenge (the device's link came
+/// back, e.g. after its ela-carrier restarted) is answered at once; if none arrives within `helloRetrySeconds`, the
+/// hello is sent again with a fresh timestamp and nonce. Active subscriptions are renewed on every new session.
+public final class CarrierClient: Sendable {
+    public struct Options: Sendable {
+        /// The `ela-carrier` program (default: next to this executable, else /usr/lib/ela-agent).
+        public var carrierExecutable: String?
+        public var network = CarrierSettings()
+        public var helloRetrySeconds: Double = 15
+        /// While a session is up, a ping goes out this often; no pong for `pingTimeoutSeconds` ends the session and
+        /// sends the hello again (toxcore itself notices a dead peer only after about 32 s).
+        public var pingSeconds: Double = 2
+        public var pingTimeoutSeconds: Double = 8
+        /// The DApp's Tox secret key (32 bytes); nil: a new Tox identity per client.
+        public var secretKey: [UInt8]?
+        /// Tests only: rewrites the hello before it is sent (attempt number from 1, the hello as made).
+        public var helloTransform: (@Sendable (Int, [UInt8]) -> [UInt8])?
+        public var callTimeoutSeconds: Double = 30
+
+        public init() {}
+    }
+
+    public struct Event: Sendable, Equatable {
+        public var plugin: String
+        public var event: String
+        public var params: JSONObject
+        public var atMs: Int64
+    }
+
+    let did: DID
+    let key: ElaPrivateKey
+    let device: CarrierAddress
+    let options: Options
+    let logger: Logger
+    let supervisor: PluginSupervisor
+    let stateRoot: String
+    private let watchdog = Mutex<Task<Void, Never>?>(nil)
+
+    struct Pending {
+        var continuation: CheckedContinuation<Result<JSONValue, RemoteError>, Never>
+    }
+    struct Subscription {
+        var event: String
+        var continuation: AsyncStream<Event>.Continuation
+    }
+    struct State {
+        var ownKey: [UInt8]?
+        var linkOnline = false
+        var ready = false
+        var lastHelloAt: Double = 0
+        var helloCount = 0
+        var sessions = 0
+        var nextID: Int64 = 1
+        var pending: [Int64: Pending] = [:]
+        var subscriptions: [Int64: Subscription] = [:]
+        var readyWaiters: [CheckedContinuation<Void, Never>] = []
+        var lastDenial: String?
+        var closed = false
+        var lastPingAt: Double = 0
+        var lastPongAt: Double = 0
+        var pingCounter: Int64 = 0
+        var lastResumeAt: Double = 0
+        var resumesUnanswered = 0
+    }
+    let state = Mutex(State())
+
+    public init(did: DID, key: ElaPrivateKey, device: CarrierAddress, options: Options = Options(), logger: Logger) throws {
+        self.did = did
+        self.key = key
+        self.device = device
+        self.options = options
+        self.logger = logger
+        guard let exe = options.carrierExecutable ?? Self.defaultExecutable() else {
+            throw CarrierProtocolError("ela-carrier not found next to this program or in /usr/lib/ela-agent")
+        }
+        let manifest = try PluginManifest.parse(
+            """
+            name = "carrier"
+            version = "0.1.0"
+            executable = "\(exe)"
+            \(["carrier.status", "carrier.add", "carrier.accept", "carrier.remove", "carrier.send"].map {
+                "[[method]]\nname = \"\($0)\"\ncapability = \"\($0)\"\n" }.joined())
+            [sandbox]
+            network = true
+            state_dir = false
+            """)
+        var template = "/tmp/ela-client-XXXXXX".utf8CString
+        stateRoot = template.withUnsafeMutableBufferPointer { p in mkdtemp(p.baseAddress!).map { String(cString: $0) } } ?? "/tmp"
+        var settings = PluginHostSettings(launcher: nil, stateRoot: stateRoot, readOnlyPaths: [], hostName: "ela-client")
+        settings.pingInterval = 5
+        let network = options.network
+        let box = HandlerBox()
+        supervisor = PluginSupervisor(
+            descriptor: PluginDescriptor(manifest: manifest, directory: stateRoot, executable: exe), settings: settings, uid: 0,
+            config: Self.carrierConfig(network, secretKey: options.secretKey), logger: logger, eventSink: { _ in },
+            requestHandler: { _, method, params in await box.client.withLock { $0 }?.handle(method, params) ?? .success(.null) })
+        box.client.withLock { $0 = self }
+    }
+
+    final class HandlerBox: Sendable {
+        let client = Mutex<CarrierClient?>(nil)
+    }
+
+    static func carrierConfig(_ s: CarrierSettings, secretKey: [UInt8]?) -> JSONObject {
+        func nodes(_ list: [CarrierSettings.Node]) -> JSONValue {
+            .array(list.map { .object(["host": .string($0.host), "port": .number(JSONNumber($0.port)), "key": .string($0.publicKey)]) })
+        }
+        var o: JSONObject = [
+            "udp": .bool(s.udp), "lan": .bool(s.lanDiscovery), "window": .number(JSONNumber(s.window)), "bootstrap": nodes(s.bootstrap),
+            "relays": nodes(s.relays),
+        ]
+        if let secretKey { o["secretKey"] = .string(Hex.encode(secretKey)) }
+        return o
+    }
+
+    static func defaultExecutable() -> String? {
+        var candidates: [String] = []
+        if let exe = FileSystem.currentExecutable(), let slash = exe.lastIndex(of: "/") { candidates.append(String(exe[..<slash]) + "/ela-carrier") }
+        candidates.append("/usr/lib/ela-agent/ela-carrier")
+        return candidates.first { access($0, X_OK) == 0 }
+    }
+
+    // MARK: public API
+
+    /// Starts the transport and waits until the device accepted us and the session is open.
+    public func connect(timeoutSeconds: Double = 60) async throws(CarrierProtocolError) {
+        await supervisor.start()
+        let task = Task { [self] in await self.watch() }
+        watchdog.withLock { $0 = task }
+        try await waitReady(timeoutSeconds: timeoutSeconds)
+    }
+
+    public func waitReady(timeoutSeconds: Double) async throws(CarrierProtocolError) {
+        let deadline = monotonic() + timeoutSeconds
+        while monotonic() < deadline {
+            if state.withLock({ $0.ready }) { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let why = state.withLock { $0.lastDenial }
+        throw CarrierProtocolError("no session with \(device.userID) within \(Int(timeoutSeconds)) s" + (why.map { ": \($0)" } ?? ""))
+    }
+
+    public var isReady: Bool { state.withLock { $0.ready } }
+    /// Sessions opened so far (more than one after the device's carrier restarted).
+    public var sessionCount: Int { state.withLock { $0.sessions } }
+    public var helloCount: Int { state.withLock { $0.helloCount } }
+
+    /// Calls `method` on the device, signed by our DID key and gated there.
+    public func call(_ method: String, _ params: JSONObject = JSONObject(), timeoutSeconds: Double? = nil) async throws(RemoteError)
+        -> JSONValue
+    {
+        let request: String
+        do { request = try SignedRequest.sign(method: method, params: params, privateKey: key, did: did, now: Int64(time(nil))).text } catch {
+            throw RemoteError(code: -32602, message: "\(error)")
+        }
+        return try await exchange(timeoutSeconds: timeoutSeconds ?? options.callTimeoutSeconds) { .call(id: $0, request: request) }.get()
+    }
+
+    /// Subscribes to `event` (e.g. `sensors.reading`); needs the event's capability on the device.
+    public func subscribe(_ event: String) async throws(RemoteError) -> AsyncStream<Event> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(1000))
+        let id = state.withLock { s -> Int64 in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+        state.withLock { $0.subscriptions[id] = Subscription(event: event, continuation: continuation) }
+        switch await sendSubscribe(id: id, event: event) {
+        case .success: return stream
+        case .failure(let e):
+            _ = state.withLock { $0.subscriptions.removeValue(forKey: id) }
+            continuation.finish()
+            throw e
+        }
+    }
+
+    public func close() async {
+        watchdog.withLock { $0?.cancel() }
+        let (pending, subs) = state.withLock { s in
+            s.closed = true
+            defer {
+                s.pending = [:]
+                s.subscriptions = [:]
+            }
+            return (Array(s.pending.values), Array(s.subscriptions.values))
+        }
+        for p in pending { p.continuation.resume(returning: .failure(RemoteError(code: -32005, message: "client closed"))) }
+        for s in subs { s.continuation.finish() }
+        await supervisor.stop()
+        _ = rmdir(stateRoot)
+    }
+
+    // MARK: internals
+
+    func sendSubscribe(id: Int64, event: String) async -> Result<JSONValue, RemoteError> {
+        let request: String
+        do { request = try SignedRequest.sign(method: event, params: JSONObject(), privateKey: key, did: did, now: Int64(time(nil))).text } catch {
+            return .failure(RemoteError(code: -32602, message: "\(error)"))
+        }
+        return await exchange(id: id, timeoutSeconds: options.callTimeoutSeconds) { .subscribe(id: $0, request: request) }
+    }
+
+    func exchange(id given: Int64? = nil, timeoutSeconds: Double, _ make: (Int64) -> SessionMessage) async -> Result<JSONValue, RemoteError> {
+        guard state.withLock({ $0.ready }) else { return .failure(RemoteError(code: -32001, message: "no session with the device (yet)")) }
+        let id = given ?? state.withLock { s -> Int64 in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+        let message = make(id)
+        let timer = Task { [self] in
+            try? await Task.sleep(for: .milliseconds(Int(timeoutSeconds * 1000)))
+            if !Task.isCancelled { resolve(id, .failure(RemoteError(code: -32006, message: "no reply within \(timeoutSeconds) s"))) }
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { (c: CheckedContinuation<Result<JSONValue, RemoteError>, Never>) in
+            state.withLock { $0.pending[id] = Pending(continuation: c) }
+            Task { [self] in
+                if case .failure(let e) = await send(message) { resolve(id, .failure(RemoteError(code: -32007, message: "send failed: \(e)"))) }
+            }
+        }
+    }
+
+    func resolve(_ id: Int64, _ r: Result<JSONValue, RemoteError>) {
+        state.withLock { $0.pending.removeValue(forKey: id) }?.continuation.resume(returning: r)
+    }
+
+    func send(_ m: SessionMessage) async -> Result<JSONValue, PluginCallError> {
+        await supervisor.call("carrier.send", ["key": .string(Hex.encode(device.publicKey)), "text": .string(m.text)])
+    }
+
+    /// Sends the hello when the session is not ready and none went out recently (and at the start).
+    func watch() async {
+        while !Task.isCancelled {
+            let now = monotonic()
+            enum Step { case hello, ping(Int64), resume, none }
+            let step = state.withLock { s -> Step in
+                guard s.ownKey != nil, !s.closed else { return .none }
+                if s.ready {
+                    if now - s.lastPongAt > options.pingTimeoutSeconds {
+                        // The device went quiet: ask it for a new challenge.
+                        s.ready = false
+                        s.resumesUnanswered = 0
+                        s.lastResumeAt = 0
+                        s.lastHelloAt = now
+                        return .none
+                    }
+                    guard now - s.lastPingAt >= options.pingSeconds else { return .none }
+                    s.lastPingAt = now
+                    s.pingCounter += 1
+                    return .ping(s.pingCounter)
+                }
+                // Not in a session. While toxcore says the link is up, ask for a challenge every 2 s; after three
+                // unanswered asks (a dead peer toxcore has not noticed yet, or a device that forgot us), or with the
+                // link down for `helloRetrySeconds`, send the hello again.
+                if s.linkOnline && s.resumesUnanswered < 3 {
+                    guard now - s.lastResumeAt >= 2 else { return .none }
+                    s.lastResumeAt = now
+                    s.resumesUnanswered += 1
+                    return .resume
+                }
+                let waited = now - s.lastHelloAt > options.helloRetrySeconds
+                guard waited || (s.linkOnline && now - s.lastResumeAt >= 2) else { return .none }
+                s.lastHelloAt = now
+                s.resumesUnanswered = 0
+                s.lastResumeAt = now
+                return .hello
+            }
+            switch step {
+            case .hello: await sendHello()
+            case .ping(let n): _ = await send(.ping(n))
+            case .resume: _ = await send(.resume)
+            case .none: break
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    func sendHello() async {
+        guard let own = state.withLock({ $0.ownKey }) else { return }
+        var hello: [UInt8]
+        do {
+            hello = try CarrierHello.make(
+                did: did, key: key, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID, now: Int64(time(nil)))
+        } catch {
+            logger.error("cannot make the hello", metadata: ["error": "\(error)"])
+            return
+        }
+        let count = state.withLock { s -> Int in
+            s.helloCount += 1
+            return s.helloCount
+        }
+        if let transform = options.helloTransform { hello = transform(count, hello) }
+        let r = await supervisor.call(
+            "carrier.add",
+            ["address": .string(Hex.encode(device.bytes)), "message": .string(String(decoding: hello, as: UTF8.self)), "replace": .bool(count > 1)])
+        logger.debug("hello sent", metadata: ["count": "\(count)", "result": "\(r)"])
+    }
+
+    func handle(_ method: String, _ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
+        let deviceHex = Hex.encode(device.publicKey)
+        switch method {
+        case "carrier.started":
+            guard let pk = params["publicKey"]?.stringValue.flatMap({ try? Hex.decode($0) }) else { break }
+            // A fresh transport: it knows no friends; the watchdog sends the hello now.
+            state.withLock { s in
+                s.ownKey = pk
+                s.ready = false
+                s.linkOnline = false
+                s.lastHelloAt = 0
+            }
+        case "carrier.connection":
+            guard params["key"]?.stringValue == deviceHex else { break }
+            let online = params["connection"]?.stringValue != "none"
+            let failed = state.withLock { s -> [Pending] in
+                s.linkOnline = online
+                s.resumesUnanswered = 0
+                // The device challenges a link that comes up; ask only if it does not.
+                s.lastResumeAt = monotonic()
+                guard !online else { return [] }
+                s.ready = false
+                // Give the device time to challenge us again before the watchdog re-sends the hello.
+                s.lastHelloAt = monotonic()
+                defer { s.pending = [:] }
+                return Array(s.pending.values)
+            }
+            for p in failed { p.continuation.resume(returning: .failure(RemoteError(code: -32008, message: "link to the device lost"))) }
+        case "carrier.message":
+            guard params["key"]?.stringValue == deviceHex, let text = params["text"]?.stringValue,
+                let m = try? SessionMessage(text: text)
+            else { break }
+            await received(m)
+        default:
+            break
+        }
+        return .success(.object([:]))
+    }
+
+    func received(_ m: SessionMessage) async {
+        switch m {
+        case .challenge(let challenge, _):
+            guard let own = state.withLock({ $0.ownKey }) else { return }
+            state.withLock {
+                $0.ready = false
+                $0.lastHelloAt = monotonic()
+                $0.resumesUnanswered = 0
+                $0.linkOnline = true
+            }
+            do {
+                let proof = try CarrierSessionProof.make(
+                    did: did, key: key, challenge: challenge, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID,
+                    now: Int64(time(nil)))
+                _ = await send(.auth(proof: proof))
+            } catch {
+                logger.error("cannot sign the session proof", metadata: ["error": "\(error)"])
+            }
+        case .ready:
+            let subs = state.withLock { s -> [(Int64, String)] in
+                s.ready = true
+                s.sessions += 1
+                s.lastPongAt = monotonic()
+                s.lastDenial = nil
+                return s.subscriptions.map { ($0.key, $0.value.event) }
+            }
+            // A new session after the first: renew the subscriptions (the device forgot them with the old session).
+            if state.withLock({ $0.sessions }) > 1 {
+                for (id, event) in subs {
+                    Task { [self] in _ = await sendSubscribe(id: id, event: event) }
+                }
+            }
+        case .denied(let reason):
+            state.withLock { $0.lastDenial = reason }
+            logger.warning("device denied the session", metadata: ["reason": "\(reason)"])
+        case .reply(let id, let result):
+            resolve(id, result)
+        case .pong:
+            state.withLock { $0.lastPongAt = monotonic() }
+        case .event(let sub, let plugin, let event, let params, let atMs):
+            state.withLock { $0.subscriptions[sub] }?.continuation.yield(Event(plugin: plugin, event: event, params: params, atMs: atMs))
+        default:
+            break
+        }
+    }
+}
+
+func monotonic() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

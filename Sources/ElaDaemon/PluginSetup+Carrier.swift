@@ -1,0 +1,49 @@
+import ElaConfig
+import ElaCrypto
+import ElaJSON
+import ElaKeystore
+import ElaSodium
+
+/// The device's Tox identity: secret key and nospam (so the carrier address survives restarts), kept in the
+/// agent's encrypted keystore and handed to ela-carrier in its hello (it has no state directory of its own).
+struct CarrierIdentity: Sendable {
+    static let keyName = "carrier-tox"
+    let secretKey: [UInt8]
+    let nospam: UInt32
+
+    static func loadOrCreate(keystore: Keystore, protection: KeyProtection) throws -> CarrierIdentity {
+        if keystore.exists(name: keyName) {
+            let secret = try keystore.load(name: keyName, protection: protection)
+            let bytes = secret.withUnsafeBytes { Array($0) }
+            guard bytes.count == 36 else { throw KeystoreCarrierError(message: "keystore entry \(keyName) has \(bytes.count) bytes, not 36") }
+            return CarrierIdentity(
+                secretKey: Array(bytes.prefix(32)), nospam: bytes[32...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
+        let fresh = Sodium.randomBytes(36)
+        try keystore.store(SecretBytes(fresh), name: keyName, protection: protection)
+        return CarrierIdentity(secretKey: Array(fresh.prefix(32)), nospam: fresh[32...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    }
+}
+
+struct KeystoreCarrierError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+extension PluginSetup {
+    /// ela-carrier's hello config from `[carrier]` and the device's Tox identity.
+    static func carrierConfig(_ settings: CarrierSettings, identity: CarrierIdentity?) -> JSONObject {
+        func nodes(_ list: [CarrierSettings.Node]) -> JSONValue {
+            .array(list.map { .object(["host": .string($0.host), "port": .number(JSONNumber($0.port)), "key": .string($0.publicKey)]) })
+        }
+        var o: JSONObject = [
+            "udp": .bool(settings.udp), "lan": .bool(settings.lanDiscovery), "window": .number(JSONNumber(settings.window)),
+            "bootstrap": nodes(settings.bootstrap), "relays": nodes(settings.relays),
+        ]
+        if let identity {
+            o["secretKey"] = .string(Hex.encode(identity.secretKey))
+            o["nospam"] = .number(JSONNumber(Int64(identity.nospam)))
+        }
+        return o
+    }
+}

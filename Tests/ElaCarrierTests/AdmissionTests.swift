@@ -1,0 +1,180 @@
+import ElaCarrier
+import ElaCrypto
+import ElaGate
+import ElaIdentity
+import ElaJSON
+import ElaTestSupport
+import Synchronization
+import Testing
+
+/// The hello rules, one by one, on a manual clock: no Tox, no sockets.
+@Suite struct AdmissionTests {
+    final class ManualClock: Sendable {
+        let seconds = Atomic<Int64>(1_800_000_000)
+        func advance(_ s: Int64) { seconds.add(s, ordering: .relaxed) }
+        var now: Int64 { seconds.load(ordering: .relaxed) }
+    }
+
+    struct Peer {
+        let key = ElaPrivateKey.generate()
+        var did: DID { try! DID(ElaAddress.did(for: key.publicKey)) }
+    }
+
+    let device = CarrierAddress.userID(publicKey: [UInt8](repeating: 7, count: 32))
+    let toxKey = CarrierAddress.userID(publicKey: [UInt8](repeating: 9, count: 32))
+    let clock = ManualClock()
+
+    func machine(_ policy: AdmissionPolicy = AdmissionPolicy()) -> Admission {
+        let c = clock
+        return Admission(deviceUserID: device, policy: policy, clock: { c.now })
+    }
+
+    func hello(_ p: Peer, toxKey: String? = nil, device: String? = nil, at: Int64? = nil, nonce: String? = nil) throws -> [UInt8] {
+        try CarrierHello.make(
+            did: p.did, key: p.key, toxUserID: toxKey ?? self.toxKey, deviceUserID: device ?? self.device, now: at ?? clock.now, nonce: nonce)
+    }
+
+    let good: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 1) }
+
+    func reason(_ d: AdmissionDecision) -> String {
+        if case .refuse(let r, _, _) = d { return r }
+        return "accepted"
+    }
+
+    @Test func aGoodHelloIsAcceptedAndFitsAFriendRequest() throws {
+        var m = machine()
+        let p = Peer()
+        let h = try hello(p)
+        #expect(h.count <= 1016)
+        let d = m.evaluate(sender: toxKey, message: h, facts: good)
+        guard case .accept(let did, _, .pinned) = d else { Issue.record("\(d)"); return }
+        #expect(did == p.did)
+    }
+
+    @Test func tamperedHellosAreRefused() throws {
+        var policy = AdmissionPolicy()
+        policy.burst = 100  // every case from the same key; the rate limit has its own test
+        var m = machine(policy)
+        let p = Peer()
+        let other = Peer()
+        let text = String(decoding: try hello(p), as: UTF8.self)
+        // Another DID claimed with the same key and signature.
+        let otherDID = text.replacingFirst(p.did.description, with: other.did.description)
+        #expect(reason(m.evaluate(sender: toxKey, message: Array(otherDID.utf8), facts: good)).contains("is not the DID"))
+        // A changed param breaks the signature.
+        let ts = try JSONParser.parse(text)["timestamp"]!.numberValue!.text
+        let shifted = text.replacingFirst("\"timestamp\":\(ts)", with: "\"timestamp\":\(Int64(ts)! + 1)")
+        #expect(reason(m.evaluate(sender: toxKey, message: Array(shifted.utf8), facts: good)) == "bad signature on the hello")
+        // Made for another Tox key or another device.
+        let theirs = CarrierAddress.userID(publicKey: [UInt8](repeating: 1, count: 32))
+        #expect(reason(m.evaluate(sender: toxKey, message: try hello(p, toxKey: theirs), facts: good)).contains("binds Tox key"))
+        #expect(reason(m.evaluate(sender: toxKey, message: try hello(p, device: theirs), facts: good)).contains("not this one"))
+        #expect(reason(m.evaluate(sender: toxKey, message: Array("not json".utf8), facts: good)).hasPrefix("malformed hello"))
+        #expect(reason(m.evaluate(sender: toxKey, message: [UInt8](repeating: 0x20, count: 1017), facts: good)).contains("exceeds"))
+    }
+
+    @Test func staleFutureAndReplayedHellosAreRefused() throws {
+        var m = machine()
+        let p = Peer()
+        #expect(reason(m.evaluate(sender: toxKey, message: try hello(p, at: clock.now - 301), facts: good)).hasPrefix("stale hello"))
+        #expect(reason(m.evaluate(sender: toxKey, message: try hello(p, at: clock.now + 301), facts: good)).contains("future"))
+        let h = try hello(p, at: clock.now - 290)
+        #expect(m.evaluate(sender: toxKey, message: h, facts: good).isAccepted)
+        clock.advance(5)
+        #expect(reason(m.evaluate(sender: toxKey, message: h, facts: good)) == "replayed hello nonce")
+        clock.advance(20)
+        #expect(reason(m.evaluate(sender: toxKey, message: h, facts: good)).hasPrefix("stale hello"), "and later it is stale anyway")
+    }
+
+    @Test func aNonceTheDaemonRemembersIsAReplay() throws {
+        var m = machine()
+        let p = Peer()
+        let h = try hello(p)
+        let nonce = try JSONParser.parse(String(decoding: h, as: UTF8.self))["nonce"]?.stringValue
+        var asked: String?
+        let d = m.evaluate(sender: toxKey, message: h) { _, n in
+            asked = n
+            return PeerFacts(verification: .pinned, grants: 1, nonceSeenBefore: true)
+        }
+        #expect(reason(d).hasPrefix("replayed hello nonce") && asked == nonce?.lowercased())
+    }
+
+    @Test func unverifiedOrUngrantedDIDsAreRefused() throws {
+        var m = machine()
+        let p = Peer()
+        #expect(
+            reason(m.evaluate(sender: toxKey, message: try hello(p), facts: { _, _ in PeerFacts(verification: .unverified("not found on chain"), grants: 3) }))
+                .contains("not verified"))
+        #expect(
+            reason(m.evaluate(sender: toxKey, message: try hello(p), facts: { _, _ in PeerFacts(verification: .spvVerified, grants: 0) }))
+                .contains("holds no grant"))
+        let d = m.evaluate(sender: toxKey, message: try hello(p), facts: { _, _ in PeerFacts(verification: .spvVerified, grants: 2) })
+        guard case .accept(_, _, .spvVerified) = d else { Issue.record("\(d)"); return }
+    }
+
+    @Test func floodsFromOneKeyAreRateLimitedAndAuditedOnce() throws {
+        var m = machine()
+        let p = Peer()
+        var decisions: [AdmissionDecision] = []
+        for _ in 0..<8 { decisions.append(m.evaluate(sender: toxKey, message: try hello(p), facts: good)) }
+        #expect(decisions.prefix(4).allSatisfy { $0.isAccepted })
+        let limited = decisions.dropFirst(4)
+        #expect(limited.allSatisfy { reason($0).hasPrefix("rate limited") })
+        #expect(limited.map { if case .refuse(_, _, let audit) = $0 { audit } else { true } } == [true, false, false, false])
+        // Another key is not affected; the limited key recovers over time.
+        let other = CarrierAddress.userID(publicKey: [UInt8](repeating: 3, count: 32))
+        #expect(m.evaluate(sender: other, message: try hello(p, toxKey: other), facts: good).isAccepted)
+        clock.advance(15)
+        #expect(m.evaluate(sender: toxKey, message: try hello(p), facts: good).isAccepted)
+    }
+
+    @Test func sessionProofsBindTheChallengeToTheDIDKey() throws {
+        let p = Peer()
+        let other = Peer()
+        let proof = try CarrierSessionProof.make(did: p.did, key: p.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, now: clock.now)
+        func check(_ text: String, did: DID? = nil, challenge: String = "abcd") -> String? {
+            CarrierSessionProof.check(
+                text, did: did ?? p.did, challenge: challenge, toxUserID: toxKey, deviceUserID: device, now: clock.now, windowSeconds: 300)
+        }
+        #expect(check(proof) == nil)
+        #expect(check(proof, challenge: "abce")?.contains("another challenge") == true)
+        #expect(check(proof, did: other.did)?.contains("the hello was from") == true)
+        let forged = try CarrierSessionProof.make(did: other.did, key: other.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, now: clock.now)
+        #expect(check(forged)?.contains("the hello was from") == true)
+    }
+
+    @Test func addressesRoundTripAndCheckTheirChecksum() throws {
+        let key = (0..<32).map { UInt8($0) }
+        let a = try CarrierAddress(publicKey: key, nospam: 0xDEADBEEF)
+        #expect(a.bytes.count == 38 && a.publicKey == key)
+        let parsed = try CarrierAddress(a.description)
+        #expect(parsed == a && parsed.userID == CarrierAddress.userID(publicKey: key))
+        #expect(try CarrierAddress.publicKey(userID: a.userID) == key)
+        var broken = a.bytes
+        broken[3] ^= 1
+        #expect(throws: CarrierAddressError.badChecksum) { try CarrierAddress(bytes: broken) }
+        #expect(throws: CarrierAddressError.wrongLength(3)) { try CarrierAddress(bytes: [1, 2, 3]) }
+        #expect(throws: CarrierAddressError.notBase58("0OIl")) { try CarrierAddress("0OIl") }
+    }
+
+    @Test func sessionMessagesRoundTrip() throws {
+        let all: [SessionMessage] = [
+            .challenge("00ff", device: "did:elastos:x"), .auth(proof: "{}"), .ready, .denied("no"), .call(id: 3, request: "{}"),
+            .subscribe(id: 4, request: "{}"), .reply(id: 3, result: .success(.object(["value": 1]))),
+            .reply(id: 5, result: .failure(RemoteError(code: -32000, message: "denied: x"))),
+            .event(sub: 4, plugin: "sensors", event: "sensors.reading", params: ["v": 1], atMs: 12), .ping(7), .pong(7), .resume,
+        ]
+        for m in all { #expect(try SessionMessage(text: m.text) == m) }
+        #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"bogus"}"#) }
+        #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"call","id":"x","request":"r"}"#) }
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = firstRange(of: target) else { return self }
+        var result = self
+        result.replaceSubrange(range, with: replacement)
+        return result
+    }
+}

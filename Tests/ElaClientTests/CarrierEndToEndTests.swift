@@ -1,0 +1,277 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaCarrier
+import ElaClient
+import ElaConfig
+import ElaDeviceIdentity
+import ElaIdentity
+import ElaJSON
+import ElaTestSupport
+import Logging
+import Synchronization
+import Testing
+
+/// The carrier as a DApp meets it: a real tox-bootstrapd on loopback, a real agent on the sim board with its
+/// sandboxed ela-carrier, and DApps using ElaClient (each with its own ela-carrier child). One bootstrap node and one
+/// agent for the whole suite; steps run in order (Tox links take seconds each).
+@Suite(.ownThread, .serialized, .enabled(if: ToxBootstrapNode.isInstalled)) struct CarrierEndToEndTests {
+    let elactl = ChildProcess.product("elactl")
+
+    struct Agent {
+        let process: ChildProcess
+        let socket: String
+    }
+
+    func ctl(_ socket: String, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ChildProcess.run(elactl, args + ["--socket", socket])
+    }
+
+    func json(_ socket: String, _ args: [String]) throws -> JSONValue {
+        try JSONParser.parse(try ctl(socket, args + ["--json"]).stdout)
+    }
+
+    func eventually(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+        while clock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return await condition()
+    }
+
+    func startAgent(_ dir: TemporaryDirectory, node: ToxBootstrapNode) async throws -> Agent {
+        let config = dir.write(
+            "agent.toml",
+            """
+            [plugins]
+            enable = ["gpio", "sensors", "carrier"]
+            \(node.agentConfig())
+            """)
+        let socket = dir.path + "/run/control.sock"
+        let p = try ChildProcess(
+            ChildProcess.product("ela-agent"),
+            ["--config", config, "--board", "sim", "--state-dir", dir.path + "/state", "--runtime-dir", dir.path + "/run"],
+            outputDirectory: dir.path)
+        try #require(await eventually(30) { p.stdout.contains("ela-agent ready") }, "\(p.stderr)")
+        let up = await eventually(30) {
+            let out = (try? ctl(socket, ["plugin", "list"]).stdout) ?? ""
+            return ["gpio", "sensors", "carrier"].allSatisfy { out.contains("\($0) 0.1.0: running") }
+        }
+        try #require(up, "plugins did not start: \((try? ctl(socket, ["plugin", "list"]).stdout) ?? "") \(p.stderr)")
+        return Agent(process: p, socket: socket)
+    }
+
+    func stopAgent(_ a: Agent) {
+        a.process.signal(SIGTERM)
+        _ = try? a.process.wait(timeoutSeconds: 15)
+    }
+
+    func client(
+        _ identity: IdentityDirectory, device: CarrierAddress, node: ToxBootstrapNode, udp: Bool = true, secretKey: [UInt8]? = nil,
+        transform: (@Sendable (Int, [UInt8]) -> [UInt8])? = nil
+    ) throws -> CarrierClient {
+        var o = CarrierClient.Options()
+        o.secretKey = secretKey
+        o.helloTransform = transform
+        o.carrierExecutable = ChildProcess.product("ela-carrier")
+        o.network.udp = udp
+        o.network.bootstrap = [.init(host: "127.0.0.1", port: node.udpPort, publicKey: node.publicKey)]
+        o.network.relays = [.init(host: "127.0.0.1", port: node.tcpPort, publicKey: node.publicKey)]
+        o.helloRetrySeconds = 10
+        var logger = Logger(label: "dapp")
+        logger.logLevel = .warning
+        return try CarrierClient(did: identity.did, key: identity.key, device: device, options: o, logger: logger)
+    }
+
+    func carrierPID(_ a: Agent) throws -> Int32? {
+        let list = try json(a.socket, ["plugin", "list"])
+        let carrier = (list.arrayValue ?? list["plugins"]?.arrayValue ?? []).first { $0["name"] == "carrier" }
+        return carrier?["pid"]?.numberValue?.int64Value.map { Int32($0) }
+    }
+
+    final class Captured: Sendable {
+        private let box = Mutex<[UInt8]?>(nil)
+        var value: [UInt8]? { box.withLock { $0 } }
+        func set(_ v: [UInt8]) { box.withLock { if $0 == nil { $0 = v } } }
+    }
+
+    @Test func dappsReachTheDeviceThroughTheCarrier() async throws {
+        let node = try ToxBootstrapNode()
+        defer { node.stop() }
+        let dir = TemporaryDirectory(prefix: "ela-carrier-e2e")
+        defer { dir.remove() }
+        var agent = try await startAgent(dir, node: node)
+        defer { stopAgent(agent) }
+
+        // The device's address: shown with a QR code, and a valid 38-byte Tox address.
+        let show = try ctl(agent.socket, ["carrier", "show"])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("\u{2588}"), "QR code printed")
+        let shown = try json(agent.socket, ["carrier", "show"])
+        let address = try CarrierAddress(try #require(shown["address"]?.stringValue))
+        #expect(shown["userId"]?.stringValue == address.userID)
+
+        // Identities: alice pinned and granted; bob pinned, no grant; carol granted, never pinned (unverified).
+        var ids: [String: IdentityDirectory] = [:]
+        for who in ["alice", "bob", "carol"] {
+            #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/" + who]).status == 0)
+            ids[who] = try IdentityDirectory.load(dir.path + "/" + who)
+        }
+        let alice = try #require(ids["alice"]), bob = try #require(ids["bob"]), carol = try #require(ids["carol"])
+        for who in ["alice", "bob"] {
+            let r = try ctl(agent.socket, ["peer", "pin", dir.path + "/\(who)/document.json"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        for (who, cap) in [(alice, "gpio.*"), (alice, "sensors.subscribe"), (carol, "gpio.*")] {
+            #expect(try ctl(agent.socket, ["grant", "add", who.did.description, cap]).status == 0)
+        }
+
+        // Alice: session, gpio.write seen by gpio.read, sensor events.
+        let clock = ContinuousClock()
+        let started = clock.now
+        let a = try client(alice, device: address, node: node)
+        defer { Task { await a.close() } }
+        try await a.connect(timeoutSeconds: 60)
+        let connectTime = clock.now - started
+        let written = try await a.call("gpio.write", ["pin": "LED0", "value": 1])
+        #expect(written.objectValue != nil, "\(written)")
+        #expect(try await a.call("gpio.read", ["pin": "LED0"])["value"] == 1)
+        #expect(try ctl(agent.socket, ["call", "gpio.read", #"{"pin":"LED0"}"#]).stdout.contains(#""value":1"#), "the write reached the board")
+        let events = try await a.subscribe("sensors.reading")
+        var iterator = events.makeAsyncIterator()
+        let reading = await iterator.next()
+        #expect(reading?.event == "sensors.reading" && reading?.params["unit"]?.stringValue != nil, "\(String(describing: reading))")
+        // Ungranted method: denied by the gate, audited.
+        do {
+            _ = try await a.call("sensors.list", [:])
+            Issue.record("sensors.list is not granted to alice")
+        } catch {
+            #expect(error.message.contains("no grant for sensors.list"), "\(error)")
+        }
+
+        // Refused, each from its own Tox key (toxcore reports one request per key and instance), all audited:
+        // bob (no grant), carol (not verified), and mallory's hellos tampered four ways.
+        #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/mallory"]).status == 0)
+        let mallory = try IdentityDirectory.load(dir.path + "/mallory")
+        #expect(try ctl(agent.socket, ["peer", "pin", dir.path + "/mallory/document.json"]).status == 0)
+        #expect(try ctl(agent.socket, ["grant", "add", mallory.did.description, "gpio.read"]).status == 0)
+        let bobKey = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let bobHello = Captured()
+        let carolDID = carol.did.description
+        let tampers: [(String, @Sendable (Int, [UInt8]) -> [UInt8])] = [
+            ("bad signature", { _, h in
+                var t = String(decoding: h, as: UTF8.self)
+                let marker = #""signature":""#
+                guard let r = t.firstRange(of: marker) else { return h }
+                let i = r.upperBound
+                t.replaceSubrange(i..<t.index(after: i), with: t[i] == "A" ? "B" : "A")
+                return Array(t.utf8)
+            }),
+            ("is not the DID of the hello's key", { _, h in
+                let t = String(decoding: h, as: UTF8.self)
+                let did = (try? JSONParser.parse(t))?["did"]?.stringValue ?? ""
+                return Array(t.replacing(did, with: carolDID).utf8)
+            }),
+            ("stale hello", { _, h in
+                let o = (try? JSONParser.parse(String(decoding: h, as: UTF8.self)))?["params"]
+                return (try? CarrierHello.make(
+                    did: mallory.did, key: mallory.key, toxUserID: o?["toxKey"]?.stringValue ?? "", deviceUserID: o?["device"]?.stringValue ?? "",
+                    now: Int64(time(nil)) - 3600)) ?? h
+            }),
+            ("but the request came from", { _, h in bobHello.value ?? h }),  // bob's hello replayed from another key
+        ]
+        let b = try client(bob, device: address, node: node, secretKey: bobKey) { _, h in bobHello.set(h); return h }
+        let c = try client(carol, device: address, node: node)
+        let tb = Task<Void, Never> { _ = try? await b.connect(timeoutSeconds: 40) }
+        let tc = Task<Void, Never> { _ = try? await c.connect(timeoutSeconds: 40) }
+        _ = await eventually(30) { bobHello.value != nil }
+        var tamperClients: [CarrierClient] = []
+        var tamperTasks: [Task<Void, Never>] = []
+        for (_, t) in tampers {
+            let m = try client(mallory, device: address, node: node, transform: t)
+            tamperClients.append(m)
+            tamperTasks.append(Task<Void, Never> { _ = try? await m.connect(timeoutSeconds: 40) })
+        }
+        func denials() -> [JSONValue] {
+            ((try? json(agent.socket, ["audit", "list", "--limit", "500"]))?.arrayValue ?? []).filter {
+                $0["method"] == "carrier.hello" && $0["decision"] == "deny"
+            }
+        }
+        func denied(_ subject: String, _ why: String) -> Bool {
+            denials().contains { $0["subject"]?.stringValue == subject && ($0["reason"]?.stringValue ?? "").contains(why) }
+        }
+        let refused = await eventually(45) {
+            denied(bob.did.description, "no grant") && denied(carol.did.description, "not verified")
+                && denied(mallory.did.description, "bad signature") && denied(carol.did.description, "is not the DID of the hello's key")
+                && denied(mallory.did.description, "stale hello") && denied(bob.did.description, "but the request came from")
+        }
+        #expect(refused, "refusals audited: \(denials().map { $0["reason"]?.stringValue ?? "" })")
+        #expect(!b.isReady && !c.isReady && tamperClients.allSatisfy { !$0.isReady })
+        for t in [tb, tc] + tamperTasks { t.cancel() }
+        for x in [b, c] + tamperClients { await x.close() }
+
+        // Status: alice's friend link and session.
+        let status = try json(agent.socket, ["carrier", "status"])
+        let friend = status["friends"]?.arrayValue?.first { $0["did"]?.stringValue == alice.did.description }
+        #expect(friend?["session"] == "ready" && friend?["connection"]?.stringValue != "none", "\(status)")
+
+        // A DApp with UDP off reaches the device through the TCP relay.
+        let tcpStarted = clock.now
+        let t = try client(alice, device: address, node: node, udp: false)
+        try await t.connect(timeoutSeconds: 60)
+        let tcpConnectTime = clock.now - tcpStarted
+        #expect(try await t.call("gpio.read", ["pin": "LED0"])["value"] == 1)
+        await t.close()
+
+        // ela-carrier killed: the agent restarts it, re-adds alice, and her session recovers by itself.
+        let pid = try #require(try carrierPID(agent))
+        kill(pid, SIGKILL)
+        let killedAt = clock.now
+        let recovered = await eventually(60) {
+            guard a.sessionCount >= 2, a.isReady else { return false }
+            return (try? await a.call("gpio.read", ["pin": "LED0"], timeoutSeconds: 5))?["value"] == 1
+        }
+        #expect(recovered, "session recovered after SIGKILL of ela-carrier (sessions \(a.sessionCount), hellos \(a.helloCount))")
+        let recoveryTime = clock.now - killedAt
+        #expect(try carrierPID(agent) != pid)
+        // Subscriptions are renewed on the new session.
+        let again = await eventually(20) { await iterator.next() != nil }
+        #expect(again)
+        // Device restart keeps its address; alice's open client gets back in by itself.
+        let sessionsBefore = a.sessionCount
+        stopAgent(agent)
+        agent = try await startAgent(dir, node: node)
+        let after = try json(agent.socket, ["carrier", "show"])
+        #expect(after["address"]?.stringValue == address.description)
+        let back = await eventually(60) {
+            guard a.sessionCount > sessionsBefore, a.isReady else { return false }
+            return (try? await a.call("gpio.read", ["pin": "LED1"], timeoutSeconds: 5))?["value"] != nil
+        }
+        #expect(back, "alice's session came back after the device restarted")
+        await a.close()
+        let text = try ctl(agent.socket, ["carrier", "status"]).stdout
+        #expect(text.contains("friend \(alice.did)") && text.contains("running"), "\(text)")
+
+        // elactl as a DApp: remote call and remote subscribe (each spawns its own ela-carrier).
+        let net = [
+            "--device", address.description, "--identity", dir.path + "/alice", "--bootstrap",
+            "127.0.0.1:\(node.udpPort):\(node.publicKey)", "--relay", "127.0.0.1:\(node.tcpPort):\(node.publicKey)",
+        ]
+        let remoteCall = try ChildProcess(elactl, ["remote", "call"] + net + ["gpio.read", #"{"pin":"LED0"}"#], outputDirectory: dir.path)
+        let remoteSub = try ChildProcess(elactl, ["remote", "subscribe"] + net + ["sensors.reading", "--count", "2"], outputDirectory: dir.path)
+        #expect(try remoteCall.wait(timeoutSeconds: 90) == 0, "\(remoteCall.stderr)")
+        #expect(remoteCall.stdout.contains(#""value":"#), "\(remoteCall.stdout)")
+        #expect(try remoteSub.wait(timeoutSeconds: 90) == 0, "\(remoteSub.stderr)")
+        #expect(remoteSub.stdout.split(separator: "\n").filter { $0.contains("sensors.reading") }.count == 2, "\(remoteSub.stdout)")
+
+        // A hello the device saw before its restart is still a replay (the nonce is in the gate's table).
+        let replay = try client(bob, device: address, node: node, secretKey: bobKey) { _, h in bobHello.value ?? h }
+        let tr = Task<Void, Never> { _ = try? await replay.connect(timeoutSeconds: 40) }
+        #expect(await eventually(40) { denied(bob.did.description, "replayed hello nonce") }, "\(denials().map { $0["reason"]?.stringValue ?? "" })")
+        tr.cancel()
+        await replay.close()
+        print("carrier e2e: first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime)")
+    }
+}
