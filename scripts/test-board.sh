@@ -185,6 +185,7 @@ stage_from_build() { # stage_from_build BIN_DIR
   for m in "$REPO"/Plugins/*/plugin.toml; do
     name=$(basename "$(dirname "$m")")
     exe=$(sed -n 's/^executable = "\(.*\)"/\1/p' "$m")
+    [ -x "$bin/$exe" ] || { log "stand-in: $bin/$exe not built: plugin $name left out"; continue; }
     install -D -m 0755 "$bin/$exe" "$R/usr/lib/ela-agent/$exe"
     install -D -m 0644 "$m" "$R/usr/lib/ela-agent/plugins/$name/plugin.toml"
   done
