@@ -14,7 +14,7 @@ SWIFT_BUILD_FLAGS := -Xswiftc -warnings-as-errors --explicit-target-dependency-i
 STATE_DIR ?= $(CURDIR)/.state
 BIN := $(CURDIR)/.build/debug
 
-.PHONY: deps build test test-unit run bench size check-linkage deb test-deb clean
+.PHONY: deps build test test-unit run bench size check-linkage deb test-deb test-board clean
 
 ## deps: install missing system packages with apt-get (idempotent, quiet when all are present)
 deps:
@@ -62,6 +62,12 @@ deb: deps
 ## test-deb: install the package into a clean Debian 12 chroot, run it, purge it (needs root)
 test-deb: deb
 	$(SUDO) bash scripts/test-deb.sh
+
+## test-board: the package in a qemu guest on real kernel GPIO (gpio-sim), checked through the gate (needs root;
+## kernel and Debian root cached in $$ELA_CACHE_DIR, default ~/.cache/ela-agent). TEST_BOARD_ARGS="--stage-from DIR"
+## runs it on a swift build instead of the package (development only).
+test-board: $(if $(TEST_BOARD_ARGS),,deb)
+	$(SUDO) bash scripts/test-board.sh $(TEST_BOARD_ARGS)
 
 clean:
 	swift package clean

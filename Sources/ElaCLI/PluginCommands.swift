@@ -202,14 +202,22 @@ struct BoardCommand: ParsableCommand {
                         .object([
                             "id": .string(b.id), "name": .string(b.name), "description": .string(b.description),
                             "defaultPlugins": .array(b.defaultPlugins.map(JSONValue.string)),
-                            "chips": .array(b.chips.map { .object(["label": .string($0.label), "lines": .number(JSONNumber($0.lines))]) }),
+                            "chips": .array(
+                                b.chips.map {
+                                    .object([
+                                        "label": .string($0.label), "lines": .number(JSONNumber($0.lines)),
+                                        "devices": .array($0.devices.map(JSONValue.string)),
+                                    ])
+                                }),
+                            "gpioDevices": .array(b.gpioDevices.map(JSONValue.string)),
                             "pins": .array(pins),
                         ])))
             }
             print("\(b.id): \(b.name)")
             if !b.description.isEmpty { print(b.description) }
             print("default plugins: \(b.defaultPlugins.joined(separator: ", "))")
-            for c in b.chips { print("chip \(c.label): \(c.lines) lines") }
+            // The devices are what the GPIO plugin's sandbox is granted (the board-in-a-box guest checks them).
+            for c in b.chips { print("chip \(c.label): \(c.lines) lines" + (c.devices.isEmpty ? "" : ", devices " + c.devices.joined(separator: " "))) }
             for p in b.pins { print("  \(p.name)\t\(p.chip) line \(p.line)") }
         }
     }

@@ -76,9 +76,15 @@ public final class LibgpiodBackend: GPIOBackend {
             path = deviceDirectory + "/" + spec
         } else {
             // By label: look at every chip (one unreadable chip does not hide the others, unlike libgpiod's lookup).
+            // A chip that cannot be opened is listed with the reason: in a sandbox that is usually a permission
+            // problem, which "there are no GPIO chips" would hide.
             var present: [String] = []
             for candidate in GPIODChip.devicePaths(in: deviceDirectory) {
-                guard let c = try? GPIODChip.open(path: candidate) else { continue }
+                let c: GPIODChip
+                do throws(GPIODError) { c = try GPIODChip.open(path: candidate) } catch {
+                    present.append("\(candidate.split(separator: "/").last ?? "") (cannot open: \(error.errnoText))")
+                    continue
+                }
                 if c.label == spec {
                     s.chips[spec] = c
                     return c

@@ -109,6 +109,8 @@ void apply_landlock(const struct options *o) {
     for (int i = 0; i < o->n_rw; i++) RULE(o->rw[i], handled);
     for (int i = 0; devices[i]; i++) RULE(devices[i], ACCESS_DEVICE);
     for (int i = 0; i < o->n_dev; i++) RULE(o->dev[i], ACCESS_DEVICE | ACCESS_READ);
+    for (int i = 0; i < o->n_dev; i++)
+        if (o->dev_sys[i]) RULE(o->dev_sys[i], ACCESS_READ);
 #undef RULE
     if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) fail("landlock", "restrict_self: %s", strerror(errno));
     close(ruleset);

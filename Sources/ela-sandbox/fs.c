@@ -109,7 +109,29 @@ static void make_etc(const struct options *o) {
     write_text("/tmp/etc/hostname", text);
 }
 
-/* /dev: a tmpfs with the harmless basic nodes and the granted devices, bound from the host's. */
+/* A granted device node, made afresh in the private /dev with the host node's device number, owned by the plugin
+   and mode 0600. A bind of the host node would keep the host's owner and mode (root 0600 for /dev/gpiochipN from
+   devtmpfs, root:gpio 0660 from udev on Raspberry Pi OS), which the plugin's own uid without groups cannot open.
+   Anything that is not a character or block device is bound as before. */
+static void grant_device(const struct options *o, const char *src, const char *dst) {
+    char from[PATH_MAX + 16];
+    struct stat st;
+    snprintf(from, sizeof from, "/.oldroot%s", src);
+    if (stat(from, &st) != 0) fail("devices", "%s: %s", src, strerror(errno));
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        bind_path("devices", src, dst, MS_NOSUID | MS_NOEXEC);
+        return;
+    }
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dst);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) *slash = '\0';
+    if (mkdir_p(parent, 0755) != 0) fail("devices", "mkdir %s: %s", parent, strerror(errno));
+    if (mknod(dst, (st.st_mode & S_IFMT) | 0600, st.st_rdev) != 0) fail("devices", "mknod %s: %s", dst, strerror(errno));
+    if (chown(dst, o->uid, o->gid) != 0 || chmod(dst, 0600) != 0) fail("devices", "chown %s: %s", dst, strerror(errno));
+}
+
+/* /dev: a tmpfs with the harmless basic nodes (bound from the host's) and the granted devices (own nodes). */
 static void make_dev(const struct options *o) {
     static const char *const links[][2] = {
         {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
@@ -124,7 +146,30 @@ static void make_dev(const struct options *o) {
     }
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
         if (symlink(links[i][0], links[i][1]) != 0) fail("devices", "symlink %s: %s", links[i][1], strerror(errno));
-    for (int i = 0; i < o->n_dev; i++) bind_path("devices", o->dev_src[i], o->dev[i], MS_NOSUID | MS_NOEXEC);
+    for (int i = 0; i < o->n_dev; i++) grant_device(o, o->dev_src[i], o->dev[i]);
+}
+
+/* /sys: a tmpfs holding, read-only, only the sysfs directories of granted device nodes at their own paths, with
+   their /sys/dev and /sys/bus links; nothing else of the host's sysfs. */
+static int make_sys(const struct options *o) {
+    int shown = 0;
+    for (int i = 0; i < o->n_dev; i++) shown += o->dev_sys[i] != NULL;
+    if (!shown) return 0;
+    mount_tmpfs("/sys", "mode=0755,size=64k", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    for (int i = 0; i < o->n_dev; i++) {
+        if (!o->dev_sys[i]) continue;
+        bind_path("devices", o->dev_sys[i], o->dev_sys[i], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        const char *links[2] = {o->dev_num[i], o->dev_bus[i]};
+        for (int k = 0; k < 2; k++) {
+            if (!links[k] || !links[k][0]) continue;
+            char parent[PATH_MAX];
+            snprintf(parent, sizeof parent, "%s", links[k]);
+            *strrchr(parent, '/') = '\0';
+            if (mkdir_p(parent, 0755) != 0 || (symlink(o->dev_sys[i], links[k]) != 0 && errno != EEXIST))
+                fail("devices", "link %s: %s", links[k], strerror(errno));
+        }
+    }
+    return shown;
 }
 
 void fs_setup(const struct options *o) {
@@ -159,6 +204,7 @@ void fs_setup(const struct options *o) {
         fail("filesystem", "mount /proc: %s", strerror(errno));
     mount_tmpfs("/tmp", "mode=1777,size=16m", rw);
     make_dev(o);
+    int n_sys = make_sys(o);
     /* Granted paths last, so they land on top of the fresh /tmp and /dev rather than under them. */
     for (int i = 0; i < o->n_ro; i++) bind_path("filesystem", o->ro[i], o->ro[i], ro);
     if (o->state_dir) bind_path("filesystem", o->state_dir, o->state_dir, rw);
@@ -175,6 +221,6 @@ void fs_setup(const struct options *o) {
         size_t used = strlen(granted);
         snprintf(granted + used, sizeof granted - used, "%s%s", i ? " " : "", o->dev[i]);
     }
-    report_layer("devices", "active", "/dev: null zero full random urandom tty; granted: %s%s%s",
-                 o->n_dev ? granted : "none", o->missing[0] ? "; missing: " : "", o->missing);
+    report_layer("devices", "active", "/dev: null zero full random urandom tty; granted: %s%s%s; /sys: %d device dir(s)",
+                 o->n_dev ? granted : "none", o->missing[0] ? "; missing: " : "", o->missing, n_sys);
 }

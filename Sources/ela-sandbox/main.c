@@ -34,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,6 +111,34 @@ static char *canonical(const char *option, const char *path) {
     return real;
 }
 
+/* Where the kernel describes a granted device node in sysfs, found in the host view. Some libraries check a node
+   against it before using it: libgpiod 1.6 refuses a gpiochip whose /sys/bus/gpio/devices/<name>/dev does not
+   hold the node's major:minor, so without it no GPIO chip opens in the sandbox. */
+static void find_sysfs(struct options *o, int i) {
+    struct stat st;
+    char path[PATH_MAX];
+    o->dev_sys[i] = o->dev_bus[i] = NULL;
+    o->dev_num[i][0] = '\0';
+    if (stat(o->dev_src[i], &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) return;
+    snprintf(o->dev_num[i], sizeof o->dev_num[i], "/sys/dev/%s/%u:%u", S_ISCHR(st.st_mode) ? "char" : "block",
+             major(st.st_rdev), minor(st.st_rdev));
+    char *dir = realpath(o->dev_num[i], NULL);
+    if (!dir || strncmp(dir, "/sys/devices/", 13) != 0) {
+        free(dir);
+        o->dev_num[i][0] = '\0';
+        return;
+    }
+    o->dev_sys[i] = dir;
+    snprintf(path, sizeof path, "%s/subsystem", dir);
+    char *subsystem = realpath(path, NULL);
+    if (subsystem && strncmp(subsystem, "/sys/bus/", 9) == 0) {
+        struct stat link;
+        snprintf(path, sizeof path, "%s/devices/%s", subsystem, strrchr(dir, '/') + 1);
+        if (lstat(path, &link) == 0 && S_ISLNK(link.st_mode)) o->dev_bus[i] = strdup(path);
+    }
+    free(subsystem);
+}
+
 /* Expands a --device glob in the host view; a pattern matching nothing is reported, not fatal. */
 static void add_devices(struct options *o, const char *pattern) {
     glob_t g;
@@ -121,7 +150,8 @@ static void add_devices(struct options *o, const char *pattern) {
     for (size_t i = 0; i < g.gl_pathc; i++) {
         if (o->n_dev == MAX_ITEMS) fail(NULL, "too many devices");
         o->dev[o->n_dev] = strdup(g.gl_pathv[i]);
-        o->dev_src[o->n_dev++] = canonical("--device", g.gl_pathv[i]);
+        o->dev_src[o->n_dev] = canonical("--device", g.gl_pathv[i]);
+        find_sysfs(o, o->n_dev++);
     }
     globfree(&g);
 }

@@ -25,6 +25,9 @@ struct options {
     int n_rw;
     char *dev[MAX_ITEMS];     /* granted device paths after glob expansion, bound at this path */
     char *dev_src[MAX_ITEMS]; /* their canonical host paths */
+    char *dev_sys[MAX_ITEMS]; /* a device node's sysfs directory (/sys/devices/...), shown read-only, or NULL */
+    char *dev_bus[MAX_ITEMS]; /* its link on its bus (/sys/bus/gpio/devices/gpiochip0), or NULL */
+    char dev_num[MAX_ITEMS][40]; /* its /sys/dev link (/sys/dev/char/254:0), or "" */
     int n_dev;
     char missing[512]; /* --device patterns that matched nothing */
     int network, allow_root;

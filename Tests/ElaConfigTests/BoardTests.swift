@@ -52,6 +52,21 @@ import Testing
         #expect(sim.buses.isEmpty && sim.w1.isEmpty && sim.headers.isEmpty)
     }
 
+    /// The board-in-a-box guest (scripts/board/guest-init.sh) creates gpio-sim chips from this file, in this order,
+    /// so chip k becomes /dev/gpiochipK; the GPIO plugin gets the gpiod backend because the board grants devices.
+    @Test func qemuGpioSimBoardHasTwoGrantedChips() throws {
+        let b = try Self.board("qemu-gpio-sim")
+        #expect(b.chips == [
+            .init(label: "ela-sim-outputs", lines: 8, parent: nil, devices: ["/dev/gpiochip0"]),
+            .init(label: "ela-sim-inputs", lines: 8, parent: nil, devices: ["/dev/gpiochip1"]),
+        ])
+        #expect(b.gpioDevices == ["/dev/gpiochip0", "/dev/gpiochip1"])
+        #expect(b.pin(named: "LED0") == .init(name: "LED0", chip: "ela-sim-outputs", line: 0, header: .init(header: "P1", pin: 1)))
+        #expect(b.pin(named: "BUTTON0")?.chip == "ela-sim-inputs" && b.pin(named: "BUTTON0")?.line == 0)
+        #expect(b.pins.count == 8 && b.headers == [.init(name: "P1", pins: 10)])
+        #expect(b.sensors.simulated)
+    }
+
     /// The 28 signal pins of the 40-pin header: physical pin -> BCM GPIO number (pinout.xyz, raspberrypi.com).
     static let j8: [Int: Int] = [
         3: 2, 5: 3, 7: 4, 8: 14, 10: 15, 11: 17, 12: 18, 13: 27, 15: 22, 16: 23, 18: 24, 19: 10, 21: 9, 22: 25,

@@ -62,6 +62,17 @@ import Testing
         #expect(gpioError { _ = try backend.read(GPIOLineHandle(id: 1)) }?.kind == .notFound)
     }
 
+    /// Seen in the qemu gpio-sim guest: chips the plugin could not open were reported as "there are no GPIO chips".
+    @Test func aChipThatCannotBeOpenedIsNamedWithTheReason() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        _ = dir.write("gpiochip0", "")  // not a character device: libgpiod refuses it
+        let backend = LibgpiodBackend(deviceDirectory: dir.path)
+        let e = gpioError { _ = try backend.request(chip: "pinctrl-bcm2711", line: 17, consumer: "t", mode: .input(bias: .asIs)) }
+        #expect(e?.kind == .notFound)
+        #expect(e?.message.hasPrefix("no GPIO chip labelled 'pinctrl-bcm2711' (present: gpiochip0 (cannot open: ") == true, "\(String(describing: e))")
+    }
+
     @Test func chipsWithAParentAreFoundThroughSysfs() throws {
         // A fake /dev and /sys/bus/gpio/devices: gpiochip1 belongs to 4804c000.gpio.
         let dir = TemporaryDirectory()

@@ -169,8 +169,31 @@ final class LauncherTests {
         let basic = ["fd", "full", "null", "random", "stderr", "stdin", "stdout", "tty", "urandom", "zero"]
         #expect(outcome.lines == (basic + granted.map { String($0.dropFirst(5)) }).sorted())
         let detail = try #require(outcome.report.layer("devices")).detail
-        #expect(detail.hasSuffix("missing: /dev/ela-missing-*"))
+        #expect(detail.contains("missing: /dev/ela-missing-*"), "\(detail)")
         if !granted.isEmpty { #expect(detail.contains("granted: " + granted.joined(separator: " "))) }
+    }
+
+    /// Found in the qemu gpio-sim guest: /dev/gpiochipN is root-only (devtmpfs; root:gpio 0660 with udev), so a bound
+    /// host node was granted but could never be opened by the plugin's uid. The launcher makes its own node.
+    @Test func aRootOnlyDeviceNodeIsUsableByThePluginAndTheHostNodeIsUntouched() throws {
+        var zero = stat()
+        try #require(stat("/dev/zero", &zero) == 0)
+        let node = "/dev/ela-test-zero-\(getpid())"
+        unlink(node)
+        try #require(mknod(node, S_IFCHR | 0o600, zero.st_rdev) == 0, "mknod \(node): \(String(cString: strerror(errno)))")
+        defer { unlink(node) }
+        let major = (zero.st_rdev >> 8) & 0xfff, minor = (zero.st_rdev & 0xff) | ((zero.st_rdev >> 12) & 0xfff00)
+        let outcome = try sh(
+            policy("devnode", uid: 61004) { $0.devices = [node] },
+            "stat -c '%u:%g %a %F %t:%T' \(node) && head -c 3 \(node) | od -An -tx1 && ls /sys | paste -sd' ' && cat /sys/dev/char/\(major):\(minor)/dev")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.lines.first == "61004:61004 600 character special file \(String(major, radix: 16)):\(String(minor, radix: 16))", "\(outcome.lines)")
+        #expect(outcome.lines.dropFirst().first?.split(separator: " ") == ["00", "00", "00"], "\(outcome.lines)")
+        // Its sysfs description (libgpiod 1.6 checks a gpiochip against it) and nothing else of the host's /sys.
+        #expect(outcome.lines.dropFirst(2) == ["dev devices", "\(major):\(minor)"], "\(outcome.lines)")
+        var host = stat()
+        try #require(stat(node, &host) == 0)
+        #expect(host.st_uid == 0 && host.st_mode & 0o777 == 0o600, "the host's node must keep its owner and mode")
     }
 
     // MARK: - Network
