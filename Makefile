@@ -39,6 +39,10 @@ test-unit: build
 	@mkdir -p .build
 	@set -o pipefail; swift test $(SWIFT_BUILD_FLAGS) 2>&1 | tee .build/test.log
 	bash scripts/check-linkage.sh $(BIN)/ela $(BIN)/ela-agent $(BIN)/elactl $(BIN)/ela-plugin-gpio $(BIN)/ela-plugin-sensors $(BIN)/ela-plugin-mqtt $(BIN)/ela-carrier $(BIN)/ela-sandbox
+	@# libtoxcore is GPL-3.0-or-later: only ela-carrier may link it (Packaging/LICENSES.md).
+	@for b in ela ela-agent elactl ela-plugin-gpio ela-plugin-sensors ela-plugin-mqtt ela-sandbox; do \
+	  if ldd $(BIN)/$$b | grep -q libtoxcore; then echo "error: $$b links libtoxcore"; exit 1; fi; done; \
+	  ldd $(BIN)/ela-carrier | grep -q libtoxcore && echo "check-linkage: ok   only ela-carrier links libtoxcore"
 	@bash scripts/test-summary.sh .build/test.log
 
 ## run: the devnet: ela-regtest on loopback, the agent on the sim board syncing from it, its DID published (Ctrl-C stops all)

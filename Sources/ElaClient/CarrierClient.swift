@@ -80,8 +80,9 @@ public final class CarrierClient: Sendable {
         var pingCounter: Int64 = 0
         var lastResumeAt: Double = 0
         var resumesUnanswered = 0
+        var helloInterval: Double
     }
-    let state = Mutex(State())
+    let state: Mutex<State>
 
     public init(did: DID, key: ElaPrivateKey, device: CarrierAddress, options: Options = Options(), logger: Logger) throws {
         self.did = did
@@ -89,6 +90,7 @@ public final class CarrierClient: Sendable {
         self.device = device
         self.options = options
         self.logger = logger
+        state = Mutex(State(helloInterval: options.helloRetrySeconds))
         guard let exe = options.carrierExecutable ?? Self.defaultExecutable() else {
             throw CarrierProtocolError("ela-carrier not found next to this program or in /usr/lib/ela-agent")
         }
@@ -255,11 +257,13 @@ public final class CarrierClient: Sendable {
                 guard s.ownKey != nil, !s.closed else { return .none }
                 if s.ready {
                     if now - s.lastPongAt > options.pingTimeoutSeconds {
-                        // The device went quiet: ask it for a new challenge.
+                        // The device went quiet: ask it for a new challenge; if that stays unanswered, one hello
+                        // (replacing the friend, a fresh link) follows a few seconds later.
+                        logger.debug("no pong for \(Int(options.pingTimeoutSeconds)) s")
                         s.ready = false
                         s.resumesUnanswered = 0
                         s.lastResumeAt = 0
-                        s.lastHelloAt = now
+                        s.lastHelloAt = now - s.helloInterval + 4
                         return .none
                     }
                     guard now - s.lastPingAt >= options.pingSeconds else { return .none }
@@ -267,18 +271,18 @@ public final class CarrierClient: Sendable {
                     s.pingCounter += 1
                     return .ping(s.pingCounter)
                 }
-                // Not in a session. While toxcore says the link is up, ask for a challenge every 2 s; after three
-                // unanswered asks (a dead peer toxcore has not noticed yet, or a device that forgot us), or with the
-                // link down for `helloRetrySeconds`, send the hello again.
-                if s.linkOnline && s.resumesUnanswered < 3 {
+                // Not in a session. While toxcore says the link is up, ask for a challenge (twice, 2 s apart). The
+                // hello goes again only every `helloInterval` (doubling up to 60 s): replacing the friend restarts
+                // toxcore's link, so doing it often would keep the link from ever forming.
+                if s.linkOnline && s.resumesUnanswered < 2 {
                     guard now - s.lastResumeAt >= 2 else { return .none }
                     s.lastResumeAt = now
                     s.resumesUnanswered += 1
                     return .resume
                 }
-                let waited = now - s.lastHelloAt > options.helloRetrySeconds
-                guard waited || (s.linkOnline && now - s.lastResumeAt >= 2) else { return .none }
+                guard now - s.lastHelloAt > s.helloInterval else { return .none }
                 s.lastHelloAt = now
+                if s.helloCount > 0 { s.helloInterval = min(s.helloInterval * 2, 60) }
                 s.resumesUnanswered = 0
                 s.lastResumeAt = now
                 return .hello
@@ -286,7 +290,9 @@ public final class CarrierClient: Sendable {
             switch step {
             case .hello: await sendHello()
             case .ping(let n): _ = await send(.ping(n))
-            case .resume: _ = await send(.resume)
+            case .resume:
+                logger.debug("session lost; asking the device to resume")
+                _ = await send(.resume)
             case .none: break
             }
             try? await Task.sleep(for: .milliseconds(250))
@@ -375,6 +381,7 @@ public final class CarrierClient: Sendable {
             let subs = state.withLock { s -> [(Int64, String)] in
                 s.ready = true
                 s.sessions += 1
+                s.helloInterval = options.helloRetrySeconds
                 s.lastPongAt = monotonic()
                 s.lastDenial = nil
                 return s.subscriptions.map { ($0.key, $0.value.event) }

@@ -142,8 +142,11 @@ final class CarrierService: Sendable {
             return .success(.object(["accepted": true]))
         case .refuse(let reason, let did, let shouldAudit):
             state.withLock { $0.refused += 1 }
-            if shouldAudit { audit(subject: did ?? "carrier:\(sender)", allow: false, reason: reason, request: text) }
-            logger.info("carrier friend request ignored", metadata: ["from": "\(sender)", "reason": "\(reason)"])
+            // A rate-limited flood is audited and logged once.
+            if shouldAudit {
+                audit(subject: did ?? "carrier:\(sender)", allow: false, reason: reason, request: text)
+                logger.info("carrier friend request ignored", metadata: ["from": "\(sender)", "reason": "\(reason)"])
+            }
             return .success(.object(["accepted": false]))
         }
     }
