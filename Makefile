@@ -31,8 +31,8 @@ deps:
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
-## test: deps + build + every test + the no-Foundation linkage check + the package install test
-test: test-unit test-deb
+## test: deps + build + every test + the no-Foundation linkage check + the package install test + the board in a box
+test: test-unit test-deb test-board
 
 ## test-unit: every Swift test and the linkage check (no package)
 test-unit: build

@@ -194,7 +194,8 @@ let package = Package(
             name: "ela-bench",
             dependencies: [
                 "ElaIdentity", "ElaCrypto", "ElaJSON", "ElaChain", "ElaWire", "ElaStorage", "ElaSQLite", "ElaSPV", "ElaRegtest",
-                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", "ElaMosquitto", "ElaMQTTBridge", crypto, logging,
+                "ElaControl", "ElaGate", "ElaPluginHost", "ElaPluginProtocol", "ElaMosquitto", "ElaMQTTBridge", "ElaCarrier", "ElaClient",
+                "ElaConfig", "ElaDeviceIdentity", crypto, logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/ela-bench",
@@ -213,6 +214,8 @@ let package = Package(
             name: "ElaMQTTBridgeTests",
             dependencies: ["ElaMQTTBridge", "ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaTestSupport"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "ElaToxTests", dependencies: ["ElaTox", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaQRTests", dependencies: ["ElaQR", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaCarrierLinkTests", dependencies: ["ElaCarrierLink", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaCarrierTests",

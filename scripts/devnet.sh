@@ -106,7 +106,7 @@ if "$bin/elactl" did publish --socket "$sock"; then
   "$bin/ela-regtest" mine 6 --control-socket "$state/run/regtest.sock" >/dev/null
   sleep 1
 fi
-# The sim board's plugins (gpio, sensors) and the MQTT bridge start with the agent; wait until all answer.
+# The sim board's plugins (gpio, sensors), the MQTT bridge and the carrier start with the agent; wait until all answer.
 for _ in $(seq 1 100); do
   running=$("$bin/elactl" plugin list --socket "$sock" 2>/dev/null | grep -c ": running" || true)
   [ "$running" -ge 4 ] && break
@@ -114,25 +114,40 @@ for _ in $(seq 1 100); do
 done
 echo
 "$bin/elactl" plugin list --socket "$sock"
+
+# A DApp to try the carrier with: its own DID (kept across runs), pinned on the device and granted the sim board's
+# GPIO and sensor events. Remote calls from any other DID are refused and audited.
+dapp=$state/dapp
+[ -f "$dapp/document.json" ] || "$bin/elactl" identity create --dir "$dapp" --json >/dev/null
+dapp_did=$(sed -n 's/.*"id":"\(did:elastos:[^"#]*\)".*/\1/p' "$dapp/document.json" | head -1)
+"$bin/elactl" peer pin "$dapp/document.json" --socket "$sock" >/dev/null
+if ! "$bin/elactl" grant list --socket "$sock" | grep -q "$dapp_did"; then
+  "$bin/elactl" grant add "$dapp_did" 'gpio.*' --note "make run DApp" --socket "$sock" >/dev/null
+  "$bin/elactl" grant add "$dapp_did" 'sensors.*' --note "make run DApp" --socket "$sock" >/dev/null
+fi
+address=""
+for _ in $(seq 1 100); do
+  address=$("$bin/elactl" carrier show --json --socket "$sock" 2>/dev/null | sed -n 's/^  "address": "\(.*\)",\{0,1\}$/\1/p')
+  [ -n "$address" ] && break
+  sleep 0.2
+done
+
 echo
-echo "devnet: ela-regtest p2p 127.0.0.1:$port, mosquitto 127.0.0.1:$mqtt_port, agent control socket $sock"
-echo "try in another terminal (Ctrl-C here stops everything):"
-echo "  export ELA_AGENT_SOCKET=$sock"
-echo "  $bin/elactl call gpio.write '{\"pin\":\"LED0\",\"value\":1}'"
-echo "  $bin/elactl call gpio.read '{\"pin\":\"LED0\"}'"
-echo "  $bin/elactl call sensors.read"
-echo "  $bin/elactl events sensors.reading --count 5"
-echo "  $bin/elactl identity create --dir $state/alice && $bin/elactl call gpio.read '{\"pin\":\"LED0\"}' --as $state/alice   # denied: no grant"
-echo "  $bin/elactl audit list"
-echo "  $bin/elactl peer verify $did"
-echo "  $bin/ela-regtest mine 1 --control-socket $state/run/regtest.sock"
-echo "live sensor readings and GPIO edges over MQTT (the bridge: $bin/elactl mqtt status):"
+echo "devnet: ela-regtest p2p 127.0.0.1:$port, mosquitto 127.0.0.1:$mqtt_port, tox-bootstrapd udp $tox_udp / tcp $tox_tcp"
+echo "device DID:      $did"
+if [ -n "$address" ]; then
+  "$bin/elactl" carrier show --socket "$sock" | sed 's/^/  /'
+else
+  echo "carrier address: (not up yet: $bin/elactl carrier status --socket $sock)"
+fi
+boot="--bootstrap 127.0.0.1:$tox_udp:$tox_key --relay 127.0.0.1:$tox_tcp:$tox_key"
+echo
+echo "try from a second terminal (Ctrl-C here stops everything this started):"
+echo "  # 1. a gated remote call over the carrier, as the DApp $dapp_did"
+echo "  $bin/elactl remote call --device ${address:-<address>} --identity $dapp $boot gpio.write '{\"pin\":\"LED0\",\"value\":1}'"
+echo "  # 2. a sensor subscription over the carrier"
+echo "  $bin/elactl remote subscribe --device ${address:-<address>} --identity $dapp $boot sensors.reading --count 3"
+echo "  # 3. live readings and GPIO edges through the MQTT bridge"
 echo "  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'ela/#' -v"
-echo "the carrier (Tox, bootstrap node 127.0.0.1:$tox_udp, TCP relay $tox_tcp, key $tox_key):"
-echo "  $bin/elactl carrier show && $bin/elactl carrier status"
-echo "  $bin/elactl peer pin $state/alice/document.json && $bin/elactl grant add <alice's DID> 'gpio.*'"
-echo "  $bin/elactl remote call --device <address> --identity $state/alice --bootstrap 127.0.0.1:$tox_udp:$tox_key --relay 127.0.0.1:$tox_tcp:$tox_key gpio.read '{\"pin\":\"LED0\"}'"
-didid=${did#did:elastos:}
-echo "a signed command over MQTT (grant first: $bin/elactl grant add <alice's DID> gpio.read):"
-echo "  mosquitto_pub -h 127.0.0.1 -p $mqtt_port -t ela/$didid/cmd/gpio.read -m \"\$($bin/elactl mqtt envelope gpio.read '{\"pin\":\"LED0\"}' --as $state/alice --id r1)\"   # reply on ela/$didid/reply/r1"
+echo "more: export ELA_AGENT_SOCKET=$sock; $bin/elactl audit list; $bin/elactl mqtt status; $bin/elactl peer verify $did"
 wait

@@ -77,7 +77,7 @@ func benchDocument(name: String, text: String) throws {
 
 if CommandLine.arguments.dropFirst().first == "echo-child" { runEchoChild() }
 
-/// `ela-bench [did] [spv] [sync] [plugins] [mqtt]`: the sections named, or all of them.
+/// `ela-bench [did] [spv] [sync] [plugins] [mqtt] [carrier]`: the sections named, or all of them.
 let sections = Set(CommandLine.arguments.dropFirst())
 func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
 
@@ -108,6 +108,7 @@ do {
         print("gate decisions alone (signed, audited): \(fmt(signed.gate)) /s | the request's signature check alone \(fmt(signed.verify)) /s")
     }
     if wants("mqtt") { try await benchMQTT() }
+    if wants("carrier") { try await benchCarrier() }
 } catch {
     print("ela-bench: \(error)")
     exit(1)

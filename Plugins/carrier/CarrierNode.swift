@@ -234,6 +234,8 @@ final class CarrierNode: Sendable {
                     friends[n] = f
                 case .readReceipt(let n, let id):
                     friends[n]?.window.receipt(id: id)
+                case .losslessPacket:
+                    break
                 }
             }
 

@@ -7,8 +7,15 @@
 // - carrier -> host (requests, in order): carrier.request {key, message} (a friend request and its hello),
 //   carrier.connection {key?, connection} (a friend's link or our own), carrier.message {key, text} (reassembled).
 // Keys are hex here; user-facing Base58 forms are made by the host.
+#if canImport(Glibc)
+import Glibc
+#endif
 import ElaPluginKit
 import Synchronization
+
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "bench-raw" {
+    exit(RawBench.run(Array(CommandLine.arguments.dropFirst(2))))
+}
 
 let node = Mutex<CarrierNode?>(nil)
 var plugin = PluginDefinition(name: "carrier", version: "0.1.0")

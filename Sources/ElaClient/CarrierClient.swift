@@ -389,6 +389,8 @@ public final class CarrierClient: Sendable {
             state.withLock { $0.lastDenial = reason }
             logger.warning("device denied the session", metadata: ["reason": "\(reason)"])
         case .reply(let id, let result):
+            // The device has no session for us (it restarted its side): ask for a new one.
+            if case .failure(let e) = result, e.code == -32001 { state.withLock { $0.ready = false } }
             resolve(id, result)
         case .pong:
             state.withLock { $0.lastPongAt = monotonic() }

@@ -165,8 +165,14 @@ final class CarrierService: Sendable {
             state.withLock { $0.selfConnection = connection }
             return .success(.object([:]))
         }
-        state.withLock { $0.links[keyHex] = connection }
-        let start = await challenge(keyHex, online: connection != "none")
+        let online = connection != "none"
+        let wasOnline = state.withLock { s -> Bool in
+            defer { s.links[keyHex] = connection }
+            return (s.links[keyHex] ?? "none") != "none"
+        }
+        // TCP <-> UDP is the same link: the session stays.
+        guard online != wasOnline else { return .success(.object([:])) }
+        let start = await challenge(keyHex, online: online)
         logger.info("carrier link", metadata: ["friend": "\(keyHex.prefix(16))", "connection": "\(connection)", "challenge": "\(start)"])
         return .success(.object([:]))
     }

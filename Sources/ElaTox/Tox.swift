@@ -25,6 +25,8 @@ public enum ToxEvent: Sendable, Equatable {
     case friendConnection(friend: UInt32, ToxConnection)
     case friendMessage(friend: UInt32, [UInt8])
     case readReceipt(friend: UInt32, messageID: UInt32)
+    /// A lossless custom packet (first byte 160-191), used by the benchmark's raw baseline.
+    case losslessPacket(friend: UInt32, [UInt8])
 }
 
 /// A libtoxcore call that failed: the operation and toxcore's error code (see tox.h's `Tox_Err_*`).
@@ -137,6 +139,11 @@ public final class Tox {
             guard let user else { return }
             let bytes = message.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
             Unmanaged<EventBuffer>.fromOpaque(user).takeUnretainedValue().events.append(.friendMessage(friend: friend, bytes))
+        }
+        tox_callback_friend_lossless_packet(handle) { _, friend, data, length, user in
+            guard let user else { return }
+            let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+            Unmanaged<EventBuffer>.fromOpaque(user).takeUnretainedValue().events.append(.losslessPacket(friend: friend, bytes))
         }
         tox_callback_friend_read_receipt(handle) { _, friend, id, user in
             guard let user else { return }
@@ -289,6 +296,12 @@ public final class Tox {
         var list = [UInt32](repeating: 0, count: count)
         list.withUnsafeMutableBufferPointer { tox_self_get_friend_list(handle, $0.baseAddress) }
         return list
+    }
+
+    /// Sends a lossless custom packet (first byte 160-191); false when toxcore's queue is full (retry later).
+    public func sendLosslessPacket(friend: UInt32, _ bytes: [UInt8]) -> Bool {
+        var err = TOX_ERR_FRIEND_CUSTOM_PACKET_OK
+        return bytes.withUnsafeBufferPointer { tox_friend_send_lossless_packet(handle, friend, $0.baseAddress, $0.count, &err) }
     }
 
     /// Queues a message (at most `maxMessageLength` bytes); the id comes back in a `readReceipt` once the friend

@@ -8,21 +8,36 @@ public final class MosquittoBroker: @unchecked Sendable {  // used by one test a
     public static let executable = "/usr/sbin/mosquitto"
     public static var isInstalled: Bool { access(executable, X_OK) == 0 }
 
-    public let port: Int
+    public private(set) var port: Int
     public let directory: TemporaryDirectory
     public let configPath: String
     private var process: ChildProcess?
 
     /// Writes the config and starts the broker; waits until it accepts connections.
     /// `persistent` keeps sessions and queued messages across a restart (in the broker's temporary directory).
+    /// A port chosen here can be taken by another process between the choice and mosquitto's bind (tests of other
+    /// suites start servers on free ports at the same time); then a new one is tried.
     public init(port: Int? = nil, persistent: Bool = false, extraConfig: String = "") throws {
         directory = TemporaryDirectory(prefix: "ela-mosquitto")
         self.port = port ?? Self.freePort()
+        configPath = directory.path + "/mosquitto.conf"
+        for attempt in 1...5 {
+            writeConfig(persistent: persistent, extraConfig: extraConfig)
+            do {
+                try start()
+                return
+            } catch let error as ChildProcessError where port == nil && attempt < 5 && error.message.contains("Address already in use") {
+                self.port = Self.freePort()
+            }
+        }
+    }
+
+    private func writeConfig(persistent: Bool, extraConfig: String) {
         let persistence = persistent ? "persistence true\npersistence_location \(directory.path)/" : "persistence false"
-        configPath = directory.write(
+        _ = directory.write(
             "mosquitto.conf",
             """
-            listener \(self.port) 127.0.0.1
+            listener \(port) 127.0.0.1
             allow_anonymous true
             \(persistence)
             max_queued_messages 0
@@ -33,7 +48,6 @@ public final class MosquittoBroker: @unchecked Sendable {  // used by one test a
             \(extraConfig)
 
             """)
-        try start()
     }
 
     /// (Re)starts the broker on the same port.
