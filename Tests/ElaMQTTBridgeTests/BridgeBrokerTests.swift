@@ -88,18 +88,29 @@ extension MosquittoMessage {
         defer { sub.stop() }
         broker.stop()
 
+        let stalled = try MQTTBridge(
+            config: config(port: broker.port), deviceDID: Self.did, outboxPath: dir.path + "/outbox.db",
+            hooks: BridgeHooks(relay: { _ in .failure(CommandFailure(code: -1, message: "unused")) }))
+        try stalled.start()
+        for i in 0..<10_000 {
+            stalled.enqueue(plugin: i % 2 == 0 ? "sensors" : "gpio", event: i % 2 == 0 ? "sensors.reading" : "gpio.edge",
+                           params: ["n": .number(JSONNumber(i))], atMs: 0)
+        }
+        #expect(await waitFor { stalled.outboxStats?.depth == 10_000 }, "\(String(describing: stalled.outboxStats))")
+        #expect(stalled.status["state"]?.stringValue != "online")
+
+        // The test's subscriber has to be back before anything is published again: its own session is only as
+        // durable as the broker's persistence (a broker slow to stop under load loses it, and with it whatever
+        // arrived before the subscriber reconnected). So this bridge stops and a new one takes over the durable
+        // outbox once the subscriber has resubscribed; the outbox alone carries the 10,000 events across.
+        await stalled.stop()
+        let subscriptions = sub.subscribed.load(ordering: .relaxed)
+        try broker.start()
+        #expect(await waitFor { sub.subscribed.load(ordering: .relaxed) > subscriptions })
         let bridge = try MQTTBridge(
             config: config(port: broker.port), deviceDID: Self.did, outboxPath: dir.path + "/outbox.db",
             hooks: BridgeHooks(relay: { _ in .failure(CommandFailure(code: -1, message: "unused")) }))
         try bridge.start()
-        for i in 0..<10_000 {
-            bridge.enqueue(plugin: i % 2 == 0 ? "sensors" : "gpio", event: i % 2 == 0 ? "sensors.reading" : "gpio.edge",
-                           params: ["n": .number(JSONNumber(i))], atMs: 0)
-        }
-        #expect(await waitFor { bridge.outboxStats?.depth == 10_000 }, "\(String(describing: bridge.outboxStats))")
-        #expect(bridge.status["state"]?.stringValue != "online")
-
-        try broker.start()
         #expect(await waitFor(60) { sub.count("ela/iTestDevice123/events/") >= 10_000 }, "got \(sub.count("ela/iTestDevice123/events/"))")
         #expect(await waitFor { bridge.outboxStats?.depth == 0 })
         let events = sub.all.filter { $0.topic.contains("/events/") }
