@@ -278,7 +278,9 @@ final class LauncherTests {
     @Test func pidsLimitContainsAForkBomb() throws {
         let started = now()
         let outcome = try python(
-            policy("forkbomb") { $0.pids = 16 },
+            // RLIMIT_NPROC counts every thread of the uid system-wide: a uid that no agent started by a parallel test
+            // hands out (those count up from 61000), or another test's plugin threads would use up the 16 first.
+            policy("forkbomb", uid: 61170) { $0.pids = 16 },
             """
             import os, time
             n = 0
