@@ -99,7 +99,7 @@ final class CarrierNode: Sendable {
 
     /// Starts the loop thread; returns once the Tox instance exists (or failed to).
     func start() async throws(PluginError) {
-        let started = PosixThreadStart.detach { [self] in self.loop() }
+        let started = PosixThread.detach { [self] in self.loop() }
         guard started else { throw PluginError.failed("cannot start the Tox thread") }
         for _ in 0..<500 {
             if let r = identity.withLock({ $0 }) {
@@ -305,30 +305,4 @@ func decodeHex(_ text: String) -> [UInt8]? {
         i += 2
     }
     return out
-}
-
-/// A detached POSIX thread (the Tox loop must not occupy one of Swift's few pool threads).
-enum PosixThreadStart {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    static func detach(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, nil,
-            { arg in
-                guard let arg else { return nil }
-                Unmanaged<Body>.fromOpaque(arg).takeRetainedValue().run()
-                return nil
-            }, box)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(box).release()
-            return false
-        }
-        pthread_detach(thread)
-        return true
-    }
 }
