@@ -7,7 +7,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 
 # Every system package the project needs, now and in later milestones (C libraries and test tools).
 DEB_PACKAGES := pkg-config binutils libsqlite3-dev libsodium-dev libmosquitto-dev libgpiod-dev libtoxcore-dev \
-                libseccomp-dev libqrencode-dev mosquitto mosquitto-clients toxcore-utils python3 \
+                libseccomp-dev libqrencode-dev mosquitto mosquitto-clients toxcore-utils python3 openssl \
                 dpkg-dev lintian debootstrap libcap2-bin systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD_FLAGS := -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error

@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "ElaSensors", dependencies: ["ElaFileSystem", "ElaJSON", "ElaPluginKit"], swiftSettings: swiftSettings),
         .target(name: "ElaGPIO", dependencies: ["ElaGPIOD", "ElaPluginKit", "ElaJSON"], swiftSettings: swiftSettings),
         // The MQTT bridge's domain: topics, the durable SQLite outbox, command envelopes, reconnect backoff.
-        .target(name: "ElaMQTTBridge", dependencies: ["ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaPluginKit"], swiftSettings: swiftSettings),
+        .target(name: "ElaMQTTBridge", dependencies: ["ElaMosquitto", "ElaSQLite", "ElaJSON", "ElaPluginKit", "ElaFileSystem"], swiftSettings: swiftSettings),
         // Carrier: chunking and flow control (used inside ela-carrier), hello/admission/session protocol (daemon and DApp).
         .target(name: "ElaCarrierLink", swiftSettings: swiftSettings),
         .target(name: "ElaCarrier", dependencies: ["ElaGate", "ElaIdentity", "ElaCrypto", "ElaJSON"], swiftSettings: swiftSettings),

@@ -73,15 +73,15 @@ struct AgentRuntime {
         defer { state.close() }
         let starts = (try? state.store.recordStart(version: AgentInfo.version, pid: Int(getpid()), now: startedAt.secondsSince1970)) ?? 0
 
-        let identity: DeviceIdentity
+        var loaded: DeviceIdentity
         let outcome: DeviceIdentityService.Outcome
-        do { (identity, outcome) = try state.identity.loadOrCreate(now: startedAt) } catch {
+        do { (loaded, outcome) = try state.identity.loadOrCreate(now: startedAt) } catch {
             throw AgentStartupError(message: "device identity: \(error)")
         }
         switch outcome {
-        case .created: logger.notice("created device identity", metadata: ["did": "\(identity.did)"])
-        case .loaded: logger.info("loaded device identity", metadata: ["did": "\(identity.did)"])
-        case .renewed: logger.notice("renewed device DID document", metadata: ["did": "\(identity.did)", "expires": "\(identity.document.expires)"])
+        case .created: logger.notice("created device identity", metadata: ["did": "\(loaded.did)"])
+        case .loaded: logger.info("loaded device identity", metadata: ["did": "\(loaded.did)"])
+        case .renewed: logger.notice("renewed device DID document", metadata: ["did": "\(loaded.did)", "expires": "\(loaded.document.expires)"])
         }
 
         let parameters: ChainParameters =
@@ -104,7 +104,20 @@ struct AgentRuntime {
             do {
                 carrierIdentity = try CarrierIdentity.loadOrCreate(keystore: state.identity.keystore, protection: state.identity.protection)
             } catch { throw AgentStartupError(message: "carrier identity: \(error)") }
+            // The DID document names the carrier address, so a DApp that resolves the DID finds the device.
+            if let carrierIdentity {
+                do {
+                    let before = loaded.document
+                    loaded = try state.identity.withService(try carrierIdentity.service(for: loaded.did), in: loaded, now: startedAt)
+                    if loaded.document != before {
+                        logger.notice(
+                            "DID document now names the carrier address; publish it again (elactl did publish) for DApps resolving it",
+                            metadata: ["did": "\(loaded.did)"])
+                    }
+                } catch { throw AgentStartupError(message: "carrier address in the DID document: \(error)") }
+            }
         }
+        let identity = loaded
         let events = EventBus()
         // The host and the gate refer to each other (plugins' own requests are gated); the box closes the loop.
         let late = LateBinding()

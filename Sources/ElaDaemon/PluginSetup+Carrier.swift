@@ -1,5 +1,7 @@
+import ElaCarrier
 import ElaConfig
 import ElaCrypto
+import ElaIdentity
 import ElaJSON
 import ElaKeystore
 import ElaSodium
@@ -10,6 +12,16 @@ struct CarrierIdentity: Sendable {
     static let keyName = "carrier-tox"
     let secretKey: [UInt8]
     let nospam: UInt32
+
+    /// The address ela-carrier will announce (Tox public key = X25519 of the secret), known before it starts.
+    func address() throws -> CarrierAddress {
+        try CarrierAddress(publicKey: try Curve25519.publicKey(secretKey: secretKey), nospam: nospam)
+    }
+
+    /// The device DID document's entry naming the carrier address, as the Elastos SDKs write it.
+    func service(for did: DID) throws -> DIDService {
+        DIDService(id: DIDURL(did: did, fragment: "carrier"), type: "CarrierAddress", endpoint: "carrier://\(try address())")
+    }
 
     static func loadOrCreate(keystore: Keystore, protection: KeyProtection) throws -> CarrierIdentity {
         if keystore.exists(name: keyName) {

@@ -89,6 +89,17 @@ public struct DeviceIdentityService: Sendable {
         return (DeviceIdentity(key: key, document: document, createdAt: record?.createdAt ?? now.secondsSince1970), .renewed)
     }
 
+    /// The identity whose document lists `service` (e.g. the `CarrierAddress` entry naming the device's carrier
+    /// address). A service with the same id is replaced; the document is re-signed and saved only when it changes,
+    /// so restarts do not churn it. Publishing the new document on the ID chain stays the admin's step.
+    public func withService(_ service: DIDService, in identity: DeviceIdentity, now: DIDDate) throws -> DeviceIdentity {
+        if identity.document.services.contains(service) { return identity }
+        let services = identity.document.services.filter { $0.id != service.id } + [service]
+        let document = try makeDocument(key: identity.key, services: services, now: now)
+        try store.saveDeviceIdentity(did: document.subject.description, document: document.normalizedString, now: now.secondsSince1970)
+        return DeviceIdentity(key: identity.key, document: document, createdAt: identity.createdAt)
+    }
+
     /// The backup of the current identity.
     public func backup() throws -> IdentityBackup {
         let secret = try keystore.load(name: Self.backupName, protection: protection)

@@ -1,4 +1,5 @@
 public import ElaJSON
+public import ElaFileSystem
 
 /// A configuration value is missing or wrong; `key` is the `[mqtt]` key in agent.toml (and in the hello config).
 public struct BridgeConfigError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -74,6 +75,11 @@ public struct BridgeConfig: Sendable, Equatable {
     public var caFile: String?
     public var certFile: String?
     public var keyFile: String?
+    /// PEM contents read by the agent (the plugin's sandbox cannot see the files); `storeTLSMaterial(in:)` writes
+    /// them into the plugin's state directory and points `caFile`, `certFile` and `keyFile` at the copies.
+    public var caPEM: String?
+    public var certPEM: String?
+    public var keyPEM: String?
     public var tlsInsecure = false
     public var topicPrefix = "ela"
     /// Event names or patterns (`sensors.*`) to forward.
@@ -115,7 +121,7 @@ public struct BridgeConfig: Sendable, Equatable {
             return b
         }
         let known: Set<String> = [
-            "broker", "protocol", "client_id", "username", "password", "ca_file", "cert_file", "key_file", "tls_insecure",
+            "broker", "protocol", "client_id", "username", "password", "ca_file", "cert_file", "key_file", "ca_pem", "cert_pem", "key_pem", "tls_insecure",
             "topic_prefix", "forward", "keepalive_seconds", "outbox_max_messages", "outbox_max_bytes", "outbox_full", "window",
             "max_inflight", "commands", "max_command_bytes", "reconnect_min_ms", "reconnect_max_ms",
         ]
@@ -135,6 +141,15 @@ public struct BridgeConfig: Sendable, Equatable {
         keyFile = try string("key_file")
         if (certFile == nil) != (keyFile == nil) {
             throw BridgeConfigError(key: certFile == nil ? "cert_file" : "key_file", message: "cert_file and key_file go together")
+        }
+        caPEM = try string("ca_pem")
+        certPEM = try string("cert_pem")
+        keyPEM = try string("key_pem")
+        if (certPEM == nil) != (keyPEM == nil) {
+            throw BridgeConfigError(key: certPEM == nil ? "cert_pem" : "key_pem", message: "cert_pem and key_pem go together")
+        }
+        for (key, pem) in [("ca_pem", caPEM), ("cert_pem", certPEM), ("key_pem", keyPEM)] {
+            if let pem, !pem.contains("-----BEGIN ") { throw BridgeConfigError(key: key, message: "is not PEM (no -----BEGIN line)") }
         }
         if let i = try bool("tls_insecure") { tlsInsecure = i }
         if let p = try string("topic_prefix") { topicPrefix = p }
@@ -162,8 +177,27 @@ public struct BridgeConfig: Sendable, Equatable {
         guard reconnectMaxMs >= reconnectMinMs else {
             throw BridgeConfigError(key: "reconnect_max_ms", message: "must be at least reconnect_min_ms (\(reconnectMinMs))")
         }
-        if broker.tls == false && (caFile != nil || certFile != nil) {
+        if broker.tls == false && (caFile != nil || certFile != nil || caPEM != nil || certPEM != nil) {
             throw BridgeConfigError(key: "broker", message: "TLS files are set but the broker URL is mqtt://; use mqtts://")
+        }
+    }
+}
+
+extension BridgeConfig {
+    /// Writes the PEM contents from the hello into `directory` (created 0700, files 0600, atomically) and points
+    /// `caFile`, `certFile` and `keyFile` at them; libmosquitto takes TLS material only as files.
+    public mutating func storeTLSMaterial(in directory: String) throws(FileSystemError) {
+        guard caPEM != nil || certPEM != nil || keyPEM != nil else { return }
+        if !FileSystem.isDirectory(directory) { try FileSystem.makeDirectory(directory, mode: 0o700) }
+        if let caPEM {
+            try FileSystem.writeAtomically(directory + "/ca.pem", Array(caPEM.utf8), mode: 0o600)
+            caFile = directory + "/ca.pem"
+        }
+        if let certPEM, let keyPEM {
+            try FileSystem.writeAtomically(directory + "/client.pem", Array(certPEM.utf8), mode: 0o600)
+            try FileSystem.writeAtomically(directory + "/client.key", Array(keyPEM.utf8), mode: 0o600)
+            certFile = directory + "/client.pem"
+            keyFile = directory + "/client.key"
         }
     }
 }

@@ -64,11 +64,12 @@ public enum MQTTPlugin {
         }
 
         plugin.onStart = { context in
-            let config: BridgeConfig
+            var config: BridgeConfig
             do { config = try BridgeConfig(json: context.config) } catch { throw PluginError.invalidParams("\(error)") }
             guard let stateDirectory = context.stateDirectory else {
                 throw PluginError.failed("no state directory: the manifest asks for state_dir = true; the outbox lives there")
             }
+            do { try config.storeTLSMaterial(in: stateDirectory + "/tls") } catch { throw PluginError.failed("mqtt: TLS files: \(error)") }
             let device = try await context.call("ela.device")
             guard let did = device["did"]?.stringValue else { throw PluginError.failed("ela.device answered without a did") }
             let hooks = BridgeHooks(

@@ -32,9 +32,9 @@ import Testing
         let subscribed = Atomic<Int>(0)
 
         /// Records on the network thread: the tests' blocking elactl runs may hold every concurrency-pool thread.
-        init(port: Int) throws {
+        init(port: Int, options: MosquittoOptions = MosquittoOptions()) throws {
             let box = RecorderBox()
-            client = try MosquittoClient(options: MosquittoOptions()) { e in box.recorder.withLock { $0 }?.handle(e) }
+            client = try MosquittoClient(options: options) { e in box.recorder.withLock { $0 }?.handle(e) }
             box.recorder.withLock { $0 = self }
             try client.start(host: "127.0.0.1", port: port) { _ in .milliseconds(50) }
         }
@@ -80,7 +80,8 @@ import Testing
     }
 
     /// An agent with gpio, sensors, mqtt and the burst fixture; the mqtt manifest copy also consumes burst.subscribe.
-    func startAgent(_ dir: TemporaryDirectory, brokerPort: Int, consumeBurst: Bool = true) async throws -> Agent {
+    /// `brokerSettings` replaces the `broker = ...` line of `[mqtt]` (a TLS broker needs its URL and files).
+    func startAgent(_ dir: TemporaryDirectory, brokerPort: Int, consumeBurst: Bool = true, brokerSettings: String? = nil) async throws -> Agent {
         let plugins = dir.path + "/plugins"
         _ = mkdir(plugins, 0o755)
         _ = mkdir(plugins + "/mqtt", 0o755)
@@ -96,7 +97,7 @@ import Testing
             [plugins]
             enable = ["gpio", "sensors", "mqtt", "burst"]
             [mqtt]
-            broker = "mqtt://127.0.0.1:\(brokerPort)"
+            \(brokerSettings ?? "broker = \"mqtt://127.0.0.1:\(brokerPort)\"")
             forward = ["sensors.reading", "gpio.edge", "burst.tick"]
             reconnect_min_ms = 50
             reconnect_max_ms = 500
@@ -224,6 +225,51 @@ import Testing
         #expect(try agent.process.wait(timeoutSeconds: 30) == 0)
         #expect(await eventually(10) { rec.on(base + "/status").last?["state"] == "offline" })
         rec.client.stop()
+    }
+
+    /// A TLS broker that requires a client certificate and a password. The agent reads the CA, the root-only client
+    /// key and the password file; the sandboxed plugin, which cannot see them, gets their contents.
+    @Test(.enabled(if: TestTLS.isInstalled)) func eventsAndCommandsOverTLSWithClientCertificateAndPassword() async throws {
+        let pki = try TestTLS()
+        let broker = try MosquittoBroker(tls: pki, users: ["device": "s3cret", "watcher": "w4tch"])
+        let dir = TemporaryDirectory(prefix: "ela-mqtt-tls")
+        defer { dir.remove() }
+        let secrets = dir.path + "/secrets"
+        _ = mkdir(secrets, 0o700)
+        _ = dir.write("secrets/password", "s3cret\n")
+        let key = dir.write("secrets/client.key", try #require(TestData.readString(pki.clientKeyFile)))
+        for f in ["password", "client.key"] { _ = chmod(secrets + "/" + f, 0o600) }
+        var o = MosquittoOptions()
+        o.username = "watcher"
+        o.password = "w4tch"
+        o.tls = .init(caFile: pki.caFile, certFile: pki.clientCertFile, keyFile: pki.clientKeyFile)
+        let rec = try Recorder(port: broker.port, options: o)
+        #expect(await eventually(10) { rec.subscribed.load(ordering: .relaxed) > 0 }, "the TLS watcher subscribed: \(broker.stderr)")
+        let agent = try await startAgent(
+            dir, brokerPort: broker.port,
+            brokerSettings: """
+                broker = "mqtts://127.0.0.1:\(broker.port)"
+                ca_file = "\(pki.caFile)"
+                cert_file = "\(pki.clientCertFile)"
+                key_file = "\(key)"
+                username = "device"
+                password_file = "\(secrets)/password"
+                """)
+        let base = "ela/\(agent.id)"
+        #expect(await eventually(30) { rec.on(base + "/status").contains { $0["state"] == "online" } }, "\(String(describing: try? mqttStatus(agent)))")
+        #expect(await eventually(20) { rec.on(base + "/events/sensors/reading").count >= 2 })
+        #expect(try mqttStatus(agent)["state"] == "online")
+        // A signed command over TLS from a granted caller: the gate allows it and the reply comes back over TLS.
+        let caller = dir.path + "/caller"
+        #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", caller]).status == 0)
+        #expect(try ctl(agent.socket, ["grant", "add", try IdentityDirectory.load(caller).did.description, "gpio.read"]).status == 0)
+        let envelope = try ChildProcess.run(elactl, ["mqtt", "envelope", "gpio.read", #"{"pin":"LED0"}"#, "--as", caller, "--id", "tls-1"])
+        #expect(envelope.status == 0, "\(envelope.stderr)")
+        try rec.publish(base + "/cmd/gpio.read", Array(envelope.stdout.trimmingNewline.utf8))
+        #expect(await eventually(20) { !rec.on(base + "/reply/tls-1").isEmpty }, "a reply over TLS")
+        #expect(rec.on(base + "/reply/tls-1").first?["result"]?["value"] == 0, "\(rec.on(base + "/reply/tls-1"))")
+        // Nothing of the secrets in the plugin's hello reached the log.
+        #expect(!agent.process.stderr.contains("s3cret") && !agent.process.stdout.contains("s3cret"))
     }
 
     @Test func killingThePluginMidStreamLosesNothing() async throws {

@@ -112,6 +112,12 @@ import Testing
         let shown = try json(agent.socket, ["carrier", "show"])
         let address = try CarrierAddress(try #require(shown["address"]?.stringValue))
         #expect(shown["userId"]?.stringValue == address.userID)
+        // The DID document names that address in a CarrierAddress service entry and still verifies.
+        let document = try DIDDocument(json: try #require(try json(agent.socket, ["identity", "show"])["document"]))
+        #expect(document.isGenuine())
+        #expect(
+            document.services.contains { $0.type == "CarrierAddress" && $0.endpoint == "carrier://\(address)" && $0.id.suffix == "#carrier" },
+            "\(document.services)")
 
         // Identities: alice pinned and granted; bob pinned, no grant; carol granted, never pinned (unverified).
         var ids: [String: IdentityDirectory] = [:]
@@ -275,6 +281,29 @@ import Testing
         #expect(await eventually(40) { denied(bob.did.description, "replayed hello nonce") }, "\(denials().map { $0["reason"]?.stringValue ?? "" })")
         tr.cancel()
         await replay.close()
-        print("carrier e2e: first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime)")
+
+        // The bootstrap node restarts (same key and ports). The device rejoins it: a DApp that knows only that node
+        // finds the device again, and a session opened before the restart keeps working.
+        let before = try client(alice, device: address, node: node)
+        try await before.connect(timeoutSeconds: 60)
+        node.stop()
+        try await Task.sleep(for: .seconds(3))
+        try node.start()
+        let bootstrapRestartedAt = clock.now
+        #expect(try await before.call("gpio.read", ["pin": "LED0"], timeoutSeconds: 30)["value"] == 1, "the open session survived")
+        await before.close()
+        #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/dave"]).status == 0)
+        let dave = try IdentityDirectory.load(dir.path + "/dave")
+        #expect(try ctl(agent.socket, ["peer", "pin", dir.path + "/dave/document.json"]).status == 0)
+        #expect(try ctl(agent.socket, ["grant", "add", dave.did.description, "gpio.read"]).status == 0)
+        let d = try client(dave, device: address, node: node)
+        try await d.connect(timeoutSeconds: 120)
+        let rejoinTime = clock.now - bootstrapRestartedAt
+        #expect(try await d.call("gpio.read", ["pin": "LED0"])["value"] == 1)
+        await d.close()
+        #expect(try json(agent.socket, ["carrier", "status"])["connection"]?.stringValue != "none")
+        print(
+            "carrier e2e: first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime), "
+                + "new DApp session after the bootstrap node restarted \(rejoinTime)")
     }
 }

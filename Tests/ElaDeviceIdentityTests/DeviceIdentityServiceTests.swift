@@ -34,6 +34,27 @@ import Testing
         #expect(loaded.document == created.document)
     }
 
+    /// The carrier's `CarrierAddress` entry: added once (re-signed, saved, still genuine), kept across loads, replaced
+    /// when the address changes, and never re-signed when nothing changed.
+    @Test func aServiceEntryIsAddedOnceAndReplacedById() throws {
+        let f = Fixture()
+        defer { f.dir.remove() }
+        let service = try f.service()
+        let (identity, _) = try service.loadOrCreate(now: t0)
+        let entry = DIDService(
+            id: DIDURL(did: identity.did, fragment: "carrier"), type: "CarrierAddress",
+            endpoint: "carrier://X2tDd1ZTErwnHNot8pTdhp7C7Y9FxMPGD8ppiasUT4UsHH2BpF1d")
+        let with = try service.withService(entry, in: identity, now: t0.adding(seconds: 60))
+        #expect(with.document.services == [entry] && with.document.isGenuine() && with.did == identity.did)
+        #expect(try service.withService(entry, in: with, now: t0.adding(seconds: 120)).document == with.document, "unchanged: not re-signed")
+        let (loaded, outcome) = try service.loadOrCreate(now: t0.adding(seconds: 180))
+        #expect(outcome == .loaded && loaded.document == with.document)
+        var moved = entry
+        moved.endpoint = "carrier://other"
+        let replaced = try service.withService(moved, in: loaded, now: t0.adding(seconds: 240))
+        #expect(replaced.document.services == [moved] && replaced.document.isGenuine())
+    }
+
     @Test func theBackupMnemonicRestoresTheDID() throws {
         let f = Fixture()
         defer { f.dir.remove() }

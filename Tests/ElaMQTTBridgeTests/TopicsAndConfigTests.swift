@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ElaJSON
 import ElaMQTTBridge
+import ElaTestSupport
 import ElaMosquitto
 import Testing
 
@@ -58,6 +62,31 @@ import Testing
         #expect(key(["forward": [1]]) == "forward")
         #expect(key(["bogus": true]) == "bogus")
         #expect(key(["reconnect_min_ms": 5000, "reconnect_max_ms": 100]) == "reconnect_max_ms")
+        #expect(key(["broker": "mqtts://h", "cert_pem": "-----BEGIN CERTIFICATE-----"]) == "key_pem")
+        #expect(key(["broker": "mqtts://h", "ca_pem": "not a certificate"]) == "ca_pem")
+        #expect(key(["broker": "mqtt://h", "ca_pem": "-----BEGIN CERTIFICATE-----"]) == "broker")
+    }
+
+    /// The agent hands TLS material over as PEM text; the plugin keeps it as 0600 files in its own state directory.
+    @Test func tlsMaterialIsStoredAsPrivateFiles() throws {
+        let dir = TemporaryDirectory(prefix: "ela-mqtt-pem")
+        defer { dir.remove() }
+        let ca = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"
+        let key = "-----BEGIN PRIVATE KEY-----\nK\n-----END PRIVATE KEY-----\n"
+        var c = try BridgeConfig(json: [
+            "broker": "mqtts://b", "ca_pem": .string(ca), "cert_pem": "-----BEGIN CERTIFICATE-----\nC\n", "key_pem": .string(key),
+        ])
+        try c.storeTLSMaterial(in: dir.path + "/tls")
+        #expect(c.caFile == dir.path + "/tls/ca.pem" && c.certFile == dir.path + "/tls/client.pem" && c.keyFile == dir.path + "/tls/client.key")
+        #expect(TestData.readString(dir.path + "/tls/client.key") == key && TestData.readString(dir.path + "/tls/ca.pem") == ca)
+        for (path, mode) in [("/tls", 0o700), ("/tls/ca.pem", 0o600), ("/tls/client.key", 0o600)] {
+            var st = stat()
+            #expect(stat(dir.path + path, &st) == 0 && Int(st.st_mode) & 0o777 == mode, "\(path)")
+        }
+        // Without PEM material nothing is written and the file settings stay as they were.
+        var plain = try BridgeConfig(json: ["broker": "mqtts://b", "ca_file": "/etc/ca.pem"])
+        try plain.storeTLSMaterial(in: dir.path + "/none")
+        #expect(plain.caFile == "/etc/ca.pem" && access(dir.path + "/none", F_OK) != 0)
     }
 
     @Test func backoffDoublesUpToTheCap() {

@@ -148,6 +148,52 @@ import Testing
         #expect(await r.wait { $0.all.contains { if case .connected(let code, _) = $0 { code != 0 } else { false } } })
         #expect(!r.accepted)
     }
+
+    /// A TLS listener that checks the server's certificate chain, requires a client certificate and a password.
+    @Test(.enabled(if: TestTLS.isInstalled)) func tlsWithClientCertificateAndPassword() async throws {
+        let pki = try TestTLS()
+        let broker = try MosquittoBroker(tls: pki, users: ["device": "s3cret"])
+        func options(ca: String? = nil, client: Bool = true, password: String = "s3cret") -> MosquittoOptions {
+            var o = MosquittoOptions()
+            o.username = "device"
+            o.password = password
+            o.tls = .init(caFile: ca ?? pki.caFile, certFile: client ? pki.clientCertFile : nil, keyFile: client ? pki.clientKeyFile : nil)
+            return o
+        }
+        // All three right: QoS 1 publish acknowledged, and the message delivered over TLS.
+        let (sub, subEvents) = try connected(options(), port: broker.port)
+        defer { sub.stop() }
+        #expect(await subEvents.wait { $0.accepted }, "\(subEvents.all) \(broker.stderr)")
+        try sub.subscribe("tls/#", qos: 1)
+        #expect(await subEvents.wait { $0.all.contains { if case .subscribed = $0 { true } else { false } } })
+        let (pub, pubEvents) = try connected(options(), port: broker.port)
+        defer { pub.stop() }
+        #expect(await pubEvents.wait { $0.accepted })
+        let mid = try pub.publish(topic: "tls/a", payload: Array("over tls".utf8), qos: 1)
+        #expect(await pubEvents.wait { $0.published.contains(mid) })
+        #expect(await subEvents.wait { $0.messages.contains { $0.payload == Array("over tls".utf8) } })
+
+        // A server signed by a CA the client does not trust, no client certificate, a wrong password: never in.
+        let failures: [(String, MosquittoOptions)] = [
+            ("untrusted server", options(ca: pki.strangerCAFile)), ("no client certificate", options(client: false)),
+            ("wrong password", options(password: "guess")),
+        ]
+        for (what, o) in failures {
+            let (c, r) = try connected(o, port: broker.port)
+            let refused = await r.wait {
+                $0.all.contains {
+                    switch $0 {
+                    case .connected(let code, _): code != 0
+                    case .connectFailed, .disconnected: true
+                    default: false
+                    }
+                }
+            }
+            #expect(refused, "\(what): \(r.all)")
+            #expect(!r.accepted, "\(what) must not connect")
+            c.stop()
+        }
+    }
 }
 
 /// A tiny lock for the recorder (pthread mutex; no Foundation).

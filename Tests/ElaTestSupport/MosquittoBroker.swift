@@ -17,10 +17,26 @@ public final class MosquittoBroker: @unchecked Sendable {  // used by one test a
     /// `persistent` keeps sessions and queued messages across a restart (in the broker's temporary directory).
     /// A port chosen here can be taken by another process between the choice and mosquitto's bind (tests of other
     /// suites start servers on free ports at the same time); then a new one is tried.
-    public init(port: Int? = nil, persistent: Bool = false, extraConfig: String = "") throws {
+    /// `tls`: the listener speaks TLS with the fixture's server certificate and requires a client certificate signed
+    /// by its CA. `users`: name -> password; anonymous clients are then refused.
+    public init(port: Int? = nil, persistent: Bool = false, tls: TestTLS? = nil, users: [String: String] = [:], extraConfig: String = "") throws {
         directory = TemporaryDirectory(prefix: "ela-mosquitto")
         self.port = port ?? Self.freePort()
         configPath = directory.path + "/mosquitto.conf"
+        var extraConfig = extraConfig
+        if let tls {
+            extraConfig += "\ncafile \(tls.caFile)\ncertfile \(tls.serverCertFile)\nkeyfile \(tls.serverKeyFile)\nrequire_certificate true\n"
+        }
+        if !users.isEmpty {
+            let file = directory.path + "/passwd"
+            for (name, password) in users.sorted(by: { $0.key < $1.key }) {
+                let create = access(file, F_OK) != 0
+                let r = try ChildProcess.run("/usr/bin/mosquitto_passwd", ["-b"] + (create ? ["-c"] : []) + [file, name, password])
+                guard r.status == 0 else { throw ChildProcessError(message: "mosquitto_passwd: \(r.stderr)") }
+            }
+            extraConfig += "\npassword_file \(file)\n"
+        }
+        anonymous = users.isEmpty
         for attempt in 1...5 {
             writeConfig(persistent: persistent, extraConfig: extraConfig)
             do {
@@ -32,13 +48,18 @@ public final class MosquittoBroker: @unchecked Sendable {  // used by one test a
         }
     }
 
+    private let anonymous: Bool
+
     private func writeConfig(persistent: Bool, extraConfig: String) {
         let persistence = persistent ? "persistence true\npersistence_location \(directory.path)/" : "persistence false"
+        // `user root`: started as root, mosquitto would switch to its own user, which cannot read this 0700 directory
+        // (password file, certificates, persistence). Ignored when not root.
         _ = directory.write(
             "mosquitto.conf",
             """
+            user root
             listener \(port) 127.0.0.1
-            allow_anonymous true
+            allow_anonymous \(anonymous)
             \(persistence)
             max_queued_messages 0
             max_inflight_messages 0

@@ -20,7 +20,7 @@ public final class ToxBootstrapNode: @unchecked Sendable {  // started and stopp
         var tcp = MosquittoBroker.freePort()
         while tcp == udpPort { tcp = MosquittoBroker.freePort() }
         tcpPort = tcp
-        let config = directory.write(
+        _ = directory.write(
             "bootstrapd.conf",
             """
             port = \(udpPort)
@@ -36,14 +36,24 @@ public final class ToxBootstrapNode: @unchecked Sendable {  // started and stopp
             bootstrap_nodes = ()
 
             """)
+        try start()
+    }
+
+    /// Starts the node (again, after `stop()`): same ports, and the same key from its keys file.
+    public func start() throws {
+        guard process == nil else { return }
         let p = try ChildProcess(
-            Self.executable, ["--config=\(config)", "--foreground", "--log-backend=stdout"], outputDirectory: directory.path,
-            resetSignals: true)
+            Self.executable, ["--config=\(directory.path)/bootstrapd.conf", "--foreground", "--log-backend=stdout"],
+            outputDirectory: directory.path, resetSignals: true)
         process = p
         let found = ChildProcess.waitUntil(timeoutSeconds: 10) { Self.key(in: p.stdout) != nil }
         guard found, let key = Self.key(in: p.stdout) else {
             stop()
             throw ChildProcessError(message: "tox-bootstrapd printed no public key: \(p.stdout) \(p.stderr)")
+        }
+        guard publicKey.isEmpty || publicKey == key else {
+            stop()
+            throw ChildProcessError(message: "tox-bootstrapd came back with another key (\(key), was \(publicKey))")
         }
         publicKey = key
     }
