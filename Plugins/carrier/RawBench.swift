@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `ela-carrier bench-raw`: the benchmark's baseline, measured with toxcore alone (no plugin protocol, no agent):
-// two Tox instances in this process, a 1 ms loop, friend connection time and the RTT of lossless custom packets.
+// two Tox instances in this process, a 1 ms loop, friend connection time, the RTT of lossless custom packets and the
+// rate of a one-way stream of messages.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -81,7 +82,20 @@ enum RawBench {
             rtts.sort()
             let p50 = rtts[rtts.count / 2]
             let p99 = rtts[min(rtts.count - 1, rtts.count * 99 / 100)]
-            print("{\"path\":\"\(path)\",\"connectMs\":\(connectMs),\"p50Ms\":\(p50),\"p99Ms\":\(p99),\"n\":\(rtts.count)}")
+            // A one-way stream of Tox messages (the carrier's unit; ~200 bytes like an event), sent as fast as
+            // toxcore's send queue takes them; the rate is what B received per second.
+            let streamCount = 2000
+            let body = [UInt8](repeating: 0x61, count: 200)
+            var received = 0
+            var sent = 0
+            let streamStart = monoNs()
+            let streamed = spin(60, until: { received >= streamCount }) { _, evB in
+                for e in evB { if case .friendMessage = e { received += 1 } }
+                while sent < streamCount, (try? a.sendMessage(friend: friendOfA, body)) != nil { sent += 1 }
+            }
+            let streamSeconds = Double(monoNs() - streamStart) / 1e9
+            let perSecond = streamed ? Double(streamCount) / streamSeconds : 0
+            print("{\"path\":\"\(path)\",\"connectMs\":\(connectMs),\"p50Ms\":\(p50),\"p99Ms\":\(p99),\"n\":\(rtts.count),\"streamPerSecond\":\(perSecond)}")
             return 0
         } catch {
             PluginLog.line("bench-raw: \(error)")

@@ -249,9 +249,7 @@ public final class MQTTBridge: Sendable {
                 s.lastRejection = "\(m.topic): \(error)"
             }
             hooks.log("mqtt: command on \(m.topic) rejected: \(error)")
-            if let id = error.replyID {
-                _ = try? client.publish(topic: topics.reply(id), payload: CommandEnvelope.reply(id: id, code: error.kind.code, message: error.message), qos: 1)
-            }
+            if let id = error.replyID { reply(id: id, CommandEnvelope.reply(id: id, code: error.kind.code, message: error.message)) }
             return
         }
         let payload: [UInt8]
@@ -263,7 +261,13 @@ public final class MQTTBridge: Sendable {
             shared.withLock { $0.commandsRefused += 1 }
             payload = CommandEnvelope.reply(id: envelope.id, code: f.code, message: f.message)
         }
-        _ = try? client.publish(topic: topics.reply(envelope.id), payload: payload, qos: 1)
+        reply(id: envelope.id, payload)
+    }
+
+    /// Replies go through the durable outbox like events: a command's effect has happened, so its answer must reach
+    /// the requester even when the broker is away or this plugin is killed before the broker has it.
+    private func reply(id: String, _ payload: [UInt8]) {
+        enqueue(OutboxEntry(topic: topics.reply(id), payload: payload, createdMs: wallClockMs()))
     }
 
     // MARK: Status

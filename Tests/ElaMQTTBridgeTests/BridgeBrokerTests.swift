@@ -199,6 +199,53 @@ extension MosquittoMessage {
     }
 }
 
+extension BridgeBrokerTests {
+    /// A command whose effect happened while the broker went away: its reply waits in the durable outbox, survives
+    /// a restart of the bridge, and reaches the requester once the broker is back.
+    @Test func aReplyOutlivesABrokerOutageAndABridgeRestart() async throws {
+        let broker = try MosquittoBroker(persistent: true)
+        let dir = TemporaryDirectory(prefix: "ela-bridge")
+        defer { dir.remove() }
+        let relayStarted = Atomic<Bool>(false)
+        let brokerGone = Atomic<Bool>(false)
+        let bridge = try MQTTBridge(
+            config: config(port: broker.port), deviceDID: Self.did, outboxPath: dir.path + "/o.db",
+            hooks: BridgeHooks(relay: { _ in
+                relayStarted.store(true, ordering: .relaxed)
+                while !brokerGone.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(10)) }
+                return .success(.object(["value": 1]))
+            }))
+        try bridge.start()
+        let sub = try await Subscriber.make(port: broker.port, pattern: "ela/+/reply/#", clientID: "ela-reply-sub")
+        defer { sub.stop() }
+        #expect(await waitFor { bridge.status["state"] == "online" })
+        try await Task.sleep(for: .milliseconds(200))  // the bridge's command subscription
+        let pub = try MosquittoClient(options: MosquittoOptions())
+        try pub.start(host: "127.0.0.1", port: broker.port) { _ in .milliseconds(50) }
+        try await Task.sleep(for: .milliseconds(300))
+        let request = #"{"method":"gpio.write","params":{"pin":"LED0","value":1},"did":"did:elastos:iX","signature":"00"}"#
+        try pub.publish(topic: "ela/iTestDevice123/cmd/gpio.write", payload: Array(#"{"id":"late-1","request":\#(JSONWriter.compact(.string(request)))}"#.utf8), qos: 1)
+        #expect(await waitFor(10) { relayStarted.load(ordering: .relaxed) })
+        pub.stop()
+        broker.stop()
+        brokerGone.store(true, ordering: .relaxed)
+        #expect(await waitFor(10) { bridge.outboxStats?.depth == 1 }, "the reply waits in the outbox: \(String(describing: bridge.outboxStats))")
+        await bridge.stop()
+
+        let subscriptions = sub.subscribed.load(ordering: .relaxed)
+        try broker.start()
+        #expect(await waitFor { sub.subscribed.load(ordering: .relaxed) > subscriptions })
+        let again = try MQTTBridge(
+            config: config(port: broker.port), deviceDID: Self.did, outboxPath: dir.path + "/o.db",
+            hooks: BridgeHooks(relay: { _ in .failure(CommandFailure(code: -1, message: "unused")) }))
+        try again.start()
+        #expect(await waitFor(20) { sub.all.contains { $0.topic == "ela/iTestDevice123/reply/late-1" } })
+        #expect(sub.all.first { $0.topic == "ela/iTestDevice123/reply/late-1" }?.json?["result"]?["value"] == 1)
+        #expect(await waitFor { again.outboxStats?.depth == 0 })
+        await again.stop()
+    }
+}
+
 extension String {
     func replacingGpio(_ method: String) -> String {
         let parts = split(separator: "gpio.read", maxSplits: 1, omittingEmptySubsequences: false)
