@@ -23,6 +23,7 @@ struct NodeConfig: Sendable {
     var bootstrap: [Node] = []
     var relays: [Node] = []
     var window = 32
+    var udpWindow = 512
 
     init(_ o: JSONObject) throws(PluginError) {
         if let hex = o["secretKey"]?.stringValue {
@@ -33,6 +34,7 @@ struct NodeConfig: Sendable {
         udp = o["udp"]?.boolValue ?? true
         lan = o["lan"]?.boolValue ?? false
         window = max(1, min(256, Int(o["window"]?.numberValue?.int64Value ?? 32)))
+        udpWindow = max(1, min(4096, Int(o["udpWindow"]?.numberValue?.int64Value ?? 512)))
         func nodes(_ name: String) throws(PluginError) -> [Node] {
             var out: [Node] = []
             for v in o[name]?.arrayValue ?? [] {
@@ -170,6 +172,7 @@ final class CarrierNode: Sendable {
                         "publicKey": .string(encodeHex(tox.publicKey)), "address": .string(encodeHex(tox.address)),
                         "connection": .string(tox.connection.rawValue), "friends": .array(list), "toxcore": .string(Tox.version),
                         "udp": .bool(config.udp), "window": .number(JSONNumber(config.window)),
+                        "udpWindow": .number(JSONNumber(config.udpWindow)),
                     ]
                     if let port = tox.udpPort { o["udpPort"] = .number(JSONNumber(Int(port))) }
                     reply(o)
@@ -213,6 +216,7 @@ final class CarrierNode: Sendable {
                 case .friendConnection(let n, let c):
                     var f = friendState(n)
                     f.connection = c
+                    f.window.limit = c == .udp ? config.udpWindow : config.window
                     if !c.isOnline {
                         // toxcore drops what it had not delivered; the session above starts over.
                         f.window.reset()

@@ -144,7 +144,9 @@ public struct Reassembler: Sendable {
 /// Bursts over a TCP relay wedge toxcore's friend connection (reference/carrier.md B.4: 2000 unpaced messages
 /// stalled for good; with at most 32 in flight they all went through), so the carrier never exceeds the window.
 public struct SendWindow: Sendable {
-    public let limit: Int
+    /// May change while messages are in flight (the link moved between UDP and a TCP relay); a smaller limit only
+    /// holds back new chunks until enough receipts arrive.
+    public var limit: Int
     var queue: [[UInt8]] = []
     var head = 0
     public private(set) var inFlight: Set<UInt32> = []

@@ -127,7 +127,8 @@ public final class CarrierClient: Sendable {
             .array(list.map { .object(["host": .string($0.host), "port": .number(JSONNumber($0.port)), "key": .string($0.publicKey)]) })
         }
         var o: JSONObject = [
-            "udp": .bool(s.udp), "lan": .bool(s.lanDiscovery), "window": .number(JSONNumber(s.window)), "bootstrap": nodes(s.bootstrap),
+            "udp": .bool(s.udp), "lan": .bool(s.lanDiscovery), "window": .number(JSONNumber(s.window)),
+            "udpWindow": .number(JSONNumber(s.udpWindow)), "bootstrap": nodes(s.bootstrap),
             "relays": nodes(s.relays),
         ]
         if let secretKey { o["secretKey"] = .string(Hex.encode(secretKey)) }

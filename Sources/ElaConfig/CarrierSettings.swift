@@ -35,8 +35,11 @@ public struct CarrierSettings: Sendable, Equatable {
     public var lanDiscovery = false
     public var bootstrap: [Node] = []
     public var relays: [Node] = []
-    /// Tox messages in flight per friend without a read receipt (bursts over TCP relays wedge above ~32).
+    /// Tox messages in flight per friend without a read receipt over a TCP relay (bursts there wedge above ~32).
     public var window = 32
+    /// The same over a direct UDP link. toxcore acknowledges a one-way stream only every ~50 ms, so a window of 32
+    /// would cap an event stream at ~600 messages/s; UDP has no relay to wedge.
+    public var udpWindow = 512
 
     public init() {}
 
@@ -55,6 +58,7 @@ public struct CarrierSettings: Sendable, Equatable {
         var bootstrap: [NodeSection]?
         var relay: [NodeSection]?
         var window: Int?
+        var udp_window: Int?
     }
 
     init(_ s: Section, fail: (String, String) -> ConfigError) throws(ConfigError) {
@@ -64,6 +68,10 @@ public struct CarrierSettings: Sendable, Equatable {
         if let w = s.window {
             guard (1...256).contains(w) else { throw fail("window", "must be 1...256 (32 is safe over TCP relays)") }
             window = w
+        }
+        if let w = s.udp_window {
+            guard (1...4096).contains(w) else { throw fail("udp_window", "must be 1...4096") }
+            udpWindow = w
         }
         func nodes(_ list: [Section.NodeSection]?, _ name: String) throws(ConfigError) -> [Node] {
             var out: [Node] = []

@@ -50,6 +50,7 @@ extension PluginSetup {
         }
         var o: JSONObject = [
             "udp": .bool(settings.udp), "lan": .bool(settings.lanDiscovery), "window": .number(JSONNumber(settings.window)),
+            "udpWindow": .number(JSONNumber(settings.udpWindow)),
             "bootstrap": nodes(settings.bootstrap), "relays": nodes(settings.relays),
         ]
         if let identity {

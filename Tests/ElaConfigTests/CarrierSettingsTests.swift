@@ -10,6 +10,7 @@ import Testing
             [carrier]
             udp = false
             window = 16
+            udp_window = 1024
             [[carrier.bootstrap]]
             host = "node.example"
             port = 33445
@@ -20,7 +21,8 @@ import Testing
             public_key = "\(key)"
 
             """)
-        #expect(c.carrier.isEnabled && !c.carrier.udp && !c.carrier.lanDiscovery && c.carrier.window == 16)
+        #expect(c.carrier.isEnabled && !c.carrier.udp && !c.carrier.lanDiscovery && c.carrier.window == 16 && c.carrier.udpWindow == 1024)
+        #expect(try AgentConfig.parse("").carrier.udpWindow == 512)
         #expect(c.carrier.bootstrap == [CarrierSettings.Node(host: "node.example", port: 33445, publicKey: key)])
         #expect(c.carrier.relays.map(\.port) == [443])
     }
@@ -36,6 +38,7 @@ import Testing
         ("[[carrier.bootstrap]]\nhost = \"h\"\nport = 1\npublic_key = \"abc\"\n", "carrier.bootstrap[0].public_key"),
         ("[[carrier.relay]]\nhost = \"\"\nport = 1\npublic_key = \"\(String(repeating: "ab", count: 32))\"\n", "carrier.relay[0].host"),
         ("[carrier]\nwindow = 1000\n", "carrier.window"),
+        ("[carrier]\nudp_window = 0\n", "carrier.udp_window"),
     ])
     func mistakesNameTheKey(text: String, key: String) {
         #expect {
