@@ -225,7 +225,7 @@ let package = Package(
             name: "ElaClientTests",
             dependencies: [
                 "ElaClient", "ElaCarrier", "ElaConfig", "ElaGate", "ElaIdentity", "ElaJSON", "ElaDeviceIdentity", "ElaTestSupport", "ela-carrier", logging,
-                "ela-agent", "elactl", "ela-plugin-gpio", "ela-plugin-sensors",
+                "ela-agent", "elactl", "ela-plugin-gpio", "ela-plugin-sensors", "ela-regtest",
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "ElaSodiumTests", dependencies: ["ElaSodium", "ElaTestSupport"], swiftSettings: swiftSettings),

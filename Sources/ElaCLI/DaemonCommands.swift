@@ -50,7 +50,7 @@ struct Status: ParsableCommand {
 
 struct IdentityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "identity", abstract: "The device identity.", subcommands: [Show.self, Create.self, IssueAccess.self, Backup.self, Restore.self])
+        commandName: "identity", abstract: "The device identity.", subcommands: [Show.self, Create.self, PublishRequest.self, IssueAccess.self, Backup.self, Restore.self])
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the device DID and its document.")

@@ -239,6 +239,33 @@ extension IdentityCommand {
 }
 
 extension IdentityCommand {
+    /// A DApp's (or owner's) DID on the ID chain: devices then verify it themselves by SPV instead of a pin.
+    struct PublishRequest: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "publish-request",
+            abstract: "Print the signed ID-chain create request for a caller identity's DID document (JSON).",
+            discussion: """
+                Submit it to the chain (on the devnet: ela-regtest submit FILE); once it is confirmed, devices admit                 the DID over the carrier without elactl peer pin. The device's own DID is published with elactl did publish.
+                """)
+        @Option(name: .long, help: "Identity folder (elactl identity create --dir).") var dir: String
+
+        func run() throws {
+            let id: IdentityDirectory
+            do { id = try IdentityDirectory.load(dir) } catch {
+                printError("elactl: \(error)")
+                throw ExitCode(2)
+            }
+            guard let signKey = id.document.defaultKey?.id else {
+                printError("elactl: \(dir)/document.json has no default key")
+                throw ExitCode(2)
+            }
+            let request = try IDChainRequest.make(.create, document: id.document, signKey: signKey, key: id.key)
+            print(JSONWriter.pretty(request.normalizedJSON()))
+        }
+    }
+}
+
+extension IdentityCommand {
     /// How an owner pairs a DApp without touching the device: a credential the DApp presents with its calls.
     struct IssueAccess: ParsableCommand {
         static let configuration = CommandConfiguration(

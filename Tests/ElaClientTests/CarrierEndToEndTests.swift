@@ -41,10 +41,11 @@ import Testing
         return await condition()
     }
 
-    func startAgent(_ dir: TemporaryDirectory, node: ToxBootstrapNode) async throws -> Agent {
+    func startAgent(_ dir: TemporaryDirectory, node: ToxBootstrapNode, extraConfig: String = "") async throws -> Agent {
         let config = dir.write(
             "agent.toml",
             """
+            \(extraConfig)
             [plugins]
             enable = ["gpio", "sensors", "carrier"]
             \(node.agentConfig())
@@ -310,5 +311,52 @@ import Testing
         print(
             "carrier e2e: first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime), "
                 + "after the bootstrap node restarted: open session answering after \(sessionBackAfter), a new DApp's session in \(rejoinTime)")
+    }
+
+    /// No pin: the DApp's DID is published on the (regtest) ID chain, the agent proves it by SPV (headers, Merkle
+    /// proof, document signature, confirmations) and admits the DApp on that alone.
+    @Test func anSPVVerifiedDAppIsAdmittedWithoutAPin() async throws {
+        let node = try ToxBootstrapNode()
+        defer { node.stop() }
+        let dir = TemporaryDirectory(prefix: "ela-carrier-spv")
+        defer { dir.remove() }
+        let regtestSocket = dir.path + "/regtest.sock"
+        let regtest = try ChildProcess(
+            ChildProcess.product("ela-regtest"), ["run", "--data-dir", dir.path + "/chain", "--p2p-port", "0", "--control-socket", regtestSocket],
+            outputDirectory: dir.path)
+        defer {
+            regtest.signal(SIGTERM)
+            _ = try? regtest.wait()
+        }
+        try #require(await eventually(30) { regtest.stdout.contains("ela-regtest ready") }, "\(regtest.stderr)")
+        let port = try #require(TestData.readString(dir.path + "/chain/p2p.port")?.split(separator: "\n").first.map(String.init))
+        let agent = try await startAgent(
+            dir, node: node, extraConfig: "[spv]\nnetwork = \"regnet\"\npeers = [\"127.0.0.1:\(port)\"]\nconfirmations = 3\n")
+        defer { stopAgent(agent) }
+        let address = try CarrierAddress(try #require(try json(agent.socket, ["carrier", "show"])["address"]?.stringValue))
+
+        #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/erin"]).status == 0)
+        let erin = try IdentityDirectory.load(dir.path + "/erin")
+        #expect(try ctl(agent.socket, ["grant", "add", erin.did.description, "gpio.read"]).status == 0)
+        let request = try ChildProcess.run(elactl, ["identity", "publish-request", "--dir", dir.path + "/erin"])
+        #expect(request.status == 0, "\(request.stderr)")
+        let requestFile = dir.write("erin-request.json", request.stdout)
+        let regtestCtl = ChildProcess.product("ela-regtest")
+        let submitted = try ChildProcess.run(regtestCtl, ["submit", requestFile, "--control-socket", regtestSocket])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(try ChildProcess.run(regtestCtl, ["mine", "3", "--control-socket", regtestSocket]).status == 0)
+        let verified = await eventually(30) { (try? ctl(agent.socket, ["peer", "verify", erin.did.description]))?.status == 0 }
+        #expect(verified, "\((try? ctl(agent.socket, ["peer", "verify", erin.did.description]).stdout) ?? "")")
+
+        let e = try client(erin, device: address, node: node)
+        try await e.connect(timeoutSeconds: 60)
+        #expect(try await e.call("gpio.read", ["pin": "LED0"])["value"] == 0)
+        await e.close()
+        let rows = (try json(agent.socket, ["audit", "list", "--limit", "100"])).arrayValue ?? []
+        #expect(
+            rows.contains {
+                $0["method"] == "carrier.hello" && $0["decision"] == "allow" && $0["subject"]?.stringValue == erin.did.description
+                    && ($0["reason"]?.stringValue ?? "").lowercased().contains("spv")
+            }, "admitted as SPV-verified: \(rows.filter { $0["method"] == "carrier.hello" })")
     }
 }
