@@ -79,6 +79,19 @@ extension MosquittoMessage {
 
     func waitFor(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool { await eventually(seconds, condition) }
 
+    /// Starts the stopped broker, waits until `sub` (a persistent session) has subscribed again, then starts a new
+    /// bridge on the durable outbox at `outbox`: what arrives next is what the outbox alone carried across.
+    func restartBroker(_ broker: MosquittoBroker, thenResubscribed sub: Subscriber, thenBridge outbox: String) async throws -> MQTTBridge {
+        let subscriptions = sub.subscribed.load(ordering: .relaxed)
+        try broker.start()
+        #expect(await waitFor { sub.subscribed.load(ordering: .relaxed) > subscriptions })
+        let bridge = try MQTTBridge(
+            config: config(port: broker.port), deviceDID: Self.did, outboxPath: outbox,
+            hooks: BridgeHooks(relay: { _ in .failure(CommandFailure(code: -1, message: "unused")) }))
+        try bridge.start()
+        return bridge
+    }
+
     @Test func tenThousandEventsWhileTheBrokerIsDownAllArriveInOrderPerTopic() async throws {
         let broker = try MosquittoBroker(persistent: true)
         let dir = TemporaryDirectory(prefix: "ela-bridge")
@@ -104,13 +117,7 @@ extension MosquittoMessage {
         // arrived before the subscriber reconnected). So this bridge stops and a new one takes over the durable
         // outbox once the subscriber has resubscribed; the outbox alone carries the 10,000 events across.
         await stalled.stop()
-        let subscriptions = sub.subscribed.load(ordering: .relaxed)
-        try broker.start()
-        #expect(await waitFor { sub.subscribed.load(ordering: .relaxed) > subscriptions })
-        let bridge = try MQTTBridge(
-            config: config(port: broker.port), deviceDID: Self.did, outboxPath: dir.path + "/outbox.db",
-            hooks: BridgeHooks(relay: { _ in .failure(CommandFailure(code: -1, message: "unused")) }))
-        try bridge.start()
+        let bridge = try await restartBroker(broker, thenResubscribed: sub, thenBridge: dir.path + "/outbox.db")
         #expect(await waitFor(60) { sub.count("ela/iTestDevice123/events/") >= 10_000 }, "got \(sub.count("ela/iTestDevice123/events/"))")
         #expect(await waitFor { bridge.outboxStats?.depth == 0 })
         let events = sub.all.filter { $0.topic.contains("/events/") }
@@ -231,14 +238,7 @@ extension BridgeBrokerTests {
         brokerGone.store(true, ordering: .relaxed)
         #expect(await waitFor(10) { bridge.outboxStats?.depth == 1 }, "the reply waits in the outbox: \(String(describing: bridge.outboxStats))")
         await bridge.stop()
-
-        let subscriptions = sub.subscribed.load(ordering: .relaxed)
-        try broker.start()
-        #expect(await waitFor { sub.subscribed.load(ordering: .relaxed) > subscriptions })
-        let again = try MQTTBridge(
-            config: config(port: broker.port), deviceDID: Self.did, outboxPath: dir.path + "/o.db",
-            hooks: BridgeHooks(relay: { _ in .failure(CommandFailure(code: -1, message: "unused")) }))
-        try again.start()
+        let again = try await restartBroker(broker, thenResubscribed: sub, thenBridge: dir.path + "/o.db")
         #expect(await waitFor(20) { sub.all.contains { $0.topic == "ela/iTestDevice123/reply/late-1" } })
         #expect(sub.all.first { $0.topic == "ela/iTestDevice123/reply/late-1" }?.json?["result"]?["value"] == 1)
         #expect(await waitFor { again.outboxStats?.depth == 0 })
