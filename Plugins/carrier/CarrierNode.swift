@@ -59,6 +59,7 @@ final class CarrierNode: Sendable {
         case addFriend(address: [UInt8], message: [UInt8], replace: Bool, @Sendable (Result<[UInt8], ToxError>) -> Void)
         case accept([[UInt8]])
         case remove([UInt8])
+        case forget([UInt8])
         case send(key: [UInt8], text: [UInt8], @Sendable (Result<Int, PluginError>) -> Void)
     }
 
@@ -189,6 +190,14 @@ final class CarrierNode: Sendable {
                     if let n = tox.friend(publicKey: key) {
                         tox.deleteFriend(n)
                         friends[n] = nil
+                    }
+                case .forget(let key):
+                    // toxcore reports one request per key and then ignores that key; deleting a friend clears the
+                    // record (m_delfriend), so a friend added and deleted at once is heard again. Never a real friend.
+                    if tox.friend(publicKey: key) == nil, (try? tox.addFriendNoRequest(publicKey: key)) != nil,
+                        let n = tox.friend(publicKey: key)
+                    {
+                        tox.deleteFriend(n)
                     }
                 case .send(let key, let text, let reply):
                     guard let n = tox.friend(publicKey: key) else { reply(.failure(.failed("no friend \(encodeHex(key))"))); continue }

@@ -3,7 +3,7 @@
 // (GPL-3.0-or-later, Packaging/LICENSES.md). It is a plugin: the host (ela-agent, or ElaClient in a DApp) starts it,
 // talks to it over the plugin protocol, and makes every decision. ela-carrier only moves bytes:
 // - host -> carrier: carrier.status, carrier.add {address, message, replace}, carrier.accept {keys},
-//   carrier.remove {key}, carrier.send {key, text} (chunked, at most `window` Tox messages in flight);
+//   carrier.remove {key}, carrier.forget {key} (hear a refused key's request again), carrier.send {key, text} (chunked, at most `window` Tox messages in flight);
 // - carrier -> host (requests, in order): carrier.request {key, message} (a friend request and its hello),
 //   carrier.connection {key?, connection} (a friend's link or our own), carrier.message {key, text} (reassembled).
 // Keys are hex here; user-facing Base58 forms are made by the host.
@@ -70,6 +70,12 @@ plugin.method("carrier.remove") { call, _ in
     let n = try running()
     n.submit(.remove(try key(call.params)))
     return .object(["removed": true])
+}
+
+plugin.method("carrier.forget") { call, _ in
+    let n = try running()
+    n.submit(.forget(try key(call.params)))
+    return .object(["forgotten": true])
 }
 
 // Started on the socket reader (no pool thread to wake): the tox thread sends the chunks on its next turn, woken at

@@ -64,6 +64,11 @@ public struct Admission: Sendable {
     var buckets: [String: Bucket] = [:]
     /// "did|nonce" -> first seen.
     var nonces: [String: Int64] = [:]
+    /// "did|nonce" -> the sending key, for authentic hellos refused for want of verification or a grant. toxcore
+    /// resends a pending friend request with the same hello; from the same key that is the same request again, not
+    /// a replay (the hello binds the key, and only its holder can send from it), so it is judged afresh: an admin
+    /// may have granted or pinned the DID meanwhile. The timestamp window still bounds it.
+    var refusedForNow: [String: String] = [:]
 
     public init(deviceUserID: String, policy: AdmissionPolicy = AdmissionPolicy(), clock: @escaping @Sendable () -> Int64) {
         self.deviceUserID = deviceUserID
@@ -104,12 +109,24 @@ public struct Admission: Sendable {
         if hello.timestamp < now - window { return refuse("stale hello: signed \(now - hello.timestamp) s ago, window \(window) s") }
         if hello.timestamp > now + window { return refuse("hello timestamp \(hello.timestamp - now) s in the future, window \(window) s") }
         let nonceKey = did + "|" + hello.replayKey
-        guard nonces[nonceKey] == nil else { return refuse("replayed hello nonce") }
-        nonces[nonceKey] = now
+        let resent = refusedForNow[nonceKey] == sender
+        guard nonces[nonceKey] == nil || resent else { return refuse("replayed hello nonce") }
+        nonces[nonceKey] = nonces[nonceKey] ?? now
         let f = facts(hello.did, hello.replayKey)
-        if f.nonceSeenBefore { return refuse("replayed hello nonce (seen before a restart)") }
-        if case .unverified(let why) = f.verification { return refuse("DID not verified: \(why) (pin it with `elactl peer pin`)") }
-        guard f.grants > 0 else { return refuse("\(did) holds no grant") }
+        if f.nonceSeenBefore && !resent { return refuse("replayed hello nonce (seen before a restart)") }
+        let fixable: String?
+        if case .unverified(let why) = f.verification {
+            fixable = "DID not verified: \(why) (pin it with `elactl peer pin`)"
+        } else if f.grants == 0 {
+            fixable = "\(did) holds no grant"
+        } else {
+            fixable = nil
+        }
+        if let fixable {
+            refusedForNow[nonceKey] = sender
+            return refuse(fixable)
+        }
+        refusedForNow[nonceKey] = nil
         return .accept(did: hello.did, nonce: hello.replayKey, verification: f.verification)
     }
 
@@ -125,7 +142,10 @@ public struct Admission: Sendable {
 
     mutating func prune(now: Int64) {
         let keep = policy.windowSeconds * 2
-        if nonces.count > 64 { nonces = nonces.filter { now - $0.value <= keep } }
+        if nonces.count > 64 {
+            nonces = nonces.filter { now - $0.value <= keep }
+            refusedForNow = refusedForNow.filter { nonces[$0.key] != nil }
+        }
         if buckets.count > 1024 {
             let full = policy.burst * policy.refillSeconds
             buckets = buckets.filter { Double(now - $0.value.at) < full }

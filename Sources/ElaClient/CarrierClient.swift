@@ -99,7 +99,7 @@ public final class CarrierClient: Sendable {
             name = "carrier"
             version = "0.1.0"
             executable = "\(exe)"
-            \(["carrier.status", "carrier.add", "carrier.accept", "carrier.remove", "carrier.send"].map {
+            \(["carrier.status", "carrier.add", "carrier.accept", "carrier.remove", "carrier.forget", "carrier.send"].map {
                 "[[method]]\nname = \"\($0)\"\ncapability = \"\($0)\"\n" }.joined())
             [sandbox]
             network = true

@@ -50,6 +50,8 @@ final class CarrierService: Sendable {
         var sessions: [String: Session] = [:]
         var refused = 0
         var admitted = 0
+        /// DID -> Tox keys whose authentic hello was refused; a grant or pin for the DID lets them be heard again.
+        var refusedKeys: [String: Set<String>] = [:]
     }
     let state = Mutex(State())
 
@@ -141,7 +143,10 @@ final class CarrierService: Sendable {
             _ = await supervisor?.call("carrier.accept", ["keys": [.string(keyHex)]])
             return .success(.object(["accepted": true]))
         case .refuse(let reason, let did, let shouldAudit):
-            state.withLock { $0.refused += 1 }
+            state.withLock { s in
+                s.refused += 1
+                if let did, s.refusedKeys.count < 1024 || s.refusedKeys[did] != nil { s.refusedKeys[did, default: []].insert(keyHex) }
+            }
             // A rate-limited flood is audited and logged once.
             if shouldAudit {
                 audit(subject: did ?? "carrier:\(sender)", allow: false, reason: reason, request: text)
@@ -149,6 +154,14 @@ final class CarrierService: Sendable {
             }
             return .success(.object(["accepted": false]))
         }
+    }
+
+    /// An admin granted or pinned `did`: toxcore ignores a key whose request it already reported, so the keys this DID
+    /// was refused from are forgotten there, and the DApp's pending (resent) or next request is judged again.
+    func retryRefused(_ did: String) async {
+        let keys = state.withLock { $0.refusedKeys.removeValue(forKey: did) } ?? []
+        for key in keys { _ = await supervisor?.call("carrier.forget", ["key": .string(key)]) }
+        if !keys.isEmpty { logger.info("carrier: refused requests may come in again", metadata: ["did": "\(did)", "keys": "\(keys.count)"]) }
     }
 
     func audit(subject: String, allow: Bool, reason: String, request: String, method: String = CarrierHello.method) {

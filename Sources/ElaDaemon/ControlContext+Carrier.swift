@@ -53,6 +53,7 @@ extension ControlContext {
             throw ControlError(code: ControlError.internalError, message: "\(error)")
         }
         _ = gate.authorize(.admin(method: "peer.pin", params: ["did": .string(did)], uid: adminUID), nowMillis: wallMillis())
+        Task { [carrier] in await carrier.retryRefused(did) }
         return .object(["did": .string(did), "pinned": true, "expires": .string(doc.expires.description)])
     }
 

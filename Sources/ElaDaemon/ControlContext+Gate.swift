@@ -112,6 +112,7 @@ extension ControlContext {
             let g = try gate.addGrant(
                 subject: subject, capability: capability, constraints: constraints, expiresAt: expires, note: note, uid: adminUID,
                 now: wallSeconds())
+            Task { [carrier] in await carrier.retryRefused(subject) }
             return describe(g)
         } catch { throw ControlError(code: ControlError.invalidParams, message: error.description) }
     }

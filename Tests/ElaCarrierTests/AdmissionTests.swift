@@ -86,6 +86,34 @@ import Testing
         #expect(reason(m.evaluate(sender: toxKey, message: h, facts: good)).hasPrefix("stale hello"), "and later it is stale anyway")
     }
 
+    /// toxcore resends a pending request with the same hello. Refused for want of a grant, the same hello from the
+    /// same key is judged again (an admin may have granted meanwhile) and accepted once; from another key it is a
+    /// replay, and after acceptance too. A refusal for any other reason is never re-judged.
+    @Test func aResentHelloRefusedForWantOfAGrantIsJudgedAgain() throws {
+        var m = machine()
+        let p = Peer()
+        let h = try hello(p)
+        let ungranted: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 0) }
+        let seen: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 1, nonceSeenBefore: true) }
+        #expect(reason(m.evaluate(sender: toxKey, message: h, facts: ungranted)).contains("holds no grant"))
+        clock.advance(20)
+        #expect(reason(m.evaluate(sender: toxKey, message: h, facts: ungranted)).contains("holds no grant"), "still no grant")
+        clock.advance(20)
+        // Granted now; the daemon's durable nonce table has seen this nonce, which for a resend does not count.
+        #expect(m.evaluate(sender: toxKey, message: h, facts: seen).isAccepted)
+        clock.advance(20)
+        #expect(reason(m.evaluate(sender: toxKey, message: h, facts: good)) == "replayed hello nonce", "accepted once only")
+
+        var other = machine()
+        let q = Peer()
+        let g = try hello(q)
+        #expect(reason(other.evaluate(sender: toxKey, message: g, facts: ungranted)).contains("holds no grant"))
+        let stranger = CarrierAddress.userID(publicKey: (0..<32).map { UInt8($0) })
+        #expect(reason(other.evaluate(sender: stranger, message: g, facts: good)).contains("binds Tox key"), "another key cannot resend it")
+        clock.advance(20)
+        #expect(reason(other.evaluate(sender: toxKey, message: try hello(q, at: clock.now - 400), facts: good)).hasPrefix("stale hello"))
+    }
+
     @Test func aNonceTheDaemonRemembersIsAReplay() throws {
         var m = machine()
         let p = Peer()

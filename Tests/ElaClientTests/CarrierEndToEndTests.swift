@@ -219,6 +219,22 @@ import Testing
         for t in [tb, tc] + tamperTasks { t.cancel() }
         for x in [b, c] + tamperClients { await x.close() }
 
+        // Refused for want of a grant, then granted: the same DApp (same Tox key, still trying) gets in without any
+        // restart; toxcore would otherwise never report that key's request again.
+        #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/frank"]).status == 0)
+        let frank = try IdentityDirectory.load(dir.path + "/frank")
+        #expect(try ctl(agent.socket, ["peer", "pin", dir.path + "/frank/document.json"]).status == 0)
+        let f = try client(frank, device: address, node: node)
+        let tf = Task<Void, Never> { _ = try? await f.connect(timeoutSeconds: 120) }
+        #expect(await eventually(45) { denied(frank.did.description, "holds no grant") }, "\(denials().map { $0["reason"]?.stringValue ?? "" })")
+        let grantedAt = clock.now
+        #expect(try ctl(agent.socket, ["grant", "add", frank.did.description, "gpio.read"]).status == 0)
+        #expect(await eventually(90) { f.isReady }, "frank got in after the grant (hellos \(f.helloCount))")
+        let admittedAfterGrant = clock.now - grantedAt
+        #expect(try await f.call("gpio.read", ["pin": "LED0"])["value"] == 1)
+        tf.cancel()
+        await f.close()
+
         // Status: alice's friend link and session.
         let status = try json(agent.socket, ["carrier", "status"])
         let friend = status["friends"]?.arrayValue?.first { $0["did"]?.stringValue == alice.did.description }
@@ -309,7 +325,7 @@ import Testing
         await d.close()
         #expect(try json(agent.socket, ["carrier", "status"])["connection"]?.stringValue != "none")
         print(
-            "carrier e2e: first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime), "
+            "carrier e2e: refused DApp admitted \(admittedAfterGrant) after its grant; first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime), "
                 + "after the bootstrap node restarted: open session answering after \(sessionBackAfter), a new DApp's session in \(rejoinTime)")
     }
 
