@@ -145,7 +145,10 @@ final class CarrierService: Sendable {
         case .refuse(let reason, let did, let shouldAudit):
             state.withLock { s in
                 s.refused += 1
-                if let did, s.refusedKeys.count < 1024 || s.refusedKeys[did] != nil { s.refusedKeys[did, default: []].insert(keyHex) }
+                // Bounded: Tox keys cost nothing to make, so a flood claiming one DID must not grow this.
+                if let did, s.refusedKeys.count < 1024 || s.refusedKeys[did] != nil, (s.refusedKeys[did]?.count ?? 0) < 16 {
+                    s.refusedKeys[did, default: []].insert(keyHex)
+                }
             }
             // A rate-limited flood is audited and logged once.
             if shouldAudit {
