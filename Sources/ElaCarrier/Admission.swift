@@ -69,6 +69,9 @@ public struct Admission: Sendable {
     /// a replay (the hello binds the key, and only its holder can send from it), so it is judged afresh: an admin
     /// may have granted or pinned the DID meanwhile. The timestamp window still bounds it.
     var refusedForNow: [String: String] = [:]
+    /// Whether the last `evaluate` refused an authentic, fresh hello only for want of verification or a grant, so an
+    /// admin's pin or grant would change the answer.
+    public private(set) var lastRefusalAwaitsAdmin = false
 
     public init(deviceUserID: String, policy: AdmissionPolicy = AdmissionPolicy(), clock: @escaping @Sendable () -> Int64) {
         self.deviceUserID = deviceUserID
@@ -81,6 +84,7 @@ public struct Admission: Sendable {
     public mutating func evaluate(sender: String, message: [UInt8], facts: (DID, String) -> PeerFacts) -> AdmissionDecision {
         let now = clock()
         prune(now: now)
+        lastRefusalAwaitsAdmin = false
         guard takeToken(sender, now: now) else {
             let first = !(buckets[sender]?.refusedSilently ?? false)
             buckets[sender]?.refusedSilently = true
@@ -124,6 +128,7 @@ public struct Admission: Sendable {
         }
         if let fixable {
             refusedForNow[nonceKey] = sender
+            lastRefusalAwaitsAdmin = true
             return refuse(fixable)
         }
         refusedForNow[nonceKey] = nil

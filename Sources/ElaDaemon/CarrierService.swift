@@ -52,6 +52,7 @@ final class CarrierService: Sendable {
         var admitted = 0
         /// DID -> Tox keys whose authentic hello was refused; a grant or pin for the DID lets them be heard again.
         var refusedKeys: [String: Set<String>] = [:]
+        var refusedOrder: [String] = []
     }
     let state = Mutex(State())
 
@@ -131,7 +132,18 @@ final class CarrierService: Sendable {
         let sender = CarrierAddress.userID(publicKey: key)
         let decision = state.withLock { s -> AdmissionDecision in
             guard s.admission != nil else { return .refuse(reason: "carrier not started", did: nil, audit: true) }
-            return s.admission!.evaluate(sender: sender, message: Array(text.utf8), facts: facts)
+            let d = s.admission!.evaluate(sender: sender, message: Array(text.utf8), facts: facts)
+            // Remembered under the same lock, so a grant arriving right now cannot miss it. Only authentic hellos
+            // awaiting a pin or grant count (nobody else can claim a DID's slot); bounded, the oldest DID goes first.
+            if case .refuse(_, let did?, _) = d, s.admission!.lastRefusalAwaitsAdmin {
+                if s.refusedKeys[did] == nil, s.refusedKeys.count >= 1024, let oldest = s.refusedOrder.first {
+                    s.refusedKeys[oldest] = nil
+                    s.refusedOrder.removeFirst()
+                }
+                if s.refusedKeys[did] == nil { s.refusedOrder.append(did) }
+                if (s.refusedKeys[did]?.count ?? 0) < 16 { s.refusedKeys[did, default: []].insert(keyHex) }
+            }
+            return d
         }
         let now = Int64(time(nil))
         switch decision {
@@ -143,13 +155,7 @@ final class CarrierService: Sendable {
             _ = await supervisor?.call("carrier.accept", ["keys": [.string(keyHex)]])
             return .success(.object(["accepted": true]))
         case .refuse(let reason, let did, let shouldAudit):
-            state.withLock { s in
-                s.refused += 1
-                // Bounded: Tox keys cost nothing to make, so a flood claiming one DID must not grow this.
-                if let did, s.refusedKeys.count < 1024 || s.refusedKeys[did] != nil, (s.refusedKeys[did]?.count ?? 0) < 16 {
-                    s.refusedKeys[did, default: []].insert(keyHex)
-                }
-            }
+            state.withLock { $0.refused += 1 }
             // A rate-limited flood is audited and logged once.
             if shouldAudit {
                 audit(subject: did ?? "carrier:\(sender)", allow: false, reason: reason, request: text)
@@ -162,7 +168,10 @@ final class CarrierService: Sendable {
     /// An admin granted or pinned `did`: toxcore ignores a key whose request it already reported, so the keys this DID
     /// was refused from are forgotten there, and the DApp's pending (resent) or next request is judged again.
     func retryRefused(_ did: String) async {
-        let keys = state.withLock { $0.refusedKeys.removeValue(forKey: did) } ?? []
+        let keys = state.withLock { s -> Set<String> in
+            s.refusedOrder.removeAll { $0 == did }
+            return s.refusedKeys.removeValue(forKey: did) ?? []
+        }
         for key in keys { _ = await supervisor?.call("carrier.forget", ["key": .string(key)]) }
         if !keys.isEmpty { logger.info("carrier: refused requests may come in again", metadata: ["did": "\(did)", "keys": "\(keys.count)"]) }
     }

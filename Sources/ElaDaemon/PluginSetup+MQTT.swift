@@ -4,13 +4,17 @@ import ElaJSON
 import Logging
 
 extension PluginSetup {
-    /// Where Debian keeps the system's trusted CAs, used for an `mqtts://` broker without `ca_file`.
-    static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+    /// Largest TLS file handed over: the hello is one plugin frame (at most 1 MiB), and a CA file, certificate or key
+    /// is a few KiB (Debian's whole CA bundle is ~220 KiB).
+    static let tlsFileLimit = 256 << 10
 
-    /// The MQTT plugin's hello config from `[mqtt]`. Files are read here, not by the plugin: its sandbox shows neither
-    /// /etc/ela-agent nor /etc/ssl, and a client key is usually readable by root only. So `password_file` becomes
-    /// `password`, and `ca_file`, `cert_file`, `key_file` (or the system CA bundle for `mqtts://` without `ca_file`)
-    /// become `ca_pem`, `cert_pem`, `key_pem`, which the plugin writes into its own state directory (0600).
+    /// The MQTT plugin's hello config from `[mqtt]`. Files named there are read here, not by the plugin: its sandbox
+    /// does not show /etc/ela-agent (or wherever the admin keeps them), and a client key is usually readable by root
+    /// only. So `password_file` becomes `password`, and `ca_file`, `cert_file`, `key_file` become `ca_pem`,
+    /// `cert_pem`, `key_pem`, which the plugin keeps as 0600 files in its own state directory. A named file that
+    /// cannot be read becomes `tls_error`, and the plugin refuses to start with it: falling back to the system CAs
+    /// would quietly widen whom the bridge trusts. Without `ca_file` the plugin uses the system CAs in /etc/ssl,
+    /// which its manifest shows it read-only.
     static func mqttConfig(_ settings: MQTTSettings?, logger: Logger) -> JSONObject {
         guard let settings else { return JSONObject() }
         var o = JSONObject()
@@ -22,19 +26,17 @@ extension PluginSetup {
             case .strings(let a): o[key] = .array(a.map(JSONValue.string))
             }
         }
-        let tls = settings.broker?.hasPrefix("mqtts://") == true
         let files: [(key: String, pem: String, path: String?)] = [
-            ("ca_file", "ca_pem", settings.caFile ?? (tls ? systemCABundle : nil)), ("cert_file", "cert_pem", settings.certFile),
-            ("key_file", "key_pem", settings.keyFile),
+            ("ca_file", "ca_pem", settings.caFile), ("cert_file", "cert_pem", settings.certFile), ("key_file", "key_pem", settings.keyFile),
         ]
         for (key, pem, path) in files {
             o[key] = nil
             guard let path else { continue }
             do {
-                o[pem] = .string(try FileSystem.readText(path, limit: 4 << 20))
+                o[pem] = .string(try FileSystem.readText(path, limit: tlsFileLimit))
             } catch {
-                // The plugin then fails its TLS handshake and says so in `mqtt status`; the log names the file.
-                logger.error("mqtt.\(key) unreadable; the bridge cannot use it", metadata: ["file": "\(path)", "error": "\(error)"])
+                logger.error("mqtt.\(key) unreadable; the bridge will not start", metadata: ["file": "\(path)", "error": "\(error)"])
+                if o["tls_error"] == nil { o["tls_error"] = .string("mqtt.\(key) \(path): \(error)") }
             }
         }
         if let file = settings.passwordFile {

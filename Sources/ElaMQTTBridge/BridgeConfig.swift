@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 public import ElaJSON
 public import ElaFileSystem
 
@@ -121,7 +124,7 @@ public struct BridgeConfig: Sendable, Equatable {
             return b
         }
         let known: Set<String> = [
-            "broker", "protocol", "client_id", "username", "password", "ca_file", "cert_file", "key_file", "ca_pem", "cert_pem", "key_pem", "tls_insecure",
+            "broker", "protocol", "client_id", "username", "password", "ca_file", "cert_file", "key_file", "ca_pem", "cert_pem", "key_pem", "tls_error", "tls_insecure",
             "topic_prefix", "forward", "keepalive_seconds", "outbox_max_messages", "outbox_max_bytes", "outbox_full", "window",
             "max_inflight", "commands", "max_command_bytes", "reconnect_min_ms", "reconnect_max_ms",
         ]
@@ -141,6 +144,9 @@ public struct BridgeConfig: Sendable, Equatable {
         keyFile = try string("key_file")
         if (certFile == nil) != (keyFile == nil) {
             throw BridgeConfigError(key: certFile == nil ? "cert_file" : "key_file", message: "cert_file and key_file go together")
+        }
+        if let why = try string("tls_error") {
+            throw BridgeConfigError(key: "tls", message: "the agent could not read a TLS file (\(why)); fix it, the bridge does not fall back")
         }
         caPEM = try string("ca_pem")
         certPEM = try string("cert_pem")
@@ -185,8 +191,12 @@ public struct BridgeConfig: Sendable, Equatable {
 
 extension BridgeConfig {
     /// Writes the PEM contents from the hello into `directory` (created 0700, files 0600, atomically) and points
-    /// `caFile`, `certFile` and `keyFile` at them; libmosquitto takes TLS material only as files.
+    /// `caFile`, `certFile` and `keyFile` at them; libmosquitto takes TLS material only as files. Copies the hello no
+    /// longer carries are removed, so a key taken out of agent.toml does not linger here.
     public mutating func storeTLSMaterial(in directory: String) throws(FileSystemError) {
+        for (name, supplied) in [("ca.pem", caPEM != nil), ("client.pem", certPEM != nil), ("client.key", keyPEM != nil)] where !supplied {
+            _ = unlink(directory + "/" + name)
+        }
         guard caPEM != nil || certPEM != nil || keyPEM != nil else { return }
         if !FileSystem.isDirectory(directory) { try FileSystem.makeDirectory(directory, mode: 0o700) }
         if let caPEM {

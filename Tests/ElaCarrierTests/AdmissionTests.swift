@@ -86,9 +86,9 @@ import Testing
         #expect(reason(m.evaluate(sender: toxKey, message: h, facts: good)).hasPrefix("stale hello"), "and later it is stale anyway")
     }
 
-    /// toxcore resends a pending request with the same hello. Refused for want of a grant, the same hello from the
-    /// same key is judged again (an admin may have granted meanwhile) and accepted once; from another key it is a
-    /// replay, and after acceptance too. A refusal for any other reason is never re-judged.
+    /// toxcore resends a pending request with the same hello. Refused for want of a grant or a pin, the same hello
+    /// from the same key is judged again (an admin may have acted meanwhile) and accepted once; after that it is a
+    /// replay. Another key cannot send it (the hello binds the key), and the window still makes it stale.
     @Test func aResentHelloRefusedForWantOfAGrantIsJudgedAgain() throws {
         var m = machine()
         let p = Peer()
@@ -96,6 +96,7 @@ import Testing
         let ungranted: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 0) }
         let seen: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 1, nonceSeenBefore: true) }
         #expect(reason(m.evaluate(sender: toxKey, message: h, facts: ungranted)).contains("holds no grant"))
+        #expect(m.lastRefusalAwaitsAdmin)
         clock.advance(20)
         #expect(reason(m.evaluate(sender: toxKey, message: h, facts: ungranted)).contains("holds no grant"), "still no grant")
         clock.advance(20)
@@ -103,6 +104,16 @@ import Testing
         #expect(m.evaluate(sender: toxKey, message: h, facts: seen).isAccepted)
         clock.advance(20)
         #expect(reason(m.evaluate(sender: toxKey, message: h, facts: good)) == "replayed hello nonce", "accepted once only")
+        #expect(!m.lastRefusalAwaitsAdmin, "a replay is not for an admin to fix")
+
+        // Not pinned, then pinned: the same.
+        var pin = machine()
+        let r = try hello(Peer())
+        let unverified: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .unverified("not pinned"), grants: 1) }
+        #expect(reason(pin.evaluate(sender: toxKey, message: r, facts: unverified)).hasPrefix("DID not verified"))
+        #expect(pin.lastRefusalAwaitsAdmin)
+        clock.advance(20)
+        #expect(pin.evaluate(sender: toxKey, message: r, facts: good).isAccepted)
 
         var other = machine()
         let q = Peer()

@@ -87,6 +87,13 @@ import Testing
         var plain = try BridgeConfig(json: ["broker": "mqtts://b", "ca_file": "/etc/ca.pem"])
         try plain.storeTLSMaterial(in: dir.path + "/none")
         #expect(plain.caFile == "/etc/ca.pem" && access(dir.path + "/none", F_OK) != 0)
+        // The client certificate taken out of the config: its old copies go.
+        var caOnly = try BridgeConfig(json: ["broker": "mqtts://b", "ca_pem": .string(ca)])
+        try caOnly.storeTLSMaterial(in: dir.path + "/tls")
+        #expect(access(dir.path + "/tls/client.key", F_OK) != 0 && access(dir.path + "/tls/client.pem", F_OK) != 0)
+        #expect(TestData.readString(dir.path + "/tls/ca.pem") == ca)
+        // A file the agent could not read: the bridge refuses to start rather than trust the system CAs instead.
+        #expect(throws: BridgeConfigError.self) { try BridgeConfig(json: ["broker": "mqtts://b", "tls_error": "mqtt.ca_file /x: unreadable"]) }
     }
 
     @Test func backoffDoublesUpToTheCap() {
