@@ -245,7 +245,8 @@ extension IdentityCommand {
             commandName: "publish-request",
             abstract: "Print the signed ID-chain create request for a caller identity's DID document (JSON).",
             discussion: """
-                Submit it to the chain (on the devnet: ela-regtest submit FILE); once it is confirmed, devices admit                 the DID over the carrier without elactl peer pin. The device's own DID is published with elactl did publish.
+                Submit it to the chain (on the devnet: ela-regtest submit FILE); once it is confirmed, devices admit \
+                the DID over the carrier without elactl peer pin. The device's own DID is published with elactl did publish.
                 """)
         @Option(name: .long, help: "Identity folder (elactl identity create --dir).") var dir: String
 

@@ -50,9 +50,31 @@ final class CarrierService: Sendable {
         var sessions: [String: Session] = [:]
         var refused = 0
         var admitted = 0
-        /// DID -> Tox keys whose authentic hello was refused; a grant or pin for the DID lets them be heard again.
-        var refusedKeys: [String: Set<String>] = [:]
-        var refusedOrder: [String] = []
+        var awaitingAdmin = RefusedKeys()
+    }
+
+    /// DID -> Tox keys whose authentic hello was refused for want of a pin or grant; a grant or pin for the DID lets
+    /// them be heard again. Bounded (Tox keys and DIDs cost nothing to make): 16 keys per DID, 1024 DIDs, the oldest
+    /// DID goes first.
+    struct RefusedKeys {
+        private var keys: [String: Set<String>] = [:]
+        private var order: [String] = []
+
+        mutating func remember(_ key: String, for did: String) {
+            if keys[did] == nil {
+                if keys.count >= 1024, let oldest = order.first {
+                    keys[oldest] = nil
+                    order.removeFirst()
+                }
+                order.append(did)
+            }
+            if (keys[did]?.count ?? 0) < 16 { keys[did, default: []].insert(key) }
+        }
+
+        mutating func take(_ did: String) -> Set<String> {
+            order.removeAll { $0 == did }
+            return keys.removeValue(forKey: did) ?? []
+        }
     }
     let state = Mutex(State())
 
@@ -134,15 +156,8 @@ final class CarrierService: Sendable {
             guard s.admission != nil else { return .refuse(reason: "carrier not started", did: nil, audit: true) }
             let d = s.admission!.evaluate(sender: sender, message: Array(text.utf8), facts: facts)
             // Remembered under the same lock, so a grant arriving right now cannot miss it. Only authentic hellos
-            // awaiting a pin or grant count (nobody else can claim a DID's slot); bounded, the oldest DID goes first.
-            if case .refuse(_, let did?, _) = d, s.admission!.lastRefusalAwaitsAdmin {
-                if s.refusedKeys[did] == nil, s.refusedKeys.count >= 1024, let oldest = s.refusedOrder.first {
-                    s.refusedKeys[oldest] = nil
-                    s.refusedOrder.removeFirst()
-                }
-                if s.refusedKeys[did] == nil { s.refusedOrder.append(did) }
-                if (s.refusedKeys[did]?.count ?? 0) < 16 { s.refusedKeys[did, default: []].insert(keyHex) }
-            }
+            // awaiting a pin or grant count (nobody else can claim a DID's slot).
+            if case .refuse(_, let did?, _) = d, s.admission!.lastRefusalAwaitsAdmin { s.awaitingAdmin.remember(keyHex, for: did) }
             return d
         }
         let now = Int64(time(nil))
@@ -168,10 +183,7 @@ final class CarrierService: Sendable {
     /// An admin granted or pinned `did`: toxcore ignores a key whose request it already reported, so the keys this DID
     /// was refused from are forgotten there, and the DApp's pending (resent) or next request is judged again.
     func retryRefused(_ did: String) async {
-        let keys = state.withLock { s -> Set<String> in
-            s.refusedOrder.removeAll { $0 == did }
-            return s.refusedKeys.removeValue(forKey: did) ?? []
-        }
+        let keys = state.withLock { $0.awaitingAdmin.take(did) }
         for key in keys { _ = await supervisor?.call("carrier.forget", ["key": .string(key)]) }
         if !keys.isEmpty { logger.info("carrier: refused requests may come in again", metadata: ["did": "\(did)", "keys": "\(keys.count)"]) }
     }

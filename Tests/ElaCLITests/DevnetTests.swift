@@ -7,7 +7,6 @@ import Testing
 /// The devnet end to end with real processes: ela-regtest, ela-agent syncing from it over P2P, elactl.
 @Suite(.ownThread, .serialized) struct DevnetTests {
     let agentPath = ChildProcess.product("ela-agent")
-    let regtestPath = ChildProcess.product("ela-regtest")
     let elactl = ChildProcess.product("elactl")
 
     func poll(_ timeout: Double = 30, _ check: () throws -> Bool) rethrows -> Bool {
@@ -21,16 +20,9 @@ import Testing
     @Test func publishMineVerifyAndLoseItInAReorg() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let regtestSocket = dir.path + "/regtest.sock"
-        let node = try ChildProcess(
-            regtestPath, ["run", "--data-dir", dir.path + "/chain", "--p2p-port", "0", "--control-socket", regtestSocket],
-            outputDirectory: dir.path)
-        defer {
-            node.signal(SIGTERM)
-            _ = try? node.wait()
-        }
-        try #require(poll { node.stdout.contains("ela-regtest ready") }, "\(node.stderr)")
-        let port = try #require(TestData.readString(dir.path + "/chain/p2p.port")).split(separator: "\n").first.map(String.init) ?? ""
+        let node = try RegtestProcess(in: dir)
+        defer { node.stop() }
+        let port = node.port
 
         let config = dir.write("agent.toml", "[spv]\nnetwork = \"regnet\"\npeers = [\"127.0.0.1:\(port)\"]\nconfirmations = 3\n")
         let socket = dir.path + "/run/control.sock"
@@ -48,12 +40,12 @@ import Testing
         let publish = try ChildProcess.run(elactl, ["did", "publish", "--socket", socket])
         #expect(publish.status == 0, "\(publish.stderr)")
         #expect(publish.stdout.hasPrefix("sent create of \(did)"))
-        #expect(try poll(10) { try ChildProcess.run(regtestPath, ["status", "--json", "--control-socket", regtestSocket]).stdout.contains("\"mempool\": 1") })
+        #expect(try poll(10) { try node.control(["status", "--json"]).stdout.contains("\"mempool\": 1") })
 
         // One block: anchored but not yet deep enough.
-        _ = try ChildProcess.run(regtestPath, ["mine", "1", "--control-socket", regtestSocket])
+        try node.control(["mine", "1"])
         #expect(try poll { try ChildProcess.run(elactl, ["peer", "verify", did, "--socket", socket]).stdout.contains("pending") })
-        _ = try ChildProcess.run(regtestPath, ["mine", "2", "--control-socket", regtestSocket])
+        try node.control(["mine", "2"])
         #expect(try poll { try ChildProcess.run(elactl, ["peer", "verify", did, "--socket", socket]).status == 0 })
         let verified = try ChildProcess.run(elactl, ["peer", "verify", did, "--socket", socket, "--json"])
         #expect(verified.stdout.contains("\"status\": \"verified\""))
@@ -69,7 +61,7 @@ import Testing
         #expect(stranger.stdout.contains("not-found"))
 
         // A longer branch from genesis without the request: the agent reorganizes and the DID is no longer verified.
-        let fork = try ChildProcess.run(regtestPath, ["fork", "--from-height", "0", "--count", "6", "--control-socket", regtestSocket])
+        let fork = try node.control(["fork", "--from-height", "0", "--count", "6"])
         #expect(fork.status == 0, "\(fork.stderr)")
         #expect(try poll { try ChildProcess.run(elactl, ["spv", "status", "--json", "--socket", socket]).stdout.contains("\"height\": 6") })
         let after = try ChildProcess.run(elactl, ["peer", "verify", did, "--socket", socket])

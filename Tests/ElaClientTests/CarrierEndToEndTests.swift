@@ -336,18 +336,10 @@ import Testing
         defer { node.stop() }
         let dir = TemporaryDirectory(prefix: "ela-carrier-spv")
         defer { dir.remove() }
-        let regtestSocket = dir.path + "/regtest.sock"
-        let regtest = try ChildProcess(
-            ChildProcess.product("ela-regtest"), ["run", "--data-dir", dir.path + "/chain", "--p2p-port", "0", "--control-socket", regtestSocket],
-            outputDirectory: dir.path)
-        defer {
-            regtest.signal(SIGTERM)
-            _ = try? regtest.wait()
-        }
-        try #require(await eventually(30) { regtest.stdout.contains("ela-regtest ready") }, "\(regtest.stderr)")
-        let port = try #require(TestData.readString(dir.path + "/chain/p2p.port")?.split(separator: "\n").first.map(String.init))
+        let regtest = try RegtestProcess(in: dir)
+        defer { regtest.stop() }
         let agent = try await startAgent(
-            dir, node: node, extraConfig: "[spv]\nnetwork = \"regnet\"\npeers = [\"127.0.0.1:\(port)\"]\nconfirmations = 3\n")
+            dir, node: node, extraConfig: "[spv]\nnetwork = \"regnet\"\npeers = [\"127.0.0.1:\(regtest.port)\"]\nconfirmations = 3\n")
         defer { stopAgent(agent) }
         let address = try CarrierAddress(try #require(try json(agent.socket, ["carrier", "show"])["address"]?.stringValue))
 
@@ -357,10 +349,9 @@ import Testing
         let request = try ChildProcess.run(elactl, ["identity", "publish-request", "--dir", dir.path + "/erin"])
         #expect(request.status == 0, "\(request.stderr)")
         let requestFile = dir.write("erin-request.json", request.stdout)
-        let regtestCtl = ChildProcess.product("ela-regtest")
-        let submitted = try ChildProcess.run(regtestCtl, ["submit", requestFile, "--control-socket", regtestSocket])
+        let submitted = try regtest.control(["submit", requestFile])
         #expect(submitted.status == 0, "\(submitted.stderr)")
-        #expect(try ChildProcess.run(regtestCtl, ["mine", "3", "--control-socket", regtestSocket]).status == 0)
+        #expect(try regtest.control(["mine", "3"]).status == 0)
         let verified = await eventually(30) { (try? ctl(agent.socket, ["peer", "verify", erin.did.description]))?.status == 0 }
         #expect(verified, "\((try? ctl(agent.socket, ["peer", "verify", erin.did.description]).stdout) ?? "")")
 

@@ -42,8 +42,6 @@ public final class TestTLS: @unchecked Sendable {  // immutable after init
             let r = try ChildProcess.run(Self.openssl, args)
             guard r.status == 0 else { throw ChildProcessError(message: "openssl \(args.joined(separator: " ")): \(r.stderr)") }
         }
-        // mosquitto drops privileges to its own user when started as root; let it read the server key.
-        for f in ["server.key", "client.key"] { _ = chmod(d + "/" + f, 0o644) }
     }
 
     deinit { directory.remove() }
