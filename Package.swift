@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "ElaPluginHost",
             dependencies: [
-                "ElaPluginProtocol", "ElaJSON", "ElaConfig", "ElaSandbox", "ElaFileSystem", logging,
+                "ElaPluginProtocol", "ElaJSON", "ElaConfig", "ElaSandbox", "ElaFileSystem", "ElaLoopExecutor", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,10 +127,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // The executor that keeps a task on one NIO event loop (control requests, plugin requests, their plugin calls).
+        .target(
+            name: "ElaLoopExecutor", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: swiftSettings),
         .target(
             name: "ElaControlServer",
             dependencies: [
-                "ElaControl", "ElaJSON", logging,
+                "ElaControl", "ElaJSON", "ElaLoopExecutor", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -293,6 +296,12 @@ let package = Package(
         .testTarget(
             name: "ElaDaemonTests",
             dependencies: ["ElaDaemon", "ElaTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ElaLoopExecutorTests",
+            dependencies: [
+                "ElaLoopExecutor", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaControlServerTests",

@@ -50,33 +50,164 @@ struct NodeConfig: Sendable {
     }
 }
 
-/// The Tox instance and its loop on a thread of its own. toxcore is not thread-safe, so only that thread touches the
-/// `Tox`: requests from the host arrive as commands (an eventfd wakes the loop), and what toxcore reports during
-/// `tox_iterate` leaves as an ordered stream of deliveries for the host.
+/// The Tox instance, its loop thread, and what the host asks of it.
+///
+/// toxcore is not thread-safe, so the instance and the per-friend state live in one `Mutex` (`core`). The loop thread
+/// takes it for each turn (`tox_iterate`, then whatever the windows let go) and sleeps without it. The host's
+/// requests take it on the thread that reads them: `carrier.send` puts a message's chunks on the wire at once,
+/// without waking the loop thread and waiting for its next turn, which was a thread hop on every message.
+///
+/// What toxcore reports leaves from the loop thread, in order, as requests to the host (`deliver`); at most
+/// `maxDeliveriesInFlight` wait for the host's answer at once, the rest wait here.
 final class CarrierNode: Sendable {
-    enum Command: Sendable {
-        case status(@Sendable (JSONObject) -> Void)
-        case addFriend(address: [UInt8], message: [UInt8], replace: Bool, @Sendable (Result<[UInt8], ToxError>) -> Void)
-        case accept([[UInt8]])
-        case remove([UInt8])
-        case forget([UInt8])
-        case send(key: [UInt8], text: [UInt8], @Sendable (Result<Int, PluginError>) -> Void)
+    /// Hands one report to the host; `answered` runs once with the host's answer (nil when the request failed).
+    typealias Deliver = @Sendable (_ method: String, _ params: JSONObject, _ answered: @escaping @Sendable (JSONValue?) -> Void) -> Void
+
+    static let maxDeliveriesInFlight = 16
+    static let maxUndelivered = 100_000
+
+    struct Friend {
+        var window: SendWindow
+        var reassembler = Reassembler()
+        var connection = ToxConnection.none
+    }
+
+    /// Everything toxcore-related, touched under the lock only.
+    struct Core {
+        let tox: Tox
+        let config: NodeConfig
+        var friends: [UInt32: Friend] = [:]
+        var nextMessageID = UInt32.random(in: 0...UInt32.max)
+        var selfConnection = ToxConnection.none
+        var lastBootstrap: Int64 = 0
+        var undelivered: [(String, JSONObject)] = []
+        var undeliveredHead = 0
+        var droppedReports = 0
+
+        func friendState(_ n: UInt32) -> Friend { friends[n] ?? Friend(window: SendWindow(limit: config.window)) }
+
+        mutating func report(_ method: String, _ params: JSONObject) {
+            if undelivered.count - undeliveredHead >= CarrierNode.maxUndelivered {
+                undeliveredHead += 1
+                droppedReports += 1
+            }
+            undelivered.append((method, params))
+        }
+
+        /// Up to `count` reports, oldest first.
+        mutating func takeReports(_ count: Int) -> [(String, JSONObject)] {
+            let end = min(undelivered.count, undeliveredHead + max(0, count))
+            let out = Array(undelivered[undeliveredHead..<end])
+            undeliveredHead = end
+            if undeliveredHead == undelivered.count {
+                undelivered.removeAll(keepingCapacity: undelivered.count < 1024)
+                undeliveredHead = 0
+            }
+            return out
+        }
+
+        var hasReports: Bool { undeliveredHead < undelivered.count }
+
+        /// Sends what friend `n`'s window lets go; whether anything is still queued or unacknowledged.
+        mutating func flush(_ n: UInt32) -> Bool {
+            guard var f = friends[n] else { return false }
+            while let chunk = f.window.next {
+                do { f.window.sent(id: try tox.sendMessage(friend: n, chunk)) } catch { break }
+            }
+            friends[n] = f
+            return f.window.waiting > 0 || !f.window.inFlight.isEmpty
+        }
+
+        /// One turn of the loop: bootstrap while offline, `tox_iterate`, toxcore's reports, the windows. Returns
+        /// whether traffic is still flowing (the loop then turns again in 1 ms).
+        mutating func turn(now: Int64) -> Bool {
+            // Bootstrap at start and again every 10 s while we are offline.
+            if selfConnection == .none && now - lastBootstrap > 10_000 {
+                lastBootstrap = now
+                for n in config.bootstrap { try? tox.bootstrap(host: n.host, port: n.port, publicKey: n.key) }
+                for n in config.relays { try? tox.addTCPRelay(host: n.host, port: n.port, publicKey: n.key) }
+            }
+            let events = tox.iterate()
+            for event in events {
+                switch event {
+                case .selfConnection(let c):
+                    selfConnection = c
+                    report("carrier.connection", ["connection": .string(c.rawValue)])
+                case .friendRequest(let key, let message):
+                    report("carrier.request", ["key": .string(encodeHex(key)), "message": .string(String(decoding: message, as: UTF8.self))])
+                case .friendConnection(let n, let c):
+                    var f = friendState(n)
+                    f.connection = c
+                    f.window.limit = c == .udp ? config.udpWindow : config.window
+                    if !c.isOnline {
+                        // toxcore drops what it had not delivered; the session above starts over.
+                        f.window.reset()
+                        f.reassembler.reset()
+                    }
+                    friends[n] = f
+                    if let key = tox.publicKey(ofFriend: n) {
+                        report("carrier.connection", ["key": .string(encodeHex(key)), "connection": .string(c.rawValue)])
+                    }
+                case .friendMessage(let n, let bytes):
+                    var f = friendState(n)
+                    do {
+                        if let whole = try f.reassembler.accept(bytes, nowMs: nowMs()), let key = tox.publicKey(ofFriend: n) {
+                            report("carrier.message", ["key": .string(encodeHex(key)), "text": .string(String(decoding: whole, as: UTF8.self))])
+                        }
+                    } catch {
+                        PluginLog.line("carrier: dropped a message from friend \(n): \(error)")
+                    }
+                    friends[n] = f
+                case .readReceipt(let n, let id):
+                    friends[n]?.window.receipt(id: id)
+                case .losslessPacket:
+                    break
+                }
+            }
+            var busy = !events.isEmpty
+            for n in Array(friends.keys) where flush(n) { busy = true }
+            return busy
+        }
+
+        func status() -> JSONObject {
+            var list: [JSONValue] = []
+            for n in tox.friends {
+                guard let key = tox.publicKey(ofFriend: n) else { continue }
+                let f = friendState(n)
+                list.append(.object([
+                    "key": .string(encodeHex(key)), "connection": .string(tox.connection(ofFriend: n).rawValue),
+                    "inFlight": .number(JSONNumber(f.window.inFlight.count)), "queued": .number(JSONNumber(f.window.waiting)),
+                ]))
+            }
+            var o: JSONObject = [
+                "publicKey": .string(encodeHex(tox.publicKey)), "address": .string(encodeHex(tox.address)),
+                "connection": .string(tox.connection.rawValue), "friends": .array(list), "toxcore": .string(Tox.version),
+                "udp": .bool(config.udp), "window": .number(JSONNumber(config.window)),
+                "udpWindow": .number(JSONNumber(config.udpWindow)), "droppedReports": .number(JSONNumber(droppedReports)),
+            ]
+            if let port = tox.udpPort { o["udpPort"] = .number(JSONNumber(Int(port))) }
+            return o
+        }
     }
 
     let config: NodeConfig
-    let deliveries: AsyncStream<(String, JSONObject)>
-    private let continuation: AsyncStream<(String, JSONObject)>.Continuation
-    private let commands = Mutex<[Command]>([])
+    private let deliver: Deliver
+    private let core = Mutex<Core?>(nil)
+    private let deliveriesInFlight = Atomic<Int>(0)
+    /// Reports wait for room among the deliveries in flight: an answer then wakes the loop to send them.
+    private let reportsWaiting = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let exited = Atomic<Bool>(false)
-    /// A pipe: commands write a byte to [1], the loop polls [0].
+    /// Until when (`nowMs`) the loop turns every 1 ms rather than at toxcore's idle interval.
+    private let fastUntil = Atomic<Int64>(0)
+    /// A pipe: a byte on [1] wakes the loop from its sleep on [0].
     private let wake: (read: Int32, write: Int32)
     /// Filled in by the loop thread once the instance exists: (public key, address) or the start error.
     let identity = Mutex<Result<([UInt8], [UInt8]), ToxError>?>(nil)
 
-    init(config: NodeConfig) {
+    init(config: NodeConfig, deliver: @escaping Deliver) {
         self.config = config
-        (deliveries, continuation) = AsyncStream.makeStream(of: (String, JSONObject).self, bufferingPolicy: .bufferingNewest(100_000))
+        self.deliver = deliver
         var fds: [Int32] = [-1, -1]
         _ = pipe(&fds)
         for fd in fds {
@@ -86,18 +217,30 @@ final class CarrierNode: Sendable {
         wake = (fds[0], fds[1])
     }
 
-    func submit(_ c: Command) {
-        commands.withLock { $0.append(c) }
+    private func wakeLoop() {
         var one: UInt8 = 1
         _ = write(wake.write, &one, 1)
     }
 
+    /// Traffic: the loop turns fast for the next half second; woken if it was sleeping its idle interval.
+    private func noteActivity() {
+        let now = nowMs()
+        if fastUntil.exchange(now + 500, ordering: .relaxed) < now { wakeLoop() }
+    }
+
+    /// Runs `body` on the instance; nil while it does not exist yet (or failed to start).
+    private func withCore<T: Sendable>(_ body: (inout Core) throws(PluginError) -> T) throws(PluginError) -> T {
+        let result: Result<T, PluginError> = core.withLock { c in
+            guard c != nil else { return .failure(.failed("the carrier is starting")) }
+            do throws(PluginError) { return .success(try body(&c!)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     func stop() async {
         stopping.store(true, ordering: .relaxed)
-        var one: UInt8 = 1
-        _ = write(wake.write, &one, 1)
+        wakeLoop()
         for _ in 0..<200 where !exited.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(10)) }
-        continuation.finish()
     }
 
     /// Starts the loop thread; returns once the Tox instance exists (or failed to).
@@ -116,13 +259,69 @@ final class CarrierNode: Sendable {
         throw PluginError.failed("the Tox instance did not start within 5 s")
     }
 
-    // MARK: the loop thread
+    // MARK: the host's requests (any thread)
 
-    struct Friend {
-        var window: SendWindow
-        var reassembler = Reassembler()
-        var connection = ToxConnection.none
+    func status() throws(PluginError) -> JSONObject { try withCore { $0.status() } }
+
+    /// Adds a friend by address with a request carrying `message`; `replace` first deletes one with the same key.
+    func addFriend(address: [UInt8], message: [UInt8], replace: Bool) throws(PluginError) -> [UInt8] {
+        defer { noteActivity() }
+        return try withCore { c throws(PluginError) in
+            let key = Array(address.prefix(32))
+            if replace, let existing = c.tox.friend(publicKey: key) {
+                c.tox.deleteFriend(existing)
+                c.friends[existing] = nil
+            }
+            do { _ = try c.tox.addFriend(address: address, message: message) } catch { throw PluginError.failed("\(error)") }
+            return key
+        }
     }
+
+    func accept(_ keys: [[UInt8]]) throws(PluginError) {
+        defer { noteActivity() }
+        try withCore { c in for key in keys { _ = try? c.tox.addFriendNoRequest(publicKey: key) } }
+    }
+
+    func remove(_ key: [UInt8]) throws(PluginError) {
+        try withCore { c in
+            if let n = c.tox.friend(publicKey: key) {
+                c.tox.deleteFriend(n)
+                c.friends[n] = nil
+            }
+        }
+    }
+
+    /// toxcore reports one request per key and then ignores that key; deleting a friend clears the record
+    /// (m_delfriend), so a friend added and deleted at once is heard again. Never touches a real friend.
+    func forget(_ key: [UInt8]) throws(PluginError) {
+        try withCore { c in
+            if c.tox.friend(publicKey: key) == nil, (try? c.tox.addFriendNoRequest(publicKey: key)) != nil,
+                let n = c.tox.friend(publicKey: key)
+            {
+                c.tox.deleteFriend(n)
+            }
+        }
+    }
+
+    /// Chunks `text` for friend `key` and sends what the window allows now; the rest follows as receipts come.
+    /// Returns the number of chunks.
+    func send(key: [UInt8], text: [UInt8]) throws(PluginError) -> Int {
+        defer { noteActivity() }
+        return try withCore { c throws(PluginError) in
+            guard let n = c.tox.friend(publicKey: key) else { throw PluginError.failed("no friend \(encodeHex(key))") }
+            guard c.tox.connection(ofFriend: n).isOnline else { throw PluginError.failed("friend \(encodeHex(key)) is offline") }
+            let chunks: [[UInt8]]
+            do { chunks = try ChunkCodec.split(text, id: c.nextMessageID) } catch { throw PluginError.invalidParams("\(error)") }
+            c.nextMessageID &+= 1
+            var f = c.friendState(n)
+            f.window.enqueue(chunks)
+            c.friends[n] = f
+            _ = c.flush(n)
+            return chunks.count
+        }
+    }
+
+    // MARK: the loop thread
 
     private func loop() {
         defer { exited.store(true, ordering: .relaxed) }
@@ -130,142 +329,49 @@ final class CarrierNode: Sendable {
         options.udpEnabled = config.udp
         options.localDiscoveryEnabled = config.lan
         options.secretKey = config.secretKey
-        let tox: Tox
-        do { tox = try Tox(options) } catch {
-            identity.withLock { $0 = .failure(error) }
-            return
+        let config = self.config
+        let created: Result<([UInt8], [UInt8]), ToxError> = core.withLock { c in
+            do throws(ToxError) {
+                let tox = try Tox(options)
+                if let nospam = config.nospam { tox.nospam = nospam }
+                c = Core(tox: tox, config: config)
+                // First: the host learns who we are and hands back its stored friends.
+                c?.report("carrier.started", ["publicKey": .string(encodeHex(tox.publicKey)), "address": .string(encodeHex(tox.address))])
+                return .success((tox.publicKey, tox.address))
+            } catch {
+                return .failure(error)
+            }
         }
-        if let nospam = config.nospam { tox.nospam = nospam }
-        identity.withLock { $0 = .success((tox.publicKey, tox.address)) }
-        var friends: [UInt32: Friend] = [:]
-        var nextMessageID: UInt32 = UInt32.random(in: 0...UInt32.max)
-        var lastActivity = nowMs()
-        var lastBootstrap: Int64 = 0
-        var selfConnection = ToxConnection.none
-
-        func deliver(_ method: String, _ params: JSONObject) { continuation.yield((method, params)) }
-        // First: the host learns who we are and hands back its stored friends.
-        deliver("carrier.started", ["publicKey": .string(encodeHex(tox.publicKey)), "address": .string(encodeHex(tox.address))])
-        func friendState(_ n: UInt32) -> Friend { friends[n] ?? Friend(window: SendWindow(limit: config.window)) }
+        identity.withLock { $0 = created }
+        guard case .success = created else { return }
 
         while !stopping.load(ordering: .relaxed) {
             let now = nowMs()
-            // Bootstrap at start and again every 10 s while we are offline.
-            if selfConnection == .none && now - lastBootstrap > 10_000 {
-                lastBootstrap = now
-                for n in config.bootstrap { try? tox.bootstrap(host: n.host, port: n.port, publicKey: n.key) }
-                for n in config.relays { try? tox.addTCPRelay(host: n.host, port: n.port, publicKey: n.key) }
+            let (busy, idleMs, reports) = core.withLock { c -> (Bool, Int, [(String, JSONObject)]) in
+                guard c != nil else { return (false, 50, []) }
+                let busy = c!.turn(now: now)
+                let room = Self.maxDeliveriesInFlight - deliveriesInFlight.load(ordering: .relaxed)
+                let reports = c!.takeReports(room)
+                reportsWaiting.store(c!.hasReports, ordering: .relaxed)
+                return (busy, c!.tox.iterationIntervalMs, reports)
             }
-            for command in commands.withLock({ c in defer { c.removeAll() }; return c }) {
-                lastActivity = now
-                switch command {
-                case .status(let reply):
-                    var list: [JSONValue] = []
-                    for n in tox.friends {
-                        guard let key = tox.publicKey(ofFriend: n) else { continue }
-                        let f = friendState(n)
-                        list.append(.object([
-                            "key": .string(encodeHex(key)), "connection": .string(tox.connection(ofFriend: n).rawValue),
-                            "inFlight": .number(JSONNumber(f.window.inFlight.count)), "queued": .number(JSONNumber(f.window.waiting)),
-                        ]))
+            // Outside the lock (an answer may come, or fail, on this very thread): in order, from this thread only.
+            for (method, params) in reports {
+                deliveriesInFlight.add(1, ordering: .relaxed)
+                deliver(method, params) { [self] answer in
+                    deliveriesInFlight.subtract(1, ordering: .relaxed)
+                    // The host answers our start with the friends it keeps (a restarted carrier knows none).
+                    if method == "carrier.started", let keys = answer?["accept"]?.arrayValue {
+                        try? accept(keys.compactMap { $0.stringValue.flatMap(decodeHex) }.filter { $0.count == 32 })
                     }
-                    var o: JSONObject = [
-                        "publicKey": .string(encodeHex(tox.publicKey)), "address": .string(encodeHex(tox.address)),
-                        "connection": .string(tox.connection.rawValue), "friends": .array(list), "toxcore": .string(Tox.version),
-                        "udp": .bool(config.udp), "window": .number(JSONNumber(config.window)),
-                        "udpWindow": .number(JSONNumber(config.udpWindow)),
-                    ]
-                    if let port = tox.udpPort { o["udpPort"] = .number(JSONNumber(Int(port))) }
-                    reply(o)
-                case .addFriend(let address, let message, let replace, let reply):
-                    let key = Array(address.prefix(32))
-                    if replace, let existing = tox.friend(publicKey: key) {
-                        tox.deleteFriend(existing)
-                        friends[existing] = nil
-                    }
-                    do { _ = try tox.addFriend(address: address, message: message); reply(.success(key)) } catch { reply(.failure(error)) }
-                case .accept(let keys):
-                    for key in keys { _ = try? tox.addFriendNoRequest(publicKey: key) }
-                case .remove(let key):
-                    if let n = tox.friend(publicKey: key) {
-                        tox.deleteFriend(n)
-                        friends[n] = nil
-                    }
-                case .forget(let key):
-                    // toxcore reports one request per key and then ignores that key; deleting a friend clears the
-                    // record (m_delfriend), so a friend added and deleted at once is heard again. Never a real friend.
-                    if tox.friend(publicKey: key) == nil, (try? tox.addFriendNoRequest(publicKey: key)) != nil,
-                        let n = tox.friend(publicKey: key)
-                    {
-                        tox.deleteFriend(n)
-                    }
-                case .send(let key, let text, let reply):
-                    guard let n = tox.friend(publicKey: key) else { reply(.failure(.failed("no friend \(encodeHex(key))"))); continue }
-                    guard tox.connection(ofFriend: n).isOnline else { reply(.failure(.failed("friend \(encodeHex(key)) is offline"))); continue }
-                    do {
-                        let chunks = try ChunkCodec.split(text, id: nextMessageID)
-                        nextMessageID &+= 1
-                        var f = friendState(n)
-                        f.window.enqueue(chunks)
-                        friends[n] = f
-                        reply(.success(chunks.count))
-                    } catch { reply(.failure(.invalidParams("\(error)"))) }
+                    if reportsWaiting.load(ordering: .relaxed) { wakeLoop() }
                 }
             }
-
-            let events = tox.iterate()
-            if !events.isEmpty { lastActivity = nowMs() }
-            for event in events {
-                switch event {
-                case .selfConnection(let c):
-                    selfConnection = c
-                    deliver("carrier.connection", ["connection": .string(c.rawValue)])
-                case .friendRequest(let key, let message):
-                    deliver("carrier.request", ["key": .string(encodeHex(key)), "message": .string(String(decoding: message, as: UTF8.self))])
-                case .friendConnection(let n, let c):
-                    var f = friendState(n)
-                    f.connection = c
-                    f.window.limit = c == .udp ? config.udpWindow : config.window
-                    if !c.isOnline {
-                        // toxcore drops what it had not delivered; the session above starts over.
-                        f.window.reset()
-                        f.reassembler.reset()
-                    }
-                    friends[n] = f
-                    if let key = tox.publicKey(ofFriend: n) {
-                        deliver("carrier.connection", ["key": .string(encodeHex(key)), "connection": .string(c.rawValue)])
-                    }
-                case .friendMessage(let n, let bytes):
-                    var f = friendState(n)
-                    do {
-                        if let whole = try f.reassembler.accept(bytes, nowMs: nowMs()), let key = tox.publicKey(ofFriend: n) {
-                            deliver("carrier.message", ["key": .string(encodeHex(key)), "text": .string(String(decoding: whole, as: UTF8.self))])
-                        }
-                    } catch {
-                        PluginLog.line("carrier: dropped a message from friend \(n): \(error)")
-                    }
-                    friends[n] = f
-                case .readReceipt(let n, let id):
-                    friends[n]?.window.receipt(id: id)
-                case .losslessPacket:
-                    break
-                }
-            }
-
-            // Send what the windows allow.
-            var busy = false
-            for n in Array(friends.keys) {
-                guard var f = friends[n] else { continue }
-                while let chunk = f.window.next {
-                    do { f.window.sent(id: try tox.sendMessage(friend: n, chunk)) } catch { break }
-                }
-                if f.window.waiting > 0 || !f.window.inFlight.isEmpty { busy = true }
-                friends[n] = f
-            }
+            if busy { fastUntil.store(max(fastUntil.load(ordering: .relaxed), now + 500), ordering: .relaxed) }
             // Fast (1 ms) while traffic flows or flowed in the last half second, toxcore's interval when idle.
-            let fast = busy || nowMs() - lastActivity < 500
+            let fast = fastUntil.load(ordering: .relaxed) > nowMs()
             var p = pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)
-            _ = poll(&p, 1, Int32(fast ? 1 : max(1, tox.iterationIntervalMs)))
+            _ = poll(&p, 1, Int32(fast ? 1 : max(1, idleMs)))
             if p.revents & Int16(POLLIN) != 0 {
                 var drain = [UInt8](repeating: 0, count: 256)
                 _ = read(wake.read, &drain, 256)

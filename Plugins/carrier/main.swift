@@ -4,7 +4,8 @@
 // talks to it over the plugin protocol, and makes every decision. ela-carrier only moves bytes:
 // - host -> carrier: carrier.status, carrier.add {address, message, replace}, carrier.accept {keys},
 //   carrier.remove {key}, carrier.forget {key} (hear a refused key's request again), carrier.send {key, text} (chunked, at most `window` Tox messages in flight);
-// - carrier -> host (requests, in order): carrier.request {key, message} (a friend request and its hello),
+// - carrier -> host (requests, in order, at most 16 awaiting an answer): carrier.started {publicKey, address} (answered
+//   with the friends to accept, `accept`: [key]), carrier.request {key, message} (a friend request and its hello),
 //   carrier.connection {key?, connection} (a friend's link or our own), carrier.message {key, text} (reassembled).
 // Keys are hex here; user-facing Base58 forms are made by the host.
 #if canImport(Glibc)
@@ -32,10 +33,7 @@ func key(_ params: JSONObject, _ name: String = "key") throws(PluginError) -> [U
     return k
 }
 
-plugin.method("carrier.status") { _, _ in
-    let n = try running()
-    return .object(await withCheckedContinuation { c in n.submit(.status({ c.resume(returning: $0) })) })
-}
+plugin.method("carrier.status") { _, _ in .object(try running().status()) }
 
 plugin.method("carrier.add") { call, _ in
     let n = try running()
@@ -46,13 +44,8 @@ plugin.method("carrier.add") { call, _ in
         throw PluginError.invalidParams("\"message\" must be 1 to 1016 bytes (the hello)")
     }
     let replace = call.params["replace"]?.boolValue ?? false
-    let r = await withCheckedContinuation { c in
-        n.submit(.addFriend(address: address, message: Array(message.utf8), replace: replace, { c.resume(returning: $0) }))
-    }
-    switch r {
-    case .success(let k): return .object(["key": .string(encodeHex(k))])
-    case .failure(let e): throw PluginError.failed("\(e)")
-    }
+    let k = try n.addFriend(address: address, message: Array(message.utf8), replace: replace)
+    return .object(["key": .string(encodeHex(k))])
 }
 
 plugin.method("carrier.accept") { call, _ in
@@ -62,45 +55,43 @@ plugin.method("carrier.accept") { call, _ in
         guard let k = v.stringValue.flatMap(decodeHex), k.count == 32 else { throw PluginError.invalidParams("\"keys\" must be hex public keys") }
         keys.append(k)
     }
-    n.submit(.accept(keys))
+    try n.accept(keys)
     return .object(["accepted": .number(JSONNumber(keys.count))])
 }
 
 plugin.method("carrier.remove") { call, _ in
-    let n = try running()
-    n.submit(.remove(try key(call.params)))
+    try running().remove(try key(call.params))
     return .object(["removed": true])
 }
 
 plugin.method("carrier.forget") { call, _ in
-    let n = try running()
-    n.submit(.forget(try key(call.params)))
+    try running().forget(try key(call.params))
     return .object(["forgotten": true])
 }
 
-// Started on the socket reader (no pool thread to wake): the tox thread sends the chunks on its next turn, woken at
-// once, so a call's bytes leave one thread hop sooner. It only waits on the tox thread, never blocks.
+// On the socket reader (no pool thread to wake), and the chunks leave from here too: no hop to the Tox thread.
 plugin.method("carrier.send", mode: .nonBlocking) { call, _ in
     let n = try running()
     let k = try key(call.params)
     guard let text = call.params["text"]?.stringValue else { throw PluginError.invalidParams("\"text\" must be the message text") }
-    let r = await withCheckedContinuation { c in n.submit(.send(key: k, text: Array(text.utf8), { c.resume(returning: $0) })) }
-    return .object(["chunks": .number(JSONNumber(try r.get()))])
+    return .object(["chunks": .number(JSONNumber(try n.send(key: k, text: Array(text.utf8))))])
 }
 
 plugin.onStart = { context in
     let config = try NodeConfig(context.config)
-    let n = CarrierNode(config: config)
-    try await n.start()
-    node.withLock { $0 = n }
-    // One task hands toxcore's reports to the host in the order they happened.
-    Task {
-        for await (method, params) in n.deliveries {
-            do { _ = try await context.call(method, params, timeout: .seconds(20)) } catch {
+    // toxcore's reports go to the host in the order they happened, written from the Tox thread itself.
+    let n = CarrierNode(config: config) { method, params, answered in
+        context.send(method, params, timeout: .seconds(20)) { result in
+            switch result {
+            case .success(let answer): answered(answer)
+            case .failure(let error):
                 context.log("carrier: host did not take \(method): \(error)")
+                answered(nil)
             }
         }
     }
+    try await n.start()
+    node.withLock { $0 = n }
     let udp = config.udp ? "on" : "off"
     context.log("carrier: Tox up (UDP \(udp), \(config.bootstrap.count) bootstrap nodes, \(config.relays.count) TCP relays)")
 }

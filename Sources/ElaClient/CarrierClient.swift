@@ -57,6 +57,9 @@ public final class CarrierClient: Sendable {
 
     struct Pending {
         var continuation: CheckedContinuation<Result<JSONValue, RemoteError>, Never>
+        /// `monotonic()` past which the watch loop fails the call.
+        var deadline: Double
+        var timeoutSeconds: Double
     }
     struct Subscription {
         var event: String
@@ -228,17 +231,24 @@ public final class CarrierClient: Sendable {
             return s.nextID
         }
         let message = make(id)
-        let timer = Task { [self] in
-            try? await Task.sleep(for: .milliseconds(Int(timeoutSeconds * 1000)))
-            if !Task.isCancelled { resolve(id, .failure(RemoteError(code: -32006, message: "no reply within \(timeoutSeconds) s"))) }
-        }
-        defer { timer.cancel() }
+        // No task per call: the request leaves from this thread, the answer resumes us, and the watch loop fails a
+        // call whose deadline passed.
         return await withCheckedContinuation { (c: CheckedContinuation<Result<JSONValue, RemoteError>, Never>) in
-            state.withLock { $0.pending[id] = Pending(continuation: c) }
-            Task { [self] in
-                if case .failure(let e) = await send(message) { resolve(id, .failure(RemoteError(code: -32007, message: "send failed: \(e)"))) }
+            state.withLock { $0.pending[id] = Pending(continuation: c, deadline: monotonic() + timeoutSeconds, timeoutSeconds: timeoutSeconds) }
+            send(message) { [self] result in
+                if case .failure(let e) = result { resolve(id, .failure(RemoteError(code: -32007, message: "send failed: \(e)"))) }
             }
         }
+    }
+
+    /// Fails calls whose deadline passed (from the watch loop).
+    func expireCalls(now: Double) {
+        let late = state.withLock { s -> [(Int64, Pending)] in
+            let late = s.pending.filter { $0.value.deadline <= now }
+            for id in late.keys { s.pending[id] = nil }
+            return late.map { ($0.key, $0.value) }
+        }
+        for (_, p) in late { p.continuation.resume(returning: .failure(RemoteError(code: -32006, message: "no reply within \(p.timeoutSeconds) s"))) }
     }
 
     func resolve(_ id: Int64, _ r: Result<JSONValue, RemoteError>) {
@@ -249,10 +259,15 @@ public final class CarrierClient: Sendable {
         await supervisor.call("carrier.send", ["key": .string(Hex.encode(device.publicKey)), "text": .string(m.text)])
     }
 
+    func send(_ m: SessionMessage, completion: @escaping @Sendable (Result<JSONValue, PluginCallError>) -> Void) {
+        supervisor.send("carrier.send", ["key": .string(Hex.encode(device.publicKey)), "text": .string(m.text)], completion: completion)
+    }
+
     /// Sends the hello when the session is not ready and none went out recently (and at the start).
     func watch() async {
         while !Task.isCancelled {
             let now = monotonic()
+            expireCalls(now: now)
             enum Step { case hello, ping(Int64), resume, none }
             let step = state.withLock { s -> Step in
                 guard s.ownKey != nil, !s.closed else { return .none }

@@ -2,15 +2,18 @@
 import Glibc
 #endif
 internal import ElaControl
+@_exported public import ElaLoopExecutor
 public import Logging
 public import NIOCore
 internal import NIOPosix
+import Synchronization
 public import ServiceLifecycle
 
 /// The control socket: a unix stream socket speaking newline-delimited JSON-RPC (`ElaControl`).
-/// One task per connection; a connection may send many requests; oversize frames close it.
+/// A connection may send many requests; they are handled one at a time and answered in order; an oversize frame
+/// closes it.
 ///
-/// Every connection lives on one event loop, `eventLoop`. With `handlersOnEventLoop` its task runs there too (a
+/// Every connection lives on one event loop, `eventLoop`. With `handlersOnEventLoop` handlers run there too (a
 /// task executor over the loop): a request is read, handled and answered without waking another thread, and with
 /// plugin connections on the same loop a plugin call stays on it as well. Handlers must then never block for long
 /// (slow ones run `offLoop`), since everything on the loop waits for them. Without it (the regtest node, whose
@@ -42,74 +45,51 @@ public final class ControlServer: Service {
     }
 
     public func run() async throws {
+        let connections = OpenConnections()
+        let handler = self.handler
+        let executor: (any TaskExecutor)? = handlersOnEventLoop ? EventLoopTaskExecutor(eventLoop) : nil
         let server = try await ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 64)
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    connections.add(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineFrameDecoder(maxFrameBytes: ControlProtocol.maxFrameBytes)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(ControlConnectionHandler(handler: handler, executor: executor))
+                    channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                 }
             }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
         if let group, chown(path, uid_t.max, gid_t(group)) != 0 {
             let reason = String(cString: strerror(errno))
-            try? await server.channel.close()
+            try? await server.close()
             throw ControlServerError(message: "cannot give \(path) to group \(group): \(reason)")
         }
         guard chmod(path, mode_t(mode)) == 0 else {
             let reason = String(cString: strerror(errno))
-            try? await server.channel.close()
+            try? await server.close()
             throw ControlServerError(message: "cannot set mode \(String(mode, radix: 8)) on \(path): \(reason)")
         }
         logger.info("control socket listening", metadata: ["path": "\(path)"])
         onReady()
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await self.serve(connection) }
-                    }
-                }
+            try await withTaskCancellationHandler {
+                try await server.closeFuture.get()
+            } onCancel: {
+                server.close(promise: nil)
             }
         } onGracefulShutdown: {
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
         }
+        connections.closeAll()
         unlink(path)
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        let executor = handlersOnEventLoop ? EventLoopTaskExecutor(connection.channel.eventLoop) : nil
-        await withTaskExecutorPreference(executor) {
-            await serveOnLoop(connection)
-        }
-    }
-
-    private func serveOnLoop(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        let peer = await Self.peerUID(connection.channel)
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                do {
-                    for try await frame in inbound {
-                        let reply = await ControlPeer.$uid.withValue(peer) { await handler.respond(to: Array(frame.readableBytesView)) }
-                        try await outbound.write(ByteBuffer(bytes: reply))
-                    }
-                } catch is FrameTooLargeError {
-                    let reply = ControlResponse(
-                        id: nil,
-                        outcome: .failure(ControlError(code: ControlError.frameTooLarge, message: "request larger than \(ControlProtocol.maxFrameBytes) bytes")))
-                    try? await outbound.write(ByteBuffer(bytes: reply.encoded()))
-                }
-            }
-        } catch {
-            logger.debug("control connection ended", metadata: ["error": "\(error)"])
-        }
-    }
-
     /// The connecting process's uid (SO_PEERCRED): local admin calls are audited under it.
-    static func peerUID(_ channel: any Channel) async -> UInt32? {
-        guard let provider = channel as? any SocketOptionProvider else { return nil }
-        let cred: PeerCredentials? = try? await provider.unsafeGetSocketOption(level: .socket, name: .init(rawValue: soPeerCred)).get()
-        return cred?.uid
+    static func peerUID(_ channel: any Channel) -> EventLoopFuture<UInt32?> {
+        guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
+        let cred: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(level: .socket, name: .init(rawValue: soPeerCred))
+        return cred.map { Optional($0.uid) }.recover { _ in nil }
     }
 
     /// `struct ucred` and SO_PEERCRED, which Swift's Glibc view hides behind _GNU_SOURCE (same on every Linux arch).
@@ -121,23 +101,91 @@ public final class ControlServer: Service {
     static let soPeerCred: Int32 = 17
 }
 
-/// Runs a task's jobs on one NIO event loop. A job enqueued from the loop itself only joins its queue (no
-/// wake-up), which is what keeps a control request and its plugin call on one thread.
-final class EventLoopTaskExecutor: TaskExecutor {
-    let loop: any EventLoop
-    init(_ loop: any EventLoop) { self.loop = loop }
+/// One connection: frames in, one request handled at a time (answers keep the requests' order), answers out.
+/// A plain channel handler rather than an async channel: per request that saves the async sequence and writer
+/// machinery, a good part of a short call's cost. Runs on the connection's loop; each request's handler runs as a
+/// task on `executor` (the loop itself when the server keeps handlers there, else the pool).
+final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    // @unchecked: every mutable field is touched on the channel's event loop only.
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        loop.execute { job.runSynchronously(on: executor) }
+    let handler: ControlHandler
+    let executor: (any TaskExecutor)?
+    private var waiting: [[UInt8]] = []
+    private var busy = false
+    private var peer: UInt32?
+    private var peerKnown = false
+    private var context: ChannelHandlerContext?
+
+    init(handler: ControlHandler, executor: (any TaskExecutor)?) {
+        self.handler = handler
+        self.executor = executor
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        ControlServer.peerUID(context.channel).whenComplete { [self] result in
+            peer = (try? result.get()) ?? nil
+            peerKnown = true
+            next()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        waiting = []
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        waiting.append(Array(unwrapInboundIn(data).readableBytesView))
+        next()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is FrameTooLargeError {
+            let reply = ControlResponse(
+                id: nil,
+                outcome: .failure(ControlError(code: ControlError.frameTooLarge, message: "request larger than \(ControlProtocol.maxFrameBytes) bytes")))
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply.encoded())), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+
+    /// Starts the oldest waiting request unless one is being handled.
+    private func next() {
+        guard !busy, peerKnown, let context, !waiting.isEmpty else { return }
+        busy = true
+        let frame = waiting.removeFirst()
+        let (handler, peer, loop) = (self.handler, self.peer, context.eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        Task(executorPreference: executor) {
+            let reply = await ControlPeer.$uid.withValue(peer) { await handler.respond(to: frame) }
+            // On the loop executor this is the loop already: the answer is written without a hop.
+            if loop.inEventLoop {
+                bound.value.answer(reply)
+            } else {
+                loop.execute { bound.value.answer(reply) }
+            }
+        }
+    }
+
+    private func answer(_ reply: [UInt8]) {
+        busy = false
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: reply.count)
+        buffer.writeBytes(reply)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        next()
     }
 }
 
-/// Runs `body` on the shared concurrent pool instead of the control socket's event loop: for handlers that may
-/// take long (hashing the whole audit chain, network round trips), so the loop keeps serving plugins and others.
-public func offLoop<T: Sendable, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
-    try await withTaskExecutorPreference(globalConcurrentExecutor, operation: body)
+/// The server's open connections, closed when it stops.
+final class OpenConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    func add(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
+    func remove(_ channel: any Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
+    func closeAll() { for c in channels.withLock({ Array($0.values) }) { c.close(promise: nil) } }
 }
 
 /// Who is on the other end of the control connection serving the current request.

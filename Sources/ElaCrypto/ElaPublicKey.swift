@@ -1,4 +1,5 @@
 internal import Crypto
+internal import Synchronization
 
 /// A secp256r1 (P-256) public key as Elastos uses it: a 33-byte SEC1 compressed point, written in Base58.
 public struct ElaPublicKey: Sendable, Hashable {
@@ -12,13 +13,29 @@ public struct ElaPublicKey: Sendable, Hashable {
             throw KeyError(.wrongLength(what: "compressed public key", expected: 33, actual: compressed.count))
         }
         guard compressed[0] == 0x02 || compressed[0] == 0x03 else { throw KeyError(.notCompressedPoint(prefix: compressed[0])) }
-        do {
-            key = try P256.Signing.PublicKey(compressedRepresentation: compressed)
-        } catch {
-            throw KeyError(.notOnCurve)
+        let point = compressed
+        if let known = Self.recent.withLock({ $0[point] }) {
+            key = known
+        } else {
+            let decompressed: P256.Signing.PublicKey
+            do {
+                decompressed = try P256.Signing.PublicKey(compressedRepresentation: point)
+            } catch {
+                throw KeyError(.notOnCurve)
+            }
+            Self.recent.withLock { cache in
+                if cache.count >= Self.recentLimit { cache.removeAll(keepingCapacity: true) }
+                cache[point] = decompressed
+            }
+            key = decompressed
         }
-        self.compressed = compressed
+        self.compressed = point
     }
+
+    /// Keys decompressed lately. Decompressing takes a modular square root, a good part of checking a signed request,
+    /// and the same few callers sign request after request. Only valid points get in; bounded by starting afresh.
+    private static let recent = Mutex<[[UInt8]: P256.Signing.PublicKey]>([:])
+    private static let recentLimit = 256
 
     /// Parses the `publicKeyBase58` form of a DID document key (Base58 of the 33 bytes, no checksum).
     public init(base58: String) throws(KeyError) {

@@ -117,10 +117,8 @@ final class CarrierService: Sendable {
         }
         let friends = storedFriends().map(\.key)
         logger.info("carrier started", metadata: ["userId": "\(device)", "friends": "\(friends.count)"])
-        if !friends.isEmpty {
-            Task { [self] in _ = await supervisor?.call("carrier.accept", ["keys": .array(friends.map(JSONValue.string))]) }
-        }
-        return .success(.object(["friends": .number(JSONNumber(friends.count))]))
+        // In the answer, not a carrier.accept call: the carrier may still be in its handshake, not yet callable.
+        return .success(.object(["friends": .number(JSONNumber(friends.count)), "accept": .array(friends.map(JSONValue.string))]))
     }
 
     func storedFriends() -> [(key: String, did: String)] {
@@ -289,12 +287,19 @@ final class CarrierService: Sendable {
             return .failure(RemoteError(code: -32001, message: "no session: answer the device's challenge first"))
         }
         guard let gate = late.gate else { return .failure(RemoteError(code: -32002, message: "the agent is starting")) }
-        if let claimed = try? SignedRequest(text: request), claimed.did != session.did {
-            let reason = "request signed by \(claimed.did), but this session belongs to \(session.did)"
-            audit(subject: claimed.did.description, allow: false, reason: reason, request: request, method: claimed.method)
-            return .failure(RemoteError(code: -32000, message: "denied: \(reason)"))
+        let decision: GateDecision
+        let signed: SignedRequest?
+        if let claimed = try? SignedRequest(text: request) {
+            guard claimed.did == session.did else {
+                let reason = "request signed by \(claimed.did), but this session belongs to \(session.did)"
+                audit(subject: claimed.did.description, allow: false, reason: reason, request: request, method: claimed.method)
+                return .failure(RemoteError(code: -32000, message: "denied: \(reason)"))
+            }
+            (decision, signed) = (gate.authorize(.signed(claimed, rawJSON: request), nowMillis: wallMillis()), claimed)
+        } else {
+            // Malformed: the gate denies and audits it with what can be read of it.
+            (decision, signed) = gate.authorize(signedText: request, nowMillis: wallMillis())
         }
-        let (decision, signed) = gate.authorize(signedText: request, nowMillis: wallMillis())
         guard decision.allowed, let signed else {
             return .failure(RemoteError(code: -32000, message: "denied: \(decision.reason) (audit #\(decision.auditSeq.map(String.init) ?? "-"))"))
         }

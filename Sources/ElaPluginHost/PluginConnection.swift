@@ -58,7 +58,7 @@ public final class PluginConnection: Sendable {
     let channel: any Channel
     public let maxInFlight: Int
     private struct Pending {
-        var continuation: CheckedContinuation<Result<JSONValue, PluginCallError>, Never>
+        var completion: @Sendable (Result<JSONValue, PluginCallError>) -> Void
         /// Cancelled when the answer comes, so timers of answered calls do not pile up in the loop's timer heap.
         var timeout: Scheduled<Void>?
     }
@@ -99,32 +99,42 @@ public final class PluginConnection: Sendable {
     /// Sends a request and waits for its answer (or the timeout, or the plugin going away).
     public func call(_ method: String, _ params: JSONObject, timeoutSeconds: Double) async -> Result<JSONValue, PluginCallError> {
         await withCheckedContinuation { (continuation: CheckedContinuation<Result<JSONValue, PluginCallError>, Never>) in
-            let outcome: Result<Int64, PluginCallError> = state.withLock { s in
-                if s.closed { return .failure(.disconnected(plugin: plugin)) }
-                if s.pending.count >= maxInFlight { return .failure(.busy(plugin: plugin)) }
-                let id = s.nextID
-                s.nextID += 1
-                s.pending[id] = Pending(continuation: continuation)
-                return .success(id)
+            send(method, params, timeoutSeconds: timeoutSeconds) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Sends a request without waiting: `completion` runs once with the answer, the timeout or the plugin going
+    /// away, on the connection's loop (or at once on the calling thread when the request cannot go out). It must not
+    /// block.
+    public func send(
+        _ method: String, _ params: JSONObject, timeoutSeconds: Double,
+        completion: @escaping @Sendable (Result<JSONValue, PluginCallError>) -> Void
+    ) {
+        let outcome: Result<Int64, PluginCallError> = state.withLock { s in
+            if s.closed { return .failure(.disconnected(plugin: plugin)) }
+            if s.pending.count >= maxInFlight { return .failure(.busy(plugin: plugin)) }
+            let id = s.nextID
+            s.nextID += 1
+            s.pending[id] = Pending(completion: completion)
+            return .success(id)
+        }
+        switch outcome {
+        case .failure(let e): completion(.failure(e))
+        case .success(let id):
+            // On the channel's own loop (the usual case: the control socket shares it) this writes at once;
+            // from elsewhere NIO hops to the loop.
+            channel.writeAndFlush(ByteBuffer(bytes: PluginMessage.request(id: id, method: method, params: params).encoded()), promise: nil)
+            let plugin = self.plugin
+            let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, timeoutSeconds) * 1e9))) { [weak self] in
+                _ = self?.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds)))
             }
-            switch outcome {
-            case .failure(let e): continuation.resume(returning: .failure(e))
-            case .success(let id):
-                // On the channel's own loop (the usual case: the control socket shares it) this writes at once;
-                // from elsewhere NIO hops to the loop.
-                channel.writeAndFlush(ByteBuffer(bytes: PluginMessage.request(id: id, method: method, params: params).encoded()), promise: nil)
-                let plugin = self.plugin
-                let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, timeoutSeconds) * 1e9))) { [weak self] in
-                    _ = self?.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds)))
-                }
-                // An answer that already came took the entry; its timer then finds nothing and does nothing.
-                let answered = state.withLock { s -> Bool in
-                    guard s.pending[id] != nil else { return true }
-                    s.pending[id]?.timeout = timeout
-                    return false
-                }
-                if answered { timeout.cancel() }
+            // An answer that already came took the entry; its timer then finds nothing and does nothing.
+            let answered = state.withLock { s -> Bool in
+                guard s.pending[id] != nil else { return true }
+                s.pending[id]?.timeout = timeout
+                return false
             }
+            if answered { timeout.cancel() }
         }
     }
 
@@ -147,7 +157,7 @@ public final class PluginConnection: Sendable {
     func finish(_ id: Int64, _ result: Result<JSONValue, PluginCallError>) -> Bool {
         let pending = state.withLock { $0.pending.removeValue(forKey: id) }
         pending?.timeout?.cancel()
-        pending?.continuation.resume(returning: result)
+        pending?.completion(result)
         return pending != nil
     }
 
@@ -159,7 +169,7 @@ public final class PluginConnection: Sendable {
         }
         for p in waiting {
             p.timeout?.cancel()
-            p.continuation.resume(returning: .failure(.disconnected(plugin: plugin)))
+            p.completion(.failure(.disconnected(plugin: plugin)))
         }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ElaConfig
+import ElaLoopExecutor
 import ElaFileSystem
 public import ElaJSON
 public import ElaPluginProtocol
@@ -32,6 +33,7 @@ public struct PluginEvent: Sendable, Equatable {
 }
 
 /// A plugin's own request to the host (e.g. a bridge forwarding a command): answered by the daemon's router.
+/// It runs on the plugin connection's event loop, so it must not block for long (slow work goes `offLoop`).
 public typealias PluginRequestHandler = @Sendable (_ plugin: String, _ method: String, _ params: JSONObject) async -> Result<JSONValue, PluginProtocolError>
 
 /// Knobs shared by every supervised plugin.
@@ -220,6 +222,18 @@ public actor PluginSupervisor {
         }
         counters.withLock { $0.calls += 1 }
         return await connection.call(method, params, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Like ``call(_:_:timeoutSeconds:)`` without waiting; `completion` runs once (see `PluginConnection.send`).
+    public nonisolated func send(
+        _ method: String, _ params: JSONObject, timeoutSeconds: Double = 10,
+        completion: @escaping @Sendable (Result<JSONValue, PluginCallError>) -> Void
+    ) {
+        guard let connection = live.withLock({ $0 }) else {
+            return completion(.failure(.notRunning(plugin: name, state: "not connected")))
+        }
+        counters.withLock { $0.calls += 1 }
+        connection.send(method, params, timeoutSeconds: timeoutSeconds, completion: completion)
     }
 
     public func status() -> PluginStatus {
@@ -486,7 +500,10 @@ public actor PluginSupervisor {
                         .failure(id: id, PluginProtocolError(.methodNotFound, "the host serves no requests from plugins")))
                     return
                 }
-                Task {
+                // On the connection's loop (this callback runs there): a request, the plugin calls its handler makes
+                // and their answers then stay on one thread, with no wake-up of a pool thread on the way.
+                let loop = replies.connection.withLock { $0 }.map { EventLoopTaskExecutor($0.channel.eventLoop) }
+                Task(executorPreference: loop) {
                     let result = await handler(plugin, method, params)
                     let reply: PluginMessage =
                         switch result {

@@ -1,13 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 internal import ElaPluginProtocol
 internal import Synchronization
 
 /// The plugin's own requests to the host (`context.call`): numbered, matched to the host's answers by id.
 /// The host numbers its requests separately; the two id spaces never meet.
+///
+/// Timeouts are checked by one sweeper that wakes about every 100 ms while calls wait, not by a timer per call: a
+/// per-call timer task is a thread wake-up when it is cancelled, on every call.
 final class HostCalls: Sendable {
+    typealias Completion = @Sendable (Result<JSONValue, PluginError>) -> Void
+    private struct Pending {
+        var method: String
+        var timeout: Duration
+        var deadline: ContinuousClock.Instant
+        var completion: Completion
+    }
     private struct State {
         var nextID: Int64 = 1
-        var pending: [Int64: CheckedContinuation<Result<JSONValue, PluginError>, Never>] = [:]
+        var pending: [Int64: Pending] = [:]
         var closed = false
+        var sweeping = false
     }
     private let state = Mutex(State())
     private let outbound: OutboundQueue
@@ -15,36 +29,52 @@ final class HostCalls: Sendable {
     init(outbound: OutboundQueue) { self.outbound = outbound }
 
     func call(_ method: String, _ params: JSONObject, timeout: Duration) async -> Result<JSONValue, PluginError> {
-        let id: Int64? = state.withLock { s in
-            guard !s.closed else { return nil }
-            defer { s.nextID += 1 }
-            return s.nextID
+        await withCheckedContinuation { (c: CheckedContinuation<Result<JSONValue, PluginError>, Never>) in
+            send(method, params, timeout: timeout) { c.resume(returning: $0) }
         }
-        guard let id else { return .failure(.failed("\(method): the connection to the host is closed")) }
-        let timer = Task { [self] in
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { resolve(id, .failure(.failed("\(method): the host did not answer within \(timeout)"))) }
+    }
+
+    /// Sends a request now, from the calling thread, and runs `completion` once with the answer, the timeout or
+    /// the connection's end (on whichever thread learns it; it must not block).
+    func send(_ method: String, _ params: JSONObject, timeout: Duration, completion: @escaping Completion) {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let (id, startSweeper): (Int64?, Bool) = state.withLock { s in
+            guard !s.closed else { return (nil, false) }
+            let id = s.nextID
+            s.nextID += 1
+            s.pending[id] = Pending(method: method, timeout: timeout, deadline: deadline, completion: completion)
+            defer { s.sweeping = true }
+            return (id, !s.sweeping)
         }
-        defer { timer.cancel() }
-        return await withCheckedContinuation { (c: CheckedContinuation<Result<JSONValue, PluginError>, Never>) in
-            let registered = state.withLock { s -> Bool in
-                guard !s.closed else { return false }
-                s.pending[id] = c
-                return true
+        guard let id else { return completion(.failure(.failed("\(method): the connection to the host is closed"))) }
+        if startSweeper { Task { await sweep() } }
+        if !outbound.enqueueRequest(PluginMessage.request(id: id, method: method, params: params).encoded()) {
+            resolve(id, .failure(.failed("\(method): the connection to the host is closed")))
+        }
+    }
+
+    /// Fails calls past their deadline; ends when none waits (the next call starts it again).
+    private func sweep() async {
+        while true {
+            try? await Task.sleep(for: .milliseconds(100))
+            let now = ContinuousClock.now
+            let (expired, done) = state.withLock { s -> ([Pending], Bool) in
+                let late = s.pending.filter { $0.value.deadline <= now }
+                for id in late.keys { s.pending[id] = nil }
+                if s.pending.isEmpty { s.sweeping = false }
+                return (Array(late.values), !s.sweeping)
             }
-            guard registered else { return c.resume(returning: .failure(.failed("\(method): the connection to the host is closed"))) }
-            if !outbound.enqueueRequest(PluginMessage.request(id: id, method: method, params: params).encoded()) {
-                resolve(id, .failure(.failed("\(method): the connection to the host is closed")))
-            }
+            for p in expired { p.completion(.failure(.failed("\(p.method): the host did not answer within \(p.timeout)"))) }
+            if done { return }
         }
     }
 
     /// An answer from the host; false when nobody waits for `id` (late after a timeout, or bogus).
     @discardableResult
     func resolve(_ id: Int64, _ result: Result<JSONValue, PluginError>) -> Bool {
-        let c = state.withLock { $0.pending.removeValue(forKey: id) }
-        c?.resume(returning: result)
-        return c != nil
+        let p = state.withLock { $0.pending.removeValue(forKey: id) }
+        p?.completion(result)
+        return p != nil
     }
 
     /// Fails every waiting call (the session is ending).
@@ -54,6 +84,6 @@ final class HostCalls: Sendable {
             defer { s.pending.removeAll() }
             return Array(s.pending.values)
         }
-        for c in waiting { c.resume(returning: .failure(.failed("the connection to the host closed"))) }
+        for p in waiting { p.completion(.failure(.failed("the connection to the host closed"))) }
     }
 }

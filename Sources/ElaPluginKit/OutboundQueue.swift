@@ -45,33 +45,9 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
 
     var droppedEvents: Int { state.withLock { $0.dropped } }
 
-    /// Sends an answer (response or failure). Ignored once closed. When nothing is queued or being written, the
-    /// answering task writes it itself: a hand-off to the writer thread costs a thread wake-up per call, which is
-    /// most of a call's latency on a small board. Order is kept: frames queued meanwhile follow it.
+    /// Sends an answer (response or failure). Ignored once closed. Never dropped.
     func enqueueAnswer(_ message: PluginMessage) {
-        let frame = message.encoded()
-        enum Path { case inline, queued, dropped }
-        let path = state.withLock { s -> Path in
-            guard !s.closed else { return .dropped }
-            if s.ready.isEmpty && !s.writing {
-                s.writing = true
-                return .inline
-            }
-            s.ready.append(frame)
-            s.readyIsEvent.append(false)
-            return .queued
-        }
-        switch path {
-        case .dropped: return
-        case .queued: sem_post(wakeups)
-        case .inline:
-            _ = SocketIO.writeAll(fd, frame)
-            let more = state.withLock { s -> Bool in
-                s.writing = false
-                return !s.ready.isEmpty || s.closed
-            }
-            if more { sem_post(wakeups) }
-        }
+        _ = submit(message.encoded(), isEvent: false)
     }
 
     /// Queues the handshake answer and lets the events held so far follow it.
@@ -89,40 +65,64 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
         sem_post(wakeups)
     }
 
-    /// Queues a request to the host. Never dropped, and sent at once: the host answers a plugin's requests from the
+    /// Sends a request to the host. Never dropped, and sent at once: the host answers a plugin's requests from the
     /// moment it sent `ela.hello`, so `onStart` may call it. False once closed.
     @discardableResult
     func enqueueRequest(_ frame: [UInt8]) -> Bool {
-        let queued = state.withLock { s -> Bool in
-            guard !s.closed else { return false }
-            s.ready.append(frame)
-            s.readyIsEvent.append(false)
-            return true
-        }
-        if queued { sem_post(wakeups) }
-        return queued
+        submit(frame, isEvent: false)
     }
 
-    /// Queues an event frame; false (and counted) when the queue is full.
+    /// Sends an event frame; false (and counted) when the queue is full.
     @discardableResult
     func enqueueEvent(_ frame: [UInt8]) -> Bool {
-        let queued = state.withLock { s -> Bool in
-            guard !s.closed else { return false }
-            guard s.queuedEvents < eventCapacity else {
-                s.dropped += 1
-                return false
+        submit(frame, isEvent: true)
+    }
+
+    /// Writes `frame` on the caller's thread when nothing is queued or being written, else queues it for the writer
+    /// thread. A hand-off to the writer costs a thread wake-up per frame, which is most of a call's latency on a small
+    /// board. The inline write never waits on the host: what the socket does not take at once goes to the writer,
+    /// ahead of anything queued meanwhile, so order is kept and no handler or emitting thread ever blocks.
+    private func submit(_ frame: [UInt8], isEvent: Bool) -> Bool {
+        enum Path { case inline, queued, refused }
+        let path = state.withLock { s -> Path in
+            guard !s.closed else { return .refused }
+            if isEvent {
+                guard s.queuedEvents < eventCapacity else {
+                    s.dropped += 1
+                    return .refused
+                }
+                guard s.eventsOpen else {
+                    s.queuedEvents += 1
+                    s.heldEvents.append(frame)
+                    return .queued
+                }
             }
-            s.queuedEvents += 1
-            if s.eventsOpen {
-                s.ready.append(frame)
-                s.readyIsEvent.append(true)
-            } else {
-                s.heldEvents.append(frame)
+            if s.ready.isEmpty && !s.writing {
+                s.writing = true
+                return .inline
             }
-            return true
+            if isEvent { s.queuedEvents += 1 }
+            s.ready.append(frame)
+            s.readyIsEvent.append(isEvent)
+            return .queued
         }
-        if queued { sem_post(wakeups) }
-        return queued
+        switch path {
+        case .refused: return false
+        case .queued: sem_post(wakeups)
+        case .inline:
+            let written = SocketIO.writeWithoutWaiting(fd, frame)
+            let more = state.withLock { s -> Bool in
+                s.writing = false
+                if written < frame.count {
+                    // The rest (all of it on a full socket or a failed write, which the writer then reports) goes first.
+                    s.ready.insert(Array(frame[max(0, written)...]), at: 0)
+                    s.readyIsEvent.insert(false, at: 0)
+                }
+                return !s.ready.isEmpty || s.closed
+            }
+            if more { sem_post(wakeups) }
+        }
+        return true
     }
 
     /// Starts the writer thread; `onExit` runs on it after the last frame was written (or writing failed).

@@ -47,6 +47,17 @@ public final class PluginContext: Sendable {
         return try await hostCalls.call(method, params, timeout: timeout).get()
     }
 
+    /// Like ``call(_:_:timeout:)`` without waiting: the request is written from the calling thread (a thread of the
+    /// plugin's own, such as a network loop, can use it), and `completion` runs once with the answer, the timeout or
+    /// the connection's end, on whichever thread learns it (it must not block). Requests go out in the order made.
+    public func send(
+        _ method: String, _ params: JSONObject = JSONObject(), timeout: Duration = .seconds(10),
+        completion: @escaping @Sendable (Result<JSONValue, PluginError>) -> Void
+    ) {
+        guard let hostCalls else { return completion(.failure(.failed("\(method): this context is not connected to a host"))) }
+        hostCalls.send(method, params, timeout: timeout, completion: completion)
+    }
+
     /// Sends the notification `event` to the host. Never blocks: events wait in a bounded queue, and when it is full
     /// (the host reads too slowly) the event is dropped and counted in `droppedEvents` (reported by `ela.ping`).
     public func emit(_ event: String, _ params: JSONObject) {

@@ -27,6 +27,23 @@ enum SocketIO {
         }
     }
 
+    /// Writes what the socket takes without blocking; returns how many bytes that was (0 when it is full, failed, or
+    /// is not a socket: the caller hands the rest to a thread that may block).
+    static func writeWithoutWaiting(_ fd: Int32, _ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                offset += n
+            }
+            return offset
+        }
+    }
+
     enum ReadResult {
         case bytes(Int)
         case endOfStream

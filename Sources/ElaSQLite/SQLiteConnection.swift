@@ -30,6 +30,8 @@ public final class SQLiteConnection {
     /// Prepared statements of `run`, `query` and transactions, by SQL text: re-preparing them cost a hot call
     /// path (the gate's audit append) a third of its time. Finalized by `close()`.
     private var statementCache: [String: OpaquePointer] = [:]
+    /// Inside ``SQLiteDatabase/read(_:)``: statements that would write fail with `.readOnly`.
+    var isQueryOnly = false
     static let statementCacheLimit = 64
 
     /// Opens (and for read-write, creates) the database at `path` and configures it.

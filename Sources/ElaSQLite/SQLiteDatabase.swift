@@ -35,9 +35,13 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// Runs `body` in a read transaction (one consistent snapshot). Writes fail with `.readOnly`.
     public func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try lock.withLock { _ in
-            try connection.run("PRAGMA query_only = ON")
-            defer { try? connection.run("PRAGMA query_only = OFF") }
-            return try connection.transaction(.deferred) { try body(connection) }
+            // Not `PRAGMA query_only`: changing a flag pragma expires every prepared statement, so each read would
+            // make the next queries compile again.
+            try connection.transaction(.deferred) {
+                connection.isQueryOnly = true
+                defer { connection.isQueryOnly = false }
+                return try body(connection)
+            }
         }
     }
 

@@ -126,6 +126,9 @@ public final class SQLiteStatement {
     @discardableResult
     public func step() throws(SQLiteError) -> Bool {
         try connection.checkOpen(sql: sql)
+        if connection.isQueryOnly && sqlite3_stmt_readonly(handle) == 0 {
+            throw SQLiteError(code: .readOnly, message: "attempt to write in a read transaction", sql: sql)
+        }
         generation &+= 1
         let rc = sqlite3_step(handle)
         switch rc {

@@ -62,6 +62,74 @@ import Testing
     }
 }
 
+/// Requests pipelined on one connection, and an oversize one, over a raw socket.
+@Suite struct ControlConnectionTests {
+    /// Writes `bytes` to a new connection to `path`, then reads until `lines` answers (or the end) came back.
+    static func exchange(_ path: String, _ bytes: [UInt8], lines: Int) throws -> [String] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let p = Array(path.utf8)
+            raw.copyBytes(from: p)
+            raw[p.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { return [] }
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
+        var received: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while received.filter({ $0 == 0x0A }).count < lines {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            received.append(contentsOf: buf[0..<n])
+        }
+        return received.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await ControlServerTests.withServer(
+            onLoop: true,
+            { _ in
+                // The first takes longest: answers must still come back in request order.
+                ["wait": { params in
+                    let ms = params["ms"]?.numberValue?.int64Value ?? 0
+                    try? await Task.sleep(for: .milliseconds(ms))
+                    return .number(JSONNumber(ms))
+                }]
+            }
+        ) { path, _ in
+            var frames: [UInt8] = []
+            for (id, ms) in [(1, 60), (2, 0), (3, 20)] {
+                frames += ControlRequest(id: Int64(id), method: "wait", params: ["ms": .number(JSONNumber(ms))]).encoded()
+            }
+            let request = frames
+            let answers = try await onOwnThread { try Self.exchange(path, request, lines: 3) }
+            let ids = answers.compactMap { try? ControlResponse(frame: Array($0.utf8)).id }
+            #expect(ids == [1, 2, 3], "\(answers)")
+        }
+    }
+
+    @Test func anOversizeRequestGetsAnErrorAndTheConnectionCloses() async throws {
+        try await ControlServerTests.withServer(onLoop: true, { _ in [:] }) { path, _ in
+            let huge = [UInt8](repeating: 0x61, count: ControlProtocol.maxFrameBytes + 10)
+            let answers = try await onOwnThread { try Self.exchange(path, huge, lines: 2) }
+            #expect(answers.count == 1, "\(answers)")
+            let error = try? ControlResponse(frame: Array((answers.first ?? "").utf8)).outcome.get()
+            #expect(error == nil)
+            #expect(answers.first?.contains("\(ControlError.frameTooLarge)") == true, "\(answers)")
+        }
+    }
+}
+
 extension ControlServer {
     /// Lets a test's handlers reach the server they run in.
     final class Box: Sendable {

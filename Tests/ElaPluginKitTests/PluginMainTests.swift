@@ -385,6 +385,49 @@ func testPlugin(gate: Gate = Gate()) -> PluginDefinition {
         #expect(await plugin.value == 0)
     }
 
+    @Test func requestsSentWithoutWaitingLeaveInOrderFromAnyThreadAndCompleteOnce() async throws {
+        let outcomes = Recorder()
+        var d = PluginDefinition(name: "b", version: "1.0.0")
+        d.method("b.fire") { call, ctx in
+            let count = Int(call.params["count"]?.numberValue?.int64Value ?? 0)
+            // From a thread of the plugin's own (as ela-carrier's Tox thread does), not a task.
+            _ = PosixThread.detach {
+                for i in 0..<count {
+                    ctx.send("ela.note", ["i": .number(JSONNumber(i))], timeout: .seconds(1)) { r in
+                        outcomes.add(((try? r.get())?["ok"] == true ? "ok" : "failed") + "\(i)")
+                    }
+                }
+            }
+            return .null
+        }
+        let (host, plugin) = try TestHost.start(d)
+        try await host.handshake()
+        host.send(.request(id: 1, method: "b.fire", params: ["count": 3]))
+        var ids: [Int64] = []
+        var order: [String] = []
+        while ids.count < 3 {
+            switch try await host.receive() {
+            case .request(let id, let method, let params):
+                #expect(method == "ela.note")
+                ids.append(id)
+                order.append(params["i"]?.numberValue?.text ?? "?")
+            default: break
+            }
+        }
+        #expect(order == ["0", "1", "2"])
+        // Two answered; the third never is and times out.
+        host.send(.response(id: ids[0], result: .object(["ok": true])))
+        host.send(.response(id: ids[1], result: .object(["ok": true])))
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(10))
+        while outcomes.all.count < 3 && clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(Set(outcomes.all) == ["ok0", "ok1", "failed2"])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(outcomes.all.count == 3)
+        host.close()
+        #expect(await plugin.value == 0)
+    }
+
     @Test func aContextWithoutAHostSaysSo() async {
         let ctx = PluginContext()
         await #expect(throws: PluginError.self) { _ = try await ctx.call("ela.device") }

@@ -56,7 +56,7 @@ import Testing
                 try database.read { try $0.run("INSERT INTO t VALUES (2)") }
             }
             #expect(error?.code == .readOnly)
-            // query_only is switched back off after a read.
+            // Writes work again after a read.
             try database.write { try $0.run("INSERT INTO t VALUES (3)") }
             #expect(try database.read { try $0.query("SELECT x FROM t") { row -> Int in try row[0] } } == [3])
         }
