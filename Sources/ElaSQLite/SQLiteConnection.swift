@@ -132,6 +132,9 @@ public final class SQLiteConnection {
                 guard let next = tail, next != cursor else { return nil }
                 cursor = next
                 guard let statement else { continue }  // only whitespace or a comment
+                if isQueryOnly && sqlite3_stmt_readonly(statement) == 0 {
+                    return SQLiteError(code: .readOnly, message: "attempt to write in a read transaction", sql: String(cString: sqlite3_sql(statement)))
+                }
                 var step: Int32
                 repeat { step = sqlite3_step(statement) } while step == SQLITE_ROW
                 guard step == SQLITE_DONE else {

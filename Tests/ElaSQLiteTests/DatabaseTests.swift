@@ -56,6 +56,10 @@ import Testing
                 try database.read { try $0.run("INSERT INTO t VALUES (2)") }
             }
             #expect(error?.code == .readOnly)
+            let scripted = #expect(throws: SQLiteError.self) {
+                try database.read { try $0.execute("SELECT 1; DELETE FROM t") }
+            }
+            #expect(scripted?.code == .readOnly)
             // Writes work again after a read.
             try database.write { try $0.run("INSERT INTO t VALUES (3)") }
             #expect(try database.read { try $0.query("SELECT x FROM t") { row -> Int in try row[0] } } == [3])
