@@ -118,15 +118,23 @@ final class CarrierNode: Sendable {
             return f.window.waiting > 0 || !f.window.inFlight.isEmpty
         }
 
-        /// One turn of the loop: bootstrap while offline, `tox_iterate`, toxcore's reports, the windows. Returns
-        /// whether traffic is still flowing (the loop then turns again in 1 ms).
+        /// Whether it is time to bootstrap: at start and again every 10 s while we are offline.
+        mutating func bootstrapDue(now: Int64) -> Bool {
+            guard selfConnection == .none && now - lastBootstrap > 10_000 else { return false }
+            lastBootstrap = now
+            return true
+        }
+
+        /// Hands toxcore the bootstrap nodes and relays, their addresses already resolved (numeric, so toxcore does
+        /// no DNS lookup while the lock is held: that would stall `carrier.send` and the reader's pings with it).
+        func bootstrap(bootstrap: [NodeConfig.Node], relays: [NodeConfig.Node]) {
+            for n in bootstrap { try? tox.bootstrap(host: n.host, port: n.port, publicKey: n.key) }
+            for n in relays { try? tox.addTCPRelay(host: n.host, port: n.port, publicKey: n.key) }
+        }
+
+        /// One turn of the loop: `tox_iterate`, toxcore's reports, the windows. Returns whether traffic is still
+        /// flowing (the loop then turns again in 1 ms).
         mutating func turn(now: Int64) -> Bool {
-            // Bootstrap at start and again every 10 s while we are offline.
-            if selfConnection == .none && now - lastBootstrap > 10_000 {
-                lastBootstrap = now
-                for n in config.bootstrap { try? tox.bootstrap(host: n.host, port: n.port, publicKey: n.key) }
-                for n in config.relays { try? tox.addTCPRelay(host: n.host, port: n.port, publicKey: n.key) }
-            }
             let events = tox.iterate()
             for event in events {
                 switch event {
@@ -323,6 +331,24 @@ final class CarrierNode: Sendable {
 
     // MARK: the loop thread
 
+    /// `host` as a numeric IPv4 address (resolved with the system resolver when it is a name); nil when it cannot be
+    /// resolved now (the next bootstrap round, 10 s later, tries again).
+    static func numericHost(_ host: String) -> String? {
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return nil }
+        defer { freeaddrinfo(list) }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN) + 1)
+        guard let sa = first.pointee.ai_addr else { return nil }
+        let ok = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+            var addr = sin.pointee.sin_addr
+            return inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil
+        }
+        return ok ? String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    }
+
     private func loop() {
         defer { exited.store(true, ordering: .relaxed) }
         var options = ToxOptions()
@@ -347,6 +373,11 @@ final class CarrierNode: Sendable {
 
         while !stopping.load(ordering: .relaxed) {
             let now = nowMs()
+            if core.withLock({ $0?.bootstrapDue(now: now) ?? false }) {
+                let resolve = { (nodes: [NodeConfig.Node]) in nodes.compactMap { n in Self.numericHost(n.host).map { NodeConfig.Node(host: $0, port: n.port, key: n.key) } } }
+                let (bootstrap, relays) = (resolve(config.bootstrap), resolve(config.relays))
+                core.withLock { $0?.bootstrap(bootstrap: bootstrap, relays: relays) }
+            }
             let (busy, idleMs, reports) = core.withLock { c -> (Bool, Int, [(String, JSONObject)]) in
                 guard c != nil else { return (false, 50, []) }
                 let busy = c!.turn(now: now)

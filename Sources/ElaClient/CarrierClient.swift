@@ -231,7 +231,7 @@ public final class CarrierClient: Sendable {
             return s.nextID
         }
         let message = make(id)
-        // No task per call: the request leaves from this thread, the answer resumes us, and the watch loop fails a
+        // No task per call: the request leaves from this thread, the answer resumes us, and a 100 ms sweep fails a
         // call whose deadline passed.
         return await withCheckedContinuation { (c: CheckedContinuation<Result<JSONValue, RemoteError>, Never>) in
             state.withLock { $0.pending[id] = Pending(continuation: c, deadline: monotonic() + timeoutSeconds, timeoutSeconds: timeoutSeconds) }
@@ -241,7 +241,7 @@ public final class CarrierClient: Sendable {
         }
     }
 
-    /// Fails calls whose deadline passed (from the watch loop).
+    /// Fails calls whose deadline passed (every 100 ms while the client runs).
     func expireCalls(now: Double) {
         let late = state.withLock { s -> [(Int64, Pending)] in
             let late = s.pending.filter { $0.value.deadline <= now }
@@ -265,9 +265,16 @@ public final class CarrierClient: Sendable {
 
     /// Sends the hello when the session is not ready and none went out recently (and at the start).
     func watch() async {
+        // Deadlines on their own beat: the loop below can wait seconds on a hello or ping.
+        let expiry = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                expireCalls(now: monotonic())
+            }
+        }
+        defer { expiry.cancel() }
         while !Task.isCancelled {
             let now = monotonic()
-            expireCalls(now: now)
             enum Step { case hello, ping(Int64), resume, none }
             let step = state.withLock { s -> Step in
                 guard s.ownKey != nil, !s.closed else { return .none }

@@ -55,7 +55,8 @@ public final class ControlServer: Service {
                     connections.add(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineFrameDecoder(maxFrameBytes: ControlProtocol.maxFrameBytes)))
-                    try channel.pipeline.syncOperations.addHandler(ControlConnectionHandler(handler: handler, executor: executor))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ControlConnectionHandler(handler: handler, executor: executor, connections: connections))
                     channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                 }
             }
@@ -82,6 +83,8 @@ public final class ControlServer: Service {
             server.close(promise: nil)
         }
         connections.closeAll()
+        // Let handlers still running finish (what they touch is torn down after we return), within a grace period.
+        for _ in 0..<500 where connections.handlersRunning > 0 { try? await Task.sleep(for: .milliseconds(10)) }
         unlink(path)
     }
 
@@ -110,17 +113,25 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// Requests read ahead of the one being handled; past this the connection stops reading until they drain.
+    static let maxWaiting = 64
+
     let handler: ControlHandler
     let executor: (any TaskExecutor)?
+    let connections: OpenConnections
     private var waiting: [[UInt8]] = []
     private var busy = false
+    private var readingPaused = false
     private var peer: UInt32?
     private var peerKnown = false
     private var context: ChannelHandlerContext?
+    /// The last answer, sent after the requests before it were answered; then the connection closes.
+    private var closingAnswer: [UInt8]?
 
-    init(handler: ControlHandler, executor: (any TaskExecutor)?) {
+    init(handler: ControlHandler, executor: (any TaskExecutor)?, connections: OpenConnections) {
         self.handler = handler
         self.executor = executor
+        self.connections = connections
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -138,27 +149,48 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard closingAnswer == nil else { return }
         waiting.append(Array(unwrapInboundIn(data).readableBytesView))
+        if waiting.count >= Self.maxWaiting && !readingPaused {
+            readingPaused = true
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+        }
         next()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is FrameTooLargeError {
-            let reply = ControlResponse(
-                id: nil,
-                outcome: .failure(ControlError(code: ControlError.frameTooLarge, message: "request larger than \(ControlProtocol.maxFrameBytes) bytes")))
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply.encoded())), promise: nil)
+        guard error is FrameTooLargeError else {
+            context.close(promise: nil)
+            return
         }
-        context.close(promise: nil)
+        // Answer what came before the oversize frame, then say why and close.
+        let reply = ControlResponse(
+            id: nil,
+            outcome: .failure(ControlError(code: ControlError.frameTooLarge, message: "request larger than \(ControlProtocol.maxFrameBytes) bytes")))
+        closingAnswer = reply.encoded()
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
+        next()
     }
 
     /// Starts the oldest waiting request unless one is being handled.
     private func next() {
-        guard !busy, peerKnown, let context, !waiting.isEmpty else { return }
+        guard !busy, peerKnown, let context else { return }
+        guard !waiting.isEmpty else {
+            if let last = closingAnswer {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: last)), promise: nil)
+                context.close(promise: nil)
+            }
+            return
+        }
         busy = true
         let frame = waiting.removeFirst()
-        let (handler, peer, loop) = (self.handler, self.peer, context.eventLoop)
+        if readingPaused && closingAnswer == nil && waiting.count < Self.maxWaiting / 2 {
+            readingPaused = false
+            try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
+        }
+        let (handler, peer, loop, connections) = (self.handler, self.peer, context.eventLoop, self.connections)
         let bound = NIOLoopBound(self, eventLoop: loop)
+        connections.handlerStarted()
         Task(executorPreference: executor) {
             let reply = await ControlPeer.$uid.withValue(peer) { await handler.respond(to: frame) }
             // On the loop executor this is the loop already: the answer is written without a hop.
@@ -167,6 +199,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             } else {
                 loop.execute { bound.value.answer(reply) }
             }
+            connections.handlerFinished()
         }
     }
 
@@ -183,6 +216,10 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
 /// The server's open connections, closed when it stops.
 final class OpenConnections: Sendable {
     private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let running = Atomic<Int>(0)
+    var handlersRunning: Int { running.load(ordering: .relaxed) }
+    func handlerStarted() { running.add(1, ordering: .relaxed) }
+    func handlerFinished() { running.subtract(1, ordering: .relaxed) }
     func add(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
     func remove(_ channel: any Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
     func closeAll() { for c in channels.withLock({ Array($0.values) }) { c.close(promise: nil) } }

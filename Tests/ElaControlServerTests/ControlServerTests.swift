@@ -118,14 +118,27 @@ import Testing
         }
     }
 
-    @Test func anOversizeRequestGetsAnErrorAndTheConnectionCloses() async throws {
-        try await ControlServerTests.withServer(onLoop: true, { _ in [:] }) { path, _ in
-            let huge = [UInt8](repeating: 0x61, count: ControlProtocol.maxFrameBytes + 10)
-            let answers = try await onOwnThread { try Self.exchange(path, huge, lines: 2) }
-            #expect(answers.count == 1, "\(answers)")
-            let error = try? ControlResponse(frame: Array((answers.first ?? "").utf8)).outcome.get()
-            #expect(error == nil)
-            #expect(answers.first?.contains("\(ControlError.frameTooLarge)") == true, "\(answers)")
+    @Test func anOversizeRequestIsAnsweredAfterTheOnesBeforeItThenTheConnectionCloses() async throws {
+        try await ControlServerTests.withServer(onLoop: true, { _ in ["ok": { _ in .bool(true) }] }) { path, _ in
+            let first = ControlRequest(id: 7, method: "ok", params: [:]).encoded()
+            let huge = first + [UInt8](repeating: 0x61, count: ControlProtocol.maxFrameBytes + 10)
+            let answers = try await onOwnThread { try Self.exchange(path, huge, lines: 3) }
+            #expect(answers.count == 2, "\(answers)")
+            let earlier = try? ControlResponse(frame: Array((answers.first ?? "").utf8))
+            #expect(earlier?.id == 7 && (try? earlier?.outcome.get()) == .bool(true), "\(answers)")
+            #expect(answers.last?.contains("\(ControlError.frameTooLarge)") == true, "\(answers)")
+        }
+    }
+
+    @Test func aClientPipeliningManyRequestsGetsEveryAnswerInOrder() async throws {
+        // More than the read-ahead limit: reading pauses and resumes, nothing is lost.
+        try await ControlServerTests.withServer(onLoop: true, { _ in ["echo": { params in params["n"] ?? .null }] }) { path, _ in
+            var frames: [UInt8] = []
+            for n in 0..<300 { frames += ControlRequest(id: Int64(n), method: "echo", params: ["n": .number(JSONNumber(n))]).encoded() }
+            let request = frames
+            let answers = try await onOwnThread { try Self.exchange(path, request, lines: 300) }
+            let ids = answers.compactMap { try? ControlResponse(frame: Array($0.utf8)).id }
+            #expect(ids == (0..<300).map { Int64($0) })
         }
     }
 }
