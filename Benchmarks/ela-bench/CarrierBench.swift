@@ -207,8 +207,11 @@ func benchCarrier() async throws {
         let rawP50 = median(onPath, "p50Ms"), rawP99 = median(onPath, "p99Ms")
         let rawConnect = median(runs, "connectMs") / 1000
         print("  \(label): signed gpio.read RTT p50 \(fmt(percentile(rtts, 50))) ms, p99 \(fmt(percentile(rtts, 99))) ms (200 calls)")
-        let perRun = onPath.compactMap { $0["p50Ms"]?.numberValue?.doubleValue }.map(fmt).joined(separator: " ")
-        print("    | raw toxcore lossless packet RTT p50 \(fmt(rawP50)) ms, p99 \(fmt(rawP99)) ms (median of the \(onPath.count) of \(runs.count) runs on \(path); p50s: \(perRun)) | ratio p50 \(fmt(percentile(rtts, 50) / rawP50))")
+        let runP50s = onPath.compactMap { $0["p50Ms"]?.numberValue?.doubleValue }
+        let perRun = runP50s.map(fmt).joined(separator: " ")
+        // Raw runs on UDP fall in two regimes (~1.2 ms, ~3 ms); the goal is judged against the fastest run.
+        let fastest = runP50s.min() ?? .nan
+        print("    | raw toxcore lossless packet RTT p50 \(fmt(rawP50)) ms, p99 \(fmt(rawP99)) ms (median of the \(onPath.count) of \(runs.count) runs on \(path); p50s: \(perRun)) | ratio p50 \(fmt(percentile(rtts, 50) / rawP50)); to the fastest raw run \(fmt(percentile(rtts, 50) / fastest))\(udpOn ? " (goal <= 1.5)" : "")")
         print("    session open \(fmt(opens[opens.count / 2])) s, median of \(opens.count) (fresh Tox instance: network join + friend request + link + challenge; all: \(opens.map(fmt).joined(separator: " ")))")
         print("    | raw friend connection \(fmt(rawConnect)) s, median of \(runs.count) (tox_friend_add -> both connected, instances already online)")
         // An event stream: the device's plugin emits 2000 numbered events at 1900/s (under the host's 2000/s per-plugin
