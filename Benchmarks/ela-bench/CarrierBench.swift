@@ -78,6 +78,8 @@ func benchCarrier() async throws {
     defer {
         for p in pids { kill(p, SIGKILL) }
         for p in pids { var s: Int32 = 0; _ = waitpid(p, &s, 0) }
+        // The agent's state, keystore included, and the DApp identity: nothing of the run stays behind.
+        _ = system("rm -rf '\(dir)'")
     }
     // The bootstrap node (DHT + TCP relay); its key from its log.
     let udp = freePort(), tcp = freePort()
