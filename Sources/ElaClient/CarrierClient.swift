@@ -256,7 +256,7 @@ public final class CarrierClient: Sendable {
     }
 
     func send(_ m: SessionMessage) async -> Result<JSONValue, PluginCallError> {
-        await supervisor.call("carrier.send", ["key": .string(Hex.encode(device.publicKey)), "text": .string(m.text)])
+        await withCheckedContinuation { c in send(m) { c.resume(returning: $0) } }
     }
 
     func send(_ m: SessionMessage, completion: @escaping @Sendable (Result<JSONValue, PluginCallError>) -> Void) {

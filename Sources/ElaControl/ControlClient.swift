@@ -21,31 +21,8 @@ public struct ControlClient: Sendable {
 
     /// Sends one request and returns its result, or throws the agent's error (`ControlError`) or a connection error.
     public func call(_ method: String, params: JSONObject = JSONObject()) throws -> JSONValue {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ControlClientError(message: "socket(): \(String(cString: strerror(errno)))") }
+        let fd = try Self.connect(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
         defer { close(fd) }
-        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw ControlClientError(message: "socket path too long: \(socketPath)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
-            raw[pathBytes.count] = 0
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw ControlClientError(
-                message: "cannot reach ela-agent at \(socketPath): \(reason) (is the agent running? set --socket or ELA_AGENT_SOCKET)")
-        }
 
         let request = ControlRequest(id: 1, method: method, params: params).encoded()
         var sent = 0
@@ -75,6 +52,38 @@ public struct ControlClient: Sendable {
     }
 
     /// `--socket`, else `$ELA_AGENT_SOCKET`, else the packaged default.
+    /// A blocking connection to the control socket at `socketPath`, with send and receive timeouts; the caller
+    /// closes it.
+    public static func connect(socketPath: String, timeoutSeconds: Int = 10) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ControlClientError(message: "socket(): \(String(cString: strerror(errno)))") }
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(socketPath.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw ControlClientError(message: "socket path too long: \(socketPath)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ControlClientError(
+                message: "cannot reach ela-agent at \(socketPath): \(reason) (is the agent running? set --socket or ELA_AGENT_SOCKET)")
+        }
+        return fd
+    }
+
     public static func defaultSocketPath(explicit: String?) -> String {
         if let explicit { return explicit }
         if let env = getenv("ELA_AGENT_SOCKET"), let s = String(validatingCString: env), !s.isEmpty { return s }

@@ -217,11 +217,7 @@ public actor PluginSupervisor {
 
     /// Sends `method` to the plugin. Gate checks happen before this.
     public nonisolated func call(_ method: String, _ params: JSONObject, timeoutSeconds: Double = 10) async -> Result<JSONValue, PluginCallError> {
-        guard let connection = live.withLock({ $0 }) else {
-            return .failure(.notRunning(plugin: name, state: "not connected"))
-        }
-        counters.withLock { $0.calls += 1 }
-        return await connection.call(method, params, timeoutSeconds: timeoutSeconds)
+        await withCheckedContinuation { c in send(method, params, timeoutSeconds: timeoutSeconds) { c.resume(returning: $0) } }
     }
 
     /// Like ``call(_:_:timeoutSeconds:)`` without waiting; `completion` runs once (see `PluginConnection.send`).

@@ -66,19 +66,8 @@ import Testing
 @Suite struct ControlConnectionTests {
     /// Writes `bytes` to a new connection to `path`, then reads until `lines` answers (or the end) came back.
     static func exchange(_ path: String, _ bytes: [UInt8], lines: Int) throws -> [String] {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try ControlClient.connect(socketPath: path)
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let p = Array(path.utf8)
-            raw.copyBytes(from: p)
-            raw[p.count] = 0
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else { return [] }
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
