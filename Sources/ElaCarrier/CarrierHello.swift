@@ -23,35 +23,53 @@ public enum CarrierHello {
 }
 
 /// The answer to a device's challenge: a signed request `carrier.session` with params
-/// `{"challenge": <hex the device sent>, "toxKey": <our user id>, "device": <device user id>}`. Signing a fresh random
-/// challenge proves the DID key is behind this very Tox link now, not just when the hello was made.
+/// `{"challenge": <hex the device sent>, "toxKey": <our user id>, "device": <device user id>}` and, when the device
+/// offered a session key, `"sessionKey": <our X25519 public key, hex>`. Signing a fresh random challenge proves the
+/// DID key is behind this very Tox link now, not just when the hello was made; signing the session key binds the
+/// MAC key of the session's calls (``SessionSeal``) to the DID.
 public enum CarrierSessionProof {
     public static let method = "carrier.session"
 
     public static func make(
-        did: DID, key: ElaPrivateKey, challenge: String, toxUserID: String, deviceUserID: String, now: Int64
+        did: DID, key: ElaPrivateKey, challenge: String, toxUserID: String, deviceUserID: String, sessionKey: [UInt8]? = nil,
+        now: Int64
     ) throws -> String {
-        try SignedRequest.sign(
-            method: method,
-            params: ["challenge": .string(challenge), "toxKey": .string(toxUserID), "device": .string(deviceUserID)],
-            privateKey: key, did: did, now: now
-        ).text
+        var params: JSONObject = ["challenge": .string(challenge), "toxKey": .string(toxUserID), "device": .string(deviceUserID)]
+        if let sessionKey { params["sessionKey"] = .string(Hex.encode(sessionKey)) }
+        return try SignedRequest.sign(method: method, params: params, privateKey: key, did: did, now: now).text
+    }
+
+    /// The DApp's session public key (nil when it offered none) when the proof is good for `did` on this link.
+    public static func verify(
+        _ text: String, did: DID, challenge: String, toxUserID: String, deviceUserID: String, now: Int64, windowSeconds: Int64
+    ) -> Result<[UInt8]?, CarrierProtocolError> {
+        func fail(_ why: String) -> Result<[UInt8]?, CarrierProtocolError> { .failure(CarrierProtocolError(why)) }
+        let r: SignedRequest
+        do { r = try SignedRequest(text: text) } catch { return fail("malformed session proof: \(error)") }
+        guard r.method == method else { return fail("session proof method is \(r.method), not \(method)") }
+        guard r.did == did else { return fail("session proof is for \(r.did), the hello was from \(did)") }
+        guard r.isKeyBoundToDID else { return fail("session proof key is not the key of \(r.did)") }
+        guard r.isSignatureValid else { return fail("bad signature on the session proof") }
+        guard r.params["challenge"]?.stringValue == challenge else { return fail("session proof answers another challenge") }
+        guard r.params["toxKey"]?.stringValue == toxUserID else { return fail("session proof names another Tox key") }
+        guard r.params["device"]?.stringValue == deviceUserID else { return fail("session proof names another device") }
+        guard abs(now - r.timestamp) <= windowSeconds else { return fail("session proof timestamp outside the \(windowSeconds) s window") }
+        guard let offered = r.params["sessionKey"] else { return .success(nil) }
+        guard let hex = offered.stringValue, let key = try? Hex.decode(hex), key.count == 32 else {
+            return fail("session proof sessionKey must be 64 hex digits (an X25519 public key)")
+        }
+        return .success(key)
     }
 
     /// Nil when the proof is good for `did` on this link, else why not.
     public static func check(
         _ text: String, did: DID, challenge: String, toxUserID: String, deviceUserID: String, now: Int64, windowSeconds: Int64
     ) -> String? {
-        let r: SignedRequest
-        do { r = try SignedRequest(text: text) } catch { return "malformed session proof: \(error)" }
-        guard r.method == method else { return "session proof method is \(r.method), not \(method)" }
-        guard r.did == did else { return "session proof is for \(r.did), the hello was from \(did)" }
-        guard r.isKeyBoundToDID else { return "session proof key is not the key of \(r.did)" }
-        guard r.isSignatureValid else { return "bad signature on the session proof" }
-        guard r.params["challenge"]?.stringValue == challenge else { return "session proof answers another challenge" }
-        guard r.params["toxKey"]?.stringValue == toxUserID else { return "session proof names another Tox key" }
-        guard r.params["device"]?.stringValue == deviceUserID else { return "session proof names another device" }
-        guard abs(now - r.timestamp) <= windowSeconds else { return "session proof timestamp outside the \(windowSeconds) s window" }
+        if case .failure(let e) = verify(
+            text, did: did, challenge: challenge, toxUserID: toxUserID, deviceUserID: deviceUserID, now: now, windowSeconds: windowSeconds)
+        {
+            return e.message
+        }
         return nil
     }
 }

@@ -4,22 +4,22 @@ public import ElaJSON
 ///
 /// | `t` | direction | members |
 /// |---|---|---|
-/// | `challenge` | device -> DApp | `challenge` (hex), `device` (device DID) |
+/// | `challenge` | device -> DApp | `challenge` (hex), `device` (device DID), `key` (its session X25519 key, hex) |
 /// | `auth` | DApp -> device | `proof` (a signed `carrier.session` request text) |
 /// | `ready` / `denied` | device -> DApp | `reason` on denied |
-/// | `call` | DApp -> device | `id`, `request` (a signed request text, gated like `elactl call --as`) |
-/// | `subscribe` | DApp -> device | `id`, `request` (signed; its method is the event name) |
+/// | `call` | DApp -> device | `id` and either `body` + `tag` (sealed with the session key, ``SessionSeal``) or `request` (a signed request text); gated like `elactl call --as` |
+/// | `subscribe` | DApp -> device | as `call`; the method is the event name |
 /// | `reply` | device -> DApp | `id`, `result` or `error {code, message}` |
 /// | `event` | device -> DApp | `sub`, `plugin`, `event`, `params`, `atMs` |
 /// | `resume` | DApp -> device | asks an admitted DApp's device for a fresh challenge (session lost, link up) |
 /// | `ping` / `pong` | DApp -> device / back | `n`; toxcore notices a dead peer only after ~32 s, the DApp sooner |
 public enum SessionMessage: Sendable, Equatable {
-    case challenge(String, device: String)
+    case challenge(String, device: String, sessionKey: String?)
     case auth(proof: String)
     case ready
     case denied(String)
-    case call(id: Int64, request: String)
-    case subscribe(id: Int64, request: String)
+    case call(id: Int64, SessionRequest)
+    case subscribe(id: Int64, SessionRequest)
     case reply(id: Int64, result: Result<JSONValue, RemoteError>)
     case event(sub: Int64, plugin: String, event: String, params: JSONObject, atMs: Int64)
     case resume
@@ -29,12 +29,15 @@ public enum SessionMessage: Sendable, Equatable {
     public var json: JSONValue {
         func n(_ v: Int64) -> JSONValue { .number(JSONNumber(v)) }
         switch self {
-        case .challenge(let c, let device): return .object(["t": "challenge", "challenge": .string(c), "device": .string(device)])
+        case .challenge(let c, let device, let key):
+            var o: JSONObject = ["t": "challenge", "challenge": .string(c), "device": .string(device)]
+            if let key { o["key"] = .string(key) }
+            return .object(o)
         case .auth(let proof): return .object(["t": "auth", "proof": .string(proof)])
         case .ready: return .object(["t": "ready"])
         case .denied(let reason): return .object(["t": "denied", "reason": .string(reason)])
-        case .call(let id, let request): return .object(["t": "call", "id": n(id), "request": .string(request)])
-        case .subscribe(let id, let request): return .object(["t": "subscribe", "id": n(id), "request": .string(request)])
+        case .call(let id, let request): return .object(request.members(["t": "call", "id": n(id)]))
+        case .subscribe(let id, let request): return .object(request.members(["t": "subscribe", "id": n(id)]))
         case .reply(let id, .success(let v)): return .object(["t": "reply", "id": n(id), "result": v])
         case .reply(let id, .failure(let e)):
             return .object(["t": "reply", "id": n(id), "error": .object(["code": n(e.code), "message": .string(e.message)])])
@@ -68,12 +71,21 @@ public enum SessionMessage: Sendable, Equatable {
             return x
         }
         switch t {
-        case "challenge": self = .challenge(try s("challenge"), device: try s("device"))
+        case "challenge":
+            guard o["key"] == nil || o["key"]?.stringValue != nil else { throw CarrierProtocolError("challenge: \"key\" must be a string") }
+            self = .challenge(try s("challenge"), device: try s("device"), sessionKey: o["key"]?.stringValue)
         case "auth": self = .auth(proof: try s("proof"))
         case "ready": self = .ready
         case "denied": self = .denied((try? s("reason")) ?? "")
-        case "call": self = .call(id: try i("id"), request: try s("request"))
-        case "subscribe": self = .subscribe(id: try i("id"), request: try s("request"))
+        case "call", "subscribe":
+            let id = try i("id")
+            let request: SessionRequest
+            if o["request"] != nil {
+                request = .signed(try s("request"))
+            } else {
+                request = .sealed(body: try s("body"), tag: try s("tag"))
+            }
+            self = t == "call" ? .call(id: id, request) : .subscribe(id: id, request)
         case "reply":
             let id = try i("id")
             if let e = o["error"]?.objectValue {
@@ -93,6 +105,25 @@ public enum SessionMessage: Sendable, Equatable {
         case "pong": self = .pong(try i("n"))
         default: throw CarrierProtocolError("unknown link message type \"\(t)\"")
         }
+    }
+}
+
+/// What a `call` or `subscribe` carries.
+public enum SessionRequest: Sendable, Equatable {
+    /// A signed request's text (`SignedRequest`), checked like `elactl call --as`.
+    case signed(String)
+    /// `{"method", "params"}` text and its tag under the session key (``SessionSeal``).
+    case sealed(body: String, tag: String)
+
+    func members(_ base: JSONObject) -> JSONObject {
+        var o = base
+        switch self {
+        case .signed(let text): o["request"] = .string(text)
+        case .sealed(let body, let tag):
+            o["body"] = .string(body)
+            o["tag"] = .string(tag)
+        }
+        return o
     }
 }
 

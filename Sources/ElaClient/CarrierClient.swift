@@ -15,7 +15,8 @@ import Synchronization
 
 /// A DApp's connection to one device over the carrier. It spawns its own `ela-carrier` (the only program that links
 /// libtoxcore) as a child speaking the plugin protocol, sends the device a friend request whose hello is signed by
-/// the DApp's DID key, answers the device's challenge, then sends signed calls and subscriptions.
+/// the DApp's DID key, answers the device's challenge (with its half of the session key), then sends calls and
+/// subscriptions sealed with the session key, or each signed by the DID key with `signEachCall`.
 ///
 /// Recovery: whenever the session is not ready it re-handshakes by itself. A new challenge (the device's link came
 /// back, e.g. after its ela-carrier restarted) is answered at once; if none arrives within `helloRetrySeconds`, the
@@ -35,6 +36,9 @@ public final class CarrierClient: Sendable {
         /// Tests only: rewrites the hello before it is sent (attempt number from 1, the hello as made).
         public var helloTransform: (@Sendable (Int, [UInt8]) -> [UInt8])?
         public var callTimeoutSeconds: Double = 30
+        /// Sign every call and subscription with the DID key (each audit row then holds a signature the DApp cannot
+        /// deny; about 0.2 ms more per call on both ends) instead of sealing them with the session key.
+        public var signEachCall = false
 
         public init() {}
     }
@@ -69,6 +73,8 @@ public final class CarrierClient: Sendable {
         var ownKey: [UInt8]?
         var linkOnline = false
         var ready = false
+        /// The key of the session being opened (set when answering a challenge), then of the open session.
+        var sessionKey: SessionMACKey?
         var lastHelloAt: Double = 0
         var helloCount = 0
         var sessions = 0
@@ -170,15 +176,13 @@ public final class CarrierClient: Sendable {
     public var sessionCount: Int { state.withLock { $0.sessions } }
     public var helloCount: Int { state.withLock { $0.helloCount } }
 
-    /// Calls `method` on the device, signed by our DID key and gated there.
-    public func call(_ method: String, _ params: JSONObject = JSONObject(), timeoutSeconds: Double? = nil) async throws(RemoteError)
-        -> JSONValue
+    /// Calls `method` on the device, where it is gated against our DID's grants and audited. Sealed with the
+    /// session key, or signed by our DID key when `signed` (default: `options.signEachCall`) or the session has no key.
+    public func call(_ method: String, _ params: JSONObject = JSONObject(), timeoutSeconds: Double? = nil, signed: Bool? = nil)
+        async throws(RemoteError) -> JSONValue
     {
-        let request: String
-        do { request = try SignedRequest.sign(method: method, params: params, privateKey: key, did: did, now: Int64(time(nil))).text } catch {
-            throw RemoteError(code: -32602, message: "\(error)")
-        }
-        return try await exchange(timeoutSeconds: timeoutSeconds ?? options.callTimeoutSeconds) { .call(id: $0, request: request) }.get()
+        let request = try request(kind: "call", method: method, params: params, signed: signed ?? options.signEachCall).get()
+        return try await exchange(timeoutSeconds: timeoutSeconds ?? options.callTimeoutSeconds) { .call(id: $0, request($0)) }.get()
     }
 
     /// Subscribes to `event` (e.g. `sensors.reading`); needs the event's capability on the device.
@@ -217,11 +221,27 @@ public final class CarrierClient: Sendable {
     // MARK: internals
 
     func sendSubscribe(id: Int64, event: String) async -> Result<JSONValue, RemoteError> {
-        let request: String
-        do { request = try SignedRequest.sign(method: event, params: JSONObject(), privateKey: key, did: did, now: Int64(time(nil))).text } catch {
+        let request: (Int64) -> SessionRequest
+        switch self.request(kind: "subscribe", method: event, params: JSONObject(), signed: options.signEachCall) {
+        case .success(let r): request = r
+        case .failure(let e): return .failure(e)
+        }
+        return await exchange(id: id, timeoutSeconds: options.callTimeoutSeconds) { .subscribe(id: $0, request($0)) }
+    }
+
+    /// A message id to the request carrying `method`: sealed with the session key, or signed when the session has
+    /// none (`signEachCall`, or a device that offered no key).
+    func request(kind: String, method: String, params: JSONObject, signed: Bool) -> Result<(Int64) -> SessionRequest, RemoteError> {
+        if !signed, let key = state.withLock({ $0.ready ? $0.sessionKey : nil }) {
+            let body = SessionSeal.body(method: method, params: params)
+            return .success { id in .sealed(body: body, tag: SessionSeal.tag(key, kind: kind, id: id, body: body)) }
+        }
+        do {
+            let text = try SignedRequest.sign(method: method, params: params, privateKey: key, did: did, now: Int64(time(nil))).text
+            return .success { _ in .signed(text) }
+        } catch {
             return .failure(RemoteError(code: -32602, message: "\(error)"))
         }
-        return await exchange(id: id, timeoutSeconds: options.callTimeoutSeconds) { .subscribe(id: $0, request: request) }
     }
 
     func exchange(id given: Int64? = nil, timeoutSeconds: Double, _ make: (Int64) -> SessionMessage) async -> Result<JSONValue, RemoteError> {
@@ -384,10 +404,21 @@ public final class CarrierClient: Sendable {
 
     func received(_ m: SessionMessage) async {
         switch m {
-        case .challenge(let challenge, _):
+        case .challenge(let challenge, _, let deviceKeyHex):
             guard let own = state.withLock({ $0.ownKey }) else { return }
+            // Our half of the session key, unless every call is to be signed or the device offered none.
+            var sessionKey: (pair: SessionKeyPair, mac: SessionMACKey)?
+            if !options.signEachCall, let hex = deviceKeyHex, let deviceKey = try? Hex.decode(hex) {
+                let pair = SessionKeyPair()
+                if let mac = try? SessionSeal.derive(own: pair, peer: deviceKey, challenge: challenge, dappKey: pair.publicKey, deviceKey: deviceKey) {
+                    sessionKey = (pair, mac)
+                } else {
+                    logger.warning("the device's session key is unusable; calls will be signed")
+                }
+            }
             state.withLock {
                 $0.ready = false
+                $0.sessionKey = sessionKey?.mac
                 $0.lastHelloAt = monotonic()
                 $0.resumesUnanswered = 0
                 $0.linkOnline = true
@@ -395,7 +426,7 @@ public final class CarrierClient: Sendable {
             do {
                 let proof = try CarrierSessionProof.make(
                     did: did, key: key, challenge: challenge, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID,
-                    now: Int64(time(nil)))
+                    sessionKey: sessionKey?.pair.publicKey, now: Int64(time(nil)))
                 _ = await send(.auth(proof: proof))
             } catch {
                 logger.error("cannot sign the session proof", metadata: ["error": "\(error)"])

@@ -13,6 +13,8 @@ public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
         case base58(Base58Error)
         /// The ECDSA implementation refused to sign (message from swift-crypto).
         case signingFailed(String)
+        /// X25519 refused the peer's key (message from swift-crypto), e.g. a low-order point.
+        case keyAgreementFailed(String)
     }
 
     public let kind: Kind
@@ -34,6 +36,8 @@ public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
             return "public key Base58: \(error)"
         case .signingFailed(let message):
             return "ECDSA signing failed: \(message)"
+        case .keyAgreementFailed(let message):
+            return "X25519 key agreement failed: \(message)"
         }
     }
 }

@@ -19,9 +19,11 @@ import Synchronization
 ///   cannot be replayed after a restart either. Every decision is audited (rate-limited floods once).
 /// - Accepted friends are stored (`settings` rows `carrier.friend.<hex key>` = DID) and handed to every fresh
 ///   ela-carrier (`carrier.started`), so a killed or upgraded carrier keeps its friends without new requests.
-/// - When a friend's link comes up, it gets a fresh challenge; a `carrier.session` proof signed by the admitted DID
-///   opens the session. Then calls and subscriptions are signed requests, gated and audited exactly like
-///   `elactl call --as`, and must be signed by the session's DID.
+/// - When a friend's link comes up, it gets a fresh challenge and an ephemeral X25519 key; a `carrier.session` proof
+///   signed by the admitted DID (carrying the DApp's ephemeral key) opens the session. Then calls and subscriptions
+///   are sealed with the session's MAC key (``SessionSeal``; neither ela-carrier knows it) and pass a replay window,
+///   or are signed requests of the session's DID; either way gated against the DID's grants and audited like
+///   `elactl call --as`.
 final class CarrierService: Sendable {
     static let friendPrefix = "carrier.friend."
     static let pinPrefix = "peer.pin."
@@ -36,6 +38,13 @@ final class CarrierService: Sendable {
     struct Session {
         var did: DID
         var challenge: String
+        /// Ours for this session; its public half goes out with the challenge.
+        var keyPair = SessionKeyPair()
+        /// Set when the DApp's proof carried its session key.
+        var macKey: SessionMACKey?
+        var window = ReplayWindow()
+        /// How audit rows of its calls name the session: the audit row that opened it.
+        var name = "carrier session"
         var ready = false
         var subscriptions: [Int64: EventBus.Subscription] = [:]
     }
@@ -186,13 +195,14 @@ final class CarrierService: Sendable {
         if !keys.isEmpty { logger.info("carrier: refused requests may come in again", metadata: ["did": "\(did)", "keys": "\(keys.count)"]) }
     }
 
-    func audit(subject: String, allow: Bool, reason: String, request: String, method: String = CarrierHello.method) {
-        guard let gate = late.gate else { return }
+    @discardableResult
+    func audit(subject: String, allow: Bool, reason: String, request: String, method: String = CarrierHello.method) -> Int64? {
+        guard let gate = late.gate else { return nil }
         let clipped = request.utf8.count > 4096 ? String(decoding: Array(request.utf8.prefix(4096)), as: UTF8.self) : request
-        _ = try? gate.audit.append(
+        return (try? gate.audit.append(
             AuditEntry(
                 at: wallMillis(), subject: subject, caller: .signed, method: method, capability: "", decision: allow ? .allow : .deny,
-                reason: reason, request: clipped))
+                reason: reason, request: clipped)))?.seq
     }
 
     // MARK: sessions
@@ -226,7 +236,8 @@ final class CarrierService: Sendable {
             s.sessions[keyHex] = Session(did: did, challenge: challenge)
             return true
         }
-        if start { await send(keyHex, .challenge(challenge, device: deviceDID.description)) }
+        let key = state.withLock { $0.sessions[keyHex].map { Hex.encode($0.keyPair.publicKey) } }
+        if start { await send(keyHex, .challenge(challenge, device: deviceDID.description, sessionKey: key)) }
         return start
     }
 
@@ -243,21 +254,16 @@ final class CarrierService: Sendable {
         switch m {
         case .auth(let proof):
             guard let session, !session.ready else { break }
-            let device = state.withLock { $0.admission?.deviceUserID } ?? ""
-            if let why = CarrierSessionProof.check(
-                proof, did: session.did, challenge: session.challenge, toxUserID: CarrierAddress.userID(publicKey: key),
-                deviceUserID: device, now: Int64(time(nil)), windowSeconds: Self.windowSeconds)
-            {
-                audit(subject: session.did.description, allow: false, reason: why, request: proof, method: CarrierSessionProof.method)
-                await send(keyHex, .denied(why))
-            } else {
-                state.withLock { $0.sessions[keyHex]?.ready = true }
+            switch open(session, keyHex: keyHex, toxKey: key, proof: proof) {
+            case .failure(let e):
+                audit(subject: session.did.description, allow: false, reason: e.message, request: proof, method: CarrierSessionProof.method)
+                await send(keyHex, .denied(e.message))
+            case .success:
                 logger.info("carrier session opened", metadata: ["did": "\(session.did)"])
-                audit(subject: session.did.description, allow: true, reason: "session opened", request: proof, method: CarrierSessionProof.method)
                 await send(keyHex, .ready)
             }
         case .call(let id, let request):
-            let result = await call(session, request)
+            let result = await call(keyHex, session, id, request)
             await send(keyHex, .reply(id: id, result: result))
         case .subscribe(let id, let request):
             let result = subscribe(keyHex, session, id, request)
@@ -268,7 +274,7 @@ final class CarrierService: Sendable {
             if let session, session.ready {
                 await send(keyHex, .ready)
             } else if let session {
-                await send(keyHex, .challenge(session.challenge, device: deviceDID.description))
+                await send(keyHex, .challenge(session.challenge, device: deviceDID.description, sessionKey: Hex.encode(session.keyPair.publicKey)))
             } else {
                 await challenge(keyHex, online: true)
             }
@@ -281,57 +287,121 @@ final class CarrierService: Sendable {
         return .success(.object([:]))
     }
 
-    /// A signed request relayed like `elactl call --as`; it must come from the session's DID.
-    func authorize(_ session: Session?, _ request: String) -> Result<SignedRequest, RemoteError> {
+    /// Checks the proof; on success the session is ready, keyed when the DApp offered its session key, and named by
+    /// the audit row that opened it.
+    func open(_ session: Session, keyHex: String, toxKey: [UInt8], proof: String) -> Result<Void, CarrierProtocolError> {
+        let device = state.withLock { $0.admission?.deviceUserID } ?? ""
+        let dappKey: [UInt8]?
+        switch CarrierSessionProof.verify(
+            proof, did: session.did, challenge: session.challenge, toxUserID: CarrierAddress.userID(publicKey: toxKey),
+            deviceUserID: device, now: Int64(time(nil)), windowSeconds: Self.windowSeconds)
+        {
+        case .failure(let e): return .failure(e)
+        case .success(let k): dappKey = k
+        }
+        var macKey: SessionMACKey?
+        if let dappKey {
+            do {
+                macKey = try SessionSeal.derive(
+                    own: session.keyPair, peer: dappKey, challenge: session.challenge, dappKey: dappKey, deviceKey: session.keyPair.publicKey)
+            } catch {
+                return .failure(CarrierProtocolError("session key refused: \(error)"))
+            }
+        }
+        let seq = audit(
+            subject: session.did.description, allow: true, reason: macKey == nil ? "session opened (signed calls)" : "session opened (sealed calls)",
+            request: proof, method: CarrierSessionProof.method)
+        state.withLock { s in
+            // The same session still (not replaced by a new challenge meanwhile).
+            guard s.sessions[keyHex]?.challenge == session.challenge else { return }
+            s.sessions[keyHex]?.ready = true
+            s.sessions[keyHex]?.macKey = macKey
+            s.sessions[keyHex]?.name = "carrier session #\(seq.map(String.init) ?? "-")"
+        }
+        return .success(())
+    }
+
+    /// The method and params of a session message that may go ahead: sealed with the session key and not seen
+    /// before, or signed by the session's DID; either way allowed by the gate (which audits it).
+    func authorize(_ keyHex: String, _ session: Session?, kind: String, id: Int64, _ request: SessionRequest)
+        -> Result<(method: String, params: JSONObject), RemoteError>
+    {
         guard let session, session.ready else {
             return .failure(RemoteError(code: -32001, message: "no session: answer the device's challenge first"))
         }
         guard let gate = late.gate else { return .failure(RemoteError(code: -32002, message: "the agent is starting")) }
-        let decision: GateDecision
-        let signed: SignedRequest?
-        if let claimed = try? SignedRequest(text: request) {
-            guard claimed.did == session.did else {
-                let reason = "request signed by \(claimed.did), but this session belongs to \(session.did)"
-                audit(subject: claimed.did.description, allow: false, reason: reason, request: request, method: claimed.method)
-                return .failure(RemoteError(code: -32000, message: "denied: \(reason)"))
+        func denied(_ d: GateDecision) -> RemoteError {
+            RemoteError(code: -32000, message: "denied: \(d.reason) (audit #\(d.auditSeq.map(String.init) ?? "-"))")
+        }
+        switch request {
+        case .sealed(let body, let tag):
+            guard let key = session.macKey else {
+                return .failure(RemoteError(code: -32000, message: "this session has no session key: send signed requests"))
             }
-            (decision, signed) = (gate.authorize(.signed(claimed, rawJSON: request), nowMillis: wallMillis()), claimed)
-        } else {
-            // Malformed: the gate denies and audits it with what can be read of it.
-            (decision, signed) = gate.authorize(signedText: request, nowMillis: wallMillis())
+            // Not from the session's DApp (its key is in neither carrier): not a caller's request, so logged, not audited.
+            let opened: (method: String, params: JSONObject)
+            switch SessionSeal.open(key, kind: kind, id: id, body: body, tag: tag) {
+            case .success(let o): opened = o
+            case .failure(let e):
+                logger.warning("carrier: refused a sealed message", metadata: ["did": "\(session.did)", "error": "\(e)"])
+                return .failure(RemoteError(code: -32000, message: e.message))
+            }
+            let fresh = state.withLock { s -> Bool in
+                guard s.sessions[keyHex]?.challenge == session.challenge else { return false }
+                return s.sessions[keyHex]?.window.accept(id) ?? false
+            }
+            guard fresh else {
+                logger.warning("carrier: refused a replayed or stale message id", metadata: ["did": "\(session.did)", "id": "\(id)"])
+                return .failure(RemoteError(code: -32000, message: "message id \(id) replayed, too old, or from an ended session"))
+            }
+            let decision = gate.authorize(
+                .session(did: session.did, method: opened.method, params: opened.params, request: body, session: session.name), nowMillis: wallMillis())
+            return decision.allowed ? .success(opened) : .failure(denied(decision))
+        case .signed(let text):
+            let decision: GateDecision
+            let signed: SignedRequest?
+            if let claimed = try? SignedRequest(text: text) {
+                guard claimed.did == session.did else {
+                    let reason = "request signed by \(claimed.did), but this session belongs to \(session.did)"
+                    audit(subject: claimed.did.description, allow: false, reason: reason, request: text, method: claimed.method)
+                    return .failure(RemoteError(code: -32000, message: "denied: \(reason)"))
+                }
+                (decision, signed) = (gate.authorize(.signed(claimed, rawJSON: text), nowMillis: wallMillis()), claimed)
+            } else {
+                // Malformed: the gate denies and audits it with what can be read of it.
+                (decision, signed) = gate.authorize(signedText: text, nowMillis: wallMillis())
+            }
+            guard decision.allowed, let signed else { return .failure(denied(decision)) }
+            return .success((signed.method, signed.params))
         }
-        guard decision.allowed, let signed else {
-            return .failure(RemoteError(code: -32000, message: "denied: \(decision.reason) (audit #\(decision.auditSeq.map(String.init) ?? "-"))"))
-        }
-        return .success(signed)
     }
 
-    func call(_ session: Session?, _ request: String) async -> Result<JSONValue, RemoteError> {
-        let signed: SignedRequest
-        switch authorize(session, request) {
-        case .success(let s): signed = s
+    func call(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) async -> Result<JSONValue, RemoteError> {
+        let call: (method: String, params: JSONObject)
+        switch authorize(keyHex, session, kind: "call", id: id, request) {
+        case .success(let c): call = c
         case .failure(let e): return .failure(e)
         }
-        guard let route = late.plugins?.route(signed.method) else {
-            return .failure(RemoteError(code: -32601, message: "no plugin serves \(signed.method)"))
+        guard let route = late.plugins?.route(call.method) else {
+            return .failure(RemoteError(code: -32601, message: "no plugin serves \(call.method)"))
         }
-        switch await route.supervisor.call(signed.method, signed.params) {
+        switch await route.supervisor.call(call.method, call.params) {
         case .success(let v): return .success(v)
         case .failure(.remote(let e)): return .failure(RemoteError(code: Int64(e.kind.code), message: e.message))
         case .failure(let e): return .failure(RemoteError(code: -32003, message: e.description))
         }
     }
 
-    func subscribe(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: String) -> Result<JSONValue, RemoteError> {
-        let signed: SignedRequest
-        switch authorize(session, request) {
-        case .success(let s): signed = s
+    func subscribe(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) -> Result<JSONValue, RemoteError> {
+        let event: String
+        switch authorize(keyHex, session, kind: "subscribe", id: id, request) {
+        case .success(let c): event = c.method
         case .failure(let e): return .failure(e)
         }
-        guard let host = late.plugins, host.capability(ofEvent: signed.method) != nil else {
-            return .failure(RemoteError(code: -32602, message: "\(signed.method) is not an event"))
+        guard let host = late.plugins, host.capability(ofEvent: event) != nil else {
+            return .failure(RemoteError(code: -32602, message: "\(event) is not an event"))
         }
-        let sub = host.events.subscribe(patterns: [signed.method], capacity: 256)
+        let sub = host.events.subscribe(patterns: [event], capacity: 256)
         let kept = state.withLock { s -> Bool in
             guard s.sessions[keyHex] != nil else { return false }
             s.sessions[keyHex]?.subscriptions[id]?.cancel()
@@ -347,7 +417,7 @@ final class CarrierService: Sendable {
                 await send(keyHex, .event(sub: id, plugin: e.plugin, event: e.name, params: e.params, atMs: e.receivedAtMs))
             }
         }
-        return .success(.object(["subscription": .number(JSONNumber(id)), "event": .string(signed.method)]))
+        return .success(.object(["subscription": .number(JSONNumber(id)), "event": .string(event)]))
     }
 
     func send(_ keyHex: String, _ m: SessionMessage) async {

@@ -59,6 +59,20 @@ public final class Gate: Sendable {
             }
         case .signed(let request, let rawJSON):
             return authorizeSigned(request, rawJSON: rawJSON, nowMillis: nowMillis)
+        case .session(let did, let method, let params, let request, let session):
+            let now = Self.seconds(nowMillis)
+            let subject = did.description
+            let capability = capabilityOf(method)
+            let row = PendingRow(subject: subject, caller: .session, method: method, capability: capability, request: request, at: nowMillis)
+            if let isDeactivated = configuration.isDeactivated, isDeactivated(did) {
+                return record(row) { _ in .deny("DID deactivated (\(session))") }
+            }
+            return record(row) { tx in
+                guard let capability else { return .deny("unknown method (\(session))") }
+                var verdict = try self.evaluateGrants(subject: subject, capability: capability, params: params, credential: nil, now: now, in: tx)
+                verdict.reason += " (\(session))"
+                return verdict
+            }
         }
     }
 

@@ -10,6 +10,10 @@ public enum GateCall: Sendable {
     /// One plugin calling another's method: allowed when a pattern in the caller's manifest `consumes` covers the
     /// method's capability.
     case plugin(name: String, method: String, params: JSONObject, consumes: [CapabilityPattern])
+    /// A call inside an authenticated session of `did` (a carrier session opened with a signed proof; its messages
+    /// carry the session key's tag and pass a replay window before they get here): judged against the DID's grants
+    /// like a signed request, without a signature or nonce of its own. `session` names the session in the audit row.
+    case session(did: DID, method: String, params: JSONObject, request: String, session: String)
 }
 
 /// The gate's answer, as also written to the audit log.

@@ -23,6 +23,18 @@ public enum DIDRegistry {
     public static func status(
         of did: DID, chain: SPVChain, store: AgentStore, minConfirmations: Int, now: DIDDate
     ) throws -> DIDChainStatus {
+        checkingExpiry(try replay(of: did, chain: chain, store: store, minConfirmations: minConfirmations), of: did, now: now)
+    }
+
+    /// A verified document that has expired by `now` makes the status invalid.
+    public static func checkingExpiry(_ status: DIDChainStatus, of did: DID, now: DIDDate) -> DIDChainStatus {
+        guard case .verified(let document, _, _, _) = status, !document.isValid(at: now) else { return status }
+        return .invalid("document of \(did) expired at \(document.expires)")
+    }
+
+    /// Everything ``status(of:chain:store:minConfirmations:now:)`` proves except the expiry, which depends on the
+    /// time: this part changes only with the chain.
+    public static func replay(of did: DID, chain: SPVChain, store: AgentStore, minConfirmations: Int) throws -> DIDChainStatus {
         struct Entry {
             var anchor: StoredDIDAnchor
             var height: UInt32
@@ -73,7 +85,6 @@ public enum DIDRegistry {
         guard confirmations >= minConfirmations else {
             return .pending(txid: last.txid, confirmations: confirmations, required: minConfirmations)
         }
-        guard document.isValid(at: now) else { return .invalid("document of \(did) expired at \(document.expires)") }
         return .verified(document: document, txid: last.txid, height: last.height, confirmations: confirmations)
     }
 }

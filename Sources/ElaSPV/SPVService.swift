@@ -58,7 +58,20 @@ public final class SPVService: Service, Sendable {
         var connectedAt: Double = 0
         var lastReceived: Double = 0
         var lastPing: Double = 0
+        /// What the chain proved about a DID (before the expiry check, the one part that depends on the time),
+        /// valid until the chain or its anchors change: every gated call of a remote caller asks, and the answer
+        /// replays the DID's requests with their signatures.
+        var statuses: [StatusKey: DIDChainStatus] = [:]
+        /// Counts handled messages: a status replayed across one is not cached.
+        var generation = 0
     }
+
+    struct StatusKey: Hashable {
+        var did: String
+        var minConfirmations: Int
+    }
+    /// More distinct DIDs than this and the cache starts over (a bound, not a policy: real devices see a few).
+    static let maxCachedStatuses = 1024
 
     let peers: [PeerAddress]
     let timeouts: PeerTimeouts
@@ -85,8 +98,17 @@ public final class SPVService: Service, Sendable {
 
     /// What the chain proves about `did`.
     public func didStatus(_ did: DID, minConfirmations: Int, now: DIDDate) throws -> DIDChainStatus {
-        let chain = state.withLock { $0.chain }
-        return try DIDRegistry.status(of: did, chain: chain, store: chain.store, minConfirmations: minConfirmations, now: now)
+        let key = StatusKey(did: did.description, minConfirmations: minConfirmations)
+        let (chain, generation, cached) = state.withLock { ($0.chain, $0.generation, $0.statuses[key]) }
+        if let cached { return DIDRegistry.checkingExpiry(cached, of: did, now: now) }
+        let replayed = try DIDRegistry.replay(of: did, chain: chain, store: chain.store, minConfirmations: minConfirmations)
+        state.withLock { s in
+            // Not if a message was handled meanwhile: it may have moved the chain or added anchors.
+            guard s.generation == generation else { return }
+            if s.statuses.count >= Self.maxCachedStatuses { s.statuses.removeAll() }
+            s.statuses[key] = replayed
+        }
+        return DIDRegistry.checkingExpiry(replayed, of: did, now: now)
     }
 
     /// Every DID with a request anchored in a block this agent has seen, with what the chain proves about it.
@@ -185,7 +207,12 @@ public final class SPVService: Service, Sendable {
             let result: Result<(send: [P2PMessage], events: [SPVEvent]), SPVPeerError> = state.withLock { s in
                 s.lastReceived = Self.monotonic()
                 guard var session = s.session else { return .failure(SPVPeerError("session ended", penalty: 0)) }
-                defer { s.session = session }
+                defer {
+                    s.session = session
+                    // Headers, blocks and anchors change only here.
+                    s.generation &+= 1
+                    if !s.statuses.isEmpty { s.statuses.removeAll() }
+                }
                 do throws(SPVPeerError) {
                     return .success(try session.handle(message, chain: &s.chain, now: Self.now()))
                 } catch {

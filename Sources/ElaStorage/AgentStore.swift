@@ -105,6 +105,31 @@ public final class AgentStore: Sendable {
                     hash BLOB NOT NULL
                 );
                 """),
+        // SQLite cannot change a CHECK in place: the table is copied row for row (the hashes cover the values, not
+        // the table, so the chain still verifies).
+        SQLiteMigration(
+            version: 5, name: "audit log: caller 'session' (calls inside a carrier session)",
+            sql: """
+                CREATE TABLE audit_log_v5 (
+                    seq INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    subject TEXT NOT NULL,
+                    caller TEXT NOT NULL CHECK (caller IN ('admin', 'signed', 'credential', 'plugin', 'session')),
+                    method TEXT NOT NULL,
+                    capability TEXT NOT NULL,
+                    decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny')),
+                    reason TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    prev_hash BLOB NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                INSERT INTO audit_log_v5 (seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash)
+                    SELECT seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash FROM audit_log;
+                DROP TABLE audit_log;
+                ALTER TABLE audit_log_v5 RENAME TO audit_log;
+                CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+                CREATE INDEX audit_log_at ON audit_log (at);
+                """),
     ])
 
     let database: SQLiteDatabase

@@ -10,6 +10,8 @@ public enum AuditCaller: String, Sendable, CaseIterable {
     case credential
     /// One plugin calling another.
     case plugin
+    /// A remote caller's call inside a carrier session opened with its signed proof, authenticated by the session key.
+    case session
 }
 
 /// The gate's verdict.

@@ -182,6 +182,67 @@ import Testing
         #expect(check(forged)?.contains("the hello was from") == true)
     }
 
+    @Test func sessionProofsCarryTheDAppsSessionKey() throws {
+        let p = Peer()
+        let key = SessionKeyPair().publicKey
+        func verify(_ text: String) -> Result<[UInt8]?, CarrierProtocolError> {
+            CarrierSessionProof.verify(text, did: p.did, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, now: clock.now, windowSeconds: 300)
+        }
+        let keyed = try CarrierSessionProof.make(
+            did: p.did, key: p.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, sessionKey: key, now: clock.now)
+        #expect(try verify(keyed).get() == key)
+        let plain = try CarrierSessionProof.make(did: p.did, key: p.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, now: clock.now)
+        #expect(try verify(plain).get() == nil)
+        // A key that is not 32 bytes of hex is refused, signature or not.
+        let bad = try SignedRequest.sign(
+            method: CarrierSessionProof.method,
+            params: ["challenge": "abcd", "toxKey": .string(toxKey), "device": .string(device), "sessionKey": "abc"], privateKey: p.key,
+            did: p.did, now: clock.now
+        ).text
+        #expect(throws: CarrierProtocolError.self) { try verify(bad).get() }
+        // The key is under the signature: swapping it breaks the proof.
+        let swapped = keyed.replacingFirst(Hex.encode(key), with: Hex.encode(SessionKeyPair().publicKey))
+        #expect(throws: CarrierProtocolError.self) { try verify(swapped).get() }
+    }
+
+    @Test func sealedRequestsOpenOnlyWithTheSessionKeyForTheirIdAndKind() throws {
+        let dapp = SessionKeyPair(), dev = SessionKeyPair()
+        let k1 = try SessionSeal.derive(own: dapp, peer: dev.publicKey, challenge: "c1", dappKey: dapp.publicKey, deviceKey: dev.publicKey)
+        let k2 = try SessionSeal.derive(own: dev, peer: dapp.publicKey, challenge: "c1", dappKey: dapp.publicKey, deviceKey: dev.publicKey)
+        let body = SessionSeal.body(method: "gpio.write", params: ["pin": "LED0", "value": 1])
+        let tag = SessionSeal.tag(k1, kind: "call", id: 7, body: body)
+        let opened = try SessionSeal.open(k2, kind: "call", id: 7, body: body, tag: tag).get()
+        #expect(opened.method == "gpio.write" && opened.params == ["pin": "LED0", "value": 1])
+        #expect(throws: CarrierProtocolError.self) { try SessionSeal.open(k2, kind: "call", id: 8, body: body, tag: tag).get() }
+        #expect(throws: CarrierProtocolError.self) { try SessionSeal.open(k2, kind: "subscribe", id: 7, body: body, tag: tag).get() }
+        let tampered = body.replacingFirst("1", with: "0")
+        #expect(throws: CarrierProtocolError.self) { try SessionSeal.open(k2, kind: "call", id: 7, body: tampered, tag: tag).get() }
+        #expect(throws: CarrierProtocolError.self) { try SessionSeal.open(k2, kind: "call", id: 7, body: body, tag: "zz").get() }
+        // Another challenge (another session) gives another key.
+        let k3 = try SessionSeal.derive(own: dev, peer: dapp.publicKey, challenge: "c2", dappKey: dapp.publicKey, deviceKey: dev.publicKey)
+        #expect(throws: CarrierProtocolError.self) { try SessionSeal.open(k3, kind: "call", id: 7, body: body, tag: tag).get() }
+        // A good tag over a body that is not a request is still refused, with the reason.
+        for junk in ["[]", #"{"method":""}"#, #"{"method":"a.b","params":[1]}"#, "{"] {
+            let t = SessionSeal.tag(k1, kind: "call", id: 9, body: junk)
+            #expect(throws: CarrierProtocolError.self) { try SessionSeal.open(k2, kind: "call", id: 9, body: junk, tag: t).get() }
+        }
+    }
+
+    @Test func theReplayWindowAcceptsEachIdOnceAndLateOnesWithinSixtyFour() {
+        var w = ReplayWindow()
+        func accepts(_ ids: [Int64]) -> [Bool] { ids.map { w.accept($0) } }
+        #expect(accepts([0, -5]) == [false, false])
+        #expect(accepts([1, 1]) == [true, false])
+        #expect(accepts([5, 3, 3, 2, 4, 5]) == [true, true, false, true, true, false])
+        // 100 is new; 36 is 64 below it (too old), 37 the oldest still in the window.
+        #expect(accepts([100, 36, 37, 37]) == [true, false, true, false])
+        #expect(accepts([1000, 100, 999]) == [true, false, true])
+        #expect(w.highest == 1000)
+        var big = ReplayWindow()
+        let edge = [Int64.max, Int64.max, Int64.max - 63, Int64.max - 64].map { big.accept($0) }
+        #expect(edge == [true, false, true, false])
+    }
+
     @Test func addressesRoundTripAndCheckTheirChecksum() throws {
         let key = (0..<32).map { UInt8($0) }
         let a = try CarrierAddress(publicKey: key, nospam: 0xDEADBEEF)
@@ -198,14 +259,18 @@ import Testing
 
     @Test func sessionMessagesRoundTrip() throws {
         let all: [SessionMessage] = [
-            .challenge("00ff", device: "did:elastos:x"), .auth(proof: "{}"), .ready, .denied("no"), .call(id: 3, request: "{}"),
-            .subscribe(id: 4, request: "{}"), .reply(id: 3, result: .success(.object(["value": 1]))),
+            .challenge("00ff", device: "did:elastos:x", sessionKey: nil), .challenge("00ff", device: "did:elastos:x", sessionKey: "ab"),
+            .auth(proof: "{}"), .ready, .denied("no"), .call(id: 3, .signed("{}")), .call(id: 6, .sealed(body: "{}", tag: "00")),
+            .subscribe(id: 4, .signed("{}")), .subscribe(id: 7, .sealed(body: "{}", tag: "11")),
+            .reply(id: 3, result: .success(.object(["value": 1]))),
             .reply(id: 5, result: .failure(RemoteError(code: -32000, message: "denied: x"))),
             .event(sub: 4, plugin: "sensors", event: "sensors.reading", params: ["v": 1], atMs: 12), .ping(7), .pong(7), .resume,
         ]
         for m in all { #expect(try SessionMessage(text: m.text) == m) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"bogus"}"#) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"call","id":"x","request":"r"}"#) }
+        #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"call","id":1,"body":"{}"}"#) }
+        #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"challenge","challenge":"a","device":"d","key":5}"#) }
     }
 }
 

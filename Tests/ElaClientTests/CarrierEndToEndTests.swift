@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ElaCarrier
-import ElaClient
+@testable import ElaClient
 import ElaConfig
 import ElaDeviceIdentity
 import ElaIdentity
@@ -15,6 +15,10 @@ import Testing
 /// The carrier as a DApp meets it: a real tox-bootstrapd on loopback, a real agent on the sim board with its
 /// sandboxed ela-carrier, and DApps using ElaClient (each with its own ela-carrier child). One bootstrap node and one
 /// agent for the whole suite; steps run in order (Tox links take seconds each).
+extension Result {
+    var failure: Failure? { if case .failure(let e) = self { e } else { nil } }
+}
+
 @Suite(.ownThread, .serialized, .enabled(if: ToxBootstrapNode.isInstalled)) struct CarrierEndToEndTests {
     let elactl = ChildProcess.product("elactl")
 
@@ -157,6 +161,28 @@ import Testing
         } catch {
             #expect(error.message.contains("no grant for sensors.list"), "\(error)")
         }
+        // Calls are sealed with the session key by default; one signed by the DID key works too. The audit tells them
+        // apart and names the session.
+        #expect(try await a.call("gpio.read", ["pin": "LED0"], signed: true)["value"] == 1)
+        let calls = try #require(try json(agent.socket, ["audit", "list", "--subject", alice.did.description, "--limit", "20"]).arrayValue)
+        let sealedRow = calls.first { $0["method"] == "gpio.write" && $0["decision"] == "allow" }
+        #expect(sealedRow?["caller"] == "session" && (sealedRow?["reason"]?.stringValue ?? "").contains("carrier session #"), "\(calls)")
+        #expect(calls.contains { $0["method"] == "gpio.read" && $0["caller"] == "signed" && $0["decision"] == "allow" }, "\(calls)")
+        // What a carrier could do with the link (it does not know the session key): a forged tag, a replayed message.
+        let body = SessionSeal.body(method: "gpio.write", params: ["pin": "LED0", "value": 0])
+        let forged = await a.exchange(timeoutSeconds: 10) { .call(id: $0, .sealed(body: body, tag: String(repeating: "00", count: 32))) }
+        #expect(forged.failure?.message.contains("bad session tag") == true, "\(forged)")
+        let sessionKey = try #require(a.state.withLock { $0.sessionKey })
+        let replayID = a.state.withLock { s -> Int64 in
+            defer { s.nextID += 1 }
+            return s.nextID
+        }
+        let read = SessionSeal.body(method: "gpio.read", params: ["pin": "LED0"])
+        let sealedRead = SessionRequest.sealed(body: read, tag: SessionSeal.tag(sessionKey, kind: "call", id: replayID, body: read))
+        #expect((try await a.exchange(id: replayID, timeoutSeconds: 10) { .call(id: $0, sealedRead) }.get())["value"] == 1)
+        let replayed = await a.exchange(id: replayID, timeoutSeconds: 10) { .call(id: $0, sealedRead) }
+        #expect(replayed.failure?.message.contains("replayed") == true, "\(replayed)")
+        #expect(try await a.call("gpio.read", ["pin": "LED0"])["value"] == 1, "LED0 still 1: the forged write never ran")
 
         // Refused, each from its own Tox key (toxcore reports one request per key and instance), all audited:
         // bob (no grant), carol (not verified), and mallory's hellos tampered four ways.

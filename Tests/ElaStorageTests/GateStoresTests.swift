@@ -31,11 +31,49 @@ private func entry(_ n: Int, subject: String = "did:elastos:a", decision: AuditD
         let store = try AgentStore(path: path)
         store.close()
         let conn = try SQLiteConnection(path: path)
-        #expect(try AgentStore.migrations.currentVersion(of: conn) == 4)
+        #expect(try AgentStore.migrations.currentVersion(of: conn) == AgentStore.migrations.latestVersion)
         let tables = try conn.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name") {
             try $0[0, as: String.self]
         }
         for table in ["grants", "owner", "gate_nonces", "audit_log", "audit_head"] { #expect(tables.contains(table)) }
+    }
+
+    /// Version 5 rebuilds the audit table to allow caller `session`: a version-4 log keeps every row, hash and
+    /// index, and its chain goes on.
+    @Test func migrationFiveKeepsAVersionFourAuditLogAndAllowsSessionCallers() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        // Three chained rows, made by the store, copied into a version-4 database as they are.
+        let made = AuditLogStore(try AgentStore(path: dir.path + "/made.db"), hash: testHash)
+        let rows = try (1...3).map { try made.append(entry($0)) }
+        let path = dir.path + "/v4.db"
+        do {
+            let conn = try SQLiteConnection(path: path)
+            try SQLiteMigrator(Array(AgentStore.migrations.migrations.prefix(4))).migrate(conn)
+            #expect(throws: SQLiteError.self) {
+                try conn.execute(
+                    "INSERT INTO audit_log (seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash) VALUES (9, 0, 's', 'session', 'm', '', 'allow', '', '', x'00', x'00')")
+            }
+            for r in rows {
+                let e = r.entry
+                try conn.run(
+                    "INSERT INTO audit_log (seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    r.seq, e.at, e.subject, e.caller.rawValue, e.method, e.capability, e.decision.rawValue, e.reason, e.request, r.prevHash, r.hash)
+            }
+            try conn.run("INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)", rows[2].seq, rows[2].hash)
+            conn.close()
+        }
+        let upgraded = AuditLogStore(try AgentStore(path: path), hash: testHash)
+        #expect(try upgraded.records(afterSeq: 0, limit: 10) == rows)
+        var session = entry(4)
+        session.caller = .session
+        let fourth = try upgraded.append(session)
+        #expect(fourth.seq == 4 && fourth.prevHash == rows[2].hash && fourth.entry.caller == .session)
+        #expect(try upgraded.list(AuditFilter(subject: "did:elastos:a", decision: nil, sinceMillis: nil, limit: 10)).count == 4)
+        let indexes = try SQLiteConnection(path: path).query("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log'") {
+            try $0[0, as: String.self]
+        }
+        #expect(Set(indexes) == ["audit_log_subject", "audit_log_at"])
     }
 
     @Test func grantsAddListExpireRemove() throws {
