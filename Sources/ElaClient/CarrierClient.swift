@@ -75,6 +75,10 @@ public final class CarrierClient: Sendable {
         var ready = false
         /// The key of the session being opened (set when answering a challenge), then of the open session.
         var sessionKey: SessionMACKey?
+        /// The challenge answered last and our key pair for it: the device repeats a challenge (after `resume`), and
+        /// every answer to it must carry the same key, since the device keeps the first it accepts.
+        var challenge: String?
+        var sessionPair: SessionKeyPair?
         var lastHelloAt: Double = 0
         var helloCount = 0
         var sessions = 0
@@ -406,10 +410,17 @@ public final class CarrierClient: Sendable {
         switch m {
         case .challenge(let challenge, _, let deviceKeyHex):
             guard let own = state.withLock({ $0.ownKey }) else { return }
+            let (repeated, earlierPair) = state.withLock { s -> (Bool, SessionKeyPair?) in
+                // The open session's own challenge again: a copy that crossed our answer (the device sends a new
+                // session a new challenge, and repeats one only while it is not open).
+                if s.ready && s.challenge == challenge { return (true, nil) }
+                return (false, s.challenge == challenge ? s.sessionPair : nil)
+            }
+            if repeated { return }
             // Our half of the session key, unless every call is to be signed or the device offered none.
             var sessionKey: (pair: SessionKeyPair, mac: SessionMACKey)?
             if !options.signEachCall, let hex = deviceKeyHex, let deviceKey = try? Hex.decode(hex) {
-                let pair = SessionKeyPair()
+                let pair = earlierPair ?? SessionKeyPair()
                 if let mac = try? SessionSeal.derive(own: pair, peer: deviceKey, challenge: challenge, dappKey: pair.publicKey, deviceKey: deviceKey) {
                     sessionKey = (pair, mac)
                 } else {
@@ -418,6 +429,8 @@ public final class CarrierClient: Sendable {
             }
             state.withLock {
                 $0.ready = false
+                $0.challenge = challenge
+                $0.sessionPair = sessionKey?.pair
                 $0.sessionKey = sessionKey?.mac
                 $0.lastHelloAt = monotonic()
                 $0.resumesUnanswered = 0

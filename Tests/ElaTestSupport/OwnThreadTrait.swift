@@ -71,12 +71,14 @@ extension Trait where Self == OwnThreadTrait {
 
 /// A task executor with one dedicated thread. After `finish`, jobs that still arrive (an unstructured task the test
 /// left behind) each get a thread of their own, so nothing is stranded.
-public final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {  // state is in `queue`; cond/mutex are pthread's
-    private struct Queue {
-        var jobs: [UnownedJob] = []
-        var finished = false
-    }
-    private let queue = Mutex(Queue())
+///
+/// One pthread mutex guards the queue, and `enqueue` touches nothing of the executor after unlocking it: a job queued
+/// from another thread (a continuation resumed by a NIO loop) may run, end the test and let the thread exit and free
+/// the executor the moment the lock is released. (With the queue under a second lock, an enqueuer could still be
+/// signalling while the executor was freed: a heap corruption seen once in a test run.)
+public final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {  // `jobs` and `finished`: under `lock` only
+    private var jobs: [UnownedJob] = []
+    private var finished = false
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
@@ -94,7 +96,7 @@ public final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {  // s
             pthread_detach(thread)
         } else {
             Unmanaged<ThreadTaskExecutor>.fromOpaque(me).release()
-            queue.withLock { $0.finished = true }
+            finished = true
         }
     }
 
@@ -107,25 +109,23 @@ public final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {  // s
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let queued = queue.withLock { q -> Bool in
-            guard !q.finished else { return false }
-            q.jobs.append(job)
-            return true
-        }
-        guard queued else {
-            let executor = asUnownedTaskExecutor()
+        let executor = asUnownedTaskExecutor()
+        pthread_mutex_lock(lock)
+        guard !finished else {
+            pthread_mutex_unlock(lock)
             detachThread { job.runSynchronously(on: executor) }
             return
         }
-        pthread_mutex_lock(lock)
+        jobs.append(job)
         pthread_cond_signal(wake)
+        // The last touch of `self`: from here the job may run and the executor go away.
         pthread_mutex_unlock(lock)
     }
 
     /// No more jobs after the ones queued; the thread exits once they ran.
     public func finish() {
-        queue.withLock { $0.finished = true }
         pthread_mutex_lock(lock)
+        finished = true
         pthread_cond_signal(wake)
         pthread_mutex_unlock(lock)
     }
@@ -134,19 +134,13 @@ public final class ThreadTaskExecutor: TaskExecutor, @unchecked Sendable {  // s
         let executor = asUnownedTaskExecutor()
         while true {
             pthread_mutex_lock(lock)
-            var batch: [UnownedJob] = []
-            var finished = false
-            while true {
-                (batch, finished) = queue.withLock { q in
-                    defer { q.jobs.removeAll() }
-                    return (q.jobs, q.finished)
-                }
-                if !batch.isEmpty || finished { break }
-                pthread_cond_wait(wake, lock)
-            }
+            while jobs.isEmpty && !finished { pthread_cond_wait(wake, lock) }
+            let batch = jobs
+            jobs.removeAll()
+            let done = batch.isEmpty && finished
             pthread_mutex_unlock(lock)
+            if done { return }
             for job in batch { job.runSynchronously(on: executor) }
-            if finished && batch.isEmpty { return }
         }
     }
 }
