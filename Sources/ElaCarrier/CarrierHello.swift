@@ -24,24 +24,30 @@ public enum CarrierHello {
 
 /// The answer to a device's challenge: a signed request `carrier.session` with params
 /// `{"challenge": <hex the device sent>, "toxKey": <our user id>, "device": <device user id>}` and, when the device
-/// offered a session key, `"sessionKey": <our X25519 public key, hex>`. Signing a fresh random challenge proves the
-/// DID key is behind this very Tox link now, not just when the hello was made; signing the session key binds the
-/// MAC key of the session's calls (``SessionSeal``) to the DID.
+/// offered a session key, `"sessionKey": <our X25519 public key, hex>` and `"deviceKey": <the device's, as received>`.
+/// Signing a fresh random challenge proves the DID key is behind this very Tox link now, not just when the hello was
+/// made; signing both session keys binds the MAC key of the session's calls (``SessionSeal``) to the DID, and a device
+/// key swapped on the way (by a carrier in the middle) shows at once instead of as bad tags later.
 public enum CarrierSessionProof {
     public static let method = "carrier.session"
 
     public static func make(
-        did: DID, key: ElaPrivateKey, challenge: String, toxUserID: String, deviceUserID: String, sessionKey: [UInt8]? = nil,
-        now: Int64
+        did: DID, key: ElaPrivateKey, challenge: String, toxUserID: String, deviceUserID: String,
+        sessionKeys: (own: [UInt8], device: [UInt8])? = nil, now: Int64
     ) throws -> String {
         var params: JSONObject = ["challenge": .string(challenge), "toxKey": .string(toxUserID), "device": .string(deviceUserID)]
-        if let sessionKey { params["sessionKey"] = .string(Hex.encode(sessionKey)) }
+        if let sessionKeys {
+            params["sessionKey"] = .string(Hex.encode(sessionKeys.own))
+            params["deviceKey"] = .string(Hex.encode(sessionKeys.device))
+        }
         return try SignedRequest.sign(method: method, params: params, privateKey: key, did: did, now: now).text
     }
 
-    /// The DApp's session public key (nil when it offered none) when the proof is good for `did` on this link.
+    /// The DApp's session public key (nil when it offered none) when the proof is good for `did` on this link and,
+    /// if it offers one, names `deviceKey` (ours) as the device's.
     public static func verify(
-        _ text: String, did: DID, challenge: String, toxUserID: String, deviceUserID: String, now: Int64, windowSeconds: Int64
+        _ text: String, did: DID, challenge: String, toxUserID: String, deviceUserID: String, deviceKey: [UInt8]? = nil, now: Int64,
+        windowSeconds: Int64
     ) -> Result<[UInt8]?, CarrierProtocolError> {
         func fail(_ why: String) -> Result<[UInt8]?, CarrierProtocolError> { .failure(CarrierProtocolError(why)) }
         let r: SignedRequest
@@ -57,6 +63,9 @@ public enum CarrierSessionProof {
         guard let offered = r.params["sessionKey"] else { return .success(nil) }
         guard let hex = offered.stringValue, let key = try? Hex.decode(hex), key.count == 32 else {
             return fail("session proof sessionKey must be 64 hex digits (an X25519 public key)")
+        }
+        guard let deviceKey, r.params["deviceKey"]?.stringValue == Hex.encode(deviceKey) else {
+            return fail("session proof names another device session key than this device sent")
         }
         return .success(key)
     }

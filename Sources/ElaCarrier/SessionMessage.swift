@@ -6,7 +6,7 @@ public import ElaJSON
 /// |---|---|---|
 /// | `challenge` | device -> DApp | `challenge` (hex), `device` (device DID), `key` (its session X25519 key, hex) |
 /// | `auth` | DApp -> device | `proof` (a signed `carrier.session` request text) |
-/// | `ready` / `denied` | device -> DApp | `reason` on denied |
+/// | `ready` / `denied` | device -> DApp | `challenge` the session answered (ready), `reason` (denied) |
 /// | `call` | DApp -> device | `id` and either `body` + `tag` (sealed with the session key, ``SessionSeal``) or `request` (a signed request text); gated like `elactl call --as` |
 /// | `subscribe` | DApp -> device | as `call`; the method is the event name |
 /// | `reply` | device -> DApp | `id`, `result` or `error {code, message}` |
@@ -16,7 +16,8 @@ public import ElaJSON
 public enum SessionMessage: Sendable, Equatable {
     case challenge(String, device: String, sessionKey: String?)
     case auth(proof: String)
-    case ready
+    /// The session of this challenge is open (nil from devices before session keys).
+    case ready(challenge: String?)
     case denied(String)
     case call(id: Int64, SessionRequest)
     case subscribe(id: Int64, SessionRequest)
@@ -34,7 +35,8 @@ public enum SessionMessage: Sendable, Equatable {
             if let key { o["key"] = .string(key) }
             return .object(o)
         case .auth(let proof): return .object(["t": "auth", "proof": .string(proof)])
-        case .ready: return .object(["t": "ready"])
+        case .ready(let challenge):
+            return .object(challenge.map { ["t": "ready", "challenge": .string($0)] } ?? ["t": "ready"])
         case .denied(let reason): return .object(["t": "denied", "reason": .string(reason)])
         case .call(let id, let request): return .object(request.members(["t": "call", "id": n(id)]))
         case .subscribe(let id, let request): return .object(request.members(["t": "subscribe", "id": n(id)]))
@@ -75,7 +77,7 @@ public enum SessionMessage: Sendable, Equatable {
             guard o["key"] == nil || o["key"]?.stringValue != nil else { throw CarrierProtocolError("challenge: \"key\" must be a string") }
             self = .challenge(try s("challenge"), device: try s("device"), sessionKey: o["key"]?.stringValue)
         case "auth": self = .auth(proof: try s("proof"))
-        case "ready": self = .ready
+        case "ready": self = .ready(challenge: o["challenge"]?.stringValue)
         case "denied": self = .denied((try? s("reason")) ?? "")
         case "call", "subscribe":
             let id = try i("id")

@@ -418,11 +418,11 @@ public final class CarrierClient: Sendable {
             }
             if repeated { return }
             // Our half of the session key, unless every call is to be signed or the device offered none.
-            var sessionKey: (pair: SessionKeyPair, mac: SessionMACKey)?
+            var sessionKey: (pair: SessionKeyPair, mac: SessionMACKey, deviceKey: [UInt8])?
             if !options.signEachCall, let hex = deviceKeyHex, let deviceKey = try? Hex.decode(hex) {
                 let pair = earlierPair ?? SessionKeyPair()
                 if let mac = try? SessionSeal.derive(own: pair, peer: deviceKey, challenge: challenge, dappKey: pair.publicKey, deviceKey: deviceKey) {
-                    sessionKey = (pair, mac)
+                    sessionKey = (pair, mac, deviceKey)
                 } else {
                     logger.warning("the device's session key is unusable; calls will be signed")
                 }
@@ -439,24 +439,43 @@ public final class CarrierClient: Sendable {
             do {
                 let proof = try CarrierSessionProof.make(
                     did: did, key: key, challenge: challenge, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID,
-                    sessionKey: sessionKey?.pair.publicKey, now: Int64(time(nil)))
+                    sessionKeys: sessionKey.map { ($0.pair.publicKey, $0.deviceKey) }, now: Int64(time(nil)))
                 _ = await send(.auth(proof: proof))
             } catch {
                 logger.error("cannot sign the session proof", metadata: ["error": "\(error)"])
             }
-        case .ready:
-            let subs = state.withLock { s -> [(Int64, String)] in
+        case .ready(let challenge):
+            enum Opened { case stale, confirmed, first, again([(Int64, String)]) }
+            let opened = state.withLock { s -> Opened in
+                // A ready for a challenge we no longer hold (the device replaced that session): ours is still to come.
+                if let challenge, let ours = s.challenge, challenge != ours { return .stale }
+                s.lastPongAt = monotonic()
+                // The open session confirmed (the answer to a resume): nothing to renew.
+                if s.ready { return .confirmed }
                 s.ready = true
                 s.sessions += 1
                 s.helloInterval = options.helloRetrySeconds
-                s.lastPongAt = monotonic()
                 s.lastDenial = nil
-                return s.subscriptions.map { ($0.key, $0.value.event) }
+                guard s.sessions > 1 else { return .first }
+                // The device forgot the subscriptions with the old session. Renewed under fresh ids, in order: the
+                // new session's replay window refuses ids far below one it has seen.
+                var renewed: [(Int64, String)] = []
+                for (old, sub) in s.subscriptions.sorted(by: { $0.key < $1.key }) {
+                    let id = s.nextID
+                    s.nextID += 1
+                    s.subscriptions[old] = nil
+                    s.subscriptions[id] = sub
+                    renewed.append((id, sub.event))
+                }
+                return .again(renewed)
             }
-            // A new session after the first: renew the subscriptions (the device forgot them with the old session).
-            if state.withLock({ $0.sessions }) > 1 {
-                for (id, event) in subs {
-                    Task { [self] in _ = await sendSubscribe(id: id, event: event) }
+            if case .again(let renewed) = opened, !renewed.isEmpty {
+                Task { [self] in
+                    for (id, event) in renewed {
+                        if case .failure(let e) = await sendSubscribe(id: id, event: event) {
+                            logger.warning("subscription not renewed", metadata: ["event": "\(event)", "error": "\(e)"])
+                        }
+                    }
                 }
             }
         case .denied(let reason):

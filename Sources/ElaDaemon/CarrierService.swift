@@ -230,15 +230,16 @@ final class CarrierService: Sendable {
     func challenge(_ keyHex: String, online: Bool) async -> Bool {
         let did = (try? store.setting(Self.friendPrefix + keyHex)).flatMap { $0 }.flatMap { try? DID($0) }
         let challenge = Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
-        let start = state.withLock { s -> Bool in
+        let session = state.withLock { s -> Session? in
             if let old = s.sessions.removeValue(forKey: keyHex) { for sub in old.subscriptions.values { sub.cancel() } }
-            guard online, let did else { return false }
-            s.sessions[keyHex] = Session(did: did, challenge: challenge)
-            return true
+            guard online, let did else { return nil }
+            let session = Session(did: did, challenge: challenge)
+            s.sessions[keyHex] = session
+            return session
         }
-        let key = state.withLock { $0.sessions[keyHex].map { Hex.encode($0.keyPair.publicKey) } }
-        if start { await send(keyHex, .challenge(challenge, device: deviceDID.description, sessionKey: key)) }
-        return start
+        guard let session else { return false }
+        await send(keyHex, .challenge(challenge, device: deviceDID.description, sessionKey: Hex.encode(session.keyPair.publicKey)))
+        return true
     }
 
     func message(_ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
@@ -260,7 +261,7 @@ final class CarrierService: Sendable {
                 await send(keyHex, .denied(e.message))
             case .success:
                 logger.info("carrier session opened", metadata: ["did": "\(session.did)"])
-                await send(keyHex, .ready)
+                await send(keyHex, .ready(challenge: session.challenge))
             }
         case .call(let id, let request):
             let result = await call(keyHex, session, id, request)
@@ -272,7 +273,7 @@ final class CarrierService: Sendable {
             // The DApp lost track of its session while the link stayed up (or came back before we noticed): confirm a
             // live session, repeat a pending challenge, or start a new one.
             if let session, session.ready {
-                await send(keyHex, .ready)
+                await send(keyHex, .ready(challenge: session.challenge))
             } else if let session {
                 await send(keyHex, .challenge(session.challenge, device: deviceDID.description, sessionKey: Hex.encode(session.keyPair.publicKey)))
             } else {
@@ -294,7 +295,7 @@ final class CarrierService: Sendable {
         let dappKey: [UInt8]?
         switch CarrierSessionProof.verify(
             proof, did: session.did, challenge: session.challenge, toxUserID: CarrierAddress.userID(publicKey: toxKey),
-            deviceUserID: device, now: Int64(time(nil)), windowSeconds: Self.windowSeconds)
+            deviceUserID: device, deviceKey: session.keyPair.publicKey, now: Int64(time(nil)), windowSeconds: Self.windowSeconds)
         {
         case .failure(let e): return .failure(e)
         case .success(let k): dappKey = k
@@ -308,15 +309,20 @@ final class CarrierService: Sendable {
                 return .failure(CarrierProtocolError("session key refused: \(error)"))
             }
         }
+        let opened = state.withLock { s -> Bool in
+            // Still the same session, and not opened meanwhile by a copy of this proof.
+            guard let current = s.sessions[keyHex], current.challenge == session.challenge, !current.ready else { return false }
+            s.sessions[keyHex]?.ready = true
+            s.sessions[keyHex]?.macKey = macKey
+            return true
+        }
+        guard opened else { return .failure(CarrierProtocolError("the session was replaced or opened meanwhile")) }
         let seq = audit(
             subject: session.did.description, allow: true, reason: macKey == nil ? "session opened (signed calls)" : "session opened (sealed calls)",
             request: proof, method: CarrierSessionProof.method)
         state.withLock { s in
-            // The same session still (not replaced by a new challenge meanwhile).
-            guard s.sessions[keyHex]?.challenge == session.challenge else { return }
-            s.sessions[keyHex]?.ready = true
-            s.sessions[keyHex]?.macKey = macKey
-            s.sessions[keyHex]?.name = "carrier session #\(seq.map(String.init) ?? "-")"
+            // Names the session in its calls' audit rows (a call before this line says just "carrier session").
+            if s.sessions[keyHex]?.challenge == session.challenge { s.sessions[keyHex]?.name = "carrier session #\(seq.map(String.init) ?? "-")" }
         }
         return .success(())
     }
@@ -355,7 +361,8 @@ final class CarrierService: Sendable {
                 return .failure(RemoteError(code: -32000, message: "message id \(id) replayed, too old, or from an ended session"))
             }
             let decision = gate.authorize(
-                .session(did: session.did, method: opened.method, params: opened.params, request: body, session: session.name), nowMillis: wallMillis())
+                .session(did: session.did, method: opened.method, params: opened.params, request: body, session: "\(session.name), message \(id)"),
+                nowMillis: wallMillis())
             return decision.allowed ? .success(opened) : .failure(denied(decision))
         case .signed(let text):
             let decision: GateDecision

@@ -63,7 +63,8 @@ public final class Gate: Sendable {
             let now = Self.seconds(nowMillis)
             let subject = did.description
             let capability = capabilityOf(method)
-            let row = PendingRow(subject: subject, caller: .session, method: method, capability: capability, request: request, at: nowMillis)
+            let row = PendingRow(
+                subject: subject, caller: .session, method: method, capability: capability, request: Self.clipped(request), at: nowMillis)
             if let isDeactivated = configuration.isDeactivated, isDeactivated(did) {
                 return record(row) { _ in .deny("DID deactivated (\(session))") }
             }

@@ -185,18 +185,25 @@ import Testing
     @Test func sessionProofsCarryTheDAppsSessionKey() throws {
         let p = Peer()
         let key = SessionKeyPair().publicKey
-        func verify(_ text: String) -> Result<[UInt8]?, CarrierProtocolError> {
-            CarrierSessionProof.verify(text, did: p.did, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, now: clock.now, windowSeconds: 300)
+        let deviceKey = SessionKeyPair().publicKey
+        func verify(_ text: String, deviceKey: [UInt8]? = deviceKey) -> Result<[UInt8]?, CarrierProtocolError> {
+            CarrierSessionProof.verify(
+                text, did: p.did, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, deviceKey: deviceKey, now: clock.now,
+                windowSeconds: 300)
         }
         let keyed = try CarrierSessionProof.make(
-            did: p.did, key: p.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, sessionKey: key, now: clock.now)
+            did: p.did, key: p.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, sessionKeys: (key, deviceKey), now: clock.now)
         #expect(try verify(keyed).get() == key)
+        // The device key the DApp saw must be the one this device sent (a carrier in the middle swapped it).
+        #expect(throws: CarrierProtocolError.self) { try verify(keyed, deviceKey: SessionKeyPair().publicKey).get() }
+        #expect(throws: CarrierProtocolError.self) { try verify(keyed, deviceKey: nil).get() }
         let plain = try CarrierSessionProof.make(did: p.did, key: p.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, now: clock.now)
         #expect(try verify(plain).get() == nil)
         // A key that is not 32 bytes of hex is refused, signature or not.
         let bad = try SignedRequest.sign(
             method: CarrierSessionProof.method,
-            params: ["challenge": "abcd", "toxKey": .string(toxKey), "device": .string(device), "sessionKey": "abc"], privateKey: p.key,
+            params: ["challenge": "abcd", "toxKey": .string(toxKey), "device": .string(device), "sessionKey": "abc", "deviceKey": .string(Hex.encode(deviceKey))],
+            privateKey: p.key,
             did: p.did, now: clock.now
         ).text
         #expect(throws: CarrierProtocolError.self) { try verify(bad).get() }
@@ -260,7 +267,7 @@ import Testing
     @Test func sessionMessagesRoundTrip() throws {
         let all: [SessionMessage] = [
             .challenge("00ff", device: "did:elastos:x", sessionKey: nil), .challenge("00ff", device: "did:elastos:x", sessionKey: "ab"),
-            .auth(proof: "{}"), .ready, .denied("no"), .call(id: 3, .signed("{}")), .call(id: 6, .sealed(body: "{}", tag: "00")),
+            .auth(proof: "{}"), .ready(challenge: nil), .ready(challenge: "00ff"), .denied("no"), .call(id: 3, .signed("{}")), .call(id: 6, .sealed(body: "{}", tag: "00")),
             .subscribe(id: 4, .signed("{}")), .subscribe(id: 7, .sealed(body: "{}", tag: "11")),
             .reply(id: 3, result: .success(.object(["value": 1]))),
             .reply(id: 5, result: .failure(RemoteError(code: -32000, message: "denied: x"))),

@@ -30,7 +30,10 @@ import Testing
         // The device repeats its challenge after a resume: whichever answer it accepts, the keys must agree.
         await client.received(.challenge("c1", device: "did:elastos:x", sessionKey: deviceKey))
         #expect(client.state.withLock { $0.sessionPair?.publicKey } == first)
-        await client.received(.ready)
+        // A ready for another challenge (a session the device replaced) does not open ours.
+        await client.received(.ready(challenge: "c0"))
+        #expect(!client.isReady)
+        await client.received(.ready(challenge: "c1"))
         #expect(client.isReady)
         // A copy of the open session's challenge that crossed our answer: the session stays open.
         await client.received(.challenge("c1", device: "did:elastos:x", sessionKey: deviceKey))
@@ -39,6 +42,28 @@ import Testing
         await client.received(.challenge("c2", device: "did:elastos:x", sessionKey: deviceKey))
         #expect(!client.isReady)
         #expect(client.state.withLock { $0.sessionPair?.publicKey } != first)
+    }
+
+    /// The device forgets subscriptions with a session; the next session renews them under fresh ids (its replay
+    /// window would refuse the old ones once a newer id was seen), and a confirmation of the open session renews nothing.
+    @Test func aNewSessionRenewsSubscriptionsUnderFreshIds() async throws {
+        let client = try makeClient()
+        defer { Task { await client.close() } }
+        let (_, continuation) = AsyncStream.makeStream(of: CarrierClient.Event.self)
+        client.state.withLock { s in
+            s.subscriptions[1] = CarrierClient.Subscription(event: "sensors.reading", continuation: continuation)
+            s.nextID = 500
+        }
+        let deviceKey = Hex.encode(SessionKeyPair().publicKey)
+        await client.received(.challenge("c1", device: "d", sessionKey: deviceKey))
+        await client.received(.ready(challenge: "c1"))
+        #expect(client.state.withLock { Array($0.subscriptions.keys) } == [1], "the first session renews nothing")
+        await client.received(.ready(challenge: "c1"))
+        #expect(client.sessionCount == 1, "a confirmation is not a new session")
+        await client.received(.challenge("c2", device: "d", sessionKey: deviceKey))
+        await client.received(.ready(challenge: "c2"))
+        #expect(client.sessionCount == 2)
+        #expect(client.state.withLock { (Array($0.subscriptions.keys), $0.nextID) } == ([500], 501))
     }
 
     @Test func withoutADeviceKeyOrWithSignedCallsThereIsNoSessionKey() async throws {
