@@ -28,7 +28,7 @@ public enum SessionSeal {
     }
 
     public static func tag(_ key: SessionMACKey, kind: String, id: Int64, body: String) -> String {
-        Hex.encode(key.tag(parts: parts(kind: kind, id: id, body: body)))
+        Hex.encode(key.tag(message(kind: kind, id: id, body: body)))
     }
 
     /// The method and params of a sealed request whose tag is good, else why not (the message is then dropped
@@ -37,7 +37,7 @@ public enum SessionSeal {
         _ key: SessionMACKey, kind: String, id: Int64, body: String, tag: String
     ) -> Result<(method: String, params: JSONObject), CarrierProtocolError> {
         guard let given = try? Hex.decode(tag), given.count == SessionMACKey.tagBytes,
-            key.isValid(tag: given, over: parts(kind: kind, id: id, body: body))
+            key.isValid(tag: given, over: message(kind: kind, id: id, body: body))
         else { return .failure(CarrierProtocolError("bad session tag on \(kind) \(id)")) }
         guard let object = (try? JSONParser.parse(body, maxDepth: 64))?.objectValue,
             let method = object["method"]?.stringValue, !method.isEmpty
@@ -49,8 +49,9 @@ public enum SessionSeal {
         }
     }
 
-    static func parts(kind: String, id: Int64, body: String) -> [[UInt8]] {
-        [Array("ela-carrier-call".utf8), [0], Array(kind.utf8), [0], Array(String(id).utf8), [0], Array(body.utf8)]
+    /// What the tag covers.
+    static func message(kind: String, id: Int64, body: String) -> [UInt8] {
+        Array("ela-carrier-call\0\(kind)\0\(id)\0\(body)".utf8)
     }
 }
 

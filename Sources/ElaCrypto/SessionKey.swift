@@ -45,19 +45,15 @@ public struct SessionMACKey: Sendable {
 
     public static let tagBytes = 32
 
-    /// The tag over the concatenation of `parts`.
-    public func tag(_ parts: [UInt8]...) -> [UInt8] { tag(parts: parts) }
-
-    public func tag(parts: [[UInt8]]) -> [UInt8] {
+    public func tag(_ message: [UInt8]) -> [UInt8] {
         var mac = keyed
-        // One update: each goes through swift-crypto's generic DataProtocol path.
-        mac.update(data: parts.count == 1 ? parts[0] : Array(parts.joined()))
+        mac.update(data: message)
         return Array(mac.finalize())
     }
 
     /// Compares in constant time.
-    public func isValid(tag: [UInt8], over parts: [[UInt8]]) -> Bool {
-        let expected = self.tag(parts: parts)
+    public func isValid(tag: [UInt8], over message: [UInt8]) -> Bool {
+        let expected = self.tag(message)
         guard tag.count == expected.count else { return false }
         var difference: UInt8 = 0
         for i in 0..<tag.count { difference |= tag[i] ^ expected[i] }

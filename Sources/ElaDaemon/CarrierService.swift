@@ -238,8 +238,13 @@ final class CarrierService: Sendable {
             return session
         }
         guard let session else { return false }
-        await send(keyHex, .challenge(challenge, device: deviceDID.description, sessionKey: Hex.encode(session.keyPair.publicKey)))
+        await send(keyHex, challengeMessage(session))
         return true
+    }
+
+    /// The challenge of `session` with its key (sent again, unchanged, when the DApp asks to resume a pending one).
+    func challengeMessage(_ session: Session) -> SessionMessage {
+        .challenge(session.challenge, device: deviceDID.description, sessionKey: Hex.encode(session.keyPair.publicKey))
     }
 
     func message(_ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
@@ -275,7 +280,7 @@ final class CarrierService: Sendable {
             if let session, session.ready {
                 await send(keyHex, .ready(challenge: session.challenge))
             } else if let session {
-                await send(keyHex, .challenge(session.challenge, device: deviceDID.description, sessionKey: Hex.encode(session.keyPair.publicKey)))
+                await send(keyHex, challengeMessage(session))
             } else {
                 await challenge(keyHex, online: true)
             }
