@@ -148,6 +148,23 @@ struct AgentRuntime {
                 }),
             capabilityOf: { plugins.capability(of: $0) ?? plugins.capability(ofEvent: $0) })
         late.set(gate: gate, plugins: plugins)
+        // Rows reach the database in batches; the last ones are moved before the database closes.
+        defer {
+            do { try gate.audit.close() } catch { logger.error("audit log: \(error); the rows stay in the journal and are moved at the next start") }
+        }
+        switch gate.auditOpening {
+        case .success(let recovery?):
+            if recovery.imported > 0 {
+                logger.notice("audit log: moved \(recovery.imported) row(s) a stopped agent left in the journal into the database")
+            }
+            if let damage = recovery.damage {
+                logger.error(
+                    "audit journal damaged: \(damage); the rows before it are in the log, the file was kept",
+                    metadata: ["file": "\(recovery.movedTo ?? "not moved")"])
+            }
+        case .success(nil): break
+        case .failure(let error): logger.error("audit log: \(error); gated calls are denied until it can be written")
+        }
 
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,

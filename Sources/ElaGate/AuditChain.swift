@@ -37,9 +37,9 @@ public enum AuditChain {
         Digest.sha256(parts: [prevHash, encode(seq: seq, entry: entry)])
     }
 
-    /// The store the gate appends to, hashing with this chain.
-    public static func logStore(_ store: AgentStore) -> AuditLogStore {
-        AuditLogStore(store) { seq, prevHash, entry in hash(seq: seq, prevHash: prevHash, entry: entry) }
+    /// The store the gate appends to, hashing with this chain; rows are written ahead to `journalPath` if given.
+    public static func logStore(_ store: AgentStore, journalPath: String? = nil) -> AuditLogStore {
+        AuditLogStore(store, journalPath: journalPath) { seq, prevHash, entry in hash(seq: seq, prevHash: prevHash, entry: entry) }
     }
 
     private static func appendInteger(_ value: Int64, to out: inout [UInt8]) {

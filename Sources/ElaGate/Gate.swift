@@ -7,14 +7,18 @@ public import ElaStorage
 /// A signed request is allowed when: its `did` is the DID of its `publicKey` and the signature verifies, the DID is
 /// not deactivated, its timestamp is within the replay window and its nonce is new for that DID, the method is
 /// known, and a grant of the DID (or the capabilities of an attached owner-issued credential) covers the method's
-/// capability with all constraints met and not expired. The nonce insert, the grant lookup and the audit row
-/// happen in one transaction; if the audit row cannot be written the call is denied.
+/// capability with all constraints met and not expired. The nonce insert and the grant lookup happen in one
+/// transaction; then the audit row is appended (to the journal, see ``AuditLogStore``). If the audit row cannot be
+/// written the call is denied.
 public final class Gate: Sendable {
     public let store: AgentStore
     public let grants: GrantStore
     public let nonces: NonceStore
     public let audit: AuditLogStore
     public let configuration: GateConfiguration
+    /// What opening the audit journal found (rows a killed process left in it, a damaged file), or why it could not
+    /// be opened; for the agent's log.
+    public let auditOpening: Result<AuditJournalRecovery?, AuditJournalError>
     /// Method name to the capability it needs (from the plugin manifests); nil for an unknown method.
     let capabilityOf: @Sendable (String) -> String?
 
@@ -25,7 +29,10 @@ public final class Gate: Sendable {
         self.store = store
         self.grants = GrantStore(store)
         self.nonces = NonceStore(store)
-        self.audit = AuditChain.logStore(store)
+        self.audit = AuditChain.logStore(store, journalPath: store.auditJournalPath)
+        // Opened now so that admin changes, whose rows are appended inside their own transaction, find it open; a
+        // failure is kept (and retried by the next call's append).
+        do { self.auditOpening = .success(try audit.open()) } catch { self.auditOpening = .failure(error) }
         self.configuration = configuration
         self.capabilityOf = capabilityOf
     }
@@ -44,19 +51,17 @@ public final class Gate: Sendable {
             let row = PendingRow(
                 subject: "uid:\(uid)", caller: .admin, method: method, capability: capabilityOf(method),
                 request: JSONWriter.compact(.object(params)), at: nowMillis)
-            return record(row) { _ in .allow("local admin (uid \(uid))") }
+            return record(row, .allow("local admin (uid \(uid))"))
         case .plugin(let name, let method, let params, let consumes):
             let capability = capabilityOf(method)
             let row = PendingRow(
                 subject: "plugin:\(name)", caller: .plugin, method: method, capability: capability,
                 request: JSONWriter.compact(.object(params)), at: nowMillis)
-            return record(row) { _ in
-                guard let capability else { return .deny("unknown method") }
-                guard let pattern = consumes.first(where: { $0.matches(capability) }) else {
-                    return .deny("plugin \(name) does not consume \(capability)")
-                }
-                return .allow("plugin \(name) consumes \(pattern)")
+            guard let capability else { return record(row, .deny("unknown method")) }
+            guard let pattern = consumes.first(where: { $0.matches(capability) }) else {
+                return record(row, .deny("plugin \(name) does not consume \(capability)"))
             }
+            return record(row, .allow("plugin \(name) consumes \(pattern)"))
         case .signed(let request, let rawJSON):
             return authorizeSigned(request, rawJSON: rawJSON, nowMillis: nowMillis)
         case .session(let did, let method, let params, let request, let session):
@@ -66,7 +71,7 @@ public final class Gate: Sendable {
             let row = PendingRow(
                 subject: subject, caller: .session, method: method, capability: capability, request: Self.clipped(request), at: nowMillis)
             if let isDeactivated = configuration.isDeactivated, isDeactivated(did) {
-                return record(row) { _ in .deny("DID deactivated (\(session))") }
+                return record(row, .deny("DID deactivated (\(session))"))
             }
             return record(row) { tx in
                 guard let capability else { return .deny("unknown method (\(session))") }
@@ -88,7 +93,7 @@ public final class Gate: Sendable {
             let row = PendingRow(
                 subject: claimed.subject, caller: .signed, method: claimed.method, capability: nil,
                 request: Self.clipped(signedText), at: nowMillis)
-            return (record(row) { _ in .deny("malformed request: \(error)") }, nil)
+            return (record(row, .deny("malformed request: \(error)")), nil)
         }
         return (authorizeSigned(request, rawJSON: signedText, nowMillis: nowMillis), request)
     }
@@ -104,21 +109,21 @@ public final class Gate: Sendable {
         // Authentication. Nothing is remembered for requests that fail it, so forged traffic cannot fill the
         // nonce table or burn a caller's nonces.
         guard request.isKeyBoundToDID else {
-            return record(row) { _ in .deny("did \(subject) is not the DID of publicKey (\(request.keyDID))") }
+            return record(row, .deny("did \(subject) is not the DID of publicKey (\(request.keyDID))"))
         }
-        guard request.isSignatureValid else { return record(row) { _ in .deny("bad signature") } }
+        guard request.isSignatureValid else { return record(row, .deny("bad signature")) }
         if let isDeactivated = configuration.isDeactivated, isDeactivated(request.did) {
-            return record(row) { _ in .deny("DID deactivated") }
+            return record(row, .deny("DID deactivated"))
         }
         let window = replayWindow
         // Compared without subtracting from the caller's number, which could overflow.
         if request.timestamp < Self.saturatingSum(now, -window) {
             let age = now &- request.timestamp
-            return record(row) { _ in .deny("stale timestamp: signed \(age) s ago, window \(window) s") }
+            return record(row, .deny("stale timestamp: signed \(age) s ago, window \(window) s"))
         }
         if request.timestamp > Self.saturatingSum(now, window) {
             let ahead = request.timestamp &- now
-            return record(row) { _ in .deny("timestamp \(ahead) s in the future, window \(window) s") }
+            return record(row, .deny("timestamp \(ahead) s in the future, window \(window) s"))
         }
 
         // Authentic and fresh: the nonce is recorded whatever the decision.
@@ -195,7 +200,7 @@ public final class Gate: Sendable {
 
     // MARK: Recording
 
-    struct Verdict {
+    struct Verdict: Sendable {
         var allowed: Bool
         var reason: String
         var grantID: Int64?
@@ -217,30 +222,40 @@ public final class Gate: Sendable {
         var at: Int64
     }
 
-    /// In one transaction: prunes old nonces and records `nonce` (a replay is denied), lets `judge` decide, and
-    /// appends the audit row. Any storage failure denies the call.
+    /// Judges in one transaction (pruning old nonces and recording `nonce` first: a replay is denied), then
+    /// appends the audit row. A storage failure while judging is a denial, audited like any other.
     private func record(
         _ row: PendingRow, nonce: (subject: String, nonce: String, seenAt: Int64)? = nil,
         _ judge: (StoreTransaction) throws -> Verdict
     ) -> GateDecision {
+        let verdict: Verdict
         do {
-            let (verdict, seq): (Verdict, Int64) = try store.write { tx in
-                var verdict: Verdict?
-                if let nonce {
+            if let nonce {
+                verdict = try store.write { tx in
                     // Kept twice the window: long after any request carrying them has a stale timestamp.
                     let retention = Self.saturatingSum(replayWindow, replayWindow)
                     try nonces.prune(seenBefore: Self.saturatingSum(nonce.seenAt, -retention), in: tx)
                     if try !nonces.insert(subject: nonce.subject, nonce: nonce.nonce, seenAt: nonce.seenAt, in: tx) {
-                        verdict = .deny("replayed nonce")
+                        return .deny("replayed nonce")
                     }
+                    return try judge(tx)
                 }
-                let final = try verdict ?? judge(tx)
-                let entry = AuditEntry(
-                    at: row.at, subject: row.subject, caller: row.caller, method: row.method,
-                    capability: row.capability ?? "", decision: final.allowed ? .allow : .deny, reason: final.reason,
-                    request: row.request)
-                return (final, try audit.append(entry, in: tx).seq)
+            } else {
+                verdict = try store.read { tx in try judge(tx) }
             }
+        } catch {
+            verdict = .deny("storage unavailable, call denied: \(error)")
+        }
+        return record(row, verdict)
+    }
+
+    /// Appends the audit row of a verdict reached without the database; the call is denied if it cannot be written.
+    private func record(_ row: PendingRow, _ verdict: Verdict) -> GateDecision {
+        do {
+            let entry = AuditEntry(
+                at: row.at, subject: row.subject, caller: row.caller, method: row.method, capability: row.capability ?? "",
+                decision: verdict.allowed ? .allow : .deny, reason: verdict.reason, request: row.request)
+            let seq = try audit.append(entry).seq
             return GateDecision(
                 allowed: verdict.allowed, subject: row.subject, capability: row.capability, reason: verdict.reason,
                 grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq)

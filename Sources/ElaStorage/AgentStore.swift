@@ -142,6 +142,9 @@ public final class AgentStore: Sendable {
 
     public var path: String { database.path }
 
+    /// Where the gate writes audit rows ahead of this database (`<path>.audit-journal`); nil for an in-memory one.
+    public var auditJournalPath: String? { path.isEmpty || path.hasPrefix(":") ? nil : path + ".audit-journal" }
+
     public func close() { database.close() }
 
     /// Runs `body` in one write transaction (committed on return, rolled back if it throws), so changes to several

@@ -117,53 +117,106 @@ public enum AuditStoreError: Error, Sendable, Equatable, CustomStringConvertible
 /// Computes the hash of a row from its sequence number, the previous row's hash and its fields.
 public typealias AuditHashFunction = @Sendable (_ seq: Int64, _ prevHash: [UInt8], _ entry: AuditEntry) -> [UInt8]
 
-/// The hash-chained audit log. Appends take the head, hash the new row onto it and move the head, all in one
-/// transaction. The hash function comes from the gate, which defines (and documents) the encoding.
+/// The hash-chained audit log. Each append hashes the new row onto the head and moves the head.
+///
+/// With a journal (the agent's gate), rows are written ahead to an append-only file and moved into the database in
+/// batches (see ``AuditJournal`` for why); every read here moves them first, so readers see every appended row.
+/// Without one, each append is its own transaction. The hash function comes from the gate, which defines (and
+/// documents) the encoding.
 public final class AuditLogStore: Sendable {
     /// The `prevHash` of row 1.
     public static let genesisHash = [UInt8](repeating: 0, count: 32)
 
     public let store: AgentStore
     let hashFunction: AuditHashFunction
+    let journal: AuditJournal?
 
-    public init(_ store: AgentStore, hash: @escaping AuditHashFunction) {
+    /// `journalPath`: where rows are written ahead; nil for one transaction per row. One store per journal: a second
+    /// one on the same file fails to open it (``AuditJournalError/inUse(_:)``).
+    public init(_ store: AgentStore, journalPath: String? = nil, hash: @escaping AuditHashFunction) {
         self.store = store
         self.hashFunction = hash
+        self.journal = journalPath.map { AuditJournal(path: $0, store: store, hash: hash) }
+    }
+
+    /// Opens the journal and imports what a killed process left in it (appends do this too; the agent calls it at
+    /// start to log the outcome). Nil without a journal.
+    @discardableResult
+    public func open() throws(AuditJournalError) -> AuditJournalRecovery? {
+        try journal?.open()
+    }
+
+    /// Moves the journal's rows into the database now.
+    public func flush() throws {
+        try journal?.flush()
+    }
+
+    /// Flushes and closes the journal; later appends fail.
+    public func close() throws {
+        try journal?.close()
     }
 
     /// Appends a row after the head and moves the head to it.
+    @discardableResult
+    public func append(_ entry: AuditEntry) throws -> AuditRecord {
+        if let journal { return try journal.append(entry) }
+        return try store.write { try appendToDatabase(entry, in: $0) }
+    }
+
+    /// Appends inside the caller's transaction, so the row and the caller's change commit together. With a journal the
+    /// row goes to the journal (the chain's order is the journal's); if the transaction then fails, the log holds a
+    /// row for a change that did not happen, never the reverse.
     public func append(_ entry: AuditEntry, in transaction: StoreTransaction) throws -> AuditRecord {
-        let head = try self.head(in: transaction)
+        if let journal { return try journal.append(entry, mayOpen: false) }
+        return try appendToDatabase(entry, in: transaction)
+    }
+
+    private func appendToDatabase(_ entry: AuditEntry, in transaction: StoreTransaction) throws -> AuditRecord {
+        let head = try Self.head(in: transaction)
         if head == nil {
-            let rows = try transaction.connection.query("SELECT count(*) FROM audit_log") { try $0[0, as: Int64.self] }.first ?? 0
+            let rows = try Self.rowCount(in: transaction)
             if rows > 0 { throw AuditStoreError.headMissing(rows: rows) }
         }
         let seq = (head?.seq ?? 0) + 1
         let prevHash = head?.hash ?? Self.genesisHash
-        let hash = hashFunction(seq, prevHash, entry)
+        let record = AuditRecord(seq: seq, entry: entry, prevHash: prevHash, hash: hashFunction(seq, prevHash, entry))
+        try Self.insert(record, in: transaction)
+        return record
+    }
+
+    /// Writes a hashed row and moves the head to it.
+    static func insert(_ record: AuditRecord, in transaction: StoreTransaction) throws {
+        let entry = record.entry
         try transaction.connection.run(
             """
             INSERT INTO audit_log (seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, seq, entry.at, entry.subject, entry.caller.rawValue, entry.method, entry.capability,
-            entry.decision.rawValue, entry.reason, entry.request, prevHash, hash)
+            """, record.seq, entry.at, entry.subject, entry.caller.rawValue, entry.method, entry.capability,
+            entry.decision.rawValue, entry.reason, entry.request, record.prevHash, record.hash)
         try transaction.connection.run(
             "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            seq, hash)
-        return AuditRecord(seq: seq, entry: entry, prevHash: prevHash, hash: hash)
+            record.seq, record.hash)
     }
 
-    @discardableResult
-    public func append(_ entry: AuditEntry) throws -> AuditRecord { try store.write { try append(entry, in: $0) } }
-
-    /// The head, or nil for an empty log.
-    public func head(in transaction: StoreTransaction) throws -> AuditHead? {
+    static func head(in transaction: StoreTransaction) throws -> AuditHead? {
         try transaction.connection.query("SELECT seq, hash FROM audit_head WHERE id = 1") { row in
             AuditHead(seq: try row["seq"], hash: try row["hash"])
         }.first
     }
 
-    public func head() throws -> AuditHead? { try store.read { try head(in: $0) } }
+    static func rowCount(in transaction: StoreTransaction) throws -> Int64 {
+        try transaction.connection.query("SELECT count(*) FROM audit_log") { try $0[0, as: Int64.self] }.first ?? 0
+    }
+
+    /// The head as the database holds it (call ``flush()`` first to include the journal), or nil for an empty log.
+    public func head(in transaction: StoreTransaction) throws -> AuditHead? {
+        try Self.head(in: transaction)
+    }
+
+    public func head() throws -> AuditHead? {
+        try flush()
+        return try store.read { try Self.head(in: $0) }
+    }
 
     /// Up to `limit` rows with `seq > afterSeq`, in sequence order: for walking the whole chain page by page.
     public func records(afterSeq: Int64, limit: Int, in transaction: StoreTransaction) throws -> [AuditRecord] {
@@ -172,12 +225,14 @@ public final class AuditLogStore: Sendable {
     }
 
     public func records(afterSeq: Int64, limit: Int) throws -> [AuditRecord] {
-        try store.read { try records(afterSeq: afterSeq, limit: limit, in: $0) }
+        try flush()
+        return try store.read { try records(afterSeq: afterSeq, limit: limit, in: $0) }
     }
 
     /// The row with this sequence number.
     public func record(seq: Int64) throws -> AuditRecord? {
-        try store.read { tx in try tx.connection.query("\(Self.select) WHERE seq = ?", seq, row: Self.decode).first }
+        try flush()
+        return try store.read { tx in try tx.connection.query("\(Self.select) WHERE seq = ?", seq, row: Self.decode).first }
     }
 
     /// The newest `filter.limit` rows that match, oldest first.
@@ -200,13 +255,15 @@ public final class AuditLogStore: Sendable {
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY seq DESC LIMIT ?"
         arguments.append(max(0, filter.limit))
+        try flush()
         let newestFirst = try store.read { tx in try tx.connection.query(sql, arguments: arguments, row: Self.decode) }
         return newestFirst.reversed()
     }
 
     /// How many rows the log holds.
     public func count() throws -> Int64 {
-        try store.read { tx in try tx.connection.query("SELECT count(*) FROM audit_log") { try $0[0, as: Int64.self] }.first ?? 0 }
+        try flush()
+        return try store.read { try Self.rowCount(in: $0) }
     }
 
     private static let select =

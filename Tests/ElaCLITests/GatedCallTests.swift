@@ -219,4 +219,40 @@ import Testing
         agent.process.signal(SIGTERM)
         _ = try agent.process.wait()
     }
+
+    @Test func rowsInTheAuditJournalSurviveAKilledAgent() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        var agent = try startAgent(dir)
+        let journal = dir.path + "/state/agent.db.audit-journal"
+        func journalBytes() -> Int {
+            var st = stat()
+            return stat(journal, &st) == 0 ? Int(st.st_size) : -1
+        }
+        // Calls until one leaves its row in the journal (rows move to the database within 200 ms), then SIGKILL:
+        // no shutdown, no flush.
+        var calls = 0
+        var killedWithRows = false
+        while calls < 40 && !killedWithRows {
+            #expect(try ctl(agent, ["call", "hostile.echo", "{\"i\":\(calls)}"]).status == 0)
+            calls += 1
+            if journalBytes() > 0 {
+                agent.process.signal(SIGKILL)
+                killedWithRows = true
+            }
+        }
+        try #require(killedWithRows, "no call left its row in the journal")
+        _ = try agent.process.wait()
+
+        agent = try startAgent(dir)
+        #expect(agent.process.stderr.contains("audit log: moved"), "\(agent.process.stderr)")
+        #expect(journalBytes() == 0)
+        let verify = try ctl(agent, ["audit", "verify"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        let list = try ctl(agent, ["audit", "list", "--limit", "500", "--json"])
+        let echoes = (try JSONParser.parse(list.stdout)).arrayValue?.filter { $0["method"]?.stringValue == "hostile.echo" } ?? []
+        #expect(echoes.count == calls)
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+    }
 }

@@ -99,11 +99,23 @@ private func rehash(_ f: GateFixture, from: Int64) throws {
         #expect(f.gate.verifyAudit().problems == [.headMismatch(headSeq: 5, lastSeq: nil)])
     }
 
-    @Test func aDeletedHeadIsReportedAndStopsTheGate() throws {
+    @Test func aDeletedHeadIsReportedAndStopsTheGateAtItsNextStart() throws {
         let (f, caller) = try fixtureWithFiveRows()
         try f.raw().execute("DELETE FROM audit_head")
         #expect(f.gate.verifyAudit().problems == [.headMismatch(headSeq: nil, lastSeq: 5)])
-        let decision = f.send(try caller.request())
+        // The running gate keeps its head in memory: the chain goes on at row 6 (no fork) and the head row is back.
+        #expect(f.send(try caller.request()).auditSeq == 6)
+        #expect(f.gate.verifyAudit().isOK)
+        // Deleted while the agent is stopped: the next start cannot know where the chain ends, so every call is denied.
+        try f.raw().execute("DELETE FROM audit_head")
+        try f.gate.audit.close()
+        let restarted = Gate(store: f.store) { testMethods[$0] }
+        guard case .failure(let error) = restarted.auditOpening else {
+            Issue.record("the journal opened over a missing head")
+            return
+        }
+        #expect(error.description.contains("audit head row is missing"))
+        let decision = restarted.authorize(.signed(try caller.request(), rawJSON: ""), now: testNow)
         #expect(!decision.allowed && decision.auditSeq == nil)
     }
 

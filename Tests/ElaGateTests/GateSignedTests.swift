@@ -223,6 +223,10 @@ import Testing
         let caller = try Caller()
         try f.grant(caller.did, "gpio.write")
         try f.raw().execute("DROP TABLE audit_log")
+        // The journal takes the next row; moving it into the broken database fails, and from then on every call is
+        // denied (each retries the move first).
+        #expect(f.send(try caller.request()).allowed)
+        #expect(throws: AuditJournalError.self) { try f.gate.audit.flush() }
         let decision = f.send(try caller.request())
         #expect(!decision.allowed)
         #expect(decision.auditSeq == nil)

@@ -71,6 +71,10 @@ final class GateFixture {
             expiresAt: expiresAt, note: "test", uid: 0, now: testNow)
     }
 
-    /// A second connection for editing the file behind the gate's back.
-    func raw() throws -> SQLiteConnection { try SQLiteConnection(path: path) }
+    /// A second connection for editing the file behind the gate's back (after the journal's rows are moved in, as
+    /// they are when the agent stops).
+    func raw() throws -> SQLiteConnection {
+        try gate.audit.flush()
+        return try SQLiteConnection(path: path)
+    }
 }

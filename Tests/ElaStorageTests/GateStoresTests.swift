@@ -4,14 +4,14 @@ import ElaTestSupport
 import Testing
 
 /// A stand-in for the gate's SHA-256 chain: deterministic, depends on every input the real one does.
-private let testHash: AuditHashFunction = { seq, prev, entry in
+let testHash: AuditHashFunction = { seq, prev, entry in
     var h = [UInt8](repeating: 0, count: 32)
     let bytes = prev + Array("\(seq)|\(entry.at)|\(entry.subject)|\(entry.reason)|\(entry.request)".utf8)
     for (i, b) in bytes.enumerated() { h[i % 32] = h[i % 32] &* 31 &+ b }
     return h
 }
 
-private func entry(_ n: Int, subject: String = "did:elastos:a", decision: AuditDecision = .allow, at: Int64? = nil) -> AuditEntry {
+func entry(_ n: Int, subject: String = "did:elastos:a", decision: AuditDecision = .allow, at: Int64? = nil) -> AuditEntry {
     AuditEntry(
         at: at ?? Int64(1000 * n), subject: subject, caller: .signed, method: "gpio.write", capability: "gpio.write",
         decision: decision, reason: "r\(n)", request: "{\"n\":\(n)}")

@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import ElaStorage
+import ElaTestSupport
+import Testing
+
+/// The audit journal with real files: rows written ahead, moved in batches, recovered after a process left them.
+@Suite(.ownThread) struct AuditJournalTests {
+    func journaled(_ dir: TemporaryDirectory, _ name: String = "agent.db") throws -> (AgentStore, AuditLogStore) {
+        let store = try AgentStore(path: dir.path + "/" + name)
+        return (store, AuditLogStore(store, journalPath: store.auditJournalPath, hash: testHash))
+    }
+
+    func fileBytes(_ path: String) -> [UInt8] {
+        guard let f = fopen(path, "rb") else { return [] }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n == 0 { return out }
+            out += chunk[0..<n]
+        }
+    }
+
+    func writeFile(_ path: String, _ bytes: [UInt8]) {
+        let f = fopen(path, "wb")
+        _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        fclose(f)
+    }
+
+    /// Three chained rows made by a journaled store in another directory, as a killed agent's journal would hold them.
+    func threeRecords() throws -> [AuditRecord] {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        for n in 1...3 { try log.append(entry(n)) }
+        let records = try log.records(afterSeq: 0, limit: 10)
+        try log.close()
+        return records
+    }
+
+    @Test func appendsGoToTheFileAndReadersSeeThemMoved() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        let path = try #require(store.auditJournalPath)
+        for n in 1...5 { try log.append(entry(n)) }
+        #expect(fileBytes(path).count > 0)
+        // Not in the database yet: a raw count sees none of them.
+        #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 0)
+        // Readers move them first.
+        #expect(try log.count() == 5)
+        #expect(fileBytes(path).isEmpty)
+        let rows = try log.records(afterSeq: 0, limit: 10)
+        #expect(rows.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(rows[1].prevHash == rows[0].hash)
+        #expect(try log.head() == AuditHead(seq: 5, hash: rows[4].hash))
+        try log.append(entry(6))
+        #expect(try log.records(afterSeq: 5, limit: 10).map(\.entry.reason) == ["r6"])
+    }
+
+    @Test func aBackgroundFlushMovesRowsWithoutAReader() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        try log.append(entry(1))
+        var moved: Int64 = 0
+        for _ in 0..<100 where moved == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            moved = try store.read { tx in try AuditLogStore.rowCount(in: tx) }
+        }
+        #expect(moved == 1)
+    }
+
+    @Test func rowsAKilledProcessLeftAreImportedAtOpen() throws {
+        let records = try threeRecords()
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/agent.db.audit-journal"
+        writeFile(path, records.flatMap(AuditJournalCodec.encode))
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        let recovery = try #require(try log.open())
+        #expect(recovery == AuditJournalRecovery(imported: 3, damage: nil, movedTo: nil))
+        #expect(fileBytes(path).isEmpty)
+        #expect(try log.records(afterSeq: 0, limit: 10) == records)
+        // The chain continues after them.
+        let next = try log.append(entry(4))
+        #expect(next.seq == 4 && next.prevHash == records[2].hash)
+    }
+
+    @Test func rowsAlreadyMovedBeforeTheFileWasEmptiedAreSkipped() throws {
+        let records = try threeRecords()
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try AgentStore(path: dir.path + "/agent.db")
+            try store.write { tx in try AuditLogStore.insert(records[0], in: tx) }
+            store.close()
+        }
+        writeFile(dir.path + "/agent.db.audit-journal", records.flatMap(AuditJournalCodec.encode))
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        #expect(try log.open()?.imported == 2)
+        #expect(try log.records(afterSeq: 0, limit: 10) == records)
+    }
+
+    @Test func aTornLastRecordIsKeptAsideAndTheRowsBeforeItImported() throws {
+        let records = try threeRecords()
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/agent.db.audit-journal"
+        let whole = records.flatMap(AuditJournalCodec.encode)
+        // A power cut in the middle of the third record.
+        writeFile(path, Array(whole.dropLast(10)))
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        let recovery = try #require(try log.open())
+        #expect(recovery.imported == 2)
+        #expect(recovery.damage?.contains("incomplete record") == true)
+        let aside = try #require(recovery.movedTo)
+        #expect(fileBytes(aside) == Array(whole.dropLast(10)))
+        #expect(fileBytes(path).isEmpty)
+        #expect(try log.records(afterSeq: 0, limit: 10) == Array(records.prefix(2)))
+        #expect(try log.append(entry(9)).seq == 3)
+    }
+
+    @Test func anEditedRecordStopsTheImportThere() throws {
+        var records = try threeRecords()
+        records[1].entry.reason = "rewritten"
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        writeFile(dir.path + "/agent.db.audit-journal", records.flatMap(AuditJournalCodec.encode))
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        let recovery = try #require(try log.open())
+        #expect(recovery.imported == 1)
+        #expect(recovery.damage == "row 2 does not continue the chain (edited, or written by another database)")
+        #expect(recovery.movedTo != nil)
+        #expect(try log.count() == 1)
+    }
+
+    @Test func garbageIsRefusedWithoutACrash() throws {
+        for garbage: [UInt8] in [[0xFF, 0xFF, 0xFF, 0xFF, 1, 2], [0, 0, 0, 3, 1, 2, 3], [0, 0]] {
+            let decoded = AuditJournalCodec.decode(garbage[...])
+            #expect(decoded.records.isEmpty)
+            #expect(decoded.damage != nil)
+        }
+        let one = try threeRecords()[0]
+        #expect(AuditJournalCodec.decode(AuditJournalCodec.encode(one)[...]).records == [one])
+    }
+
+    @Test func aSecondStoreCannotTakeTheSameJournal() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        try log.append(entry(1))
+        let other = try AgentStore(path: dir.path + "/agent.db")
+        defer { other.close() }
+        let second = AuditLogStore(other, journalPath: other.auditJournalPath, hash: testHash)
+        #expect(throws: AuditJournalError.inUse(dir.path + "/agent.db.audit-journal")) { try second.append(entry(2)) }
+        #expect(try log.count() == 1)
+    }
+
+    @Test func closingMovesEverythingAndRefusesLaterAppends() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        for n in 1...3 { try log.append(entry(n)) }
+        try log.close()
+        #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 3)
+        #expect(throws: AuditJournalError.self) { try log.append(entry(4)) }
+        // Reading still works from the database; nothing reopens the file.
+        #expect(try log.count() == 3)
+    }
+
+    @Test func aLargeBacklogIsMovedInOneFlush() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        for n in 1...3000 { try log.append(entry(n)) }
+        try log.flush()
+        #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 3000)
+        #expect(fileBytes(store.auditJournalPath!).isEmpty)
+    }
+}
