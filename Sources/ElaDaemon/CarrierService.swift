@@ -198,11 +198,10 @@ final class CarrierService: Sendable {
     @discardableResult
     func audit(subject: String, allow: Bool, reason: String, request: String, method: String = CarrierHello.method) -> Int64? {
         guard let gate = late.gate else { return nil }
-        let clipped = request.utf8.count > 4096 ? String(decoding: Array(request.utf8.prefix(4096)), as: UTF8.self) : request
         return (try? gate.audit.append(
             AuditEntry(
                 at: wallMillis(), subject: subject, caller: .signed, method: method, capability: "", decision: allow ? .allow : .deny,
-                reason: reason, request: clipped)))?.seq
+                reason: reason, request: Gate.clipped(request))))?.seq
     }
 
     // MARK: sessions

@@ -281,7 +281,8 @@ public final class Gate: Sendable {
     /// Longest request text kept in an audit row for a malformed envelope.
     static let maxMalformedRequestBytes = 4096
 
-    static func clipped(_ text: String) -> String {
+    /// `text` cut at a character boundary to at most ``maxMalformedRequestBytes`` UTF-8 bytes, saying how long it was.
+    public static func clipped(_ text: String) -> String {
         guard text.utf8.count > maxMalformedRequestBytes else { return text }
         var kept = ""
         var bytes = 0
