@@ -170,9 +170,14 @@ final class CarrierService: Sendable {
         let now = Int64(time(nil))
         switch decision {
         case .accept(let did, _, let verification):
+            // Fail-closed, as the gate: no admission without its audit row.
+            guard audit(subject: did.description, allow: true, reason: "admitted friend \(sender) (\(verification))", request: text) != nil
+            else {
+                logger.error("carrier friend not admitted: its audit row could not be written", metadata: ["did": "\(did)"])
+                return .success(.object(["accepted": false]))
+            }
             try? store.setSetting(Self.friendPrefix + keyHex, did.description, now: now)
             state.withLock { $0.admitted += 1 }
-            audit(subject: did.description, allow: true, reason: "admitted friend \(sender) (\(verification))", request: text)
             logger.notice("carrier friend admitted", metadata: ["did": "\(did)", "userId": "\(sender)"])
             _ = await supervisor?.call("carrier.accept", ["keys": [.string(keyHex)]])
             return .success(.object(["accepted": true]))
@@ -324,6 +329,11 @@ final class CarrierService: Sendable {
         let seq = audit(
             subject: session.did.description, allow: true, reason: macKey == nil ? "session opened (signed calls)" : "session opened (sealed calls)",
             request: proof, method: CarrierSessionProof.method)
+        guard seq != nil else {
+            // Fail-closed: a session without its audit row does not open.
+            state.withLock { s in if s.sessions[keyHex]?.challenge == session.challenge { s.sessions[keyHex]?.ready = false } }
+            return .failure(CarrierProtocolError("the audit log is unavailable; the session was not opened"))
+        }
         state.withLock { s in
             // Names the session in its calls' audit rows (a call before this line says just "carrier session").
             if s.sessions[keyHex]?.challenge == session.challenge { s.sessions[keyHex]?.name = "carrier session #\(seq.map(String.init) ?? "-")" }

@@ -72,10 +72,10 @@ public enum AuditVerifier {
         var lastSeq: Int64 = 0
         var lastHash = AuditChain.genesisHash
         var anchorSeen = false
-        // Rows still in the journal are part of the log: move them into the database first.
+        // Rows still in the journal are part of the log: move them into the database first. If that fails, what the
+        // database holds is still walked.
         do { try log.flush() } catch {
             _ = report(.unreadable("the audit journal: \(error)"))
-            return result
         }
         walk: while true {
             let page: (records: [AuditRecord], head: AuditHead?)

@@ -7,9 +7,9 @@ public import ElaStorage
 /// A signed request is allowed when: its `did` is the DID of its `publicKey` and the signature verifies, the DID is
 /// not deactivated, its timestamp is within the replay window and its nonce is new for that DID, the method is
 /// known, and a grant of the DID (or the capabilities of an attached owner-issued credential) covers the method's
-/// capability with all constraints met and not expired. The nonce insert and the grant lookup happen in one
-/// transaction; then the audit row is appended (to the journal, see ``AuditLogStore``). If the audit row cannot be
-/// written the call is denied.
+/// capability with all constraints met and not expired. The nonce insert, the grant lookup and the audit row's
+/// append (to the journal, see ``AuditLogStore``) happen in one transaction, so rows are in the order of the
+/// decisions and of grant changes. If the audit row cannot be written the call is denied.
 public final class Gate: Sendable {
     public let store: AgentStore
     public let grants: GrantStore
@@ -222,48 +222,58 @@ public final class Gate: Sendable {
         var at: Int64
     }
 
-    /// Judges in one transaction (pruning old nonces and recording `nonce` first: a replay is denied), then
-    /// appends the audit row. A storage failure while judging is a denial, audited like any other.
+    /// In one transaction: prunes old nonces and records `nonce` (a replay is denied), lets `judge` decide, and
+    /// appends the audit row. Any storage failure denies the call; if the row was already appended then, the log
+    /// says more was allowed than was, never less.
     private func record(
         _ row: PendingRow, nonce: (subject: String, nonce: String, seenAt: Int64)? = nil,
         _ judge: (StoreTransaction) throws -> Verdict
     ) -> GateDecision {
-        let verdict: Verdict
         do {
-            if let nonce {
-                verdict = try store.write { tx in
+            try audit.prepareAppend()
+            let body = { (tx: StoreTransaction) throws -> (Verdict, Int64) in
+                var verdict: Verdict?
+                if let nonce {
                     // Kept twice the window: long after any request carrying them has a stale timestamp.
-                    let retention = Self.saturatingSum(replayWindow, replayWindow)
-                    try nonces.prune(seenBefore: Self.saturatingSum(nonce.seenAt, -retention), in: tx)
-                    if try !nonces.insert(subject: nonce.subject, nonce: nonce.nonce, seenAt: nonce.seenAt, in: tx) {
-                        return .deny("replayed nonce")
+                    let retention = Self.saturatingSum(self.replayWindow, self.replayWindow)
+                    try self.nonces.prune(seenBefore: Self.saturatingSum(nonce.seenAt, -retention), in: tx)
+                    if try !self.nonces.insert(subject: nonce.subject, nonce: nonce.nonce, seenAt: nonce.seenAt, in: tx) {
+                        verdict = .deny("replayed nonce")
                     }
-                    return try judge(tx)
                 }
-            } else {
-                verdict = try store.read { tx in try judge(tx) }
+                let final = try verdict ?? judge(tx)
+                return (final, try self.audit.append(Self.entry(row, final), in: tx).seq)
             }
+            let (verdict, seq) = try nonce == nil ? store.read(body) : store.write(body)
+            return Self.decision(row, verdict, seq)
         } catch {
-            verdict = .deny("storage unavailable, call denied: \(error)")
+            return Self.unaudited(row, error)
         }
-        return record(row, verdict)
     }
 
     /// Appends the audit row of a verdict reached without the database; the call is denied if it cannot be written.
     private func record(_ row: PendingRow, _ verdict: Verdict) -> GateDecision {
-        do {
-            let entry = AuditEntry(
-                at: row.at, subject: row.subject, caller: row.caller, method: row.method, capability: row.capability ?? "",
-                decision: verdict.allowed ? .allow : .deny, reason: verdict.reason, request: row.request)
-            let seq = try audit.append(entry).seq
-            return GateDecision(
-                allowed: verdict.allowed, subject: row.subject, capability: row.capability, reason: verdict.reason,
-                grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq)
-        } catch {
-            return GateDecision(
-                allowed: false, subject: row.subject, capability: row.capability,
-                reason: "audit log unavailable, call denied: \(error)", auditSeq: nil)
+        do { return Self.decision(row, verdict, try audit.append(Self.entry(row, verdict)).seq) } catch {
+            return Self.unaudited(row, error)
         }
+    }
+
+    private static func entry(_ row: PendingRow, _ verdict: Verdict) -> AuditEntry {
+        AuditEntry(
+            at: row.at, subject: row.subject, caller: row.caller, method: row.method, capability: row.capability ?? "",
+            decision: verdict.allowed ? .allow : .deny, reason: verdict.reason, request: row.request)
+    }
+
+    private static func decision(_ row: PendingRow, _ verdict: Verdict, _ seq: Int64) -> GateDecision {
+        GateDecision(
+            allowed: verdict.allowed, subject: row.subject, capability: row.capability, reason: verdict.reason,
+            grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq)
+    }
+
+    private static func unaudited(_ row: PendingRow, _ error: any Error) -> GateDecision {
+        GateDecision(
+            allowed: false, subject: row.subject, capability: row.capability,
+            reason: "audit log unavailable, call denied: \(error)", auditSeq: nil)
     }
 
     // MARK: Helpers

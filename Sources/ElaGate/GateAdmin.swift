@@ -19,7 +19,8 @@ extension Gate {
         do { pattern = try CapabilityPattern(capability) } catch { throw .invalidPattern(error) }
         if let expiresAt, expiresAt <= now { throw .expiryNotInFuture(expiresAt: expiresAt, now: now) }
         let stored: StoredGrant = try storage {
-            try store.write { tx in
+            try audit.prepareAppend()
+            return try store.write { tx in
                 let grant = try grants.add(
                     subject: did.description, capability: pattern.text, constraints: constraints.jsonText,
                     expiresAt: expiresAt, note: note, now: now, in: tx)
@@ -52,7 +53,8 @@ extension Gate {
     @discardableResult
     public func revokeGrant(id: Int64, uid: UInt32, now: Int64) throws(GateError) -> StoredGrant {
         let removed: StoredGrant? = try storage {
-            try store.write { tx in
+            try audit.prepareAppend()
+            return try store.write { tx in
                 guard let grant = try grants.remove(id: id, in: tx) else { return nil }
                 var params = JSONObject()
                 params["id"] = .number(JSONNumber(id))
@@ -89,7 +91,8 @@ extension Gate {
             throw .invalidOwnerDocument("\(document.subject) is deactivated")
         }
         try storage {
-            try store.write { tx in
+            try audit.prepareAppend()
+            return try store.write { tx in
                 try store.setOwner(did: document.subject.description, document: document.normalizedString, now: now, in: tx)
                 var params = JSONObject()
                 params["did"] = .string(document.subject.description)

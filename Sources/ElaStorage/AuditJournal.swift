@@ -16,7 +16,8 @@ internal import Synchronization
 /// The chain is unchanged: each row is hashed onto the previous one as it is appended, and a row that cannot be
 /// written to the journal is an error (the gate then denies the call). At open, rows left in the file by a killed
 /// process are checked (sequence, previous hash, own hash) and imported; a damaged or edited remainder is moved
-/// aside as `<path>.damaged-<unix time>` and reported, never deleted.
+/// aside as `<path>.damaged-<unix time>` and reported, never deleted (if it cannot be moved, the journal does not
+/// open and appends fail).
 ///
 /// Lock order: the flush lock, then the database, then `state`. Appends take `state` only.
 final class AuditJournal: Sendable {
@@ -24,7 +25,7 @@ final class AuditJournal: Sendable {
     let store: AgentStore
     let hashFunction: AuditHashFunction
     /// How long rows may wait in the file before a background flush moves them.
-    static let flushDelayMillis = 200
+    let flushDelayMillis: Int
     /// Past this size a flush that cannot catch up (appends keep coming) rewrites the file with the rows not yet moved.
     static let compactBytes = 1 << 20
 
@@ -47,9 +48,10 @@ final class AuditJournal: Sendable {
     private let state = Mutex(State())
     private let flushLock = Mutex<Void>(())
 
-    init(path: String, store: AgentStore, hash: @escaping AuditHashFunction) {
+    init(path: String, store: AgentStore, flushDelayMillis: Int, hash: @escaping AuditHashFunction) {
         self.path = path
         self.store = store
+        self.flushDelayMillis = flushDelayMillis
         self.hashFunction = hash
     }
 
@@ -99,9 +101,18 @@ final class AuditJournal: Sendable {
                 }
                 var imported = 0
                 var damage = decoded.damage
+                var importing = false
                 for record in decoded.records {
-                    // Already moved by the process that wrote it (it stopped before emptying the file).
-                    if record.seq <= (head?.seq ?? 0) { continue }
+                    // A leading run already moved by the process that wrote it (it stopped before emptying the file):
+                    // each must be the very row the database holds.
+                    if !importing && record.seq <= (head?.seq ?? 0) {
+                        guard try AuditLogStore.storedHash(seq: record.seq, in: tx) == record.hash else {
+                            damage = "row \(record.seq) in the journal differs from row \(record.seq) in the database"
+                            break
+                        }
+                        continue
+                    }
+                    importing = true
                     guard record.seq == (head?.seq ?? 0) + 1, record.prevHash == (head?.hash ?? AuditLogStore.genesisHash),
                         hashFunction(record.seq, record.prevHash, record.entry) == record.hash
                     else {
@@ -120,15 +131,28 @@ final class AuditJournal: Sendable {
         }
         var movedTo: String?
         if outcome.damage != nil {
-            // Kept for whoever investigates; the chain continues from the last good row.
-            let aside = "\(path).damaged-\(time(nil))"
-            if rename(path, aside) == 0 { movedTo = aside }
-            Glibc.close(fd)
+            // Kept for whoever investigates; the chain continues from the last good row. Appending after the damage
+            // instead would hide the new rows from the next recovery, so a file that cannot be moved stays closed.
+            var aside = "\(path).damaged-\(time(nil))"
+            var suffix = 1
+            while access(aside, F_OK) == 0 {
+                aside = "\(path).damaged-\(time(nil))-\(suffix)"
+                suffix += 1
+            }
+            guard rename(path, aside) == 0 else {
+                let reason = String(cString: strerror(errno))
+                Glibc.close(fd)
+                throw .io("cannot move the damaged \(path) aside: \(reason)")
+            }
+            movedTo = aside
             let fresh = Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard fresh >= 0, flock(fresh, LOCK_EX | LOCK_NB) == 0 else {
+                let reason = String(cString: strerror(errno))
                 if fresh >= 0 { Glibc.close(fresh) }
-                throw .io("cannot reopen \(path) after moving the damaged one aside: \(String(cString: strerror(errno)))")
+                Glibc.close(fd)
+                throw .io("cannot create \(path) after moving the damaged one aside: \(reason)")
             }
+            Glibc.close(fd)
             install(fd: fresh, head: outcome.head)
         } else {
             guard ftruncate(fd, 0) == 0 else {
@@ -167,9 +191,17 @@ final class AuditJournal: Sendable {
             let prevHash = s.head?.hash ?? AuditLogStore.genesisHash
             let record = AuditRecord(seq: seq, entry: entry, prevHash: prevHash, hash: hashFunction(seq, prevHash, entry))
             let bytes = AuditJournalCodec.encode(record)
+            guard bytes.count - 4 <= AuditJournalCodec.maxPayloadBytes else {
+                throw .io("a row of \(bytes.count) bytes is larger than the journal takes")
+            }
             if let failure = Self.writeAll(s.fd, bytes) {
-                // A partial record would end the readable part of the file: cut it off again.
-                _ = ftruncate(s.fd, off_t(s.fileBytes))
+                // A partial record would end the readable part of the file: cut it off again. If even that fails,
+                // the journal closes (appends fail) and the next open moves the torn file aside.
+                if ftruncate(s.fd, off_t(s.fileBytes)) != 0 {
+                    Glibc.close(s.fd)
+                    s.fd = -1
+                    s.openError = "a partial write could not be undone: \(String(cString: strerror(errno)))"
+                }
                 throw .io("cannot write to \(path): \(failure)")
             }
             s.fileBytes += bytes.count
@@ -180,7 +212,7 @@ final class AuditJournal: Sendable {
             return (record, schedule)
         }
         if schedule {
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Self.flushDelayMillis)) { [self] in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
                 // A failure leaves the rows in the file and in memory; the next flush (or the next start) moves them.
                 try? flush()
             }
@@ -189,6 +221,19 @@ final class AuditJournal: Sendable {
     }
 
     // MARK: Flushing
+
+    /// Opens the journal if needed and retries a failed move into the database, so that an append inside a
+    /// transaction (which can do neither) finds the journal usable.
+    func prepareAppend() throws(AuditJournalError) {
+        if !isOpen { try open() }
+        if state.withLock({ $0.flushError }) != nil { try flush() }
+    }
+
+    /// Moves rows only if the journal is open: a journal that cannot open (say, over a deleted head) must not stop
+    /// anyone from reading what the database holds.
+    func flushIfOpen() throws(AuditJournalError) {
+        if isOpen { try flush() }
+    }
 
     /// Moves every row written so far into the database, then empties the file if nothing newer came in meanwhile.
     func flush() throws(AuditJournalError) {
@@ -336,8 +381,9 @@ public enum AuditJournalError: Error, Sendable, Equatable, CustomStringConvertib
 /// big-endian, then subject, caller, method, capability, decision, reason, request, prevHash and hash, each a 4-byte
 /// big-endian length and its bytes.
 enum AuditJournalCodec {
-    /// Larger payloads are not records this program writes (a request is clipped to a few KiB).
-    static let maxPayloadBytes = 1 << 20
+    /// Larger payloads are not records this program writes: a request is at most a control or plugin frame (1 MiB),
+    /// and `append` refuses a row above this (the call is then denied).
+    static let maxPayloadBytes = 4 << 20
 
     static func encode(_ record: AuditRecord) -> [UInt8] {
         let e = record.entry

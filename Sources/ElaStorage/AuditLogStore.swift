@@ -132,11 +132,16 @@ public final class AuditLogStore: Sendable {
     let journal: AuditJournal?
 
     /// `journalPath`: where rows are written ahead; nil for one transaction per row. One store per journal: a second
-    /// one on the same file fails to open it (``AuditJournalError/inUse(_:)``).
-    public init(_ store: AgentStore, journalPath: String? = nil, hash: @escaping AuditHashFunction) {
+    /// one on the same file fails to open it (``AuditJournalError/inUse(_:)``). `flushDelayMillis`: how long rows may
+    /// wait in the journal before a background flush moves them.
+    ///
+    /// Never call the methods without a transaction argument (appends, reads, flushes) from inside an
+    /// ``AgentStore/write(_:)`` or ``AgentStore/read(_:)`` body: they take the database themselves, which is not
+    /// reentrant. Inside a transaction use ``append(_:in:)`` after ``prepareAppend()``.
+    public init(_ store: AgentStore, journalPath: String? = nil, flushDelayMillis: Int = 200, hash: @escaping AuditHashFunction) {
         self.store = store
         self.hashFunction = hash
-        self.journal = journalPath.map { AuditJournal(path: $0, store: store, hash: hash) }
+        self.journal = journalPath.map { AuditJournal(path: $0, store: store, flushDelayMillis: flushDelayMillis, hash: hash) }
     }
 
     /// Opens the journal and imports what a killed process left in it (appends do this too; the agent calls it at
@@ -146,9 +151,15 @@ public final class AuditLogStore: Sendable {
         try journal?.open()
     }
 
-    /// Moves the journal's rows into the database now.
+    /// Moves the journal's rows into the database now (opening the journal first if it is not open).
     public func flush() throws {
         try journal?.flush()
+    }
+
+    /// Makes ``append(_:in:)`` possible: opens the journal if needed and retries a failed move into the database.
+    /// Call it before the transaction (it takes the database).
+    public func prepareAppend() throws {
+        try journal?.prepareAppend()
     }
 
     /// Flushes and closes the journal; later appends fail.
@@ -163,9 +174,10 @@ public final class AuditLogStore: Sendable {
         return try store.write { try appendToDatabase(entry, in: $0) }
     }
 
-    /// Appends inside the caller's transaction, so the row and the caller's change commit together. With a journal the
-    /// row goes to the journal (the chain's order is the journal's); if the transaction then fails, the log holds a
-    /// row for a change that did not happen, never the reverse.
+    /// Appends inside the caller's transaction, so the row is ordered with the caller's change (and, without a journal,
+    /// commits with it). With a journal the row goes to the journal, whose order is the chain's; if the transaction
+    /// then fails, the log holds a row for a change that did not happen, never the reverse. Call ``prepareAppend()``
+    /// before the transaction.
     public func append(_ entry: AuditEntry, in transaction: StoreTransaction) throws -> AuditRecord {
         if let journal { return try journal.append(entry, mayOpen: false) }
         return try appendToDatabase(entry, in: transaction)
@@ -204,6 +216,10 @@ public final class AuditLogStore: Sendable {
         }.first
     }
 
+    static func storedHash(seq: Int64, in transaction: StoreTransaction) throws -> [UInt8]? {
+        try transaction.connection.query("SELECT hash FROM audit_log WHERE seq = ?", seq) { row -> [UInt8] in try row["hash"] }.first
+    }
+
     static func rowCount(in transaction: StoreTransaction) throws -> Int64 {
         try transaction.connection.query("SELECT count(*) FROM audit_log") { try $0[0, as: Int64.self] }.first ?? 0
     }
@@ -214,7 +230,7 @@ public final class AuditLogStore: Sendable {
     }
 
     public func head() throws -> AuditHead? {
-        try flush()
+        try journal?.flushIfOpen()
         return try store.read { try Self.head(in: $0) }
     }
 
@@ -225,13 +241,13 @@ public final class AuditLogStore: Sendable {
     }
 
     public func records(afterSeq: Int64, limit: Int) throws -> [AuditRecord] {
-        try flush()
+        try journal?.flushIfOpen()
         return try store.read { try records(afterSeq: afterSeq, limit: limit, in: $0) }
     }
 
     /// The row with this sequence number.
     public func record(seq: Int64) throws -> AuditRecord? {
-        try flush()
+        try journal?.flushIfOpen()
         return try store.read { tx in try tx.connection.query("\(Self.select) WHERE seq = ?", seq, row: Self.decode).first }
     }
 
@@ -255,14 +271,14 @@ public final class AuditLogStore: Sendable {
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY seq DESC LIMIT ?"
         arguments.append(max(0, filter.limit))
-        try flush()
+        try journal?.flushIfOpen()
         let newestFirst = try store.read { tx in try tx.connection.query(sql, arguments: arguments, row: Self.decode) }
         return newestFirst.reversed()
     }
 
     /// How many rows the log holds.
     public func count() throws -> Int64 {
-        try flush()
+        try journal?.flushIfOpen()
         return try store.read { try Self.rowCount(in: $0) }
     }
 

@@ -229,16 +229,26 @@ import Testing
             var st = stat()
             return stat(journal, &st) == 0 ? Int(st.st_size) : -1
         }
-        // Calls until one leaves its row in the journal (rows move to the database within 200 ms), then SIGKILL:
-        // no shutdown, no flush.
+        func stopped() -> Bool {
+            // /proc/<pid>/stat: "pid (comm) T ...".
+            guard let text = TestData.readString("/proc/\(agent.process.pid)/stat"), let close = text.lastIndex(of: ")") else { return false }
+            return text[text.index(close, offsetBy: 2)] == "T"
+        }
+        // Calls until one leaves its row in the journal (rows move to the database within 200 ms). The agent is
+        // stopped before the file is looked at, so no flush can run between the look and the SIGKILL: no shutdown,
+        // no flush.
         var calls = 0
         var killedWithRows = false
         while calls < 40 && !killedWithRows {
             #expect(try ctl(agent, ["call", "hostile.echo", "{\"i\":\(calls)}"]).status == 0)
             calls += 1
+            agent.process.signal(SIGSTOP)
+            #expect(ChildProcess.waitUntil(timeoutSeconds: 5) { stopped() })
             if journalBytes() > 0 {
                 agent.process.signal(SIGKILL)
                 killedWithRows = true
+            } else {
+                agent.process.signal(SIGCONT)
             }
         }
         try #require(killedWithRows, "no call left its row in the journal")

@@ -1,15 +1,18 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ElaSQLite
 @testable import ElaStorage
 import ElaTestSupport
 import Testing
 
 /// The audit journal with real files: rows written ahead, moved in batches, recovered after a process left them.
 @Suite(.ownThread) struct AuditJournalTests {
-    func journaled(_ dir: TemporaryDirectory, _ name: String = "agent.db") throws -> (AgentStore, AuditLogStore) {
-        let store = try AgentStore(path: dir.path + "/" + name)
-        return (store, AuditLogStore(store, journalPath: store.auditJournalPath, hash: testHash))
+    /// A store whose rows stay in the journal until something moves them (no background flush within a test),
+    /// unless `flushDelayMillis` says otherwise.
+    func journaled(_ dir: TemporaryDirectory, flushDelayMillis: Int = 600_000) throws -> (AgentStore, AuditLogStore) {
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        return (store, AuditLogStore(store, journalPath: store.auditJournalPath, flushDelayMillis: flushDelayMillis, hash: testHash))
     }
 
     func fileBytes(_ path: String) -> [UInt8] {
@@ -66,7 +69,7 @@ import Testing
     @Test func aBackgroundFlushMovesRowsWithoutAReader() async throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let (store, log) = try journaled(dir)
+        let (store, log) = try journaled(dir, flushDelayMillis: 20)
         defer { store.close() }
         try log.append(entry(1))
         var moved: Int64 = 0
@@ -108,6 +111,73 @@ import Testing
         defer { store.close() }
         #expect(try log.open()?.imported == 2)
         #expect(try log.records(afterSeq: 0, limit: 10) == records)
+    }
+
+    @Test func aMovedRowThatDiffersFromTheDatabaseIsDamage() throws {
+        let records = try threeRecords()
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try AgentStore(path: dir.path + "/agent.db")
+            try store.write { tx in try AuditLogStore.insert(records[0], in: tx) }
+            store.close()
+        }
+        var edited = records
+        edited[0].entry.reason = "not what the database says"
+        edited[0].hash = testHash(1, edited[0].prevHash, edited[0].entry)
+        writeFile(dir.path + "/agent.db.audit-journal", edited.flatMap(AuditJournalCodec.encode))
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        let recovery = try #require(try log.open())
+        #expect(recovery.imported == 0)
+        #expect(recovery.damage == "row 1 in the journal differs from row 1 in the database")
+        #expect(try log.records(afterSeq: 0, limit: 10) == [records[0]])
+    }
+
+    @Test func twoDamagedFilesInOneSecondAreBothKept() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var kept: [String] = []
+        for _ in 0..<2 {
+            writeFile(dir.path + "/agent.db.audit-journal", [0, 0, 0, 9, 1])
+            let (store, log) = try journaled(dir)
+            kept.append(try #require(try log.open()?.movedTo))
+            try log.close()
+            store.close()
+        }
+        #expect(Set(kept).count == 2)
+        #expect(kept.allSatisfy { fileBytes($0) == [0, 0, 0, 9, 1] })
+    }
+
+    @Test func aRowLargerThanTheJournalTakesIsRefused() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        var huge = entry(1)
+        huge.request = String(repeating: "x", count: AuditJournalCodec.maxPayloadBytes + 1)
+        #expect(throws: AuditJournalError.self) { try log.append(huge) }
+        // Nothing half-written: the next row is row 1 and reads back.
+        #expect(try log.append(entry(2)).seq == 1)
+        #expect(try log.count() == 1)
+    }
+
+    @Test func aJournalThatCannotOpenStillLetsTheDatabaseBeRead() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let (store, log) = try journaled(dir)
+            for n in 1...2 { try log.append(entry(n)) }
+            try log.close()
+            try store.write { tx in try tx.connection.execute("DELETE FROM audit_head") }
+            store.close()
+        }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        #expect(throws: AuditJournalError.self) { try log.open() }
+        #expect(throws: AuditJournalError.self) { try log.append(entry(3)) }
+        #expect(try log.count() == 2)
+        #expect(try log.records(afterSeq: 0, limit: 10).count == 2)
     }
 
     @Test func aTornLastRecordIsKeptAsideAndTheRowsBeforeItImported() throws {
