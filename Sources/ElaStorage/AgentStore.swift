@@ -148,7 +148,7 @@ public final class AgentStore: Sendable {
     public func close() { database.close() }
 
     /// Runs `body` in one write transaction (committed on return, rolled back if it throws), so changes to several
-    /// stores (say a nonce, a grant lookup and an audit row) happen together or not at all. Never call another
+    /// stores (say a nonce and a grant lookup, with the audit row appended in order) happen together or not at all. Never call another
     /// store's own-transaction methods from inside `body`: pass `transaction` to their `in:` variants instead.
     public func write<T: Sendable>(_ body: (StoreTransaction) throws -> T) throws -> T {
         try database.write { db in try body(StoreTransaction(connection: db)) }
