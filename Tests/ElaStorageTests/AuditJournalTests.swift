@@ -15,17 +15,16 @@ import Testing
         return (store, AuditLogStore(store, journalPath: store.auditJournalPath, flushDelayMillis: flushDelayMillis, hash: testHash))
     }
 
-    func fileBytes(_ path: String) -> [UInt8] {
-        guard let f = fopen(path, "rb") else { return [] }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n == 0 { return out }
-            out += chunk[0..<n]
-        }
+    /// A journaled store in a fresh directory, closed and removed afterwards.
+    func withJournal(_ body: (AgentStore, AuditLogStore) throws -> Void) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        try body(store, log)
     }
+
+    func fileBytes(_ path: String) -> [UInt8] { TestData.read(path) ?? [] }
 
     func writeFile(_ path: String, _ bytes: [UInt8]) {
         let f = fopen(path, "wb")
@@ -46,24 +45,22 @@ import Testing
     }
 
     @Test func appendsGoToTheFileAndReadersSeeThemMoved() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let (store, log) = try journaled(dir)
-        defer { store.close() }
-        let path = try #require(store.auditJournalPath)
-        for n in 1...5 { try log.append(entry(n)) }
-        #expect(fileBytes(path).count > 0)
-        // Not in the database yet: a raw count sees none of them.
-        #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 0)
-        // Readers move them first.
-        #expect(try log.count() == 5)
-        #expect(fileBytes(path).isEmpty)
-        let rows = try log.records(afterSeq: 0, limit: 10)
-        #expect(rows.map(\.seq) == [1, 2, 3, 4, 5])
-        #expect(rows[1].prevHash == rows[0].hash)
-        #expect(try log.head() == AuditHead(seq: 5, hash: rows[4].hash))
-        try log.append(entry(6))
-        #expect(try log.records(afterSeq: 5, limit: 10).map(\.entry.reason) == ["r6"])
+        try withJournal { store, log in
+            let path = try #require(store.auditJournalPath)
+            for n in 1...5 { try log.append(entry(n)) }
+            #expect(fileBytes(path).count > 0)
+            // Not in the database yet: a raw count sees none of them.
+            #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 0)
+            // Readers move them first.
+            #expect(try log.count() == 5)
+            #expect(fileBytes(path).isEmpty)
+            let rows = try log.records(afterSeq: 0, limit: 10)
+            #expect(rows.map(\.seq) == [1, 2, 3, 4, 5])
+            #expect(rows[1].prevHash == rows[0].hash)
+            #expect(try log.head() == AuditHead(seq: 5, hash: rows[4].hash))
+            try log.append(entry(6))
+            #expect(try log.records(afterSeq: 5, limit: 10).map(\.entry.reason) == ["r6"])
+        }
     }
 
     @Test func aBackgroundFlushMovesRowsWithoutAReader() async throws {
@@ -150,16 +147,14 @@ import Testing
     }
 
     @Test func aRowLargerThanTheJournalTakesIsRefused() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let (store, log) = try journaled(dir)
-        defer { store.close() }
-        var huge = entry(1)
-        huge.request = String(repeating: "x", count: AuditJournalCodec.maxPayloadBytes + 1)
-        #expect(throws: AuditJournalError.self) { try log.append(huge) }
-        // Nothing half-written: the next row is row 1 and reads back.
-        #expect(try log.append(entry(2)).seq == 1)
-        #expect(try log.count() == 1)
+        try withJournal { store, log in
+            var huge = entry(1)
+            huge.request = String(repeating: "x", count: AuditJournalCodec.maxPayloadBytes + 1)
+            #expect(throws: AuditJournalError.self) { try log.append(huge) }
+            // Nothing half-written: the next row is row 1 and reads back.
+            #expect(try log.append(entry(2)).seq == 1)
+            #expect(try log.count() == 1)
+        }
     }
 
     @Test func aJournalThatCannotOpenStillLetsTheDatabaseBeRead() throws {
@@ -239,26 +234,22 @@ import Testing
     }
 
     @Test func closingMovesEverythingAndRefusesLaterAppends() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let (store, log) = try journaled(dir)
-        defer { store.close() }
-        for n in 1...3 { try log.append(entry(n)) }
-        try log.close()
-        #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 3)
-        #expect(throws: AuditJournalError.self) { try log.append(entry(4)) }
-        // Reading still works from the database; nothing reopens the file.
-        #expect(try log.count() == 3)
+        try withJournal { store, log in
+            for n in 1...3 { try log.append(entry(n)) }
+            try log.close()
+            #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 3)
+            #expect(throws: AuditJournalError.self) { try log.append(entry(4)) }
+            // Reading still works from the database; nothing reopens the file.
+            #expect(try log.count() == 3)
+        }
     }
 
     @Test func aLargeBacklogIsMovedInOneFlush() throws {
-        let dir = TemporaryDirectory()
-        defer { dir.remove() }
-        let (store, log) = try journaled(dir)
-        defer { store.close() }
-        for n in 1...3000 { try log.append(entry(n)) }
-        try log.flush()
-        #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 3000)
-        #expect(fileBytes(store.auditJournalPath!).isEmpty)
+        try withJournal { store, log in
+            for n in 1...3000 { try log.append(entry(n)) }
+            try log.flush()
+            #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 3000)
+            #expect(fileBytes(store.auditJournalPath!).isEmpty)
+        }
     }
 }
