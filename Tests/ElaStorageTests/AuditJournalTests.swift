@@ -147,14 +147,17 @@ import Testing
     }
 
     @Test func aRowLargerThanTheJournalTakesIsRefused() throws {
-        try withJournal { store, log in
-            var huge = entry(1)
-            huge.request = String(repeating: "x", count: AuditJournalCodec.maxPayloadBytes + 1)
-            #expect(throws: AuditJournalError.self) { try log.append(huge) }
-            // Nothing half-written: the next row is row 1 and reads back.
-            #expect(try log.append(entry(2)).seq == 1)
-            #expect(try log.count() == 1)
-        }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        var huge = entry(1)
+        huge.request = String(repeating: "x", count: AuditJournalCodec.maxPayloadBytes + 1)
+        let tooLarge = huge
+        #expect(throws: AuditJournalError.self) { try log.append(tooLarge) }
+        // Nothing half-written: the next row is row 1 and reads back.
+        #expect(try log.append(entry(2)).seq == 1)
+        #expect(try log.count() == 1)
     }
 
     @Test func aJournalThatCannotOpenStillLetsTheDatabaseBeRead() throws {
