@@ -220,7 +220,8 @@ func benchCarrier() async throws {
         // The round trip is quantized by the DApp carrier's loop turns (~1.06 ms): a reply that reaches it within the
         // turn the request left in comes back in one turn, else in two. Where the calls fall shows how close that is.
         let oneTurn = rtts.filter { $0 < 1.6 }.count
-        print("    distribution: p10 \(fmt(percentile(rtts, 10))), p25 \(fmt(percentile(rtts, 25))), p75 \(fmt(percentile(rtts, 75))), p90 \(fmt(percentile(rtts, 90))) ms; \(oneTurn) of \(rtts.count) under 1.6 ms")
+        let mean = rtts.reduce(0, +) / Double(max(1, rtts.count))
+        print("    distribution: p10 \(fmt(percentile(rtts, 10))), p25 \(fmt(percentile(rtts, 25))), p75 \(fmt(percentile(rtts, 75))), p90 \(fmt(percentile(rtts, 90))) ms, mean \(fmt(mean)) ms; \(oneTurn) of \(rtts.count) under 1.6 ms")
         print("    each call signed instead: p50 \(fmt(percentile(signedRTTs, 50))) ms, p99 \(fmt(percentile(signedRTTs, 99))) ms (100 calls)")
         let runP50s = onPath.compactMap { $0["p50Ms"]?.numberValue?.doubleValue }
         let perRun = runP50s.map(fmt).joined(separator: " ")

@@ -208,6 +208,8 @@ final class CarrierNode: Sendable {
     private let exited = Atomic<Bool>(false)
     /// Until when (`nowMs`) the loop turns every 1 ms rather than at toxcore's idle interval.
     private let fastUntil = Atomic<Int64>(0)
+    /// The loop is in its sleep between turns.
+    private let sleeping = Atomic<Bool>(false)
     /// A pipe: a byte on [1] wakes the loop from its sleep on [0].
     private let wake: (read: Int32, write: Int32)
     /// Filled in by the loop thread once the instance exists: (public key, address) or the start error.
@@ -314,7 +316,13 @@ final class CarrierNode: Sendable {
     /// Chunks `text` for friend `key` and sends what the window allows now; the rest follows as receipts come.
     /// Returns the number of chunks.
     func send(key: [UInt8], text: [UInt8]) throws(PluginError) -> Int {
-        defer { noteActivity() }
+        defer {
+            noteActivity()
+            // The loop turns now and sleeps its 1 ms from here, as a plain toxcore loop iterates right after it sends.
+            // A reply coming back within 1 ms is then read one turn after the send, not at a turn whose phase has
+            // nothing to do with it (which took two turns about half the time: docs/carrier.md).
+            if sleeping.load(ordering: .relaxed) { wakeLoop() }
+        }
         return try withCore { c throws(PluginError) in
             guard let n = c.tox.friend(publicKey: key) else { throw PluginError.failed("no friend \(encodeHex(key))") }
             guard c.tox.connection(ofFriend: n).isOnline else { throw PluginError.failed("friend \(encodeHex(key)) is offline") }
@@ -402,7 +410,9 @@ final class CarrierNode: Sendable {
             // Fast (1 ms) while traffic flows or flowed in the last half second, toxcore's interval when idle.
             let fast = fastUntil.load(ordering: .relaxed) > nowMs()
             var p = pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)
+            sleeping.store(true, ordering: .relaxed)
             _ = poll(&p, 1, Int32(fast ? 1 : max(1, idleMs)))
+            sleeping.store(false, ordering: .relaxed)
             if p.revents & Int16(POLLIN) != 0 {
                 var drain = [UInt8](repeating: 0, count: 256)
                 _ = read(wake.read, &drain, 256)
