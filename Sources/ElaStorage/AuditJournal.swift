@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import Dispatch
+internal import ElaFileSystem
 internal import Synchronization
 
 /// Audit rows written ahead of the database: an append-only file next to it, one `write` per row.
@@ -87,18 +88,15 @@ final class AuditJournal: Sendable {
             throw .inUse(path)
         }
         let bytes: [UInt8]
-        do { bytes = try Self.readAll(fd) } catch {
+        do { bytes = try FileSystem.read(path, limit: .max) } catch {
             Glibc.close(fd)
-            throw error
+            throw .io("cannot read the audit journal: \(error)")
         }
         let decoded = AuditJournalCodec.decode(bytes[...])
         let outcome: (head: AuditHead?, imported: Int, damage: String?)
         do {
             outcome = try store.write { tx in
-                var head = try AuditLogStore.head(in: tx)
-                if head == nil, try AuditLogStore.rowCount(in: tx) > 0 {
-                    throw AuditStoreError.headMissing(rows: try AuditLogStore.rowCount(in: tx))
-                }
+                var head = try AuditLogStore.checkedHead(in: tx)
                 var imported = 0
                 var damage = decoded.damage
                 var importing = false
@@ -316,22 +314,6 @@ final class AuditJournal: Sendable {
     }
 
     // MARK: File helpers
-
-    private static func readAll(_ fd: Int32) throws(AuditJournalError) -> [UInt8] {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        var offset: off_t = 0
-        while true {
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io("cannot read the audit journal: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { return out }
-            out += chunk[0..<n]
-            offset += off_t(n)
-        }
-    }
 
     /// nil when every byte was written, else why not.
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {

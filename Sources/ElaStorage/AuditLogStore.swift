@@ -184,11 +184,7 @@ public final class AuditLogStore: Sendable {
     }
 
     private func appendToDatabase(_ entry: AuditEntry, in transaction: StoreTransaction) throws -> AuditRecord {
-        let head = try Self.head(in: transaction)
-        if head == nil {
-            let rows = try Self.rowCount(in: transaction)
-            if rows > 0 { throw AuditStoreError.headMissing(rows: rows) }
-        }
+        let head = try Self.checkedHead(in: transaction)
         let seq = (head?.seq ?? 0) + 1
         let prevHash = head?.hash ?? Self.genesisHash
         let record = AuditRecord(seq: seq, entry: entry, prevHash: prevHash, hash: hashFunction(seq, prevHash, entry))
@@ -214,6 +210,16 @@ public final class AuditLogStore: Sendable {
         try transaction.connection.query("SELECT seq, hash FROM audit_head WHERE id = 1") { row in
             AuditHead(seq: try row["seq"], hash: try row["hash"])
         }.first
+    }
+
+    /// The head, or nil for an empty log; a missing head over existing rows is an error (appending would fork the chain).
+    static func checkedHead(in transaction: StoreTransaction) throws -> AuditHead? {
+        let head = try head(in: transaction)
+        if head == nil {
+            let rows = try rowCount(in: transaction)
+            if rows > 0 { throw AuditStoreError.headMissing(rows: rows) }
+        }
+        return head
     }
 
     static func storedHash(seq: Int64, in transaction: StoreTransaction) throws -> [UInt8]? {

@@ -26,6 +26,16 @@ import Testing
 
     func fileBytes(_ path: String) -> [UInt8] { TestData.read(path) ?? [] }
 
+    /// What a killed agent leaves in `dir`: `inDatabase` already moved, `journal` still in the file.
+    func leftBehind(_ dir: TemporaryDirectory, journal: [UInt8], inDatabase: [AuditRecord] = []) throws {
+        if !inDatabase.isEmpty {
+            let store = try AgentStore(path: dir.path + "/agent.db")
+            defer { store.close() }
+            try store.write { tx in for record in inDatabase { try AuditLogStore.insert(record, in: tx) } }
+        }
+        writeFile(dir.path + "/agent.db.audit-journal", journal)
+    }
+
     func writeFile(_ path: String, _ bytes: [UInt8]) {
         let f = fopen(path, "wb")
         _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
@@ -98,12 +108,7 @@ import Testing
         let records = try threeRecords()
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        do {
-            let store = try AgentStore(path: dir.path + "/agent.db")
-            try store.write { tx in try AuditLogStore.insert(records[0], in: tx) }
-            store.close()
-        }
-        writeFile(dir.path + "/agent.db.audit-journal", records.flatMap(AuditJournalCodec.encode))
+        try leftBehind(dir, journal: records.flatMap(AuditJournalCodec.encode), inDatabase: [records[0]])
         let (store, log) = try journaled(dir)
         defer { store.close() }
         #expect(try log.open()?.imported == 2)
@@ -114,15 +119,10 @@ import Testing
         let records = try threeRecords()
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        do {
-            let store = try AgentStore(path: dir.path + "/agent.db")
-            try store.write { tx in try AuditLogStore.insert(records[0], in: tx) }
-            store.close()
-        }
         var edited = records
         edited[0].entry.reason = "not what the database says"
         edited[0].hash = testHash(1, edited[0].prevHash, edited[0].entry)
-        writeFile(dir.path + "/agent.db.audit-journal", edited.flatMap(AuditJournalCodec.encode))
+        try leftBehind(dir, journal: edited.flatMap(AuditJournalCodec.encode), inDatabase: [records[0]])
         let (store, log) = try journaled(dir)
         defer { store.close() }
         let recovery = try #require(try log.open())
