@@ -290,6 +290,26 @@ func benchPlugins() async throws {
     )
 }
 
+/// `ela-bench plugin-rounds`: raw echo and gated admin calls in alternating rounds of 5,000, for profiling and for
+/// seeing how much the two drift together from round to round. Not part of `make bench`.
+func benchPluginRounds() async throws {
+    let method = "gpio.read"
+    let params: JSONObject = ["pin": "LED0"]
+    let agent = try await startAgent(plugins: ["gpio"], sandbox: true)
+    let c = try ControlConnection(path: agent.socket)
+    _ = try await waitRunning(c, "gpio")
+    print("agent pid \(agent.process.pid)")
+    let rounds = Int(String(cString: getenv("ELA_BENCH_ROUNDS") ?? strdup("6"))) ?? 6
+    for round in 0..<rounds {
+        let raw = try benchRawEcho(method: method, params: params, count: 5000)
+        let admin = try timeCalls(count: 5000) { i in
+            _ = try c.call("call", ["method": .string(method), "params": .object(params)], id: Int64(round * 100_000 + i + 10_000_000))
+        }
+        print("round \(round): raw \(raw.summary) | admin \(admin.summary) | ratio \(fmt(admin.rate / raw.rate))")
+    }
+    await stopAgent(agent)
+}
+
 /// Median time of `plugin.start` until the plugin answers a call.
 func startTimes(_ c: ControlConnection, plugin: String, rounds: Int) async throws -> Double {
     var times: [Double] = []

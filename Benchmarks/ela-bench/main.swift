@@ -109,6 +109,7 @@ do {
         try await Task.sleep(for: .seconds(1))
         try await benchPlugins()
     }
+    if sections.contains("plugin-rounds") { try await benchPluginRounds() }
     if sections.contains("gate") {
         print("gate decisions alone (admin, audited): \(fmt(try benchGate())) /s")
         let signed = try benchSignedGate()
