@@ -165,6 +165,16 @@ struct AgentRuntime {
         case .success(nil): break
         case .failure(let error): logger.error("audit log: \(error); gated calls are denied until it can be written")
         }
+        gate.audit.onRecovery { [logger] event in
+            switch event {
+            case .opened(let recovery, let reason):
+                logger.notice(
+                    "audit log: the journal opened (it had failed: \(reason)); gated calls are served again",
+                    metadata: ["imported": "\(recovery.imported)", "damage": "\(recovery.damage ?? "none")"])
+            case .flushed(let reason):
+                logger.notice("audit log: rows reach the database again (the move had failed: \(reason)); gated calls are served again")
+            }
+        }
 
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,

@@ -48,6 +48,10 @@ final class AuditJournal: Sendable {
 
     private let state = Mutex(State())
     private let flushLock = Mutex<Void>(())
+    /// Told when the journal recovers after a failure: an open that succeeds after one failed, or a move into the
+    /// database that succeeds after one failed. Calls are denied until then, so whoever runs the agent wants to
+    /// know when they are served again.
+    private let recoveryObserver = Mutex<(@Sendable (AuditJournalRecovered) -> Void)?>(nil)
 
     init(path: String, store: AgentStore, flushDelayMillis: Int, hash: @escaping AuditHashFunction) {
         self.path = path
@@ -62,17 +66,28 @@ final class AuditJournal: Sendable {
 
     var isOpen: Bool { state.withLock { $0.fd >= 0 } }
 
+    func onRecovery(_ observer: @escaping @Sendable (AuditJournalRecovered) -> Void) {
+        recoveryObserver.withLock { $0 = observer }
+    }
+
+    private func tell(_ event: AuditJournalRecovered) {
+        recoveryObserver.withLock { $0 }?(event)
+    }
+
     // MARK: Opening
 
     /// Opens the file, imports what a previous process left in it, and empties it. Idempotent.
     @discardableResult
     func open() throws(AuditJournalError) -> AuditJournalRecovery {
         do {
-            return try flushLock.withLock { _ throws(AuditJournalError) -> AuditJournalRecovery in
-                if isOpen { return AuditJournalRecovery(imported: 0, damage: nil, movedTo: nil) }
-                if state.withLock({ $0.closed }) { throw .notOpen("the audit log was closed") }
-                return try recover()
+            let (recovery, failedBefore) = try flushLock.withLock { _ throws(AuditJournalError) -> (AuditJournalRecovery, String?) in
+                if isOpen { return (AuditJournalRecovery(imported: 0, damage: nil, movedTo: nil), nil) }
+                let (closed, failedBefore) = state.withLock { ($0.closed, $0.openError) }
+                if closed { throw .notOpen("the audit log was closed") }
+                return (try recover(), failedBefore)
             }
+            if let failedBefore { tell(.opened(recovery, after: failedBefore)) }
+            return recovery
         } catch {
             state.withLock { $0.openError = error.description }
             throw error
@@ -258,7 +273,9 @@ final class AuditJournal: Sendable {
                     state.withLock { $0.flushError = failure }
                     throw failure
                 }
-                state.withLock { $0.flushError = nil }
+                if let failedBefore = state.withLock({ s in defer { s.flushError = nil }; return s.flushError }) {
+                    tell(.flushed(after: failedBefore.description))
+                }
                 let caughtUp = try state.withLock { s throws(AuditJournalError) -> Bool in
                     s.pending.removeFirst(min(moved, s.pending.count))
                     guard s.pending.isEmpty else { return false }
@@ -329,6 +346,14 @@ final class AuditJournal: Sendable {
         }
         return nil
     }
+}
+
+/// The journal works again after a failure (see ``AuditLogStore/onRecovery(_:)``).
+public enum AuditJournalRecovered: Sendable, Equatable {
+    /// It opened after an earlier open failed for the reason given.
+    case opened(AuditJournalRecovery, after: String)
+    /// Its rows reached the database after an earlier move failed for the reason given.
+    case flushed(after: String)
 }
 
 /// What opening the journal found.

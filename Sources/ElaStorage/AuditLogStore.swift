@@ -151,6 +151,12 @@ public final class AuditLogStore: Sendable {
         try journal?.open()
     }
 
+    /// `observer` is told when the journal works again after an open or a move into the database failed (gated
+    /// calls are denied meanwhile). It runs on whichever thread recovered it and must not block.
+    public func onRecovery(_ observer: @escaping @Sendable (AuditJournalRecovered) -> Void) {
+        journal?.onRecovery(observer)
+    }
+
     /// Moves the journal's rows into the database now (opening the journal first if it is not open).
     public func flush() throws {
         try journal?.flush()

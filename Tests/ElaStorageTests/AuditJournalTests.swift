@@ -4,6 +4,7 @@ import Glibc
 import ElaSQLite
 @testable import ElaStorage
 import ElaTestSupport
+import Synchronization
 import Testing
 
 /// The audit journal with real files: rows written ahead, moved in batches, recovered after a process left them.
@@ -234,6 +235,41 @@ import Testing
         let second = AuditLogStore(other, journalPath: other.auditJournalPath, hash: testHash)
         #expect(throws: AuditJournalError.inUse(dir.path + "/agent.db.audit-journal")) { try second.append(entry(2)) }
         #expect(try log.count() == 1)
+    }
+
+    @Test func recoveriesAreReported() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        try log.append(entry(1))
+        // A second store cannot take the journal while the first holds it; once the first closes, its next append
+        // opens it, and its observer hears why it had failed.
+        let other = try AgentStore(path: dir.path + "/agent.db")
+        defer { other.close() }
+        let second = AuditLogStore(other, journalPath: other.auditJournalPath, flushDelayMillis: 600_000, hash: testHash)
+        let heard = Mutex<[AuditJournalRecovered]>([])
+        second.onRecovery { event in heard.withLock { $0.append(event) } }
+        #expect(throws: AuditJournalError.self) { try second.append(entry(2)) }
+        #expect(heard.withLock { $0 }.isEmpty)
+        try log.close()
+        store.close()
+        try second.append(entry(2))
+        let inUse = AuditJournalError.inUse(dir.path + "/agent.db.audit-journal").description
+        #expect(heard.withLock { $0 } == [.opened(AuditJournalRecovery(imported: 0, damage: nil, movedTo: nil), after: inUse)])
+
+        // A move into the database that fails, then works again.
+        try other.write { tx in try tx.connection.execute("ALTER TABLE audit_log RENAME TO audit_log_away") }
+        #expect(throws: AuditJournalError.self) { try second.flush() }
+        try other.write { tx in try tx.connection.execute("ALTER TABLE audit_log_away RENAME TO audit_log") }
+        try second.flush()
+        let events = heard.withLock { $0 }
+        #expect(events.count == 2)
+        guard case .flushed(let reason)? = events.last else {
+            Issue.record("no flush recovery reported: \(events)")
+            return
+        }
+        #expect(reason.contains("audit_log"))
+        #expect(try second.count() == 2)
     }
 
     @Test func closingMovesEverythingAndRefusesLaterAppends() throws {
