@@ -231,6 +231,27 @@ public final class Gate: Sendable {
     ) -> GateDecision {
         do {
             try audit.prepareAppend()
+            if let nonce, audit.isJournaled {
+                // The nonce rides in the row's journal record and reaches the nonce table with it: no write
+                // transaction per request. Known nonces are those in the table or still in the journal; holding off
+                // flushes meanwhile means each is in exactly one of the two places.
+                let retention = Self.saturatingSum(replayWindow, replayWindow)
+                let recorded = RecordedNonce(subject: nonce.subject, nonce: nonce.nonce, seenAt: nonce.seenAt)
+                let (verdict, seq) = try audit.holdingFlushes {
+                    try store.read { tx throws -> (Verdict, Int64) in
+                        let replay = Verdict.deny("replayed nonce")
+                        if try self.nonces.contains(subject: nonce.subject, nonce: nonce.nonce, in: tx) {
+                            return (replay, try self.audit.append(Self.entry(row, replay), in: tx).seq)
+                        }
+                        let verdict = try judge(tx)
+                        let (record, replayed) = try self.audit.append(
+                            Self.entry(row, verdict), usingUp: recorded,
+                            pruneNoncesBefore: Self.saturatingSum(nonce.seenAt, -retention), ifReplayed: Self.entry(row, replay), in: tx)
+                        return (replayed ? replay : verdict, record.seq)
+                    }
+                }
+                return Self.decision(row, verdict, seq)
+            }
             let body = { (tx: StoreTransaction) throws -> (Verdict, Int64) in
                 var verdict: Verdict?
                 if let nonce {
@@ -274,6 +295,12 @@ public final class Gate: Sendable {
         GateDecision(
             allowed: false, subject: row.subject, capability: row.capability,
             reason: "audit log unavailable, call denied: \(error)", auditSeq: nil)
+    }
+
+    /// How many nonces the gate remembers (moving the journal's into the database first).
+    public func rememberedNonces() throws -> Int {
+        try audit.flush()
+        return try nonces.count()
     }
 
     // MARK: Helpers

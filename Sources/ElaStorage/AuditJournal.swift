@@ -34,7 +34,11 @@ final class AuditJournal: Sendable {
         var fd: Int32 = -1
         var head: AuditHead?
         /// Written to the file, not yet in the database; in sequence order.
-        var pending: [AuditRecord] = []
+        var pending: [JournalRecord] = []
+        /// The nonces among `pending`: a signed request's replay check looks here as well as in the database.
+        var pendingNonces: Set<NonceKey> = []
+        /// Nonces seen before this are forgotten at the next flush (the latest cutoff a recording gate asked for).
+        var pruneNoncesBefore: Int64?
         var fileBytes = 0
         var flushScheduled = false
         /// Why the journal could not be opened (appends fail with it until an open succeeds).
@@ -115,7 +119,8 @@ final class AuditJournal: Sendable {
                 var imported = 0
                 var damage = decoded.damage
                 var importing = false
-                for record in decoded.records {
+                for journaled in decoded.records {
+                    let record = journaled.record
                     // A leading run already moved by the process that wrote it (it stopped before emptying the file):
                     // each must be the very row the database holds.
                     if !importing && record.seq <= (head?.seq ?? 0) {
@@ -133,6 +138,7 @@ final class AuditJournal: Sendable {
                         break
                     }
                     try AuditLogStore.insert(record, in: tx)
+                    if let nonce = journaled.nonce { try NonceStore.record(nonce, in: tx) }
                     head = AuditHead(seq: record.seq, hash: record.hash)
                     imported += 1
                 }
@@ -183,6 +189,7 @@ final class AuditJournal: Sendable {
             $0.fd = fd
             $0.head = head
             $0.pending = []
+            $0.pendingNonces = []
             $0.fileBytes = 0
             $0.openError = nil
         }
@@ -193,17 +200,32 @@ final class AuditJournal: Sendable {
     /// Hashes `entry` onto the chain and writes it to the file; it reaches the database with the next flush.
     /// `mayOpen`: false inside a database transaction, where opening (which writes to the database) would deadlock.
     func append(_ entry: AuditEntry, mayOpen: Bool = true) throws(AuditJournalError) -> AuditRecord {
+        try append(entry, nonce: nil, ifReplayed: entry, mayOpen: mayOpen).record
+    }
+
+    /// Appends `entry` and remembers `nonce` with it (written in the same record, moved into the nonce table with the
+    /// row), unless the nonce is among those not yet moved: then `ifReplayed` is appended instead and nothing is
+    /// remembered. The database side of the check is the caller's, under ``holdingFlushes(_:)``.
+    /// `pruneNoncesBefore`: the next flush forgets nonces seen before this time.
+    func append(
+        _ entry: AuditEntry, nonce: RecordedNonce?, pruneNoncesBefore: Int64? = nil, ifReplayed replayEntry: AuditEntry,
+        mayOpen: Bool = true
+    ) throws(AuditJournalError) -> (record: AuditRecord, replayed: Bool) {
         if mayOpen && !isOpen { try open() }
         if let failed = state.withLock({ $0.flushError }) {
             guard mayOpen else { throw failed }
             try flush()
         }
-        let (record, schedule) = try state.withLock { s throws(AuditJournalError) -> (AuditRecord, Bool) in
+        let (record, replayed, schedule) = try state.withLock { s throws(AuditJournalError) -> (AuditRecord, Bool, Bool) in
             guard s.fd >= 0 else { throw .notOpen(s.openError ?? "closed") }
+            let replayed = nonce.map { s.pendingNonces.contains($0.key) } ?? false
+            let entry = replayed ? replayEntry : entry
+            let remembered = replayed ? nil : nonce
             let seq = (s.head?.seq ?? 0) + 1
             let prevHash = s.head?.hash ?? AuditLogStore.genesisHash
             let record = AuditRecord(seq: seq, entry: entry, prevHash: prevHash, hash: hashFunction(seq, prevHash, entry))
-            let bytes = AuditJournalCodec.encode(record)
+            let journaled = JournalRecord(record: record, nonce: remembered)
+            let bytes = AuditJournalCodec.encode(journaled)
             guard bytes.count - 4 <= AuditJournalCodec.maxPayloadBytes else {
                 throw .io("a row of \(bytes.count) bytes is larger than the journal takes")
             }
@@ -218,11 +240,13 @@ final class AuditJournal: Sendable {
                 throw .io("cannot write to \(path): \(failure)")
             }
             s.fileBytes += bytes.count
-            s.pending.append(record)
+            s.pending.append(journaled)
+            if let remembered { s.pendingNonces.insert(remembered.key) }
+            if let cutoff = pruneNoncesBefore { s.pruneNoncesBefore = max(s.pruneNoncesBefore ?? cutoff, cutoff) }
             s.head = AuditHead(seq: seq, hash: record.hash)
             let schedule = !s.flushScheduled
             s.flushScheduled = true
-            return (record, schedule)
+            return (record, replayed, schedule)
         }
         if schedule {
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
@@ -230,7 +254,14 @@ final class AuditJournal: Sendable {
                 try? flush()
             }
         }
-        return record
+        return (record, replayed)
+    }
+
+    /// Runs `body` while no flush can move rows (and nonces) into the database: a nonce is then either committed,
+    /// so a read transaction begun inside `body` sees it, or still pending, so ``append(_:nonce:ifReplayed:mayOpen:)``
+    /// sees it. Never call ``flush()``, ``open()`` or ``prepareAppend()`` inside (the lock is not reentrant).
+    func holdingFlushes<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try flushLock.withLock { _ throws(E) in try body() }
     }
 
     // MARK: Flushing
@@ -261,11 +292,16 @@ final class AuditJournal: Sendable {
                 let moved: Int
                 do {
                     moved = try store.write { tx in
-                        let batch = state.withLock { s -> [AuditRecord] in
+                        let (batch, pruneBefore) = state.withLock { s -> ([JournalRecord], Int64?) in
                             s.flushScheduled = false
-                            return s.pending
+                            return (s.pending, s.pruneNoncesBefore)
                         }
-                        for record in batch { try AuditLogStore.insert(record, in: tx) }
+                        for journaled in batch {
+                            try AuditLogStore.insert(journaled.record, in: tx)
+                            if let nonce = journaled.nonce { try NonceStore.record(nonce, in: tx) }
+                        }
+                        // Once per batch rather than once per request.
+                        if let pruneBefore { try NonceStore.prune(seenBefore: pruneBefore, in: tx) }
                         return batch.count
                     }
                 } catch {
@@ -277,6 +313,9 @@ final class AuditJournal: Sendable {
                     tell(.flushed(after: failedBefore.description))
                 }
                 let caughtUp = try state.withLock { s throws(AuditJournalError) -> Bool in
+                    for journaled in s.pending.prefix(moved) {
+                        if let nonce = journaled.nonce { s.pendingNonces.remove(nonce.key) }
+                    }
                     s.pending.removeFirst(min(moved, s.pending.count))
                     guard s.pending.isEmpty else { return false }
                     if s.fileBytes > 0 {
@@ -300,7 +339,7 @@ final class AuditJournal: Sendable {
         let fd = Glibc.open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var bytes: [UInt8] = []
-        for record in s.pending { bytes += AuditJournalCodec.encode(record) }
+        for journaled in s.pending { bytes += AuditJournalCodec.encode(journaled) }
         if let failure = Self.writeAll(fd, bytes) {
             Glibc.close(fd)
             unlink(temporary)
@@ -384,15 +423,25 @@ public enum AuditJournalError: Error, Sendable, Equatable, CustomStringConvertib
     }
 }
 
+/// A row as the journal holds it: the audit record and the nonce it used up, if it was a signed request's.
+struct JournalRecord: Sendable, Equatable {
+    var record: AuditRecord
+    var nonce: RecordedNonce?
+}
+
 /// The journal's record format: a 4-byte big-endian payload length, then the payload: `seq` and `at` as 8 bytes
 /// big-endian, then subject, caller, method, capability, decision, reason, request, prevHash and hash, each a 4-byte
-/// big-endian length and its bytes.
+/// big-endian length and its bytes; then, for a row that used up a nonce, the nonce (length and bytes) and the time
+/// it was seen (8 bytes). The nonce's subject is the row's. (Records without a nonce are those of the first format.)
 enum AuditJournalCodec {
     /// Larger payloads are not records this program writes: a request is at most a control or plugin frame (1 MiB),
     /// and `append` refuses a row above this (the call is then denied).
     static let maxPayloadBytes = 4 << 20
 
-    static func encode(_ record: AuditRecord) -> [UInt8] {
+    static func encode(_ record: AuditRecord) -> [UInt8] { encode(JournalRecord(record: record, nonce: nil)) }
+
+    static func encode(_ journaled: JournalRecord) -> [UInt8] {
+        let record = journaled.record
         let e = record.entry
         var payload: [UInt8] = []
         payload.reserveCapacity(160 + e.request.utf8.count + e.reason.utf8.count)
@@ -403,6 +452,10 @@ enum AuditJournalCodec {
         }
         appendField(record.prevHash, to: &payload)
         appendField(record.hash, to: &payload)
+        if let nonce = journaled.nonce {
+            appendField(Array(nonce.nonce.utf8), to: &payload)
+            appendInteger(UInt64(bitPattern: nonce.seenAt), to: &payload)
+        }
         var out: [UInt8] = []
         out.reserveCapacity(4 + payload.count)
         appendLength(payload.count, to: &out)
@@ -410,8 +463,8 @@ enum AuditJournalCodec {
     }
 
     /// The complete records at the start of `bytes`, and why decoding stopped early, if it did.
-    static func decode(_ bytes: ArraySlice<UInt8>) -> (records: [AuditRecord], damage: String?) {
-        var records: [AuditRecord] = []
+    static func decode(_ bytes: ArraySlice<UInt8>) -> (records: [JournalRecord], damage: String?) {
+        var records: [JournalRecord] = []
         var at = bytes.startIndex
         while at < bytes.endIndex {
             let offset = at - bytes.startIndex
@@ -428,7 +481,7 @@ enum AuditJournalCodec {
         return (records, nil)
     }
 
-    private static func decodePayload(_ payload: ArraySlice<UInt8>) -> AuditRecord? {
+    private static func decodePayload(_ payload: ArraySlice<UInt8>) -> JournalRecord? {
         var at = payload.startIndex
         func integer() -> Int64? {
             guard payload.endIndex - at >= 8 else { return nil }
@@ -448,12 +501,18 @@ enum AuditJournalCodec {
         guard let seq = integer(), let time = integer(), let subject = text(), let callerText = text(),
             let caller = AuditCaller(rawValue: callerText), let method = text(), let capability = text(),
             let decisionText = text(), let decision = AuditDecision(rawValue: decisionText), let reason = text(),
-            let request = text(), let prevHash = field(), let hash = field(), at == payload.endIndex
+            let request = text(), let prevHash = field(), let hash = field()
         else { return nil }
+        var nonce: RecordedNonce?
+        if at != payload.endIndex {
+            guard let text = text(), let seenAt = integer() else { return nil }
+            nonce = RecordedNonce(subject: subject, nonce: text, seenAt: seenAt)
+        }
+        guard at == payload.endIndex else { return nil }
         let entry = AuditEntry(
             at: time, subject: subject, caller: caller, method: method, capability: capability, decision: decision,
             reason: reason, request: request)
-        return AuditRecord(seq: seq, entry: entry, prevHash: Array(prevHash), hash: Array(hash))
+        return JournalRecord(record: AuditRecord(seq: seq, entry: entry, prevHash: Array(prevHash), hash: Array(hash)), nonce: nonce)
     }
 
     private static func appendInteger(_ value: UInt64, to out: inout [UInt8]) {

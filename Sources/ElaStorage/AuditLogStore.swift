@@ -189,6 +189,27 @@ public final class AuditLogStore: Sendable {
         return try appendToDatabase(entry, in: transaction)
     }
 
+    /// Whether rows are written ahead to a journal (and a signed request's nonce can ride with its row).
+    public var isJournaled: Bool { journal != nil }
+
+    /// A signed request's row, with the nonce it uses up written in the same journal record: `entry` and the nonce,
+    /// or, if the nonce is among those not yet moved into the database, `ifReplayed` and nothing remembered. The
+    /// caller checks the database inside ``holdingFlushes(_:)`` (the same call), so no nonce slips between the two.
+    /// Journaled stores only; call ``prepareAppend()`` first.
+    public func append(
+        _ entry: AuditEntry, usingUp nonce: RecordedNonce, pruneNoncesBefore: Int64, ifReplayed: AuditEntry, in transaction: StoreTransaction
+    ) throws -> (record: AuditRecord, replayed: Bool) {
+        guard let journal else { throw AuditJournalError.notOpen("this audit log has no journal") }
+        return try journal.append(entry, nonce: nonce, pruneNoncesBefore: pruneNoncesBefore, ifReplayed: ifReplayed, mayOpen: false)
+    }
+
+    /// Runs `body` while no flush moves rows and nonces into the database (see
+    /// ``append(_:usingUp:pruneNoncesBefore:ifReplayed:in:)``). Not reentrant: no flush, open or prepareAppend inside.
+    public func holdingFlushes<T>(_ body: () throws -> T) throws -> T {
+        guard let journal else { return try body() }
+        return try journal.holdingFlushes(body)
+    }
+
     private func appendToDatabase(_ entry: AuditEntry, in transaction: StoreTransaction) throws -> AuditRecord {
         let head = try Self.checkedHead(in: transaction)
         let seq = (head?.seq ?? 0) + 1

@@ -1,5 +1,26 @@
 import ElaSQLite
 
+/// A nonce a signed request used up: remembered for `subject` from `seenAt` (unix seconds).
+public struct RecordedNonce: Sendable, Hashable {
+    public var subject: String
+    public var nonce: String
+    public var seenAt: Int64
+
+    public init(subject: String, nonce: String, seenAt: Int64) {
+        self.subject = subject
+        self.nonce = nonce
+        self.seenAt = seenAt
+    }
+
+    var key: NonceKey { NonceKey(subject: subject, nonce: nonce) }
+}
+
+/// What makes a nonce a replay: the same nonce from the same subject.
+struct NonceKey: Hashable, Sendable {
+    var subject: String
+    var nonce: String
+}
+
 /// Request nonces already seen, per subject: the gate's replay memory. Rows are pruned by age; the gate keeps
 /// them for twice its timestamp window, longer than any request carrying them could still be accepted.
 public final class NonceStore: Sendable {
@@ -13,6 +34,23 @@ public final class NonceStore: Sendable {
             "INSERT INTO gate_nonces (subject, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT (subject, nonce) DO NOTHING",
             subject, nonce, seenAt)
         return transaction.connection.changes == 1
+    }
+
+    /// Whether `nonce` is recorded for `subject` in the database (the journal's not yet moved ones are not here).
+    public func contains(subject: String, nonce: String, in transaction: StoreTransaction) throws -> Bool {
+        try !transaction.connection.query("SELECT 1 FROM gate_nonces WHERE subject = ? AND nonce = ?", subject, nonce) { _ in true }.isEmpty
+    }
+
+    /// Records a nonce moved from the audit journal (already judged new when it was appended there).
+    static func record(_ nonce: RecordedNonce, in transaction: StoreTransaction) throws {
+        try transaction.connection.run(
+            "INSERT INTO gate_nonces (subject, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT (subject, nonce) DO NOTHING",
+            nonce.subject, nonce.nonce, nonce.seenAt)
+    }
+
+    /// Deletes nonces seen before `cutoff` (unix seconds).
+    static func prune(seenBefore cutoff: Int64, in transaction: StoreTransaction) throws {
+        try transaction.connection.run("DELETE FROM gate_nonces WHERE seen_at < ?", cutoff)
     }
 
     public func insert(subject: String, nonce: String, seenAt: Int64) throws -> Bool {

@@ -17,7 +17,7 @@ import Testing
     @Test func grantsDecideAndEveryCallIsAuditedAsASessionCall() throws {
         let f = try GateFixture()
         let caller = try Caller()
-        let nonces = try f.gate.nonces.count()
+        let nonces = try f.gate.rememberedNonces()
         let grant = try f.grant(caller.did, "gpio.write", ["pin": ["LED0"]])
         let allowed = session(f, caller.did)
         #expect(allowed.allowed && allowed.grantID == grant.id, "\(allowed.reason)")
@@ -27,7 +27,7 @@ import Testing
         #expect(row.entry.request == SessionBody.text("gpio.write", ["pin": "LED0", "value": 1]))
         // The same call again is the gate's to allow: replays are the session's to stop (its window), not the nonce table's.
         #expect(session(f, caller.did).allowed)
-        #expect(try f.gate.nonces.count() == nonces)
+        #expect(try f.gate.rememberedNonces() == nonces)
 
         let constrained = session(f, caller.did, "gpio.write", ["pin": "LED1", "value": 1])
         #expect(!constrained.allowed && constrained.reason.hasPrefix("constraint pin"), "\(constrained.reason)")

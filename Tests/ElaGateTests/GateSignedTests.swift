@@ -99,6 +99,22 @@ import Testing
         #expect(f.send(try other.request(nonce: "0123456789abcdef0123456789abcdef")).allowed)
     }
 
+    @Test func aReplayIsDeniedWhereverItsNonceIs() throws {
+        let f = try GateFixture()
+        let caller = try Caller()
+        try f.grant(caller.did, "gpio.write")
+        let request = try caller.request()
+        #expect(f.send(request).allowed)
+        #expect(f.send(request).reason == "replayed nonce")  // still in the journal
+        try f.gate.audit.flush()
+        #expect(f.send(request).reason == "replayed nonce")  // in the nonce table
+        // The agent restarts: a second gate over the same files remembers it.
+        try f.gate.audit.close()
+        let restarted = Gate(store: f.store) { testMethods[$0] }
+        #expect(restarted.authorize(signedText: request.text, nowMillis: testNow * 1000).decision.reason == "replayed nonce")
+        #expect(restarted.verifyAudit().isOK)
+    }
+
     @Test func aDeniedRequestStillUsesUpItsNonce() throws {
         let f = try GateFixture()
         let caller = try Caller()
@@ -120,7 +136,7 @@ import Testing
         try tight.grant(caller.did, "gpio.write")
         #expect(tight.send(try caller.request(at: testNow - 11)).reason == "stale timestamp: signed 11 s ago, window 10 s")
         // A stale request leaves no nonce behind.
-        #expect(try tight.gate.nonces.count() == 0)
+        #expect(try tight.gate.rememberedNonces() == 0)
     }
 
     @Test func noncesArePrunedAfterTwiceTheWindow() throws {
@@ -129,9 +145,9 @@ import Testing
         try f.grant(caller.did, "gpio.write")
         #expect(f.send(try caller.request(at: testNow)).allowed)
         #expect(f.send(try caller.request(at: testNow + 600), at: testNow + 600).allowed)
-        #expect(try f.gate.nonces.count() == 2)  // the first was seen exactly 2 windows ago: kept
+        #expect(try f.gate.rememberedNonces() == 2)  // the first was seen exactly 2 windows ago: kept
         #expect(f.send(try caller.request(at: testNow + 601), at: testNow + 601).allowed)
-        #expect(try f.gate.nonces.count() == 2)  // the first is gone
+        #expect(try f.gate.rememberedNonces() == 2)  // the first is gone
     }
 
     @Test func aBadSignatureIsDenied() throws {
@@ -144,7 +160,7 @@ import Testing
         let decision = f.send(try SignedRequest(json: .object(envelope)))
         #expect(!decision.allowed)
         #expect(decision.reason == "bad signature")
-        #expect(try f.gate.nonces.count() == 0)  // unauthenticated: nothing remembered
+        #expect(try f.gate.rememberedNonces() == 0)  // unauthenticated: nothing remembered
     }
 
     @Test func tamperedParamsAreDenied() throws {
@@ -271,10 +287,17 @@ import Testing
         try f.grant(caller.did, "gpio.write")
         let request = try caller.request()
         let gate = f.gate
-        let decisions = await withTaskGroup(of: GateDecision.self) { group in
+        let decisions = await withTaskGroup(of: GateDecision?.self) { group in
             for _ in 0..<8 { group.addTask { gate.authorize(.signed(request, rawJSON: request.text), now: testNow) } }
+            // Rows (and the nonce) move into the database meanwhile: a replay must be caught on either side.
+            for _ in 0..<4 {
+                group.addTask {
+                    try? gate.audit.flush()
+                    return nil
+                }
+            }
             var all: [GateDecision] = []
-            for await decision in group { all.append(decision) }
+            for await decision in group { if let decision { all.append(decision) } }
             return all
         }
         #expect(decisions.filter(\.allowed).count == 1)

@@ -105,6 +105,65 @@ import Testing
         #expect(next.seq == 4 && next.prevHash == records[2].hash)
     }
 
+    @Test func noncesRideWithTheirRowsIntoTheNonceTable() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        let nonces = NonceStore(store)
+        let first = RecordedNonce(subject: "did:elastos:a", nonce: "00aa", seenAt: 100)
+        func useUp(_ nonce: RecordedNonce, _ n: Int, pruneBefore: Int64 = 0) throws -> Bool {
+            try log.prepareAppend()
+            return try log.holdingFlushes {
+                try store.read { tx in
+                    try log.append(entry(n), usingUp: nonce, pruneNoncesBefore: pruneBefore, ifReplayed: entry(-n), in: tx).replayed
+                }
+            }
+        }
+        #expect(try !useUp(first, 1))
+        // Not yet moved: the journal knows it, the table does not.
+        #expect(try useUp(first, 2))
+        #expect(try store.read { try nonces.contains(subject: first.subject, nonce: first.nonce, in: $0) } == false)
+        #expect(try !useUp(RecordedNonce(subject: "did:elastos:b", nonce: "00aa", seenAt: 100), 3))
+        try log.flush()
+        #expect(try nonces.count() == 2)
+        #expect(try store.read { try nonces.contains(subject: first.subject, nonce: first.nonce, in: $0) })
+        // The replayed row was audited as the replay; the chain holds all three decisions.
+        #expect(try log.records(afterSeq: 0, limit: 10).map(\.entry) == [entry(1), entry(-2), entry(3)])
+        // A later batch prunes what its recorder no longer needs, once.
+        #expect(try !useUp(RecordedNonce(subject: "did:elastos:a", nonce: "00bb", seenAt: 500), 4, pruneBefore: 101))
+        try log.flush()
+        #expect(try nonces.count() == 1)
+    }
+
+    @Test func noncesAKilledProcessLeftAreImportedWithTheirRows() throws {
+        // Rows with nonces written by a store that never moved them, as a killed agent leaves them.
+        let source = TemporaryDirectory()
+        defer { source.remove() }
+        let journal: [UInt8]
+        do {
+            let (store, log) = try journaled(source)
+            defer { store.close() }
+            for n in 1...2 {
+                try log.prepareAppend()
+                _ = try store.read { tx in
+                    try log.append(
+                        entry(n), usingUp: RecordedNonce(subject: "did:elastos:a", nonce: "0\(n)", seenAt: 100), pruneNoncesBefore: 0,
+                        ifReplayed: entry(-n), in: tx)
+                }
+            }
+            journal = fileBytes(store.auditJournalPath ?? "")
+        }
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        try leftBehind(dir, journal: journal)
+        let (store, log) = try journaled(dir)
+        defer { store.close() }
+        #expect(try log.open() == AuditJournalRecovery(imported: 2, damage: nil, movedTo: nil))
+        #expect(try NonceStore(store).count() == 2)
+        #expect(try store.read { try NonceStore(store).contains(subject: "did:elastos:a", nonce: "02", in: $0) })
+    }
+
     @Test func rowsAlreadyMovedBeforeTheFileWasEmptiedAreSkipped() throws {
         let records = try threeRecords()
         let dir = TemporaryDirectory()
@@ -221,7 +280,16 @@ import Testing
             #expect(decoded.damage != nil)
         }
         let one = try threeRecords()[0]
-        #expect(AuditJournalCodec.decode(AuditJournalCodec.encode(one)[...]).records == [one])
+        #expect(AuditJournalCodec.decode(AuditJournalCodec.encode(one)[...]).records == [JournalRecord(record: one, nonce: nil)])
+        // A signed request's row carries the nonce it used up; a record cut inside the nonce is unreadable.
+        let signed = JournalRecord(record: one, nonce: RecordedNonce(subject: one.entry.subject, nonce: "00ff", seenAt: 1_764_000_000))
+        let bytes = AuditJournalCodec.encode(signed)
+        #expect(AuditJournalCodec.decode(bytes[...]).records == [signed])
+        var cut = Array(bytes.dropLast(3))
+        let length = cut.count - 4
+        cut[0..<4] = [UInt8(length >> 24 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        let decoded = AuditJournalCodec.decode(cut[...])
+        #expect(decoded.records.isEmpty && decoded.damage == "an unreadable record at byte 0")
     }
 
     @Test func aSecondStoreCannotTakeTheSameJournal() throws {
