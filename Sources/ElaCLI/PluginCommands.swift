@@ -133,7 +133,7 @@ struct EventsCommand: ParsableCommand {
                 seen += 1
                 if let count, seen >= count { break }
             }
-            let dropped = Int(r["dropped"]?.numberValue?.int64Value ?? 0)
+            let dropped = Int(clamping: r["dropped"]?.numberValue?.int64Value ?? 0)
             if dropped > reportedDrops {
                 printError("elactl: \(dropped - reportedDrops) events dropped (this terminal is slower than the events)")
                 reportedDrops = dropped

@@ -3,6 +3,11 @@ internal import ElaTOML
 /// A plugin's `plugin.toml`: what it is, what it offers (methods with the capability each needs, events), what it
 /// calls, and what its sandbox must allow. Invalid manifests are refused with the key and line that is wrong.
 public struct PluginManifest: Sendable, Equatable {
+    /// Paths a manifest may not bind into its sandbox: the sandbox's own /proc, /dev and /run would be covered by
+    /// the host's (every process and command line, every device node, D-Bus and other sockets). `/etc` as a whole
+    /// is refused too (the sandbox has a minimal one); a part of it such as /etc/ssl is fine.
+    public static let hostOnlyPaths = ["/proc", "/dev", "/run", "/var/run"]
+
     public struct Method: Sendable, Equatable {
         public var name: String
         /// The capability a caller's grant must cover, e.g. `gpio.write`.
@@ -98,6 +103,13 @@ public struct PluginManifest: Sendable, Equatable {
             for p in s.read_only ?? [] {
                 guard p.hasPrefix("/"), !p.contains(".."), p != "/" else {
                     throw sfail("read_only", "'\(p)' must be an absolute path other than / (no '..')")
+                }
+                let trimmed = p.hasSuffix("/") ? String(p.dropLast()) : p
+                if let hidden = Self.hostOnlyPaths.first(where: { trimmed == $0 || trimmed.hasPrefix($0 + "/") }) ?? (trimmed == "/etc" ? "/etc" : nil) {
+                    throw sfail(
+                        "read_only",
+                        "'\(p)' is not granted: \(hidden) stays the sandbox's own (the host's processes, devices, sockets or "
+                            + "files must not show through); name what the plugin needs, e.g. /etc/ssl")
                 }
             }
             sandbox.readOnly = s.read_only ?? []

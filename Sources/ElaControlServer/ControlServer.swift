@@ -241,15 +241,24 @@ struct FrameTooLargeError: Error {}
 struct LineFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = ByteBuffer
     let maxFrameBytes: Int
+    /// How many readable bytes were already searched for '\n': a frame fed a byte at a time is then scanned once,
+    /// not once per byte (quadratic up to the 1 MiB limit, on the loop every call shares).
+    private var scanned = 0
+
+    init(maxFrameBytes: Int) { self.maxFrameBytes = maxFrameBytes }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        if let nl = buffer.readableBytesView.firstIndex(of: 0x0A) {
+        let view = buffer.readableBytesView
+        let from = view.index(view.startIndex, offsetBy: min(scanned, view.count))
+        if let nl = view[from...].firstIndex(of: 0x0A) {
+            scanned = 0
             let length = nl - buffer.readerIndex
             let frame = buffer.readSlice(length: length)!
             buffer.moveReaderIndex(forwardBy: 1)
             context.fireChannelRead(Self.wrapInboundOut(frame))
             return .continue
         }
+        scanned = view.count
         if buffer.readableBytes > maxFrameBytes { throw FrameTooLargeError() }
         return .needMoreData
     }

@@ -216,7 +216,7 @@ extension ControlContext {
         guard let id = params["subscription"]?.numberValue?.int64Value, let sub = subscriptions.get(Int(clamping: id)) else {
             throw ControlError(code: ControlError.notFound, message: "no such subscription (subscribe first; idle ones expire after 60 s)")
         }
-        let max = Int(clamping: params["max"]?.numberValue?.int64Value ?? 100)
+        let max = Int(clamping: Swift.max(1, Swift.min(params["max"]?.numberValue?.int64Value ?? 100, 1000)))
         let waitMs = Int(clamping: min(params["waitMs"]?.numberValue?.int64Value ?? 1000, 30000))
         var events = sub.drain(max: max)
         let deadline = monotonicNow() + Double(waitMs) / 1000

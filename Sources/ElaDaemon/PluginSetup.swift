@@ -40,10 +40,17 @@ enum PluginSetup {
         for p in problems { logger.warning("plugin not usable", metadata: ["problem": "\(p)"]) }
 
         var launcher: String? = nil
+        var launcherMissing: String? = nil
         if config.pluginSandbox {
-            launcher = [exeDir.map { $0 + "/ela-sandbox" }, installedPrograms + "/ela-sandbox"].compactMap { $0 }
-                .first { access($0, X_OK) == 0 }
-            if launcher == nil { logger.error("ela-sandbox not found: plugins run UNCONFINED") }
+            let candidates = [exeDir.map { $0 + "/ela-sandbox" }, installedPrograms + "/ela-sandbox"].compactMap { $0 }
+            launcher = candidates.first { access($0, X_OK) == 0 }
+            if launcher == nil {
+                // Never unconfined by accident: a packaging slip must not run every plugin as root.
+                launcherMissing =
+                    "the sandbox launcher was not found (looked for an executable \(candidates.joined(separator: " and "))); "
+                    + "plugins stay stopped: reinstall the package, or set plugins.sandbox = false to run them unconfined"
+                logger.error("ela-sandbox not found: plugins will not start", metadata: ["looked": "\(candidates)"])
+            }
         } else {
             logger.warning("plugins.sandbox = false: plugins run UNCONFINED")
         }
@@ -51,6 +58,7 @@ enum PluginSetup {
         if let runtime = swiftRuntimeDirectory(), !runtime.hasPrefix("/usr/") && !runtime.hasPrefix("/lib") { readOnly.append(runtime) }
         var settings = PluginHostSettings(
             launcher: launcher, stateRoot: config.pluginStateRoot, readOnlyPaths: readOnly, hostName: "ela-agent \(AgentInfo.version)")
+        settings.launcherMissing = launcherMissing
         settings.eventLoop = eventLoop
         settings.pingInterval = config.pluginPingSeconds
         settings.pingTimeout = min(3, config.pluginPingSeconds)
@@ -66,7 +74,10 @@ enum PluginSetup {
                 default: pluginConfig(for: p, board: board)
                 }
             },
-            devices: { p in p.name == "gpio" ? (board?.gpioDevices ?? []) : nil }, events: events,
+            // The GPIO plugin may have the board's gpiochips; any plugin the board's bus nodes (I2C, SPI, UART) its
+            // manifest asks for; nothing else, whatever a manifest asks.
+            devices: { p in p.name == "gpio" ? (board?.gpioDevices ?? []) : (board.map { ($0.i2c + $0.spi + $0.uart).map(\.device) } ?? []) },
+            events: events,
             logger: logger, requestHandler: requestHandler)
     }
 

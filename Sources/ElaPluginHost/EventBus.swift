@@ -75,7 +75,8 @@ public final class EventBus: Sendable {
         /// Events queued but not taken yet, without waiting.
         public func drain(max: Int) -> [PluginEvent] {
             queue.withLock { q in
-                let n = Swift.min(max, q.count)
+                // A caller's number: zero or less takes nothing (a negative count would be an invalid range).
+                let n = Swift.max(0, Swift.min(max, q.count))
                 let out = Array(q.events[q.head..<(q.head + n)])
                 q.head += n
                 q.delivered += n

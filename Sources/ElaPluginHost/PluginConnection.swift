@@ -66,6 +66,8 @@ public final class PluginConnection: Sendable {
         var nextID: Int64 = 1
         var pending: [Int64: Pending] = [:]
         var closed = false
+        /// The host closed it (a stop), as opposed to the plugin closing its end.
+        var closedByHost = false
     }
     private let state = Mutex(State())
 
@@ -148,7 +150,11 @@ public final class PluginConnection: Sendable {
     /// Whether the plugin's end went away (no more writes will arrive).
     public var isClosed: Bool { state.withLock { $0.closed } }
 
+    /// Whether the host closed the socket (`close()`), rather than the plugin.
+    public var wasClosedByHost: Bool { state.withLock { $0.closedByHost } }
+
     public func close() {
+        state.withLock { $0.closedByHost = true }
         channel.close(promise: nil)
     }
 

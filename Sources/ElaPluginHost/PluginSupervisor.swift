@@ -40,6 +40,8 @@ public typealias PluginRequestHandler = @Sendable (_ plugin: String, _ method: S
 public struct PluginHostSettings: Sendable {
     /// `ela-sandbox`; nil runs plugins unconfined (a loud warning in `plugin list`).
     public var launcher: String?
+    /// Why plugins must not start: the sandbox was asked for but its launcher is missing (never run unconfined then).
+    public var launcherMissing: String?
     /// `<stateDir>/plugins`: each plugin gets `<root>/<name>` as its writable state directory.
     public var stateRoot: String
     /// Read-only paths every sandbox needs besides the system dirs (the plugin's folder is added per plugin).
@@ -430,10 +432,12 @@ public actor PluginSupervisor {
             case .success(let stats):
                 misses = 0
                 counters.withLock { c in
-                    if let kb = stats.objectValue?["rssKB"]?.numberValue?.int64Value { c.rssKB = Int(kb) }
-                    if let d = stats.objectValue?["droppedEvents"]?.numberValue?.int64Value { c.pluginDroppedEvents = Int(d) }
+                    // Clamped: a plugin's numbers must not trap the host where Int is 32 bits (armhf).
+                    if let kb = stats.objectValue?["rssKB"]?.numberValue?.int64Value { c.rssKB = Int(clamping: kb) }
+                    if let d = stats.objectValue?["droppedEvents"]?.numberValue?.int64Value { c.pluginDroppedEvents = Int(clamping: d) }
                 }
-            case .failure(.timeout):
+            case .failure(.timeout), .failure(.busy):
+                // Busy: the plugin sits on as many calls as it may have; a hung plugin under load looks like this.
                 misses += 1
                 if misses >= settings.pingMisses {
                     kill(process, cause: "hung: \(misses) pings unanswered within \(settings.pingTimeout) s")
@@ -441,7 +445,14 @@ public actor PluginSupervisor {
                 }
             case .failure(.remote):
                 misses = 0  // answered, even if with an error
-            case .failure:
+            case .failure(.disconnected), .failure(.notRunning):
+                // The plugin closed its end. One that exits next is restarted by the run loop; one that keeps running
+                // can no longer be called or pinged, so it is treated as hung. A stop closes the socket itself.
+                if connection.wasClosedByHost { return }
+                do { try await Task.sleep(for: .milliseconds(Int(settings.stopGrace * 1000))) } catch { return }
+                if process.exited == nil && !connection.wasClosedByHost {
+                    kill(process, cause: "closed its socket to the host but kept running")
+                }
                 return
             }
         }
@@ -558,6 +569,7 @@ public actor PluginSupervisor {
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "ELA_PLUGIN_NAME": manifest.name,
         ]
         if manifest.sandbox.stateDirectory { environment["ELA_STATE_DIR"] = stateDirectory }
+        if let missing = settings.launcherMissing { throw PluginSpawnError(message: missing) }
         guard let launcher = settings.launcher else {
             if manifest.sandbox.stateDirectory {
                 do { try FileSystem.makeDirectory(stateDirectory, mode: 0o750) } catch { throw PluginSpawnError(message: "\(error)") }
@@ -566,10 +578,17 @@ public actor PluginSupervisor {
         }
         let exeDir = String(descriptor.executable[..<(descriptor.executable.lastIndex(of: "/") ?? descriptor.executable.endIndex)])
         var readOnly = settings.readOnlyPaths
-        var grantedDevices = manifest.sandbox.devices
-        if let boardDevices {
-            // Only nodes the board names, and only those the manifest asks for (its globs).
-            grantedDevices = boardDevices.filter { node in manifest.sandbox.devices.contains { fnmatch($0, node, 0) == 0 } }
+        // Only nodes the board names, and only those the manifest asks for (its globs): a manifest alone grants
+        // nothing, or a plugin could ask for the SD card and get it as its own.
+        let grantedDevices = (boardDevices ?? []).filter { node in manifest.sandbox.devices.contains { fnmatch($0, node, 0) == 0 } }
+        // The agent's own state (keystore, grants, audit log) is next to the plugins' state root: no manifest path
+        // may show it, from above or inside.
+        let agentState = String(settings.stateRoot[..<(settings.stateRoot.lastIndex(of: "/") ?? settings.stateRoot.endIndex)])
+        for p in manifest.sandbox.readOnly {
+            let path = p.hasSuffix("/") ? String(p.dropLast()) : p
+            if !agentState.isEmpty && (path == agentState || agentState.hasPrefix(path + "/") || path.hasPrefix(agentState + "/")) {
+                throw PluginSpawnError(message: "sandbox.read_only \(p) would show the agent's state directory \(agentState); not started")
+            }
         }
         for p in [descriptor.directory, exeDir] + manifest.sandbox.readOnly where !readOnly.contains(p) { readOnly.append(p) }
         let policy = SandboxPolicy(

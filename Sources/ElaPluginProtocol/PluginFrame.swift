@@ -32,8 +32,14 @@ public struct PluginFrameDecoder: Sendable {
     /// The next complete payload, or nil if more bytes are needed.
     public mutating func next() throws(PluginProtocolError) -> [UInt8]? {
         guard buffer.count - start >= 4 else { return nil }
-        let n = Int(buffer[start]) << 24 | Int(buffer[start + 1]) << 16 | Int(buffer[start + 2]) << 8 | Int(buffer[start + 3])
-        guard n <= maxFrame else { throw PluginProtocolError(.frameTooLarge, "frame of \(n) bytes exceeds \(maxFrame)") }
+        // As UInt32: on a 32-bit board (armhf) `Int(byte) << 24` turns negative for a first byte of 0x80 or more,
+        // which would pass the size check.
+        let length =
+            UInt32(buffer[start]) << 24 | UInt32(buffer[start + 1]) << 16 | UInt32(buffer[start + 2]) << 8 | UInt32(buffer[start + 3])
+        guard UInt64(length) <= UInt64(max(0, maxFrame)) else {
+            throw PluginProtocolError(.frameTooLarge, "frame of \(length) bytes exceeds \(maxFrame)")
+        }
+        let n = Int(length)
         guard buffer.count - start - 4 >= n else { return nil }
         let payload = Array(buffer[(start + 4)..<(start + 4 + n)])
         start += 4 + n

@@ -79,7 +79,8 @@ public enum PluginHandshake {
             else {
                 throw PluginProtocolError(.invalidRequest, "the hello answer needs an integer \"version\" and a \"name\"")
             }
-            guard offered.contains(Int(v)) else {
+            // `Int(exactly:)`: a number past Int.max on a 32-bit board must be a mismatch, not a trap.
+            guard let version = Int(exactly: v), offered.contains(version) else {
                 throw PluginProtocolError(.versionMismatch, "plugin chose protocol \(v); the host speaks \(offered)")
             }
             func strings(_ key: String) throws(PluginProtocolError) -> [String] {
@@ -93,7 +94,7 @@ public enum PluginHandshake {
                 return out
             }
             self.init(
-                version: Int(v), name: name, pluginVersion: o["pluginVersion"]?.stringValue ?? "", methods: try strings("methods"),
+                version: version, name: name, pluginVersion: o["pluginVersion"]?.stringValue ?? "", methods: try strings("methods"),
                 events: try strings("events"))
         }
     }

@@ -529,7 +529,8 @@ enum AuditJournalCodec {
         out += bytes
     }
 
+    /// Built as UInt32 and clamped: on a 32-bit board `Int(byte) << 24` could turn negative and pass a size check.
     private static func readLength(_ bytes: ArraySlice<UInt8>, _ at: Int) -> Int {
-        Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+        Int(clamping: UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3]))
     }
 }

@@ -80,9 +80,9 @@ static void make_leaf(struct cgroup *cg, const char *root, const struct options 
     if (mkdir(dir, 0755) != 0) fail("cgroup", "mkdir %s: %s", dir, strerror(errno));
 }
 
-static void set_limit(const char *dir, const char *file, long value, const char *unlimited) {
+static void set_limit(const char *dir, const char *file, long long value, const char *unlimited) {
     char text[32];
-    if (value > 0) snprintf(text, sizeof text, "%ld", value);
+    if (value > 0) snprintf(text, sizeof text, "%lld", value);
     else snprintf(text, sizeof text, "%s", unlimited);
     if (write_file(dir, file, text) != 0) fail("cgroup", "write %s to %s/%s: %s", text, dir, file, strerror(errno));
 }
@@ -112,7 +112,8 @@ void cgroup_prepare(const struct options *o, struct cgroup *cg) {
         if (f) fclose(f);
         controllers[strcspn(controllers, "\n")] = '\0';
     }
-    long bytes = o->memory_mb * 1024 * 1024;
+    /* long long: with a 32-bit long (armhf) 2048 MB would overflow into "unlimited". */
+    long long bytes = (long long)o->memory_mb * 1024 * 1024;
     if (v2[0] && has_word(controllers, "memory") && has_word(controllers, "pids")) {
         make_leaf(cg, v2, o, 1);
         set_limit(cg->dir[0], "memory.max", bytes, "max");
@@ -125,7 +126,7 @@ void cgroup_prepare(const struct options *o, struct cgroup *cg) {
             set_limit(cg->dir[cg->n - 1], "memory.limit_in_bytes", bytes, "-1");
             if (bytes > 0) { /* memory+swap too, where swap is accounted (else the file is absent) */
                 char text[32];
-                snprintf(text, sizeof text, "%ld", bytes);
+                snprintf(text, sizeof text, "%lld", bytes);
                 write_file(cg->dir[cg->n - 1], "memory.memsw.limit_in_bytes", text);
             }
         }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -118,10 +119,14 @@ static void grant_device(const struct options *o, const char *src, const char *d
     struct stat st;
     snprintf(from, sizeof from, "/.oldroot%s", src);
     if (stat(from, &st) != 0) fail("devices", "%s: %s", src, strerror(errno));
-    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
-        bind_path("devices", src, dst, MS_NOSUID | MS_NOEXEC);
-        return;
-    }
+    /* Only character devices, and never the memory ones: a block device (the SD card, a disk) or /dev/mem,
+       /dev/kmem, /dev/port owned by the plugin would be root on the host, /dev/kmsg the kernel's log; a directory
+       or socket under /dev (/dev/shm, /dev/pts) would be shared writable state. The host only asks for the board's
+       nodes; this is the last line. */
+    if (!S_ISCHR(st.st_mode)) fail("devices", "%s is not a character device: not granted", src);
+    unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+    if (maj == 1 && (min == 1 || min == 2 || min == 4 || min == 11))
+        fail("devices", "%s is a memory or kernel log device (%u:%u): not granted", src, maj, min);
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", dst);
     char *slash = strrchr(parent, '/');

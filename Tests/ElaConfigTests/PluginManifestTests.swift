@@ -49,6 +49,11 @@ import Testing
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\ndevices = [\"/etc/shadow\"]\n", "sandbox.devices", 5),
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\n\nmemory_mb = 100000\n", "sandbox.memory_mb", 6),
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\nroot = true\n", "root", 4),
+        // The host's /proc, /dev, sockets and /etc would show through the sandbox's own.
+        ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/proc\"]\n", "sandbox.read_only", 5),
+        ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/run/dbus\"]\n", "sandbox.read_only", 5),
+        ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/dev/\"]\n", "sandbox.read_only", 5),
+        ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/etc\"]\n", "sandbox.read_only", 5),
         ("name = \"gpio\"\nversion = \"0.1.0\"\n", "executable", nil),
     ] as [(String, String, Int?)])
     func brokenManifestsNameKeyAndLine(_ text: String, _ key: String, _ line: Int?) {

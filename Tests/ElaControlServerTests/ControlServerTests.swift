@@ -107,6 +107,30 @@ import Testing
         }
     }
 
+    @Test func requestsTrickledAByteAtATimeAreFramedRight() async throws {
+        try await ControlServerTests.withServer(onLoop: true, { _ in ["echo": { params in .object(params) }] }) { path, _ in
+            let request = ControlRequest(id: 1, method: "echo", params: ["n": 1]).encoded() + ControlRequest(id: 2, method: "echo", params: ["n": 2]).encoded()
+            let answers = try await onOwnThread { () throws -> [String] in
+                let fd = try ControlClient.connect(socketPath: path)
+                defer { close(fd) }
+                for byte in request {
+                    var b = byte
+                    _ = send(fd, &b, 1, Int32(MSG_NOSIGNAL))
+                }
+                var received: [UInt8] = []
+                var buf = [UInt8](repeating: 0, count: 4096)
+                while received.filter({ $0 == 0x0A }).count < 2 {
+                    let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n <= 0 { break }
+                    received.append(contentsOf: buf[0..<n])
+                }
+                return received.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+            }
+            let results = answers.compactMap { try? ControlResponse(frame: Array($0.utf8)).outcome.get()["n"]?.numberValue?.int64Value }
+            #expect(results == [1, 2], "\(answers)")
+        }
+    }
+
     @Test func anOversizeRequestIsAnsweredAfterTheOnesBeforeItThenTheConnectionCloses() async throws {
         try await ControlServerTests.withServer(onLoop: true, { _ in ["ok": { _ in .bool(true) }] }) { path, _ in
             let first = ControlRequest(id: 7, method: "ok", params: [:]).encoded()

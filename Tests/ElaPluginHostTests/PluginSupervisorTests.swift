@@ -129,6 +129,53 @@ import Testing
         await s.stop()
     }
 
+    @Test func aPluginThatClosesItsSocketButKeepsRunningIsKilledAndRestarted() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        let first = await Self.waitFor(s, .running)
+        let closed = await s.call("hostile.close_socket", [:], timeoutSeconds: 5)
+        #expect(closed == .failure(.disconnected(plugin: "hostile")))
+        let again = await Self.waitRestarted(s, restarts: 1)
+        #expect(again.state == .running && again.pid != first.pid)
+        #expect(again.lastCause?.contains("closed its socket") == true, "\(again.lastCause ?? "-")")
+        await s.stop()
+    }
+
+    @Test func aPluginHungUnderAFullLoadOfCallsIsStillKilled() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        _ = await Self.waitFor(s, .running)
+        // One call hangs the plugin; as many more as the connection takes wait behind it, so pings find it busy.
+        let calls = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { _ = await s.call("hostile.hang", [:], timeoutSeconds: 60) }
+                for _ in 0..<300 { group.addTask { _ = await s.call("hostile.echo", [:], timeoutSeconds: 60) } }
+            }
+        }
+        let again = await Self.waitRestarted(s, restarts: 1)
+        #expect(again.state == .running)
+        #expect(again.lastCause?.contains("hung") == true, "\(again.lastCause ?? "-")")
+        await calls.value
+        await s.stop()
+    }
+
+    @Test func aMissingSandboxLauncherKeepsPluginsStopped() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir) { $0.launcherMissing = "the sandbox launcher was not found" }
+        await s.start()
+        let status = await Self.waitFor(s, .failed)
+        #expect(status.state == .failed && status.pid == nil)
+        #expect(await s.call("hostile.echo", [:]) != .success(.object([:])))
+        #expect(status.lastCause?.contains("sandbox launcher was not found") == true || status.failure?.contains("sandbox launcher") == true,
+            "\(status)")
+        await s.stop()
+    }
+
     @Test func garbageAndOversizeFramesGetThePluginKilled() async throws {
         let dir = TemporaryDirectory(prefix: "ela-host")
         defer { dir.remove() }

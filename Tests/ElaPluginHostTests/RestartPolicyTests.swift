@@ -74,6 +74,8 @@ import Testing
         bus.publish(event("gpio.other", 3))
         #expect(await sensors.next()?.name == "sensors.reading")
         #expect(await edges.next()?.name == "gpio.edge")
+        // A caller's count of zero or less takes nothing (it used to trap on the range).
+        #expect(all.drain(max: -1).isEmpty && all.drain(max: 0).isEmpty && all.queued == 3)
         #expect(all.drain(max: 10).map(\.name) == ["sensors.reading", "gpio.edge", "gpio.other"])
         #expect(sensors.queued == 0 && edges.queued == 0)
         #expect(EventBus.pattern("gpio.*", matches: "gpio.edge"))

@@ -161,16 +161,32 @@ final class LauncherTests {
         var matches = glob_t()
         defer { globfree(&matches) }
         var granted: [String] = []
-        if glob("/dev/loop[01]", 0, nil, &matches) == 0 {
+        if glob("/dev/tty[01]", 0, nil, &matches) == 0 {
             granted = (0..<Int(matches.gl_pathc)).compactMap { matches.gl_pathv[$0].map { String(cString: $0) } }
         }
-        let outcome = try sh(policy("devs") { $0.devices = ["/dev/loop[01]", "/dev/ela-missing-*"] }, "ls /dev")
+        let outcome = try sh(policy("devs") { $0.devices = ["/dev/tty[01]", "/dev/ela-missing-*"] }, "ls /dev")
         #expect(outcome.status == 0)
         let basic = ["fd", "full", "null", "random", "stderr", "stdin", "stdout", "tty", "urandom", "zero"]
         #expect(outcome.lines == (basic + granted.map { String($0.dropFirst(5)) }).sorted())
         let detail = try #require(outcome.report.layer("devices")).detail
         #expect(detail.contains("missing: /dev/ela-missing-*"), "\(detail)")
         if !granted.isEmpty { #expect(detail.contains("granted: " + granted.joined(separator: " "))) }
+    }
+
+    /// A block device (a disk, the SD card) or a memory device owned by the plugin would be root on the host: the
+    /// launcher refuses them whatever it is asked.
+    @Test(arguments: [("block", S_IFBLK, 7, 0), ("mem", S_IFCHR, 1, 1), ("kmsg", S_IFCHR, 1, 11)] as [(String, UInt32, UInt32, UInt32)])
+    func blockAndMemoryDevicesAreRefused(_ kind: String, _ type: UInt32, _ major: UInt32, _ minor: UInt32) throws {
+        let node = "/dev/ela-test-\(kind)-\(getpid())"
+        unlink(node)
+        let device = dev_t(major & 0xfff) << 8 | dev_t(minor & 0xff) | dev_t(minor & ~0xff) << 12
+        try #require(mknod(node, type | 0o600, device) == 0, "mknod \(node): \(String(cString: strerror(errno)))")
+        defer { unlink(node) }
+        let outcome = try sh(policy("refuse-\(kind)", uid: 61005) { $0.devices = [node] }, "ls /dev")
+        #expect(outcome.status == 125)
+        #expect(outcome.lines.isEmpty)
+        let layer = try #require(outcome.report.layer("devices"))
+        #expect(layer.state == .failed && layer.detail.contains("not granted"), "\(layer)")
     }
 
     /// Found in the qemu gpio-sim guest: /dev/gpiochipN is root-only (devtmpfs; root:gpio 0660 with udev), so a bound

@@ -134,7 +134,7 @@ def main():
             send({"jsonrpc": "2.0", "id": mid, "result": {
                 "version": 1, "name": "hostile", "pluginVersion": "1.0.0",
                 "methods": ["hostile.echo", "hostile.probe", "hostile.crash", "hostile.hang", "hostile.garbage",
-                            "hostile.oversize", "hostile.flood"],
+                            "hostile.oversize", "hostile.flood", "hostile.close_socket"],
                 "events": ["hostile.tick"]}})
         elif not ready:
             send({"jsonrpc": "2.0", "id": mid, "error": {"code": -32003, "message": "hello first"}})
@@ -147,6 +147,11 @@ def main():
         elif method == "hostile.crash":
             os._exit(int(params.get("code", 3)))
         elif method == "hostile.hang":
+            while True:
+                time.sleep(60)
+        elif method == "hostile.close_socket":
+            # Closes its end to the host and stays alive: unreachable, so as good as hung.
+            os.close(FD)
             while True:
                 time.sleep(60)
         elif method == "hostile.garbage":
