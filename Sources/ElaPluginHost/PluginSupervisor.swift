@@ -166,6 +166,11 @@ public actor PluginSupervisor {
     private var failure: String?
     private var report: SandboxReport?
     private var wake: CheckedContinuation<Void, Never>?
+    /// Which backoff sleep `wake` belongs to: a stale timer must not cut a later one short.
+    private var wakeToken = 0
+    private var stopsInProgress = 0
+    /// A start asked for during a stop, done once the stop finishes.
+    private var startAfterStop = false
 
     public init(
         descriptor: PluginDescriptor, settings: PluginHostSettings, uid: Int, config: JSONObject, boardDevices: [String]? = nil,
@@ -190,8 +195,14 @@ public actor PluginSupervisor {
 
     // MARK: control
 
-    /// Starts the plugin (a no-op if it is already up); clears a `failed` state.
+    /// Starts the plugin (a no-op if it is already up); clears a `failed` state. During a stop it waits for the stop
+    /// to finish, then starts: otherwise the run loop would take the stopped process for a crash and restart it, and
+    /// the stop would wait for that loop forever.
     public func start() {
+        if stopsInProgress > 0 {
+            startAfterStop = true
+            return
+        }
         wanted = true
         guard loop == nil else { return }
         tracker.reset()
@@ -202,6 +213,8 @@ public actor PluginSupervisor {
     /// Stops the plugin and waits until its process is gone.
     public func stop() async {
         wanted = false
+        startAfterStop = false
+        stopsInProgress += 1
         wake?.resume()
         wake = nil
         if let process, process.exited == nil {
@@ -210,6 +223,11 @@ public actor PluginSupervisor {
         }
         let task = loop
         await task?.value
+        stopsInProgress -= 1
+        if stopsInProgress == 0 && startAfterStop {
+            startAfterStop = false
+            start()
+        }
     }
 
     public func restart() async {
@@ -284,16 +302,19 @@ public actor PluginSupervisor {
     }
 
     private func sleepUnlessStopped(_ seconds: Double) async {
+        wakeToken += 1
+        let token = wakeToken
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             wake = c
             Task {
                 try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                self.wakeUp()
+                self.wakeUp(token)
             }
         }
     }
 
-    private func wakeUp() {
+    private func wakeUp(_ token: Int) {
+        guard token == wakeToken else { return }
         wake?.resume()
         wake = nil
     }

@@ -6,6 +6,7 @@ import ElaPluginHost
 import ElaPluginProtocol
 import ElaTestSupport
 import Logging
+import Synchronization
 import Testing
 
 /// Real plugin processes (the Python fixture), supervised without the sandbox; the sandboxed runs are in
@@ -160,6 +161,37 @@ import Testing
         #expect(again.state == .running)
         #expect(again.lastCause?.contains("hung") == true, "\(again.lastCause ?? "-")")
         await calls.value
+        await s.stop()
+    }
+
+    @Test func aStartDuringAStopWaitsForItThenStarts() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        let first = await Self.waitFor(s, .running)
+        let stopping = Task { await s.stop() }
+        try await Task.sleep(for: .milliseconds(5))  // the stop is waiting for the process now
+        await s.start()
+        // The stop must come back (it used to wait forever for a loop that took the stopped process for a crash).
+        let deadline = ContinuousClock.now + .seconds(15)
+        let stopped = Atomic<Bool>(false)
+        Task {
+            await stopping.value
+            stopped.store(true, ordering: .sequentiallyConsistent)
+        }
+        var again = await s.status()
+        while ContinuousClock.now < deadline && (again.state != .running || again.pid == first.pid) {
+            try await Task.sleep(for: .milliseconds(20))
+            again = await s.status()
+        }
+        #expect(again.state == .running && again.pid != first.pid, "\(again)")
+        #expect(again.restarts == 0, "a stop is not a crash")
+        while ContinuousClock.now < deadline && !stopped.load(ordering: .sequentiallyConsistent) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let stopReturned = stopped.load(ordering: .sequentiallyConsistent)
+        #expect(stopReturned, "the stop never came back")
         await s.stop()
     }
 
