@@ -46,7 +46,7 @@ struct PluginCommand: ParsableCommand {
             print("state dir:   \(s("stateDirectory"))")
             if let failure = r["failure"]?.stringValue { print("failed:      \(failure)") }
             if let cause = r["lastCause"]?.stringValue { print("last stop:   \(cause)") }
-            print("calls \(s("calls")), events forwarded \(s("eventsForwarded")), dropped \(s("eventsDropped")) (host) + \(s("pluginDroppedEvents")) (plugin), protocol violations \(s("violations")), rss \(s("rssKB")) KB")
+            print("calls \(s("calls")), events forwarded \(s("eventsForwarded")), dropped \(s("eventsDropped")) (host) + \(s("pluginDroppedEvents")) (plugin), protocol violations \(s("violations")), own requests refused as busy \(s("requestsRefused")), rss \(s("rssKB")) KB")
             print("methods:")
             for m in r["methods"]?.arrayValue ?? [] { print("  \(m["name"]?.stringValue ?? "-")  needs \(m["capability"]?.stringValue ?? "-")") }
             for e in r["events"]?.arrayValue ?? [] { print("event \(e["name"]?.stringValue ?? "-")  subscribers need \(e["capability"]?.stringValue ?? "-")") }

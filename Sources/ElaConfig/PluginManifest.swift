@@ -56,6 +56,8 @@ public struct PluginManifest: Sendable, Equatable {
         func arrayLine(_ key: String) -> Int? { table.position(of: key)?.line }
 
         guard AgentConfig.isValidBoardId(file.name) else { throw fail("name", "'\(file.name)' must be a-z, 0-9 and '-'") }
+        // Method and event names start with the plugin's name: `ela.*` is the protocol's own (ela.hello, ela.event...).
+        guard file.name != "ela" else { throw fail("name", "'ela' is reserved for the plugin protocol's own methods") }
         guard isVersion(file.version) else { throw fail("version", "'\(file.version)' is not a version like 1.2.3") }
         guard !file.executable.isEmpty, !file.executable.contains(".."), !file.executable.hasSuffix("/") else {
             throw fail("executable", "'\(file.executable)' is not a program name or absolute path")

@@ -134,6 +134,7 @@ extension ControlContext {
             "rssKB": s.rssKB.map { .number(JSONNumber($0)) } ?? .null, "calls": .number(JSONNumber(s.calls)),
             "eventsForwarded": .number(JSONNumber(s.eventsForwarded)), "eventsDropped": .number(JSONNumber(s.eventsDropped)),
             "pluginDroppedEvents": .number(JSONNumber(s.pluginDroppedEvents)), "violations": .number(JSONNumber(s.violations)),
+            "requestsRefused": .number(JSONNumber(s.requestsRefused)),
         ]
         if detailed {
             let m = s.descriptor.manifest

@@ -170,8 +170,11 @@ final class EventRelay: Sendable {
 
     /// The plugin (re)subscribed: once its connection is live, resend everything unacknowledged to it, in order.
     func attach() {
+        // Waits as long as a plugin may take to finish its handshake (and a little more), since it may subscribe from
+        // its start handler; a later attach or the relay's end cancels the wait.
+        let patience = Int((supervisor.settings.handshakeTimeout + 5) * 100)
         let task = Task { [self] in
-            for _ in 0..<500 {
+            for _ in 0..<patience {
                 if let c = supervisor.connection, !c.isClosed {
                     state.withLock { s in
                         guard s.connection !== c else { return }
@@ -180,7 +183,7 @@ final class EventRelay: Sendable {
                     }
                     return
                 }
-                try? await Task.sleep(for: .milliseconds(10))
+                do { try await Task.sleep(for: .milliseconds(10)) } catch { return }
             }
         }
         state.withLock { s in

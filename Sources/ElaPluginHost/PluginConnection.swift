@@ -14,6 +14,8 @@ public enum PluginCallError: Error, Sendable, Equatable, CustomStringConvertible
     case busy(plugin: String)
     /// The plugin answered with a JSON-RPC error.
     case remote(PluginProtocolError)
+    /// The request would be a frame larger than the plugin accepts (it would drop the stream and exit).
+    case tooLarge(plugin: String, bytes: Int, max: Int)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum PluginCallError: Error, Sendable, Equatable, CustomStringConvertible
         case .disconnected(let p): "plugin \(p) disconnected"
         case .busy(let p): "plugin \(p) has too many calls in flight"
         case .remote(let e): e.description
+        case .tooLarge(let p, let n, let m): "a request of \(n) bytes is larger than plugin \(p) accepts (\(m))"
         }
     }
 }
@@ -68,13 +71,19 @@ public final class PluginConnection: Sendable {
         var closed = false
         /// The host closed it (a stop), as opposed to the plugin closing its end.
         var closedByHost = false
+        /// Ids of calls that timed out, most recent last: a slow plugin's late answer to one is not a violation.
+        var timedOut: [Int64] = []
     }
+    /// How many timed-out ids are remembered.
+    static let rememberedTimeouts = 256
+    let maxFrame: Int
     private let state = Mutex(State())
 
-    private init(plugin: String, channel: any Channel, maxInFlight: Int) {
+    private init(plugin: String, channel: any Channel, maxInFlight: Int, maxFrame: Int) {
         self.plugin = plugin
         self.channel = channel
         self.maxInFlight = maxInFlight
+        self.maxFrame = maxFrame
     }
 
     /// Wraps the host's end of a socketpair (takes ownership of the descriptor).
@@ -93,7 +102,7 @@ public final class PluginConnection: Sendable {
                 }
             }
             .withConnectedSocket(socket).get()
-        let connection = PluginConnection(plugin: plugin, channel: channel, maxInFlight: maxInFlight)
+        let connection = PluginConnection(plugin: plugin, channel: channel, maxInFlight: maxInFlight, maxFrame: maxFrame)
         box.connection.withLock { $0 = connection }
         return connection
     }
@@ -112,6 +121,11 @@ public final class PluginConnection: Sendable {
         _ method: String, _ params: JSONObject, timeoutSeconds: Double,
         completion: @escaping @Sendable (Result<JSONValue, PluginCallError>) -> Void
     ) {
+        // The id is not known yet; the encoded size with a placeholder id of the same width bounds it closely enough.
+        let probe = PluginMessage.request(id: Int64.max, method: method, params: params).encoded()
+        if probe.count - 4 > maxFrame {
+            return completion(.failure(.tooLarge(plugin: plugin, bytes: probe.count - 4, max: maxFrame)))
+        }
         let outcome: Result<Int64, PluginCallError> = state.withLock { s in
             if s.closed { return .failure(.disconnected(plugin: plugin)) }
             if s.pending.count >= maxInFlight { return .failure(.busy(plugin: plugin)) }
@@ -128,7 +142,11 @@ public final class PluginConnection: Sendable {
             channel.writeAndFlush(ByteBuffer(bytes: PluginMessage.request(id: id, method: method, params: params).encoded()), promise: nil)
             let plugin = self.plugin
             let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, timeoutSeconds) * 1e9))) { [weak self] in
-                _ = self?.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds)))
+                guard let self, self.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds))) else { return }
+                self.state.withLock { s in
+                    s.timedOut.append(id)
+                    if s.timedOut.count > Self.rememberedTimeouts { s.timedOut.removeFirst(s.timedOut.count - Self.rememberedTimeouts) }
+                }
             }
             // An answer that already came took the entry; its timer then finds nothing and does nothing.
             let answered = state.withLock { s -> Bool in
@@ -140,9 +158,23 @@ public final class PluginConnection: Sendable {
         }
     }
 
-    /// Sends a notification or an answer to a plugin's own request.
-    public func send(_ message: PluginMessage) {
-        channel.writeAndFlush(ByteBuffer(bytes: message.encoded()), promise: nil)
+    /// Sends a notification or an answer to a plugin's own request; false (nothing sent) if the frame would be larger
+    /// than the plugin accepts, as a plugin drops a stream with an oversize length and exits.
+    @discardableResult
+    public func send(_ message: PluginMessage) -> Bool {
+        let frame = message.encoded()
+        guard frame.count - 4 <= maxFrame else { return false }
+        channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+        return true
+    }
+
+    /// Whether `id` was a call that timed out (its late answer is then dropped quietly); forgets it.
+    func forgetTimedOut(_ id: Int64) -> Bool {
+        state.withLock { s in
+            guard let at = s.timedOut.firstIndex(of: id) else { return false }
+            s.timedOut.remove(at: at)
+            return true
+        }
     }
 
     public var inFlight: Int { state.withLock { $0.pending.count } }
@@ -188,6 +220,8 @@ final class ConnectionBox: Sendable {
 /// Frames in, messages up. Runs on the channel's event loop.
 final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
+    /// What the host adds around an event it relays (`ela.event` with epoch, seq, plugin, names, time).
+    static let eventWrapperRoom = 1024
     var decoder: PluginFrameDecoder
     let box: ConnectionBox
     let callbacks: PluginConnectionCallbacks
@@ -220,11 +254,18 @@ final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             switch message {
             case .response(let id, let result):
-                if connection?.finish(id, .success(result)) != true { callbacks.violation(.unexpectedResponse(id)) }
+                if connection?.finish(id, .success(result)) == true || connection?.forgetTimedOut(id) == true { continue }
+                callbacks.violation(.unexpectedResponse(id))
             case .failure(let id, let error):
-                if let id, connection?.finish(id, .failure(.remote(error))) == true { continue }
+                if let id, connection?.finish(id, .failure(.remote(error))) == true || connection?.forgetTimedOut(id) == true { continue }
                 callbacks.violation(.unexpectedResponse(id))
             case .notification(let method, let params):
+                // Relayed to other plugins inside an `ela.event` wrapper: one that leaves no room for it would be a
+                // frame they cannot take (they would drop the stream, restart, get it again...).
+                guard payload.count <= decoder.maxFrame - Self.eventWrapperRoom else {
+                    callbacks.violation(.malformedFrame("event \(method) of \(payload.count) bytes leaves no room to relay it"))
+                    continue
+                }
                 callbacks.notification(method, params)
             case .request(let id, let method, let params):
                 callbacks.request(id, method, params)

@@ -66,6 +66,11 @@ public struct PluginHostSettings: Sendable {
     /// Events dropped by the rate limit within `floodWindow` seconds that mark a plugin as flooding (killed).
     public var floodKillThreshold = 20000
     public var floodWindow: Double = 10
+    /// A plugin's own requests to the host: at most this many answered at once; and at most this many calls through
+    /// the gate (`ela.call`) per second, twice as many in a burst. More are answered `busy` at once, before any gate
+    /// decision or audit row.
+    public var pluginRequestsInFlight = 1024
+    public var pluginRequestsPerSecond: Double = 500
     /// Malformed frames tolerated per run before the plugin is killed.
     public var maxViolations = 16
     /// Lines of stderr kept per plugin for `elactl plugin logs`.
@@ -119,6 +124,8 @@ public struct PluginStatus: Sendable {
     /// Dropped inside the plugin (its own queue), from its last ping answer.
     public var pluginDroppedEvents: Int
     public var violations: Int
+    /// The plugin's own requests answered `busy` (over the in-flight cap or the rate).
+    public var requestsRefused: Int
     public var stderrSuppressed: Int
     public var descriptor: PluginDescriptor
     public var stateDirectory: String
@@ -128,7 +135,7 @@ public struct PluginStatus: Sendable {
 /// detection, graceful stop. Calls go straight to the live connection without passing through the actor.
 public actor PluginSupervisor {
     public nonisolated let descriptor: PluginDescriptor
-    nonisolated let settings: PluginHostSettings
+    public nonisolated let settings: PluginHostSettings
     nonisolated let uid: Int
     nonisolated let config: JSONObject
     /// Device nodes the board grants this plugin; nil means whatever its manifest asks for.
@@ -153,6 +160,11 @@ public actor PluginSupervisor {
         var killCause: String?
         var limiter: RateLimiter?
         var stderrLimiter: RateLimiter?
+        /// The plugin's own requests to the host (`ela.*`, calls through the gate): how many are being answered, and
+        /// their rate. Each may cost a gate decision and an audit row, so neither may grow without bound.
+        var requestsInFlight = 0
+        var requestLimiter: RateLimiter?
+        var requestsRefused = 0
     }
 
     private var state: PluginRunState = .stopped
@@ -259,7 +271,7 @@ public actor PluginSupervisor {
             pid: process?.exited == nil ? process?.pid : nil, uid: settings.launcher == nil ? nil : uid, sinceMs: sinceMs,
             restarts: tracker.restarts, lastExit: lastExit, lastCause: lastCause, failure: failure, sandbox: report,
             sandboxed: settings.launcher != nil, rssKB: c.rssKB, calls: c.calls, eventsForwarded: c.eventsForwarded,
-            eventsDropped: c.eventsDropped, pluginDroppedEvents: c.pluginDroppedEvents, violations: c.violations,
+            eventsDropped: c.eventsDropped, pluginDroppedEvents: c.pluginDroppedEvents, violations: c.violations, requestsRefused: c.requestsRefused,
             stderrSuppressed: c.stderrSuppressed, descriptor: descriptor, stateDirectory: stateDirectory)
     }
 
@@ -327,6 +339,9 @@ public actor PluginSupervisor {
             c.dropsInWindow = 0
             c.limiter = RateLimiter(ratePerSecond: settings.eventsPerSecond, burst: settings.eventBurst, now: monotonicSeconds())
             c.stderrLimiter = RateLimiter(ratePerSecond: settings.stderrLinesPerSecond, burst: settings.stderrLinesPerSecond * 2, now: monotonicSeconds())
+            c.requestsInFlight = 0
+            c.requestLimiter = RateLimiter(
+                ratePerSecond: settings.pluginRequestsPerSecond, burst: settings.pluginRequestsPerSecond * 2, now: monotonicSeconds())
         }
         report = nil
         let launch: PluginLaunch
@@ -464,8 +479,8 @@ public actor PluginSupervisor {
                     kill(process, cause: "hung: \(misses) pings unanswered within \(settings.pingTimeout) s")
                     return
                 }
-            case .failure(.remote):
-                misses = 0  // answered, even if with an error
+            case .failure(.remote), .failure(.tooLarge):
+                misses = 0  // answered, even if with an error (a ping is never too large)
             case .failure(.disconnected), .failure(.notRunning):
                 // The plugin closed its end. One that exits next is restarted by the run loop; one that keeps running
                 // can no longer be called or pinged, so it is treated as hung. A stop closes the socket itself.
@@ -528,11 +543,35 @@ public actor PluginSupervisor {
                         .failure(id: id, PluginProtocolError(.methodNotFound, "the host serves no requests from plugins")))
                     return
                 }
+                // Refused before any work (no gate decision, no audit row) past the in-flight cap or the rate.
+                let now = monotonicSeconds()
+                // The rate only meters calls through the gate (each is a decision and an audit row); the carrier's
+                // reports and event acknowledgements are its transport and stay unmetered, under the in-flight cap.
+                let metered = method == "ela.call"
+                let admitted = counters.withLock { c -> Bool in
+                    guard c.requestsInFlight < settings.pluginRequestsInFlight, !metered || (c.requestLimiter?.allow(now: now) ?? true) else {
+                        c.requestsRefused += 1
+                        return false
+                    }
+                    c.requestsInFlight += 1
+                    return true
+                }
+                guard admitted else {
+                    replies.connection.withLock { $0 }?.send(
+                        .failure(
+                            id: id,
+                            PluginProtocolError(
+                                .pluginError,
+                                "busy: at most \(settings.pluginRequestsInFlight) requests in flight and \(Int(settings.pluginRequestsPerSecond))/s from a plugin; retry later"
+                            )))
+                    return
+                }
                 // On the connection's loop (this callback runs there): a request, the plugin calls its handler makes
                 // and their answers then stay on one thread, with no wake-up of a pool thread on the way.
                 let loop = replies.connection.withLock { $0 }.map { EventLoopTaskExecutor($0.channel.eventLoop) }
-                Task(executorPreference: loop) {
+                Task(executorPreference: loop) { [self] in
                     let result = await handler(plugin, method, params)
+                    self.counters.withLock { $0.requestsInFlight -= 1 }
                     let reply: PluginMessage =
                         switch result {
                         case .success(let v): .response(id: id, result: v)

@@ -42,6 +42,7 @@ import Testing
     /// Each broken manifest names the key that is wrong and its line.
     @Test(arguments: [
         ("name = \"GPIO\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n", "name", 1),
+        ("name = \"ela\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n", "name", 1),
         ("name = \"gpio\"\nversion = \"one\"\nexecutable = \"x\"\n", "version", 2),
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"../x\"\n", "executable", 3),
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[[method]]\nname = \"mqtt.publish\"\ncapability = \"gpio.write\"\n", "method[0].name", 4),

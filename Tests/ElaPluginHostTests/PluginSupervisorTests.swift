@@ -19,7 +19,9 @@ import Testing
     }()
 
     static func hostile(
-        launcher: String? = nil, config: JSONObject = JSONObject(), state: TemporaryDirectory, tune: (inout PluginHostSettings) -> Void = { _ in }
+        launcher: String? = nil, config: JSONObject = JSONObject(), state: TemporaryDirectory,
+        tune: (inout PluginHostSettings) -> Void = { _ in }, eventSink: @escaping @Sendable (PluginEvent) -> Void = { _ in },
+        requestHandler: PluginRequestHandler? = nil
     ) throws -> PluginSupervisor {
         let found = PluginCatalog(directories: [fixtures], programDirectories: []).discover()
         #expect(found.problems.isEmpty, "\(found.problems)")
@@ -35,7 +37,8 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         return PluginSupervisor(
-            descriptor: descriptor, settings: settings, uid: 61900, config: config, logger: logger, eventSink: { _ in })
+            descriptor: descriptor, settings: settings, uid: 61900, config: config, logger: logger, eventSink: eventSink,
+            requestHandler: requestHandler)
     }
 
     static func waitFor(_ supervisor: PluginSupervisor, _ state: PluginRunState, seconds: Double = 15) async -> PluginStatus {
@@ -164,6 +167,72 @@ import Testing
         await s.stop()
     }
 
+    @Test func oversizeCallsLateAnswersAndUnrelayableEventsAreHandled() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let forwarded = Mutex<[String]>([])
+        let withSink = try Self.hostile(state: dir, eventSink: { e in forwarded.withLock { $0.append(e.name) } })
+        await withSink.start()
+        let first = await Self.waitFor(withSink, .running)
+        // A request the plugin could not take is refused here rather than sent (it would drop the stream and exit).
+        let huge = await withSink.call("hostile.echo", ["text": .string(String(repeating: "x", count: 1 << 20))])
+        guard case .failure(.tooLarge(plugin: "hostile", _, max: 1 << 20)) = huge else {
+            Issue.record("expected tooLarge, got \(huge)")
+            return
+        }
+        // Answers that come after their calls timed out are dropped quietly, not counted against a slow plugin.
+        for _ in 0..<20 {
+            let late = await withSink.call("hostile.slow", ["ms": 150], timeoutSeconds: 0.05)
+            #expect(late == .failure(.timeout(plugin: "hostile", method: "hostile.slow", seconds: 0.05)))
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(await withSink.call("hostile.echo", ["n": 1]) == .success(.object(["n": 1])))
+        // An event with no room for the relay's wrapper is a violation, not relayed.
+        #expect(await withSink.call("hostile.big_event", [:]) != .failure(.disconnected(plugin: "hostile")))
+        let status = await withSink.status()
+        #expect(status.pid == first.pid && status.restarts == 0, "\(status)")
+        #expect(status.violations == 1, "\(status)")
+        #expect(forwarded.withLock { $0 }.isEmpty)
+        await withSink.stop()
+    }
+
+    @Test func aPluginFloodingTheHostWithRequestsIsAnsweredBusy() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let handled = Atomic<Int>(0)
+        let s = try Self.hostile(
+            state: dir,
+            tune: { settings in
+                settings.pluginRequestsInFlight = 64
+                settings.pluginRequestsPerSecond = 10
+            },
+            requestHandler: { _, method, _ in
+                handled.add(1, ordering: .relaxed)
+                if method == "hostile.question" { try? await Task.sleep(for: .milliseconds(200)) }
+                return .success(.object([:]))
+            })
+        await s.start()
+        _ = await Self.waitFor(s, .running)
+        // 200 at once: 64 are taken (the in-flight cap), the rest answered busy without reaching the handler.
+        let outcome = await s.call("hostile.ask_host", ["count": 200], timeoutSeconds: 10)
+        guard case .success(let counts) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
+        #expect(counts["ok"] == 64 && counts["busy"] == 136, "\(counts)")
+        #expect(handled.load(ordering: .relaxed) == 64)
+        // Calls through the gate are metered too: a burst of twice the rate, then busy.
+        let calls = await s.call("hostile.ask_host", ["count": 100, "method": "ela.call"], timeoutSeconds: 10)
+        guard case .success(let metered) = calls, let ok = metered["ok"]?.numberValue?.int64Value else {
+            Issue.record("\(calls)")
+            return
+        }
+        #expect((20...23).contains(ok) && metered["busy"]?.numberValue?.int64Value == 100 - ok, "\(metered)")
+        let status = await s.status()
+        #expect(status.requestsRefused == 136 + Int(100 - ok) && status.restarts == 0, "\(status)")
+        await s.stop()
+    }
+
     @Test func aStartDuringAStopWaitsForItThenStarts() async throws {
         let dir = TemporaryDirectory(prefix: "ela-host")
         defer { dir.remove() }
@@ -198,7 +267,7 @@ import Testing
     @Test func aMissingSandboxLauncherKeepsPluginsStopped() async throws {
         let dir = TemporaryDirectory(prefix: "ela-host")
         defer { dir.remove() }
-        let s = try Self.hostile(state: dir) { $0.launcherMissing = "the sandbox launcher was not found" }
+        let s = try Self.hostile(state: dir, tune: { $0.launcherMissing = "the sandbox launcher was not found" })
         await s.start()
         let status = await Self.waitFor(s, .failed)
         #expect(status.state == .failed && status.pid == nil)

@@ -134,7 +134,8 @@ def main():
             send({"jsonrpc": "2.0", "id": mid, "result": {
                 "version": 1, "name": "hostile", "pluginVersion": "1.0.0",
                 "methods": ["hostile.echo", "hostile.probe", "hostile.crash", "hostile.hang", "hostile.garbage",
-                            "hostile.oversize", "hostile.flood", "hostile.close_socket"],
+                            "hostile.oversize", "hostile.flood", "hostile.close_socket", "hostile.slow",
+                            "hostile.big_event", "hostile.ask_host"],
                 "events": ["hostile.tick"]}})
         elif not ready:
             send({"jsonrpc": "2.0", "id": mid, "error": {"code": -32003, "message": "hello first"}})
@@ -149,6 +150,34 @@ def main():
         elif method == "hostile.hang":
             while True:
                 time.sleep(60)
+        elif method == "hostile.slow":
+            # Answers, but only after the host may have given up on it.
+            time.sleep(float(params.get("ms", 300)) / 1000)
+            send({"jsonrpc": "2.0", "id": mid, "result": "late"})
+        elif method == "hostile.big_event":
+            # An event just under the frame limit: no room left for the host's ela.event wrapper.
+            body = json.dumps({"jsonrpc": "2.0", "method": "hostile.tick", "params": {"pad": "x" * ((1 << 20) - 200)}},
+                              separators=(",", ":")).encode()
+            send_raw(struct.pack(">I", len(body)) + body)
+            send({"jsonrpc": "2.0", "id": mid, "result": len(body)})
+        elif method == "hostile.ask_host":
+            # Floods the host with requests of its own, then counts how they were answered.
+            n = int(params.get("count", 200))
+            for i in range(n):
+                send({"jsonrpc": "2.0", "id": 100000 + i, "method": params.get("method", "hostile.question"), "params": {}})
+            ok = busy = got = 0
+            while got < n:
+                (length,) = struct.unpack(">I", read_exact(4))
+                reply = json.loads(read_exact(length))
+                if reply.get("method") == "ela.ping":
+                    send({"jsonrpc": "2.0", "id": reply["id"], "result": {}})
+                    continue
+                got += 1
+                if "result" in reply:
+                    ok += 1
+                elif "busy" in reply.get("error", {}).get("message", ""):
+                    busy += 1
+            send({"jsonrpc": "2.0", "id": mid, "result": {"ok": ok, "busy": busy}})
         elif method == "hostile.close_socket":
             # Closes its end to the host and stays alive: unreachable, so as good as hung.
             os.close(FD)
