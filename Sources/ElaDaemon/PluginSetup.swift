@@ -5,6 +5,7 @@ import ElaConfig
 import ElaFileSystem
 import ElaJSON
 import ElaPluginHost
+import ElaSandbox
 import ElaStorage
 import Logging
 import NIOCore
@@ -15,7 +16,6 @@ enum PluginSetup {
     static let installedPlugins = "/usr/lib/ela-agent/plugins"
     static let installedPrograms = "/usr/lib/ela-agent"
     /// First uid/gid handed to plugins; each plugin keeps its own (stored in the settings table).
-    static let firstPluginUID = 61000
 
     static func makeHost(
         config: AgentConfig, board: BoardDescription?, store: AgentStore, logger: Logger, events: EventBus,
@@ -66,7 +66,12 @@ enum PluginSetup {
         if config.carrier.isEnabled && !enabled.contains("carrier") { enabled.append("carrier") }
         return PluginHost(
             plugins: plugins, problems: problems, enabled: enabled, settings: settings,
-            uid: { name in uid(for: name, store: store) },
+            uid: { name in
+                do { return .success(try uid(for: name, store: store)) } catch {
+                    logger.error("plugin not started: no uid for it", metadata: ["plugin": "\(name)", "error": "\(error)"])
+                    return .failure(PluginDiscoveryProblem(directory: name, message: "no uid for it: \(error)"))
+                }
+            },
             config: { p in
                 switch p.name {
                 case "mqtt": mqttConfig(config.mqtt, logger: logger)
@@ -81,15 +86,13 @@ enum PluginSetup {
             logger: logger, requestHandler: requestHandler)
     }
 
-    /// A stable uid per plugin name, allocated on first sight.
-    static func uid(for name: String, store: AgentStore) -> Int {
-        let key = "plugin.uid." + name
-        if let v = try? store.setting(key), let uid = Int(v) { return uid }
-        let next = (try? store.setting("plugin.uid.next")).flatMap { $0.flatMap(Int.init) } ?? firstPluginUID
-        let now = Int64(time(nil))
-        try? store.setSetting(key, String(next), now: now)
-        try? store.setSetting("plugin.uid.next", String(next + 1), now: now)
-        return next
+    /// A stable uid per plugin name, allocated on first sight (read and allocated in one transaction) from the range
+    /// ``PluginUserIDs`` reserves. Errors are thrown, never papered over: a plugin given another's uid would share its
+    /// state directory and limits.
+    static func uid(for name: String, store: AgentStore) throws -> Int {
+        let first = Int(PluginUserIDs.base)
+        return try store.allocateNumber(
+            key: "plugin.uid." + name, counter: "plugin.uid.next", in: first...(first + PluginUserIDs.capacity - 1), now: Int64(time(nil)))
     }
 
     /// What each built-in plugin learns from the board in its hello.

@@ -22,10 +22,15 @@ public struct PluginDescriptor: Sendable, Equatable {
 }
 
 /// A plugin folder that could not be used, with the reason (shown by `elactl plugin list`).
-public struct PluginDiscoveryProblem: Sendable, Equatable, CustomStringConvertible {
+public struct PluginDiscoveryProblem: Error, Sendable, Equatable, CustomStringConvertible {
     public var directory: String
     public var message: String
     public var description: String { "\(directory): \(message)" }
+
+    public init(directory: String, message: String) {
+        self.directory = directory
+        self.message = message
+    }
 }
 
 /// Finds plugins: each `<dir>/<name>/plugin.toml` in the given directories, earlier directories winning on name

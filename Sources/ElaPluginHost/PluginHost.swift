@@ -19,16 +19,26 @@ public final class PluginHost: Service, Sendable {
     ///   - config: the `config` object each plugin gets in its hello.
     public init(
         plugins: [PluginDescriptor], problems: [PluginDiscoveryProblem], enabled: [String], settings: PluginHostSettings,
-        uid: (String) -> Int, config: (PluginDescriptor) -> JSONObject, devices: (PluginDescriptor) -> [String]? = { _ in nil },
+        uid: (String) -> Result<Int, PluginDiscoveryProblem>, config: (PluginDescriptor) -> JSONObject,
+        devices: (PluginDescriptor) -> [String]? = { _ in nil },
         events: EventBus, logger: Logger,
         requestHandler: PluginRequestHandler? = nil
     ) {
         var supervisors: [String: PluginSupervisor] = [:]
         var methods: [String: (String, String)] = [:]
         var eventCapabilities: [String: String] = [:]
+        var problems = problems
         for p in plugins {
+            // A plugin without its own uid is not run at all (sharing one would share its state and limits).
+            let pluginUID: Int
+            switch uid(p.name) {
+            case .success(let u): pluginUID = u
+            case .failure(let problem):
+                problems.append(problem)
+                continue
+            }
             supervisors[p.name] = PluginSupervisor(
-                descriptor: p, settings: settings, uid: uid(p.name), config: config(p), boardDevices: devices(p), logger: logger,
+                descriptor: p, settings: settings, uid: pluginUID, config: config(p), boardDevices: devices(p), logger: logger,
                 eventSink: { events.publish($0) }, requestHandler: requestHandler)
             for m in p.manifest.methods { methods[m.name] = (p.name, m.capability) }
             for e in p.manifest.events { eventCapabilities[e.name] = e.capability }

@@ -440,7 +440,7 @@ public actor PluginSupervisor {
             note("unreadable sandbox report: \(error)")
             return
         }
-        if let layer = report?.layers.last, last.contains("\"layer\""), layer.state == .unavailable || layer.state == .failed {
+        if let layer = report?.layers.last, last.contains("\"layer\""), layer.state == .partial || layer.state == .unavailable || layer.state == .failed {
             note("sandbox layer \(layer.name) \(layer.state): \(layer.detail)")
         }
         if let error = report?.error, last.contains("\"error\"") { note("sandbox launcher: \(error)") }

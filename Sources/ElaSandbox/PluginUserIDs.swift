@@ -9,6 +9,9 @@ public enum PluginUserIDs {
     /// How many plugins can have an id.
     public static let capacity = 184
 
+    /// "61000-61183", for messages.
+    public static var range: String { "\(base)-\(base + UInt32(capacity) - 1)" }
+
     /// The uid for the plugin with this index, or nil outside `0..<capacity`.
     public static func uid(forIndex index: Int) -> UInt32? {
         (0..<capacity).contains(index) ? base + UInt32(index) : nil

@@ -4,6 +4,8 @@ import ElaJSON
 public enum SandboxLayerState: String, Sendable, Equatable {
     /// Applied.
     case active
+    /// Applied in part: this host lacks a piece of it (the detail names what); shown as a warning like `unavailable`.
+    case partial
     /// This kernel or host lacks it (the detail says why); the plugin still runs, the daemon shows a warning.
     case unavailable
     /// Not wanted by the policy (for example `net_ns` when network is granted).
@@ -81,8 +83,8 @@ public struct SandboxReport: Sendable, Equatable {
     /// The last report for the layer called `name`.
     public func layer(_ name: String) -> SandboxLayer? { layers.last { $0.name == name } }
 
-    /// Layers the daemon should show as warnings: unavailable or failed.
-    public var warnings: [SandboxLayer] { layers.filter { $0.state == .unavailable || $0.state == .failed } }
+    /// Layers the daemon should show as warnings: partial, unavailable or failed.
+    public var warnings: [SandboxLayer] { layers.filter { $0.state == .partial || $0.state == .unavailable || $0.state == .failed } }
 
     /// Expected layers that were never reported (the launcher stopped early).
     public var missingLayers: [String] { Self.layerNames.filter { layer($0) == nil } }
@@ -94,7 +96,7 @@ public struct SandboxReport: Sendable, Equatable {
         let active = latest.filter { $0.state == .active }.count
         if active == latest.count, missingLayers.isEmpty { return "\(active)/\(latest.count) active" }
         var parts = ["\(active) active"]
-        for state in [SandboxLayerState.off, .unavailable, .failed] {
+        for state in [SandboxLayerState.off, .partial, .unavailable, .failed] {
             let names = latest.filter { $0.state == state }.map(\.name)
             if !names.isEmpty { parts.append("\(names.count) \(state.rawValue) (\(names.joined(separator: ", ")))") }
         }

@@ -208,6 +208,40 @@ public final class AgentStore: Sendable {
         }
     }
 
+    /// The number stored as setting `key`, or else the next one of `range` (counted by setting `counter`), stored in
+    /// the same transaction, so two callers never get the same number. Throws when the stored value is not a number
+    /// of `range` or `range` is used up.
+    public func allocateNumber(key: String, counter: String, in range: ClosedRange<Int>, now: Int64) throws -> Int {
+        try database.write { db in
+            func read(_ k: String) throws -> String? {
+                try db.query("SELECT value FROM settings WHERE key = ?", k) { row in try row["value", as: String.self] }.first
+            }
+            func write(_ k: String, _ v: String) throws {
+                try db.run(
+                    """
+                    INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """, k, v, now)
+            }
+            if let stored = try read(key) {
+                guard let number = Int(stored), range.contains(number) else {
+                    throw NumberAllocationError(description: "setting \(key) = '\(stored)' is not a number of \(range.lowerBound)-\(range.upperBound)")
+                }
+                return number
+            }
+            let counted = try read(counter)
+            guard let next = counted.map({ Int($0) }) ?? range.lowerBound else {
+                throw NumberAllocationError(description: "setting \(counter) = '\(counted ?? "")' is not a number")
+            }
+            guard range.contains(next) else {
+                throw NumberAllocationError(description: "every number of \(range.lowerBound)-\(range.upperBound) is taken (\(counter) = \(next))")
+            }
+            try write(key, String(next))
+            try write(counter, String(next + 1))
+            return next
+        }
+    }
+
     /// Every setting whose key starts with `prefix`, by key.
     public func settings(withPrefix prefix: String) throws -> [(key: String, value: String)] {
         try database.read { db in
@@ -236,4 +270,9 @@ public final class AgentStore: Sendable {
             return try db.query("SELECT COUNT(*) AS n FROM agent_starts") { row in try row["n", as: Int.self] }.first ?? 0
         }
     }
+}
+
+/// Why ``AgentStore/allocateNumber(key:counter:in:now:)`` gave no number.
+public struct NumberAllocationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }

@@ -114,28 +114,42 @@ void cgroup_prepare(const struct options *o, struct cgroup *cg) {
     }
     /* long long: with a 32-bit long (armhf) 2048 MB would overflow into "unlimited". */
     long long bytes = (long long)o->memory_mb * 1024 * 1024;
-    if (v2[0] && has_word(controllers, "memory") && has_word(controllers, "pids")) {
+    int v2mem = v2[0] && has_word(controllers, "memory"), v2pids = v2[0] && has_word(controllers, "pids");
+    if (v2mem || v2pids) {
+        /* Whatever of the two this kernel has (Raspberry Pi kernels often boot with the memory controller off). */
         make_leaf(cg, v2, o, 1);
-        set_limit(cg->dir[0], "memory.max", bytes, "max");
-        write_file(cg->dir[0], "memory.swap.max", "0"); /* absent without swap accounting: fine */
-        set_limit(cg->dir[0], "pids.max", o->pids, "max");
-        snprintf(cg->detail, sizeof cg->detail, "v2 %.200s: memory %ld MB, pids %ld", cg->dir[0], o->memory_mb, o->pids);
+        const char *swap = "";
+        if (v2mem) {
+            set_limit(cg->dir[0], "memory.max", bytes, "max");
+            /* Without swap accounting the file is absent; said in the detail rather than ignored. */
+            if (write_file(cg->dir[0], "memory.swap.max", "0") != 0) swap = " (swap not limited: no swap accounting)";
+        }
+        if (v2pids) set_limit(cg->dir[0], "pids.max", o->pids, "max");
+        snprintf(cg->detail, sizeof cg->detail, "v2 %.200s: memory %s, pids %s; memory %ld MB%s, pids %ld", cg->dir[0],
+                 v2mem ? "yes" : "controller missing", v2pids ? "yes" : "controller missing", o->memory_mb, swap, o->pids);
+        cg->state = v2mem && v2pids ? "active" : "partial";
+        return;
     } else if (v1mem[0] || v1pids[0]) {
+        const char *swap1 = "";
         if (v1mem[0]) {
             make_leaf(cg, v1mem, o, 0);
             set_limit(cg->dir[cg->n - 1], "memory.limit_in_bytes", bytes, "-1");
             if (bytes > 0) { /* memory+swap too, where swap is accounted (else the file is absent) */
                 char text[32];
                 snprintf(text, sizeof text, "%lld", bytes);
-                write_file(cg->dir[cg->n - 1], "memory.memsw.limit_in_bytes", text);
+                if (write_file(cg->dir[cg->n - 1], "memory.memsw.limit_in_bytes", text) != 0)
+                    swap1 = " (swap not limited: no swap accounting)";
             }
         }
         if (v1pids[0]) {
             make_leaf(cg, v1pids, o, 0);
             set_limit(cg->dir[cg->n - 1], "pids.max", o->pids, "max");
         }
-        snprintf(cg->detail, sizeof cg->detail, "v1: memory %s, pids %s; memory %ld MB, pids %ld",
-                 v1mem[0] ? "yes" : "unavailable", v1pids[0] ? "yes" : "unavailable", o->memory_mb, o->pids);
+        snprintf(cg->detail, sizeof cg->detail, "v1: memory %s, pids %s; memory %ld MB%s, pids %ld",
+                 v1mem[0] ? "yes" : "controller missing", v1pids[0] ? "yes" : "controller missing", o->memory_mb, swap1,
+                 o->pids);
+        cg->state = v1mem[0] && v1pids[0] ? "active" : "partial";
+        return;
     } else {
         cg->state = "unavailable";
         snprintf(cg->detail, sizeof cg->detail, "no memory/pids controller (cgroup2 controllers: \"%.100s\")", controllers);

@@ -57,6 +57,10 @@ void set_no_new_privs(void) {
 #define ACCESS_FILE_ONLY (LANDLOCK_ACCESS_FS_EXECUTE | ACCESS_DEVICE) /* the rights valid on a non-directory */
 
 /* Allows `access` beneath `path`; a missing path (no /lib64 on this host) needs no rule. */
+/* Landlock scopes (ABI 6, linux/landlock.h of 6.12), not in Debian 12's headers. */
+#define ELA_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define ELA_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+
 static int add_rule(int ruleset, const char *path, uint64_t access, uint64_t handled) {
     int fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return errno == ENOENT ? 0 : -1;
@@ -88,8 +92,18 @@ void apply_landlock(const struct options *o) {
     if (abi >= 2) handled |= LANDLOCK_ACCESS_FS_REFER;
     if (abi >= 3) handled |= ACCESS_TRUNCATE;
     if (abi >= 5) handled |= ACCESS_IOCTL_DEV;
-    struct { uint64_t handled_access_fs; } attr = {handled}; /* the ABI 1 prefix of landlock_ruleset_attr */
-    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    /* landlock_ruleset_attr grows with the ABI: fs rights (1), network rights (4), scopes (6). Debian 12's headers
+       stop before scopes, so the layout is spelled here. From ABI 6 the plugin is scoped: it can neither connect to
+       an abstract unix socket made outside its sandbox (a plugin granted the network shares the host's network
+       namespace, where D-Bus, systemd and X11 listen) nor signal a process outside it. */
+    struct { uint64_t handled_access_fs, handled_access_net, scoped; } attr = {handled, 0, 0};
+    size_t attr_size = sizeof attr.handled_access_fs;
+    int scoped = abi >= 6;
+    if (scoped) {
+        attr.scoped = ELA_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | ELA_LANDLOCK_SCOPE_SIGNAL;
+        attr_size = sizeof attr;
+    }
+    int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
     if (ruleset < 0) fail("landlock", "create ruleset: %s", strerror(errno));
 
     int rules = 0, r = 0;
@@ -115,7 +129,9 @@ void apply_landlock(const struct options *o) {
     if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) fail("landlock", "restrict_self: %s", strerror(errno));
     close(ruleset);
     report_layer("landlock", "active", "ABI %d, %d rules: read+exec system and read-only dirs, read-write state, "
-                 "/tmp and granted paths, read /etc and /proc", abi, rules);
+                 "/tmp and granted paths, read /etc and /proc; %s", abi, rules,
+                 scoped ? "scoped: no abstract unix sockets or signals outside the sandbox"
+                        : "not scoped (ABI < 6): abstract unix sockets of the network namespace reachable");
 }
 
 void apply_rlimits(const struct options *o) {
@@ -162,9 +178,15 @@ void apply_seccomp(void) {
     if (!ctx) fail("seccomp", "seccomp_init failed");
     /* Syscalls of another ABI (i386 via int 0x80, x32) are not in this filter: kill the process outright. */
     if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) != 0) goto error;
+    char absent[256] = "";
     for (int i = 0; denied[i]; i++) {
         int nr = seccomp_syscall_resolve_name(denied[i]);
-        if (nr == __NR_SCMP_ERROR) continue; /* not on this architecture */
+        if (nr == __NR_SCMP_ERROR) {
+            /* Not on this architecture, or newer than this libseccomp: named in the report, never silent. */
+            size_t used = strlen(absent);
+            snprintf(absent + used, sizeof absent - used, "%s%s", used ? " " : "", denied[i]);
+            continue;
+        }
         if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0)) != 0) goto error;
         count++;
     }
@@ -187,7 +209,8 @@ void apply_seccomp(void) {
     if ((rc = seccomp_load(ctx)) != 0) goto error;
     seccomp_release(ctx);
     report_layer("seccomp", "active", "%d syscalls denied (EPERM), namespace flags of clone denied, clone3 ENOSYS, "
-                 "personality only default; foreign-arch syscalls kill", count);
+                 "personality only default; foreign-arch syscalls kill%s%s", count,
+                 absent[0] ? "; unknown here (not on this architecture or to this libseccomp): " : "", absent);
     return;
 error:
     fail("seccomp", "libseccomp: %s", strerror(-rc));

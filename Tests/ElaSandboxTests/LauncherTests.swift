@@ -248,6 +248,41 @@ final class LauncherTests {
         #expect(granted.report.layer("net_ns") == SandboxLayer(name: "net_ns", state: .off, detail: "network granted"))
     }
 
+    @Test func aPluginWithTheNetworkCannotReachTheHostsAbstractSockets() throws {
+        // An abstract unix socket in the host's network namespace (D-Bus, systemd and X11 listen on some).
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        try #require(listener >= 0)
+        defer { close(listener) }
+        let name = "ela-test-abstract-\(getpid())"
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in name.utf8.enumerated() { raw[i + 1] = byte }  // sun_path[0] = 0: abstract
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + name.utf8.count)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 8) == 0 }
+        }
+        try #require(bound)
+        let probe = """
+            import socket
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect('\\0\(name)')
+                print('connected')
+            except OSError as e:
+                print('failed', e.errno)
+            """
+        let outcome = try python(policy("abstract") { $0.network = true }, probe)
+        let landlock = try #require(outcome.report.layer("landlock"))
+        if landlock.state == .active && landlock.detail.contains("scoped:") {
+            #expect(outcome.lines == ["failed 1"], "\(outcome.stdout) \(outcome.stderr)")  // EPERM
+        } else {
+            print("Landlock scopes not available here: \(landlock.detail)")
+            #expect(landlock.state != .active || landlock.detail.contains("not scoped"))
+        }
+    }
+
     // MARK: - seccomp and Landlock
 
     @Test func seccompDeniesTheListedSyscalls() throws {

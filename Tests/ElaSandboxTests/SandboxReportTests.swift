@@ -52,6 +52,16 @@ import Testing
         #expect(report.layer("cgroup")?.detail == "")
     }
 
+    @Test func aPartlyAppliedLayerIsAWarning() throws {
+        // A Raspberry Pi kernel booted without the memory controller: pids only.
+        let states: [String: String] = ["cgroup": "partial"]
+        let text = SandboxReport.layerNames.map { #"{"layer":"\#($0)","state":"\#(states[$0] ?? "active")"}"# }
+            .joined(separator: "\n")
+        let report = try SandboxReport(lines: text)
+        #expect(report.summary == "12 active, 1 partial (cgroup)")
+        #expect(report.warnings.map(\.name) == ["cgroup"])
+    }
+
     @Test func summaryCountsLayersNeverReported() throws {
         let report = try SandboxReport(lines: #"{"layer":"cgroup","state":"active","detail":""}"#)
         #expect(report.missingLayers.count == 12)

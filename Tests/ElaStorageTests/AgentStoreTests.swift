@@ -23,6 +23,24 @@ import Testing
         #expect(record.updatedAt == 200)
     }
 
+    @Test func numbersAreAllocatedOnceEachAndNeverTwice() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/" + AgentStore.fileName)
+        defer { store.close() }
+        func allocate(_ name: String) throws -> Int {
+            try store.allocateNumber(key: "uid." + name, counter: "uid.next", in: 10...12, now: 1)
+        }
+        #expect(try allocate("a") == 10)
+        #expect(try allocate("b") == 11)
+        #expect(try allocate("a") == 10)  // stable
+        #expect(try allocate("c") == 12)
+        #expect(throws: NumberAllocationError.self) { try allocate("d") }  // the range is used up
+        try store.setSetting("uid.e", "61000x", now: 1)
+        #expect(throws: NumberAllocationError.self) { try allocate("e") }  // a stored value that is not one of them
+        #expect(try store.setting("uid.next") == "13")
+    }
+
     @Test func settingsAndStartLog() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
