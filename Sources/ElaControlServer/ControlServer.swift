@@ -19,6 +19,8 @@ public import ServiceLifecycle
 /// (slow ones run `offLoop`), since everything on the loop waits for them. Without it (the regtest node, whose
 /// handlers mine blocks), handlers run on Swift's pool.
 public final class ControlServer: Service {
+    /// Open connections at most (a CLI opens one per command; a DApp bridge or dashboard keeps one).
+    public static let maxConnections = 128
     let path: String
     let mode: UInt32
     /// gid the socket is handed to after bind (nil: the process's own group).
@@ -52,7 +54,15 @@ public final class ControlServer: Service {
             .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    connections.add(channel)
+                    // Local clients only, but each costs buffers: past the cap a new one is told why and closed.
+                    guard connections.add(channel, limit: Self.maxConnections) else {
+                        let reply = ControlResponse(
+                            id: nil,
+                            outcome: .failure(
+                                ControlError(code: ControlError.unavailable, message: "too many control connections (\(Self.maxConnections)); retry later")))
+                        channel.writeAndFlush(ByteBuffer(bytes: reply.encoded())).whenComplete { _ in channel.close(promise: nil) }
+                        return
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LineFrameDecoder(maxFrameBytes: ControlProtocol.maxFrameBytes)))
                     try channel.pipeline.syncOperations.addHandler(
@@ -113,13 +123,16 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Requests read ahead of the one being handled; past this the connection stops reading until they drain.
+    /// Requests read ahead of the one being handled, and their bytes; past either the connection stops reading until
+    /// they drain (64 frames of up to 1 MiB each would be 64 MiB per connection).
     static let maxWaiting = 64
+    static let maxWaitingBytes = 4 << 20
 
     let handler: ControlHandler
     let executor: (any TaskExecutor)?
     let connections: OpenConnections
     private var waiting: [[UInt8]] = []
+    private var waitingBytes = 0
     private var busy = false
     private var readingPaused = false
     private var peer: UInt32?
@@ -146,12 +159,15 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         waiting = []
+        waitingBytes = 0
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard closingAnswer == nil else { return }
-        waiting.append(Array(unwrapInboundIn(data).readableBytesView))
-        if waiting.count >= Self.maxWaiting && !readingPaused {
+        let frame = Array(unwrapInboundIn(data).readableBytesView)
+        waiting.append(frame)
+        waitingBytes += frame.count
+        if (waiting.count >= Self.maxWaiting || waitingBytes >= Self.maxWaitingBytes) && !readingPaused {
             readingPaused = true
             try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
         }
@@ -184,7 +200,8 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         }
         busy = true
         let frame = waiting.removeFirst()
-        if readingPaused && closingAnswer == nil && waiting.count < Self.maxWaiting / 2 {
+        waitingBytes -= frame.count
+        if readingPaused && closingAnswer == nil && waiting.count < Self.maxWaiting / 2 && waitingBytes < Self.maxWaitingBytes / 2 {
             readingPaused = false
             try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         }
@@ -220,7 +237,14 @@ final class OpenConnections: Sendable {
     var handlersRunning: Int { running.load(ordering: .relaxed) }
     func handlerStarted() { running.add(1, ordering: .relaxed) }
     func handlerFinished() { running.subtract(1, ordering: .relaxed) }
-    func add(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
+    /// False (not added) when `limit` connections are open already.
+    func add(_ channel: any Channel, limit: Int) -> Bool {
+        channels.withLock { c in
+            guard c.count < limit else { return false }
+            c[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
     func remove(_ channel: any Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
     func closeAll() { for c in channels.withLock({ Array($0.values) }) { c.close(promise: nil) } }
 }

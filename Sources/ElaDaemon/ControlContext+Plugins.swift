@@ -14,6 +14,22 @@ import Synchronization
 /// A subscription nobody polls for a minute is dropped.
 final class ControlSubscriptions: Sendable {
     private let table = Mutex<[Int: (subscription: EventBus.Subscription, lastPoll: Double)]>([:])
+    /// Sweeps idle subscriptions every 30 s, so one a client abandoned stops queueing events even if nobody
+    /// subscribes again.
+    private let sweeper = Mutex<Task<Void, Never>?>(nil)
+
+    init() {
+        let task = Task { [weak self] in
+            while true {
+                do { try await Task.sleep(for: .seconds(30)) } catch { return }
+                guard let self else { return }
+                self.sweep()
+            }
+        }
+        sweeper.withLock { $0 = task }
+    }
+
+    deinit { sweeper.withLock { $0?.cancel() } }
 
     func add(_ s: EventBus.Subscription) {
         table.withLock { $0[s.id] = (s, monotonicNow()) }

@@ -38,13 +38,14 @@ public enum PluginViolation: Sendable, Equatable {
 
 /// What the connection reports upwards (from event-loop threads; must not block).
 public struct PluginConnectionCallbacks: Sendable {
-    public var notification: @Sendable (String, JSONObject) -> Void
+    /// An event: its name, params and the size of its frame in bytes.
+    public var notification: @Sendable (String, JSONObject, Int) -> Void
     public var violation: @Sendable (PluginViolation) -> Void
     public var request: @Sendable (Int64, String, JSONObject) -> Void
     public var closed: @Sendable () -> Void
 
     public init(
-        notification: @escaping @Sendable (String, JSONObject) -> Void, violation: @escaping @Sendable (PluginViolation) -> Void,
+        notification: @escaping @Sendable (String, JSONObject, Int) -> Void, violation: @escaping @Sendable (PluginViolation) -> Void,
         request: @escaping @Sendable (Int64, String, JSONObject) -> Void, closed: @escaping @Sendable () -> Void
     ) {
         self.notification = notification
@@ -266,7 +267,7 @@ final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
                     callbacks.violation(.malformedFrame("event \(method) of \(payload.count) bytes leaves no room to relay it"))
                     continue
                 }
-                callbacks.notification(method, params)
+                callbacks.notification(method, params, payload.count)
             case .request(let id, let method, let params):
                 callbacks.request(id, method, params)
             }

@@ -177,9 +177,17 @@ enum ProcessWatcher {
         if rc == 0 {
             pthread_detach(thread)
         } else {
-            // No thread: run inline on a detached task rather than lose the child (should not happen).
+            // No thread to watch it: a child nobody reaps or reads would leave its supervisor waiting forever. Kill it
+            // and report that exit (the supervisor's restart policy takes it from there).
             Unmanaged<Job>.fromOpaque(raw).release()
-            continuation.yield(.stderr("cannot start a watcher thread: \(String(cString: strerror(rc)))"))
+            continuation.yield(.stderr("cannot start a watcher thread: \(String(cString: strerror(rc))); killing the plugin"))
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            for fd in [report, stderr] where fd >= 0 { close(fd) }
+            owner.recordExit(128 + SIGKILL)
+            continuation.yield(.exited(128 + SIGKILL))
+            continuation.finish()
         }
     }
 
@@ -199,7 +207,12 @@ enum ProcessWatcher {
             var pfds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             // A timeout so a grandchild that keeps stderr open cannot hide the child's exit.
             let n = poll(&pfds, nfds_t(pfds.count), 1000)
-            if n < 0 && errno != EINTR { break }
+            if n < 0 && errno != EINTR {
+                // Stop reading rather than stop watching: the child must still be reaped and its real status told.
+                for fd in open { close(fd) }
+                open = []
+                continue
+            }
             for p in pfds where p.revents != 0 {
                 let count = buffer.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
                 if count <= 0 {

@@ -62,6 +62,9 @@ public struct PluginHostSettings: Sendable {
     /// Grace after closing the socket, then after SIGTERM, before SIGKILL.
     public var stopGrace: Double = 3
     public var eventsPerSecond: Double = 2000
+    /// Bytes of events per second (four times as many in a burst, at least 2 MiB); past it events are dropped and
+    /// counted like those past `eventsPerSecond`.
+    public var eventBytesPerSecond: Double = 1_048_576
     public var eventBurst: Double = 4000
     /// Events dropped by the rate limit within `floodWindow` seconds that mark a plugin as flooding (killed).
     public var floodKillThreshold = 20000
@@ -159,6 +162,7 @@ public actor PluginSupervisor {
         var rssKB: Int?
         var killCause: String?
         var limiter: RateLimiter?
+        var byteLimiter: RateLimiter?
         var stderrLimiter: RateLimiter?
         /// The plugin's own requests to the host (`ela.*`, calls through the gate): how many are being answered, and
         /// their rate. Each may cost a gate decision and an audit row, so neither may grow without bound.
@@ -338,6 +342,8 @@ public actor PluginSupervisor {
             c.violations = 0
             c.dropsInWindow = 0
             c.limiter = RateLimiter(ratePerSecond: settings.eventsPerSecond, burst: settings.eventBurst, now: monotonicSeconds())
+            c.byteLimiter = RateLimiter(
+                ratePerSecond: settings.eventBytesPerSecond, burst: max(settings.eventBytesPerSecond * 4, 2_097_152), now: monotonicSeconds())
             c.stderrLimiter = RateLimiter(ratePerSecond: settings.stderrLinesPerSecond, burst: settings.stderrLinesPerSecond * 2, now: monotonicSeconds())
             c.requestsInFlight = 0
             c.requestLimiter = RateLimiter(
@@ -511,14 +517,16 @@ public actor PluginSupervisor {
         let events = Set(descriptor.manifest.events.map(\.name))
         let plugin = descriptor.name
         return PluginConnectionCallbacks(
-            notification: { [self] method, params in
+            notification: { [self] method, params, bytes in
                 guard events.contains(method) else {
                     self.violation(.malformedFrame("undeclared event \(method)"), process: process)
                     return
                 }
                 let now = monotonicSeconds()
                 let (allowed, flood) = counters.withLock { c -> (Bool, Bool) in
-                    if c.limiter?.allow(now: now) ?? true {
+                    // Both budgets: events per second, and their bytes (large events would otherwise fill every
+                    // subscriber's queue with megabytes each).
+                    if c.limiter?.allow(now: now) ?? true, c.byteLimiter?.allow(now: now, cost: Double(bytes)) ?? true {
                         c.eventsForwarded += 1
                         return (true, false)
                     }

@@ -65,11 +65,14 @@ public struct RateLimiter: Sendable, Equatable {
         self.last = now
     }
 
-    public mutating func allow(now: Double) -> Bool {
+    public mutating func allow(now: Double) -> Bool { allow(now: now, cost: 1) }
+
+    /// Takes `cost` tokens (bytes, say) if the bucket holds them.
+    public mutating func allow(now: Double, cost: Double) -> Bool {
         tokens = min(burst, tokens + (now - last) * ratePerSecond)
         last = now
-        guard tokens >= 1 else { return false }
-        tokens -= 1
+        guard tokens >= cost else { return false }
+        tokens -= cost
         return true
     }
 }

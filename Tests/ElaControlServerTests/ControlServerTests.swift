@@ -68,6 +68,11 @@ import Testing
     static func exchange(_ path: String, _ bytes: [UInt8], lines: Int) throws -> [String] {
         let fd = try ControlClient.connect(socketPath: path)
         defer { close(fd) }
+        return try exchange(fd: fd, bytes, lines: lines)
+    }
+
+    /// Sends `bytes` on an open connection and reads `lines` answer lines.
+    static func exchange(fd: Int32, _ bytes: [UInt8], lines: Int) throws -> [String] {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -128,6 +133,31 @@ import Testing
             }
             let results = answers.compactMap { try? ControlResponse(frame: Array($0.utf8)).outcome.get()["n"]?.numberValue?.int64Value }
             #expect(results == [1, 2], "\(answers)")
+        }
+    }
+
+    @Test func connectionsPastTheCapAreToldWhyAndClosed() async throws {
+        try await ControlServerTests.withServer(onLoop: true, { _ in ["echo": { params in .object(params) }] }) { path, _ in
+            let answer = try await onOwnThread { () throws -> (String, String) in
+                var open: [Int32] = []
+                defer { open.forEach { close($0) } }
+                for _ in 0..<ControlServer.maxConnections { open.append(try ControlClient.connect(socketPath: path)) }
+                // The ones inside the cap are served...
+                let inside = try Self.exchange(fd: open[0], ControlRequest(id: 1, method: "echo", params: ["n": 1]).encoded(), lines: 1)
+                // ...the next is told why and closed.
+                let extra = try ControlClient.connect(socketPath: path)
+                defer { close(extra) }
+                var received: [UInt8] = []
+                var buf = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let n = buf.withUnsafeMutableBytes { read(extra, $0.baseAddress, $0.count) }
+                    if n <= 0 { break }
+                    received.append(contentsOf: buf[0..<n])
+                }
+                return (inside.first ?? "", String(decoding: received, as: UTF8.self))
+            }
+            #expect(answer.0.contains("\"n\":1"), "\(answer.0)")
+            #expect(answer.1.contains("too many control connections"), "\(answer.1)")
         }
     }
 

@@ -196,6 +196,22 @@ import Testing
         await withSink.stop()
     }
 
+    @Test func largeEventsAreMeteredByTheirBytes() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let forwarded = Atomic<Int>(0)
+        let s = try Self.hostile(
+            state: dir, tune: { $0.eventBytesPerSecond = 100_000 }, eventSink: { _ in forwarded.add(1, ordering: .relaxed) })
+        await s.start()
+        _ = await Self.waitFor(s, .running)
+        // Ten events of ~500 kB at once: the 2 MiB burst takes four, the rest are dropped and counted.
+        _ = await s.call("hostile.big_event", ["count": 10, "size": 500_000], timeoutSeconds: 10)
+        let status = await s.status()
+        #expect(forwarded.load(ordering: .relaxed) == 4 && status.eventsForwarded == 4, "\(status)")
+        #expect(status.eventsDropped == 6 && status.violations == 0 && status.restarts == 0, "\(status)")
+        await s.stop()
+    }
+
     @Test func aPluginFloodingTheHostWithRequestsIsAnsweredBusy() async throws {
         let dir = TemporaryDirectory(prefix: "ela-host")
         defer { dir.remove() }

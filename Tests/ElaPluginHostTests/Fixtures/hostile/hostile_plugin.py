@@ -156,9 +156,11 @@ def main():
             send({"jsonrpc": "2.0", "id": mid, "result": "late"})
         elif method == "hostile.big_event":
             # An event just under the frame limit: no room left for the host's ela.event wrapper.
-            body = json.dumps({"jsonrpc": "2.0", "method": "hostile.tick", "params": {"pad": "x" * ((1 << 20) - 200)}},
+            size = int(params.get("size", (1 << 20) - 200))
+            body = json.dumps({"jsonrpc": "2.0", "method": "hostile.tick", "params": {"pad": "x" * size}},
                               separators=(",", ":")).encode()
-            send_raw(struct.pack(">I", len(body)) + body)
+            for _ in range(int(params.get("count", 1))):
+                send_raw(struct.pack(">I", len(body)) + body)
             send({"jsonrpc": "2.0", "id": mid, "result": len(body)})
         elif method == "hostile.ask_host":
             # Floods the host with requests of its own, then counts how they were answered.
