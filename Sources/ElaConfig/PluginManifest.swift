@@ -103,11 +103,13 @@ public struct PluginManifest: Sendable, Equatable {
             }
             sandbox.devices = s.devices ?? []
             for p in s.read_only ?? [] {
-                guard p.hasPrefix("/"), !p.contains(".."), p != "/" else {
-                    throw sfail("read_only", "'\(p)' must be an absolute path other than / (no '..')")
+                // One spelling per path: no empty, '.' or '..' parts (`//run`, `/./proc` would dodge the checks below;
+                // the launcher checks the real path again, symlinks resolved).
+                let parts = p.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+                guard p.hasPrefix("/"), p != "/", parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+                    throw sfail("read_only", "'\(p)' must be an absolute path other than /, written plainly (no '//', '.' or '..', no trailing '/')")
                 }
-                let trimmed = p.hasSuffix("/") ? String(p.dropLast()) : p
-                if let hidden = Self.hostOnlyPaths.first(where: { trimmed == $0 || trimmed.hasPrefix($0 + "/") }) ?? (trimmed == "/etc" ? "/etc" : nil) {
+                if let hidden = Self.hostOnlyPaths.first(where: { p == $0 || p.hasPrefix($0 + "/") }) ?? (p == "/etc" ? "/etc" : nil) {
                     throw sfail(
                         "read_only",
                         "'\(p)' is not granted: \(hidden) stays the sandbox's own (the host's processes, devices, sockets or "

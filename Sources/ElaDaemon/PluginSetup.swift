@@ -92,7 +92,9 @@ enum PluginSetup {
     static func uid(for name: String, store: AgentStore) throws -> Int {
         let first = Int(PluginUserIDs.base)
         return try store.allocateNumber(
-            key: "plugin.uid." + name, counter: "plugin.uid.next", in: first...(first + PluginUserIDs.capacity - 1), now: Int64(time(nil)))
+            // The counter's key has a ':', which no plugin name has (it was `plugin.uid.next`: a plugin called `next`).
+            key: "plugin.uid." + name, counter: "plugin.uid:next", legacyCounter: "plugin.uid.next",
+            in: first...(first + PluginUserIDs.capacity - 1), now: Int64(time(nil)))
     }
 
     /// What each built-in plugin learns from the board in its hello.

@@ -74,6 +74,7 @@ public final class PluginConnection: Sendable {
         var closedByHost = false
         /// Ids of calls that timed out, most recent last: a slow plugin's late answer to one is not a violation.
         var timedOut: [Int64] = []
+        var answers = 0
     }
     /// How many timed-out ids are remembered.
     static let rememberedTimeouts = 256
@@ -180,6 +181,9 @@ public final class PluginConnection: Sendable {
 
     public var inFlight: Int { state.withLock { $0.pending.count } }
 
+    /// Calls the plugin has answered (results and errors, not timeouts) since the connection opened.
+    public var answersReceived: Int { state.withLock { $0.answers } }
+
     /// Whether the plugin's end went away (no more writes will arrive).
     public var isClosed: Bool { state.withLock { $0.closed } }
 
@@ -194,7 +198,11 @@ public final class PluginConnection: Sendable {
     /// Resolves a pending call; answers for ids nobody waits for are reported as violations by the caller.
     @discardableResult
     func finish(_ id: Int64, _ result: Result<JSONValue, PluginCallError>) -> Bool {
-        let pending = state.withLock { $0.pending.removeValue(forKey: id) }
+        let pending = state.withLock { s in
+            let p = s.pending.removeValue(forKey: id)
+            if p != nil, case .timeout? = result.failureValue {} else if p != nil { s.answers &+= 1 }
+            return p
+        }
         pending?.timeout?.cancel()
         pending?.completion(result)
         return pending != nil
@@ -282,5 +290,13 @@ final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+extension Result {
+    /// The error, if this is a failure.
+    var failureValue: Failure? {
+        if case .failure(let e) = self { return e }
+        return nil
     }
 }

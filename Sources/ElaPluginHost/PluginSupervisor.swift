@@ -345,7 +345,7 @@ public actor PluginSupervisor {
             c.byteLimiter = RateLimiter(
                 ratePerSecond: settings.eventBytesPerSecond, burst: max(settings.eventBytesPerSecond * 4, 2_097_152), now: monotonicSeconds())
             c.stderrLimiter = RateLimiter(ratePerSecond: settings.stderrLinesPerSecond, burst: settings.stderrLinesPerSecond * 2, now: monotonicSeconds())
-            c.requestsInFlight = 0
+            // requestsInFlight is not reset: tasks of the last run still finish and count themselves out.
             c.requestLimiter = RateLimiter(
                 ratePerSecond: settings.pluginRequestsPerSecond, burst: settings.pluginRequestsPerSecond * 2, now: monotonicSeconds())
         }
@@ -468,8 +468,10 @@ public actor PluginSupervisor {
 
     private nonisolated func pingLoop(_ connection: PluginConnection, process: PluginProcess) async {
         var misses = 0
+        var answersAtLastPing = connection.answersReceived
         while !Task.isCancelled {
             do { try await Task.sleep(for: .milliseconds(Int(settings.pingInterval * 1000))) } catch { return }
+            defer { answersAtLastPing = connection.answersReceived }
             switch await connection.call(PluginHandshake.pingMethod, JSONObject(), timeoutSeconds: settings.pingTimeout) {
             case .success(let stats):
                 misses = 0
@@ -478,8 +480,11 @@ public actor PluginSupervisor {
                     if let kb = stats.objectValue?["rssKB"]?.numberValue?.int64Value { c.rssKB = Int(clamping: kb) }
                     if let d = stats.objectValue?["droppedEvents"]?.numberValue?.int64Value { c.pluginDroppedEvents = Int(clamping: d) }
                 }
+            case .failure(.busy) where connection.answersReceived != answersAtLastPing:
+                // At its limit of calls but still answering them: busy, not hung.
+                misses = 0
             case .failure(.timeout), .failure(.busy):
-                // Busy: the plugin sits on as many calls as it may have; a hung plugin under load looks like this.
+                // Busy with no answer since the last ping: a hung plugin under load looks like this.
                 misses += 1
                 if misses >= settings.pingMisses {
                     kill(process, cause: "hung: \(misses) pings unanswered within \(settings.pingTimeout) s")
@@ -662,7 +667,8 @@ public actor PluginSupervisor {
         let policy = SandboxPolicy(
             name: manifest.name, uid: UInt32(clamping: uid), gid: UInt32(clamping: uid),
             stateDirectory: manifest.sandbox.stateDirectory ? stateDirectory : nil,
-            readOnlyPaths: readOnly, readWritePaths: [], devices: grantedDevices, network: manifest.sandbox.network,
+            readOnlyPaths: readOnly, readWritePaths: [], deniedPaths: agentState.isEmpty ? [] : [agentState], devices: grantedDevices,
+            network: manifest.sandbox.network,
             memoryMB: manifest.sandbox.memoryMB, pids: manifest.sandbox.pids, cgroupParent: settings.cgroupParent,
             environment: environment)
         let reportFD: Int32 = 4

@@ -17,6 +17,9 @@ public struct SandboxPolicy: Sendable, Equatable {
     public var readOnlyPaths: [String]
     /// Bound read-write at the same absolute path.
     public var readWritePaths: [String]
+    /// No read-only or read-write path may be, hold or lie inside one of these (checked by the launcher on the real
+    /// paths, symlinks resolved): the agent's own state directory.
+    public var deniedPaths: [String]
     /// Device nodes or glob patterns (`/dev/gpiochip*`); ones that match nothing are reported, not fatal.
     public var devices: [String]
     /// Keep the host network namespace (otherwise the plugin has no network at all).
@@ -34,7 +37,7 @@ public struct SandboxPolicy: Sendable, Equatable {
 
     public init(
         name: String, uid: UInt32, gid: UInt32, stateDirectory: String? = nil, readOnlyPaths: [String] = [],
-        readWritePaths: [String] = [], devices: [String] = [], network: Bool = false,
+        readWritePaths: [String] = [], deniedPaths: [String] = [], devices: [String] = [], network: Bool = false,
         memoryMB: Int = SandboxPolicy.defaultMemoryMB, pids: Int = SandboxPolicy.defaultPids,
         nofile: Int = SandboxPolicy.defaultNofile, cgroupParent: String = SandboxPolicy.defaultCgroupParent,
         environment: [String: String] = [:]
@@ -45,6 +48,7 @@ public struct SandboxPolicy: Sendable, Equatable {
         self.stateDirectory = stateDirectory
         self.readOnlyPaths = readOnlyPaths
         self.readWritePaths = readWritePaths
+        self.deniedPaths = deniedPaths
         self.devices = devices
         self.network = network
         self.memoryMB = memoryMB
@@ -61,6 +65,7 @@ public struct SandboxPolicy: Sendable, Equatable {
         if let stateDirectory { argv += ["--state-dir", stateDirectory] }
         for path in readOnlyPaths { argv += ["--ro", path] }
         for path in readWritePaths { argv += ["--rw", path] }
+        for path in deniedPaths { argv += ["--deny", path] }
         for device in devices { argv += ["--device", device] }
         if network { argv.append("--network") }
         argv += ["--memory-mb", String(memoryMB), "--pids", String(pids), "--nofile", String(nofile)]
@@ -82,7 +87,7 @@ public struct SandboxPolicy: Sendable, Equatable {
         }
         guard uid != 0, gid != 0 else { throw .rootIdentity }
         guard uid <= UInt32(Int32.max), gid <= UInt32(Int32.max) else { throw .invalidIdentity }
-        for path in [stateDirectory].compactMap({ $0 }) + readOnlyPaths + readWritePaths + devices
+        for path in [stateDirectory].compactMap({ $0 }) + readOnlyPaths + readWritePaths + deniedPaths + devices
         where !path.hasPrefix("/") {
             throw .relativePath(path)
         }

@@ -211,7 +211,10 @@ public final class AgentStore: Sendable {
     /// The number stored as setting `key`, or else the next one of `range` (counted by setting `counter`), stored in
     /// the same transaction, so two callers never get the same number. Throws when the stored value is not a number
     /// of `range` or `range` is used up.
-    public func allocateNumber(key: String, counter: String, in range: ClosedRange<Int>, now: Int64) throws -> Int {
+    /// `legacyCounter`: where an older version kept the counter; taken over (and removed) if `counter` is not set yet.
+    public func allocateNumber(
+        key: String, counter: String, legacyCounter: String? = nil, in range: ClosedRange<Int>, now: Int64
+    ) throws -> Int {
         try database.write { db in
             func read(_ k: String) throws -> String? {
                 try db.query("SELECT value FROM settings WHERE key = ?", k) { row in try row["value", as: String.self] }.first
@@ -229,7 +232,11 @@ public final class AgentStore: Sendable {
                 }
                 return number
             }
-            let counted = try read(counter)
+            var counted = try read(counter)
+            if counted == nil, let legacyCounter, let legacy = try read(legacyCounter) {
+                counted = legacy
+                try db.run("DELETE FROM settings WHERE key = ?", legacyCounter)
+            }
             guard let next = counted.map({ Int($0) }) ?? range.lowerBound else {
                 throw NumberAllocationError(description: "setting \(counter) = '\(counted ?? "")' is not a number")
             }

@@ -242,7 +242,9 @@ final class AuditJournal: Sendable {
             s.fileBytes += bytes.count
             s.pending.append(journaled)
             if let remembered { s.pendingNonces.insert(remembered.key) }
-            if let cutoff = pruneNoncesBefore { s.pruneNoncesBefore = max(s.pruneNoncesBefore ?? cutoff, cutoff) }
+            // The latest request's cutoff, not the largest seen: after the clock steps back, an old far cutoff would
+            // delete nonces still inside the window.
+            if let cutoff = pruneNoncesBefore { s.pruneNoncesBefore = cutoff }
             s.head = AuditHead(seq: seq, hash: record.hash)
             let schedule = !s.flushScheduled
             s.flushScheduled = true
@@ -296,12 +298,13 @@ final class AuditJournal: Sendable {
                             s.flushScheduled = false
                             return (s.pending, s.pruneNoncesBefore)
                         }
+                        // Once per batch rather than once per request, and before the batch's own nonces go in, as
+                        // the gate did per request.
+                        if let pruneBefore { try NonceStore.prune(seenBefore: pruneBefore, in: tx) }
                         for journaled in batch {
                             try AuditLogStore.insert(journaled.record, in: tx)
                             if let nonce = journaled.nonce { try NonceStore.record(nonce, in: tx) }
                         }
-                        // Once per batch rather than once per request.
-                        if let pruneBefore { try NonceStore.prune(seenBefore: pruneBefore, in: tx) }
                         return batch.count
                     }
                 } catch {

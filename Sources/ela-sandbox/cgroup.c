@@ -54,12 +54,13 @@ static int remove_stale(const char *dir) {
 
 /* mkdir -p <root>/<parent>, enabling the v2 controllers on the way down (a v2 child only gets the controllers
    listed in its parent's cgroup.subtree_control). */
-static void make_parent(const char *root, const char *parent, int v2, char *out) {
+static void make_parent(const char *root, const char *parent, const char *enable, char *out) {
     snprintf(out, PATH_MAX, "%s", root);
     const char *p = parent;
     for (;;) {
-        if (v2 && write_file(out, "cgroup.subtree_control", "+memory +pids") != 0)
-            fail("cgroup", "enable memory,pids in %s/cgroup.subtree_control: %s", out, strerror(errno));
+        /* Only the controllers this kernel has: one missing from the list would fail the whole write (EINVAL). */
+        if (enable && write_file(out, "cgroup.subtree_control", enable) != 0)
+            fail("cgroup", "enable %s in %s/cgroup.subtree_control: %s", enable, out, strerror(errno));
         if (*p == '\0') return;
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
@@ -71,10 +72,11 @@ static void make_parent(const char *root, const char *parent, int v2, char *out)
     }
 }
 
-static void make_leaf(struct cgroup *cg, const char *root, const struct options *o, int v2) {
+/* `enable`: the v2 controllers to pass down ("+memory +pids"), NULL on v1. */
+static void make_leaf(struct cgroup *cg, const char *root, const struct options *o, const char *enable) {
     char parent[PATH_MAX];
     char *dir = cg->dir[cg->n++];
-    make_parent(root, o->cgroup_parent, v2, parent);
+    make_parent(root, o->cgroup_parent, enable, parent);
     if (snprintf(dir, PATH_MAX, "%s/%s", parent, o->name) >= PATH_MAX) fail("cgroup", "path too long: %s", parent);
     if (remove_stale(dir) != 0) fail("cgroup", "remove stale %s: %s", dir, strerror(errno));
     if (mkdir(dir, 0755) != 0) fail("cgroup", "mkdir %s: %s", dir, strerror(errno));
@@ -117,7 +119,7 @@ void cgroup_prepare(const struct options *o, struct cgroup *cg) {
     int v2mem = v2[0] && has_word(controllers, "memory"), v2pids = v2[0] && has_word(controllers, "pids");
     if (v2mem || v2pids) {
         /* Whatever of the two this kernel has (Raspberry Pi kernels often boot with the memory controller off). */
-        make_leaf(cg, v2, o, 1);
+        make_leaf(cg, v2, o, v2mem && v2pids ? "+memory +pids" : v2mem ? "+memory" : "+pids");
         const char *swap = "";
         if (v2mem) {
             set_limit(cg->dir[0], "memory.max", bytes, "max");
@@ -132,7 +134,7 @@ void cgroup_prepare(const struct options *o, struct cgroup *cg) {
     } else if (v1mem[0] || v1pids[0]) {
         const char *swap1 = "";
         if (v1mem[0]) {
-            make_leaf(cg, v1mem, o, 0);
+            make_leaf(cg, v1mem, o, NULL);
             set_limit(cg->dir[cg->n - 1], "memory.limit_in_bytes", bytes, "-1");
             if (bytes > 0) { /* memory+swap too, where swap is accounted (else the file is absent) */
                 char text[32];
@@ -142,7 +144,7 @@ void cgroup_prepare(const struct options *o, struct cgroup *cg) {
             }
         }
         if (v1pids[0]) {
-            make_leaf(cg, v1pids, o, 0);
+            make_leaf(cg, v1pids, o, NULL);
             set_limit(cg->dir[cg->n - 1], "pids.max", o->pids, "max");
         }
         snprintf(cg->detail, sizeof cg->detail, "v1: memory %s, pids %s; memory %ld MB%s, pids %ld",

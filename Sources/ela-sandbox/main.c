@@ -1,7 +1,8 @@
 /* ela-sandbox: confines itself, then execs a plugin. The daemon (multithreaded Swift, so it never forks) starts it
    with posix_spawn, as root:
 
-     ela-sandbox --name NAME --uid N --gid N [--state-dir DIR] [--ro PATH]... [--rw PATH]... [--device PATH_OR_GLOB]...
+     ela-sandbox --name NAME --uid N --gid N [--state-dir DIR] [--ro PATH]... [--rw PATH]... [--deny PATH]...
+                 [--device PATH_OR_GLOB]...
                  [--network] [--memory-mb N (128)] [--pids N (64)] [--nofile N (256)] [--cgroup-parent NAME (ela-agent)]
                  [--report-fd FD] [--env K=V]... [--allow-root] -- EXECUTABLE [ARGS...]
 
@@ -104,10 +105,32 @@ static char *prepare_state_dir(const struct options *o, const char *path) {
     return realpath(path, NULL);
 }
 
+/* Whether `path` is `dir` or lies inside it (both canonical). */
+static int within(const char *path, const char *dir) {
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || strcmp(dir, "/") == 0);
+}
+
+/* The host's own /proc, /dev and /run never show through the sandbox's (every process, every device node, D-Bus
+   and other sockets, which a read-only bind does not stop anyone connecting to), nor /etc as a whole. Checked on
+   the real path, so `//run`, `/./proc` or a symlink to them are refused too. */
 static char *canonical(const char *option, const char *path) {
     char *real = path[0] == '/' ? realpath(path, NULL) : NULL;
     if (!real) fail("filesystem", "%s %s: %s", option, path, path[0] == '/' ? strerror(errno) : "not absolute");
     if (strcmp(real, "/") == 0) fail("filesystem", "%s /: the whole host is never granted", option);
+    return real;
+}
+
+/* A --ro or --rw path, canonical and checked. */
+static char *granted_path(const struct options *o, const char *option, const char *path) {
+    static const char *const host_only[] = {"/proc", "/dev", "/run", "/sys/fs/cgroup", NULL};
+    char *real = canonical(option, path);
+    for (int i = 0; host_only[i]; i++)
+        if (within(real, host_only[i])) fail("filesystem", "%s %s (%s): the host's %s is never granted", option, path, real, host_only[i]);
+    if (strcmp(real, "/etc") == 0) fail("filesystem", "%s %s: the host's /etc as a whole is never granted", option, path);
+    for (int i = 0; i < o->n_deny; i++)
+        if (within(real, o->deny[i]) || within(o->deny[i], real))
+            fail("filesystem", "%s %s (%s) would show %s, which is denied", option, path, real, o->deny[i]);
     return real;
 }
 
@@ -185,6 +208,7 @@ static void parse(int argc, char **argv, struct options *o) {
         else if (strcmp(opt, "--report-fd") == 0) continue; /* handled above */
         else if (strcmp(opt, "--ro") == 0 && o->n_ro < MAX_ITEMS) o->ro[o->n_ro++] = (char *)v;
         else if (strcmp(opt, "--rw") == 0 && o->n_rw < MAX_ITEMS) o->rw[o->n_rw++] = (char *)v;
+        else if (strcmp(opt, "--deny") == 0 && o->n_deny < MAX_ITEMS && v[0] == '/') o->deny[o->n_deny++] = (char *)v;
         else if (strcmp(opt, "--device") == 0 && n_devices < MAX_ITEMS) devices[n_devices++] = v;
         else if (strcmp(opt, "--env") == 0 && o->n_env < MAX_ITEMS && strchr(v, '=') > v) {
             o->env[o->n_env++] = (char *)v;
@@ -204,8 +228,13 @@ static void parse(int argc, char **argv, struct options *o) {
     o->env[o->n_env] = NULL;
     if (geteuid() != 0) fail(NULL, "must run as root: it builds namespaces and mounts, then drops to --uid");
     /* Canonical paths in the host view: binds then never follow a symlink from inside the new root. */
-    for (int k = 0; k < o->n_ro; k++) o->ro[k] = canonical("--ro", o->ro[k]);
-    for (int k = 0; k < o->n_rw; k++) o->rw[k] = canonical("--rw", o->rw[k]);
+    /* Denied paths canonical too (one that does not exist yet is compared as given). */
+    for (int k = 0; k < o->n_deny; k++) {
+        char *real = realpath(o->deny[k], NULL);
+        if (real) o->deny[k] = real;
+    }
+    for (int k = 0; k < o->n_ro; k++) o->ro[k] = granted_path(o, "--ro", o->ro[k]);
+    for (int k = 0; k < o->n_rw; k++) o->rw[k] = granted_path(o, "--rw", o->rw[k]);
     if (state) o->state_dir = prepare_state_dir(o, state);
     for (int k = 0; k < n_devices; k++) add_devices(o, devices[k]);
 }

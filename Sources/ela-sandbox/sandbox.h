@@ -21,6 +21,9 @@ struct options {
     char *state_dir; /* canonical path, or NULL */
     char *ro[MAX_ITEMS];
     int n_ro;
+    /* Paths no --ro/--rw may show (equal, inside or holding them), checked after realpath: the agent's state. */
+    char *deny[MAX_ITEMS];
+    int n_deny;
     char *rw[MAX_ITEMS];
     int n_rw;
     char *dev[MAX_ITEMS];     /* granted device paths after glob expansion, bound at this path */

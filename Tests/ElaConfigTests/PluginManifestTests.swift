@@ -55,6 +55,8 @@ import Testing
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/run/dbus\"]\n", "sandbox.read_only", 5),
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/dev/\"]\n", "sandbox.read_only", 5),
         ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/etc\"]\n", "sandbox.read_only", 5),
+        ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"//run\"]\n", "sandbox.read_only", 5),
+        ("name = \"gpio\"\nversion = \"0.1.0\"\nexecutable = \"x\"\n[sandbox]\nread_only = [\"/./proc\"]\n", "sandbox.read_only", 5),
         ("name = \"gpio\"\nversion = \"0.1.0\"\n", "executable", nil),
     ] as [(String, String, Int?)])
     func brokenManifestsNameKeyAndLine(_ text: String, _ key: String, _ line: Int?) {

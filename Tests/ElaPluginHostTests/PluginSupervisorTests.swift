@@ -133,6 +133,21 @@ import Testing
         await s.stop()
     }
 
+    @Test func aBusyPluginThatKeepsAnsweringIsNotKilled() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-host")
+        defer { dir.remove() }
+        let s = try Self.hostile(state: dir)
+        await s.start()
+        let first = await Self.waitFor(s, .running)
+        // More slow calls than the connection takes at once: pings find it busy for ~3 s, but answers keep coming.
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<300 { group.addTask { _ = await s.call("hostile.slow", ["ms": 10], timeoutSeconds: 30) } }
+        }
+        let status = await s.status()
+        #expect(status.pid == first.pid && status.restarts == 0 && status.lastCause == nil, "\(status)")
+        await s.stop()
+    }
+
     @Test func aPluginThatClosesItsSocketButKeepsRunningIsKilledAndRestarted() async throws {
         let dir = TemporaryDirectory(prefix: "ela-host")
         defer { dir.remove() }

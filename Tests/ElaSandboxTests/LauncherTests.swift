@@ -212,6 +212,32 @@ final class LauncherTests {
         #expect(host.st_uid == 0 && host.st_mode & 0o777 == 0o600, "the host's node must keep its owner and mode")
     }
 
+    /// The host's /proc, /dev, /run and a denied path (the agent's state) never show through, however the path to
+    /// them is spelled: checked on the real path, symlinks resolved.
+    @Test func hostOnlyAndDeniedPathsAreRefusedOnTheirRealPath() throws {
+        let dir = TemporaryDirectory(prefix: "ela-deny")
+        defer { dir.remove() }
+        #expect(symlink("/proc", dir.path + "/looks-harmless") == 0)
+        #expect(mkdir(dir.path + "/state", 0o700) == 0 && mkdir(dir.path + "/state/inner", 0o700) == 0)
+        let cases: [(String, [String], [String])] = [
+            ("symlink", [dir.path + "/looks-harmless"], []),
+            ("slashes", ["//run"], []),
+            ("dots", ["/dev/./shm/.."], []),
+            ("holds-denied", [dir.path], [dir.path + "/state"]),
+            ("inside-denied", [dir.path + "/state/inner"], [dir.path + "/state"]),
+        ]
+        for (name, readOnly, denied) in cases {
+            let outcome = try sh(policy("deny-\(name)") { $0.readOnlyPaths = readOnly; $0.deniedPaths = denied }, "echo ran")
+            #expect(outcome.status == 125 && outcome.lines.isEmpty, "\(name): \(outcome.stdout)")
+            let error = outcome.report.error ?? ""
+            #expect(error.contains("never granted") || error.contains("denied"), "\(name): \(error)")
+        }
+        // A path next to the denied one is fine.
+        #expect(mkdir(dir.path + "/other", 0o755) == 0)
+        let fine = try sh(policy("deny-fine") { $0.readOnlyPaths = [dir.path + "/other"]; $0.deniedPaths = [dir.path + "/state"] }, "echo ran")
+        #expect(fine.status == 0 && fine.lines == ["ran"], "\(fine.stderr)")
+    }
+
     // MARK: - Network
 
     @Test func noNetworkUnlessGranted() throws {

@@ -39,6 +39,11 @@ import Testing
         try store.setSetting("uid.e", "61000x", now: 1)
         #expect(throws: NumberAllocationError.self) { try allocate("e") }  // a stored value that is not one of them
         #expect(try store.setting("uid.next") == "13")
+        // A counter an older version kept elsewhere is taken over once.
+        try store.setSetting("old.next", "20", now: 1)
+        #expect(try store.allocateNumber(key: "n.a", counter: "n:next", legacyCounter: "old.next", in: 0...30, now: 1) == 20)
+        #expect(try store.setting("old.next") == nil && store.setting("n:next") == "21")
+        #expect(try store.allocateNumber(key: "n.b", counter: "n:next", legacyCounter: "old.next", in: 0...30, now: 1) == 21)
     }
 
     @Test func settingsAndStartLog() throws {

@@ -134,6 +134,11 @@ import Testing
         #expect(try !useUp(RecordedNonce(subject: "did:elastos:a", nonce: "00bb", seenAt: 500), 4, pruneBefore: 101))
         try log.flush()
         #expect(try nonces.count() == 1)
+        // The clock stepped back: the latest cutoff counts, not the largest seen, so a fresh nonce is kept.
+        #expect(try !useUp(RecordedNonce(subject: "did:elastos:a", nonce: "00cc", seenAt: 50), 5, pruneBefore: -550))
+        try log.flush()
+        #expect(try nonces.count() == 2)
+        #expect(try store.read { try nonces.contains(subject: "did:elastos:a", nonce: "00cc", in: $0) })
     }
 
     @Test func noncesAKilledProcessLeftAreImportedWithTheirRows() throws {
