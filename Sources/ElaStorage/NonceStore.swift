@@ -30,10 +30,7 @@ public final class NonceStore: Sendable {
 
     /// Records `nonce` for `subject`; false when it was already recorded (a replay).
     public func insert(subject: String, nonce: String, seenAt: Int64, in transaction: StoreTransaction) throws -> Bool {
-        try transaction.connection.run(
-            "INSERT INTO gate_nonces (subject, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT (subject, nonce) DO NOTHING",
-            subject, nonce, seenAt)
-        return transaction.connection.changes == 1
+        try Self.record(RecordedNonce(subject: subject, nonce: nonce, seenAt: seenAt), in: transaction)
     }
 
     /// Whether `nonce` is recorded for `subject` in the database (the journal's not yet moved ones are not here).
@@ -41,16 +38,20 @@ public final class NonceStore: Sendable {
         try !transaction.connection.query("SELECT 1 FROM gate_nonces WHERE subject = ? AND nonce = ?", subject, nonce) { _ in true }.isEmpty
     }
 
-    /// Records a nonce moved from the audit journal (already judged new when it was appended there).
-    static func record(_ nonce: RecordedNonce, in transaction: StoreTransaction) throws {
+    /// Records `nonce`; false when it was already recorded. Also how the audit journal moves the nonces it carried.
+    @discardableResult
+    static func record(_ nonce: RecordedNonce, in transaction: StoreTransaction) throws -> Bool {
         try transaction.connection.run(
             "INSERT INTO gate_nonces (subject, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT (subject, nonce) DO NOTHING",
             nonce.subject, nonce.nonce, nonce.seenAt)
+        return transaction.connection.changes == 1
     }
 
-    /// Deletes nonces seen before `cutoff` (unix seconds).
-    static func prune(seenBefore cutoff: Int64, in transaction: StoreTransaction) throws {
+    /// Deletes nonces seen before `cutoff` (unix seconds); returns how many.
+    @discardableResult
+    static func prune(seenBefore cutoff: Int64, in transaction: StoreTransaction) throws -> Int {
         try transaction.connection.run("DELETE FROM gate_nonces WHERE seen_at < ?", cutoff)
+        return transaction.connection.changes
     }
 
     public func insert(subject: String, nonce: String, seenAt: Int64) throws -> Bool {
@@ -60,8 +61,7 @@ public final class NonceStore: Sendable {
     /// Deletes nonces seen before `cutoff` (unix seconds); returns how many.
     @discardableResult
     public func prune(seenBefore cutoff: Int64, in transaction: StoreTransaction) throws -> Int {
-        try transaction.connection.run("DELETE FROM gate_nonces WHERE seen_at < ?", cutoff)
-        return transaction.connection.changes
+        try Self.prune(seenBefore: cutoff, in: transaction)
     }
 
     @discardableResult

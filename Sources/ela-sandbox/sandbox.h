@@ -55,7 +55,7 @@ _Noreturn void fail(const char *layer, const char *fmt, ...) __attribute__((form
 struct cgroup {
     int n;
     char dir[2][PATH_MAX];
-    char detail[256];
+    char detail[512];
     const char *state;
 };
 void cgroup_prepare(const struct options *o, struct cgroup *cg);
