@@ -229,6 +229,10 @@ func benchPlugins() async throws {
     print("  raw two-process socketpair JSON echo: \(raw.summary)")
     let gateRate = try benchGate()
     print("  gate decisions alone (admin, audited): \(fmt(gateRate)) /s (\(fmt(1e6 / gateRate)) µs each)")
+    let signedGate = try benchSignedGate()
+    print(
+        "  gate decisions alone (signed: verify, replay check, grant, audit): \(fmt(signedGate.gate)) /s | the request's signature check alone \(fmt(signedGate.verify)) /s | ratio \(fmt(signedGate.gate / signedGate.verify))"
+    )
 
     let agent = try await startAgent(plugins: ["gpio", "sensors"], sandbox: true)
     let c = try ControlConnection(path: agent.socket)
