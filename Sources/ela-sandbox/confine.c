@@ -56,11 +56,11 @@ void set_no_new_privs(void) {
 #define ACCESS_DEVICE (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | ACCESS_TRUNCATE | ACCESS_IOCTL_DEV)
 #define ACCESS_FILE_ONLY (LANDLOCK_ACCESS_FS_EXECUTE | ACCESS_DEVICE) /* the rights valid on a non-directory */
 
-/* Allows `access` beneath `path`; a missing path (no /lib64 on this host) needs no rule. */
 /* Landlock scopes (ABI 6, linux/landlock.h of 6.12), not in Debian 12's headers. */
 #define ELA_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
 #define ELA_LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
 
+/* Allows `access` beneath `path`; a missing path (no /lib64 on this host) needs no rule. */
 static int add_rule(int ruleset, const char *path, uint64_t access, uint64_t handled) {
     int fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return errno == ENOENT ? 0 : -1;

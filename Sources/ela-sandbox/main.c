@@ -111,9 +111,7 @@ static int within(const char *path, const char *dir) {
     return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || strcmp(dir, "/") == 0);
 }
 
-/* The host's own /proc, /dev and /run never show through the sandbox's (every process, every device node, D-Bus
-   and other sockets, which a read-only bind does not stop anyone connecting to), nor /etc as a whole. Checked on
-   the real path, so `//run`, `/./proc` or a symlink to them are refused too. */
+/* The real path of a path given on the command line; never the whole host. */
 static char *canonical(const char *option, const char *path) {
     char *real = path[0] == '/' ? realpath(path, NULL) : NULL;
     if (!real) fail("filesystem", "%s %s: %s", option, path, path[0] == '/' ? strerror(errno) : "not absolute");
@@ -121,7 +119,10 @@ static char *canonical(const char *option, const char *path) {
     return real;
 }
 
-/* A --ro or --rw path, canonical and checked. */
+/* A --ro or --rw path, canonical and checked. The host's own /proc, /dev and /run never show through the
+   sandbox's (every process, every device node, D-Bus and other sockets, which a read-only bind does not stop anyone
+   connecting to), nor /etc as a whole, nor a --deny path. Checked on the real path, so `//run`, `/./proc` or a
+   symlink to them are refused too. */
 static char *granted_path(const struct options *o, const char *option, const char *path) {
     static const char *const host_only[] = {"/proc", "/dev", "/run", "/sys/fs/cgroup", NULL};
     char *real = canonical(option, path);
