@@ -303,7 +303,7 @@ func benchPluginRounds() async throws {
     let c = try ControlConnection(path: agent.socket)
     _ = try await waitRunning(c, "gpio")
     print("agent pid \(agent.process.pid)")
-    let rounds = Int(String(cString: getenv("ELA_BENCH_ROUNDS") ?? strdup("6"))) ?? 6
+    let rounds = getenv("ELA_BENCH_ROUNDS").flatMap { Int(String(cString: $0)) } ?? 6
     for round in 0..<rounds {
         let raw = try benchRawEcho(method: method, params: params, count: 5000)
         let admin = try timeCalls(count: 5000) { i in

@@ -15,7 +15,6 @@ import NIOCore
 enum PluginSetup {
     static let installedPlugins = "/usr/lib/ela-agent/plugins"
     static let installedPrograms = "/usr/lib/ela-agent"
-    /// First uid/gid handed to plugins; each plugin keeps its own (stored in the settings table).
 
     static func makeHost(
         config: AgentConfig, board: BoardDescription?, store: AgentStore, logger: Logger, events: EventBus,

@@ -137,7 +137,7 @@ public final class Gate: Sendable {
             case .failure(let error): early = .deny(error.description)
             }
         }
-        let nonce = (subject: subject, nonce: request.replayKey, seenAt: now)
+        let nonce = RecordedNonce(subject: subject, nonce: request.replayKey, seenAt: now)
         return record(row, nonce: nonce) { tx in
             if let early { return early }
             guard let capability else { return .deny("unknown method") }
@@ -226,7 +226,7 @@ public final class Gate: Sendable {
     /// appends the audit row. Any storage failure denies the call; if the row was already appended then, the log
     /// says more was allowed than was, never less.
     private func record(
-        _ row: PendingRow, nonce: (subject: String, nonce: String, seenAt: Int64)? = nil,
+        _ row: PendingRow, nonce: RecordedNonce? = nil,
         _ judge: (StoreTransaction) throws -> Verdict
     ) -> GateDecision {
         do {
@@ -236,7 +236,6 @@ public final class Gate: Sendable {
                 // transaction per request. Known nonces are those in the table or still in the journal; holding off
                 // flushes meanwhile means each is in exactly one of the two places.
                 let retention = Self.saturatingSum(replayWindow, replayWindow)
-                let recorded = RecordedNonce(subject: nonce.subject, nonce: nonce.nonce, seenAt: nonce.seenAt)
                 let (verdict, seq) = try audit.holdingFlushes {
                     try store.read { tx throws -> (Verdict, Int64) in
                         let replay = Verdict.deny("replayed nonce")
@@ -245,7 +244,7 @@ public final class Gate: Sendable {
                         }
                         let verdict = try judge(tx)
                         let (record, replayed) = try self.audit.append(
-                            Self.entry(row, verdict), usingUp: recorded,
+                            Self.entry(row, verdict), usingUp: nonce,
                             pruneNoncesBefore: Self.saturatingSum(nonce.seenAt, -retention), ifReplayed: Self.entry(row, replay), in: tx)
                         return (replayed ? replay : verdict, record.seq)
                     }

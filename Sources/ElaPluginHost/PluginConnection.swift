@@ -123,11 +123,6 @@ public final class PluginConnection: Sendable {
         _ method: String, _ params: JSONObject, timeoutSeconds: Double,
         completion: @escaping @Sendable (Result<JSONValue, PluginCallError>) -> Void
     ) {
-        // The id is not known yet; the encoded size with a placeholder id of the same width bounds it closely enough.
-        let probe = PluginMessage.request(id: Int64.max, method: method, params: params).encoded()
-        if probe.count - 4 > maxFrame {
-            return completion(.failure(.tooLarge(plugin: plugin, bytes: probe.count - 4, max: maxFrame)))
-        }
         let outcome: Result<Int64, PluginCallError> = state.withLock { s in
             if s.closed { return .failure(.disconnected(plugin: plugin)) }
             if s.pending.count >= maxInFlight { return .failure(.busy(plugin: plugin)) }
@@ -141,7 +136,14 @@ public final class PluginConnection: Sendable {
         case .success(let id):
             // On the channel's own loop (the usual case: the control socket shares it) this writes at once;
             // from elsewhere NIO hops to the loop.
-            channel.writeAndFlush(ByteBuffer(bytes: PluginMessage.request(id: id, method: method, params: params).encoded()), promise: nil)
+            let frame = PluginMessage.request(id: id, method: method, params: params).encoded()
+            guard frame.count - 4 <= maxFrame else {
+                // The plugin would drop a stream with an oversize length and exit: refuse it here instead.
+                let pending = state.withLock { $0.pending.removeValue(forKey: id) }
+                pending?.completion(.failure(.tooLarge(plugin: plugin, bytes: frame.count - 4, max: maxFrame)))
+                return
+            }
+            channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
             let plugin = self.plugin
             let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(max(0, timeoutSeconds) * 1e9))) { [weak self] in
                 guard let self, self.finish(id, .failure(.timeout(plugin: plugin, method: method, seconds: timeoutSeconds))) else { return }
@@ -200,7 +202,7 @@ public final class PluginConnection: Sendable {
     func finish(_ id: Int64, _ result: Result<JSONValue, PluginCallError>) -> Bool {
         let pending = state.withLock { s in
             let p = s.pending.removeValue(forKey: id)
-            if p != nil, case .timeout? = result.failureValue {} else if p != nil { s.answers &+= 1 }
+            if p != nil, !result.isTimeout { s.answers &+= 1 }
             return p
         }
         pending?.timeout?.cancel()
@@ -293,10 +295,9 @@ final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-extension Result {
-    /// The error, if this is a failure.
-    var failureValue: Failure? {
-        if case .failure(let e) = self { return e }
-        return nil
+extension Result<JSONValue, PluginCallError> {
+    fileprivate var isTimeout: Bool {
+        if case .failure(.timeout) = self { return true }
+        return false
     }
 }

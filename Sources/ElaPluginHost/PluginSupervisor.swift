@@ -141,7 +141,7 @@ public actor PluginSupervisor {
     public nonisolated let settings: PluginHostSettings
     nonisolated let uid: Int
     nonisolated let config: JSONObject
-    /// Device nodes the board grants this plugin; nil means whatever its manifest asks for.
+    /// Device nodes the board grants this plugin (the manifest's globs pick among them); nil grants none.
     nonisolated let boardDevices: [String]?
     nonisolated let logger: Logger
     nonisolated let eventSink: @Sendable (PluginEvent) -> Void
@@ -654,15 +654,9 @@ public actor PluginSupervisor {
         // Only nodes the board names, and only those the manifest asks for (its globs): a manifest alone grants
         // nothing, or a plugin could ask for the SD card and get it as its own.
         let grantedDevices = (boardDevices ?? []).filter { node in manifest.sandbox.devices.contains { fnmatch($0, node, 0) == 0 } }
-        // The agent's own state (keystore, grants, audit log) is next to the plugins' state root: no manifest path
-        // may show it, from above or inside.
+        // The agent's own state (keystore, grants, audit log) is next to the plugins' state root: the launcher refuses
+        // any granted path that is, holds or lies inside it, on the real paths.
         let agentState = String(settings.stateRoot[..<(settings.stateRoot.lastIndex(of: "/") ?? settings.stateRoot.endIndex)])
-        for p in manifest.sandbox.readOnly {
-            let path = p.hasSuffix("/") ? String(p.dropLast()) : p
-            if !agentState.isEmpty && (path == agentState || agentState.hasPrefix(path + "/") || path.hasPrefix(agentState + "/")) {
-                throw PluginSpawnError(message: "sandbox.read_only \(p) would show the agent's state directory \(agentState); not started")
-            }
-        }
         for p in [descriptor.directory, exeDir] + manifest.sandbox.readOnly where !readOnly.contains(p) { readOnly.append(p) }
         let policy = SandboxPolicy(
             name: manifest.name, uid: UInt32(clamping: uid), gid: UInt32(clamping: uid),

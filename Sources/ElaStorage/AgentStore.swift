@@ -193,19 +193,23 @@ public final class AgentStore: Sendable {
     // MARK: Settings
 
     public func setting(_ key: String) throws -> String? {
-        try database.read { db in
-            try db.query("SELECT value FROM settings WHERE key = ?", key) { row in try row["value", as: String.self] }.first
-        }
+        try database.read { db in try Self.setting(key, in: db) }
     }
 
     public func setSetting(_ key: String, _ value: String, now: Int64) throws {
-        try database.write { db in
-            try db.run(
-                """
-                INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-                ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                """, key, value, now)
-        }
+        try database.write { db in try Self.setSetting(key, value, now: now, in: db) }
+    }
+
+    private static func setting(_ key: String, in db: SQLiteConnection) throws -> String? {
+        try db.query("SELECT value FROM settings WHERE key = ?", key) { row in try row["value", as: String.self] }.first
+    }
+
+    private static func setSetting(_ key: String, _ value: String, now: Int64, in db: SQLiteConnection) throws {
+        try db.run(
+            """
+            INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """, key, value, now)
     }
 
     /// The number stored as setting `key`, or else the next one of `range` (counted by setting `counter`), stored in
@@ -216,16 +220,8 @@ public final class AgentStore: Sendable {
         key: String, counter: String, legacyCounter: String? = nil, in range: ClosedRange<Int>, now: Int64
     ) throws -> Int {
         try database.write { db in
-            func read(_ k: String) throws -> String? {
-                try db.query("SELECT value FROM settings WHERE key = ?", k) { row in try row["value", as: String.self] }.first
-            }
-            func write(_ k: String, _ v: String) throws {
-                try db.run(
-                    """
-                    INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-                    ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                    """, k, v, now)
-            }
+            func read(_ k: String) throws -> String? { try Self.setting(k, in: db) }
+            func write(_ k: String, _ v: String) throws { try Self.setSetting(k, v, now: now, in: db) }
             if let stored = try read(key) {
                 guard let number = Int(stored), range.contains(number) else {
                     throw NumberAllocationError(description: "setting \(key) = '\(stored)' is not a number of \(range.lowerBound)-\(range.upperBound)")
