@@ -311,6 +311,11 @@ func benchPluginRounds() async throws {
         }
         print("round \(round): raw \(raw.summary) | admin \(admin.summary) | ratio \(fmt(admin.rate / raw.rate))")
     }
+    for depth in [4, 8, 16] {
+        let raw = try benchRawEchoInFlight(method: method, params: params, depth: depth, count: 20_000)
+        let gated = try benchGatedInFlight(socket: agent.socket, method: method, params: params, callers: depth, count: 20_000)
+        print("\(depth) in flight: raw \(raw.summary) | admin \(gated.summary) | ratio \(fmt(gated.rate / raw.rate))")
+    }
     await stopAgent(agent)
 }
 
@@ -368,4 +373,90 @@ func pssKB(_ pid: Int32) -> Int? {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
     return nil
+}
+
+// MARK: several calls in flight
+
+/// Keeps calls in flight on each of `sockets` (`depth` each) until `count` were answered, and times each from its
+/// write to its answer. `request(i)` is call i's bytes; `answers(s, bytes)` feeds socket s's decoder and returns how
+/// many complete answers it now holds (answers come in request order on each socket).
+func timeInFlight(
+    sockets: [Int32], depth: Int, count: Int, request: (Int) -> [UInt8], answers: (Int, ArraySlice<UInt8>) throws -> Int
+) throws -> Latencies {
+    var l = Latencies()
+    l.samples.reserveCapacity(count)
+    var sentAt = [[Double]](repeating: [], count: sockets.count)
+    var fds = sockets.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    var sent = 0
+    let start = now()
+    func send(on s: Int) throws {
+        sentAt[s].append(now())
+        try writeAll(sockets[s], request(sent))
+        sent += 1
+    }
+    for s in sockets.indices { for _ in 0..<depth where sent < count { try send(on: s) } }
+    while l.samples.count < count {
+        guard poll(&fds, nfds_t(fds.count), 10_000) > 0 else { throw BenchFailure(description: "no answer within 10 s") }
+        for s in fds.indices where fds[s].revents != 0 {
+            let n = buf.withUnsafeMutableBytes { read(sockets[s], $0.baseAddress, $0.count) }
+            guard n > 0 else { throw BenchFailure(description: "a benchmark socket closed") }
+            for _ in 0..<(try answers(s, buf[0..<n])) {
+                l.samples.append(now() - sentAt[s].removeFirst())
+                if sent < count { try send(on: s) }
+            }
+        }
+    }
+    l.rate = Double(count) / (now() - start)
+    return l
+}
+
+/// The raw echo with `depth` requests in flight on its one socketpair.
+func benchRawEchoInFlight(method: String, params: JSONObject, depth: Int, count: Int) throws -> Latencies {
+    let child = try PluginProcess(PluginLaunch(arguments: [selfPath(), "echo-child"], environment: [:], reportFD: nil))
+    defer {
+        close(child.socket)
+        child.signal(SIGKILL)
+    }
+    var decoder = PluginFrameDecoder()
+    let run = { (count: Int) in
+        try timeInFlight(
+            sockets: [child.socket], depth: depth, count: count,
+            request: { PluginMessage.request(id: Int64($0), method: method, params: params).encoded() },
+            answers: { _, bytes in
+                decoder.append(bytes)
+                var n = 0
+                while let payload = try decoder.next() {
+                    _ = try PluginMessage(payload: payload)
+                    n += 1
+                }
+                return n
+            })
+    }
+    _ = try run(count / 10)
+    return try run(count)
+}
+
+/// Gated admin calls from `callers` control connections at once, one call in flight on each (the server answers a
+/// connection's requests in order, one at a time).
+func benchGatedInFlight(socket: String, method: String, params: JSONObject, callers: Int, count: Int) throws -> Latencies {
+    let connections = try (0..<callers).map { _ in try ControlConnection(path: socket) }
+    let run = { (count: Int) in
+        try timeInFlight(
+            sockets: connections.map(\.fd), depth: 1, count: count,
+            request: { ControlRequest(id: Int64($0), method: "call", params: ["method": .string(method), "params": .object(params)]).encoded() },
+            answers: { s, bytes in
+                let c = connections[s]
+                c.pending.append(contentsOf: bytes)
+                var n = 0
+                while let nl = c.pending.firstIndex(of: 0x0A) {
+                    _ = try ControlResponse(frame: Array(c.pending[..<nl])).outcome.get()
+                    c.pending.removeSubrange(...nl)
+                    n += 1
+                }
+                return n
+            })
+    }
+    _ = try run(count / 10)
+    return try run(count)
 }

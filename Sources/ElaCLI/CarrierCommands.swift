@@ -68,7 +68,9 @@ struct PeerPin: ParsableCommand {
     @Argument(help: "The DID document, a JSON file (e.g. <identity dir>/document.json).") var file: String
 
     func run() throws {
-        guard let text = try? String(decoding: readAll(file), as: UTF8.self), let doc = try? JSONParser.parse(text), doc.objectValue != nil else {
+        let bytes: [UInt8]
+        do { bytes = try readAll(file) } catch { throw ValidationError("cannot read \(file): \(error)") }
+        guard let doc = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self)), doc.objectValue != nil else {
             throw ValidationError("\(file) is not a JSON DID document")
         }
         let r = try callAgent(options, "peer.pin", params: ["document": doc])

@@ -21,7 +21,7 @@ struct MQTTCommand: ParsableCommand {
             }
             func n(_ v: JSONValue?) -> String { v?.numberValue?.text ?? v?.stringValue ?? "-" }
             let outbox = r["outbox"]
-            let age = outbox?["oldestPendingAgeMs"]?.numberValue?.doubleValue.map { "\(Int($0 / 1000)) s" } ?? "-"
+            let age = outbox?["oldestPendingAgeMs"]?.numberValue?.int64Value.map { "\($0 / 1000) s" } ?? "-"
             print("mqtt: \(r["state"]?.stringValue ?? "?") \(r["broker"]?.stringValue ?? "") (MQTT \(r["protocol"]?.stringValue ?? "?"))")
             if let e = r["lastError"]?.stringValue { print("  last error: \(e)") }
             print("  outbox: \(n(outbox?["depth"])) pending (\(n(outbox?["bytes"])) bytes, \(n(outbox?["inFlight"])) in flight), oldest \(age)")

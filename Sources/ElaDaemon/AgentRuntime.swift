@@ -146,7 +146,7 @@ struct AgentRuntime {
                     if case .deactivated? = try? spv.didStatus(did, minConfirmations: minConfirmations, now: currentTime()) { return true }
                     return false
                 }),
-            capabilityOf: { plugins.capability(of: $0) ?? plugins.capability(ofEvent: $0) })
+            capabilityOf: { plugins.capability(of: $0) }, eventCapabilityOf: { plugins.capability(ofEvent: $0) })
         late.set(gate: gate, plugins: plugins)
         // Rows reach the database in batches; the last ones are moved before the database closes.
         defer {

@@ -350,6 +350,7 @@ final class CarrierService: Sendable {
             return .failure(RemoteError(code: -32001, message: "no session: answer the device's challenge first"))
         }
         guard let gate = late.gate else { return .failure(RemoteError(code: -32002, message: "the agent is starting")) }
+        let action: GateAction = kind == "subscribe" ? .subscribe : .call
         func denied(_ d: GateDecision) -> RemoteError {
             RemoteError(code: -32000, message: "denied: \(d.reason) (audit #\(d.auditSeq.map(String.init) ?? "-"))")
         }
@@ -376,7 +377,7 @@ final class CarrierService: Sendable {
             }
             let decision = gate.authorize(
                 .session(did: session.did, method: opened.method, params: opened.params, request: body, session: "\(session.name), message \(id)"),
-                nowMillis: wallMillis())
+                nowMillis: wallMillis(), action: action)
             return decision.allowed ? .success(opened) : .failure(denied(decision))
         case .signed(let text):
             let decision: GateDecision
@@ -387,10 +388,10 @@ final class CarrierService: Sendable {
                     audit(subject: claimed.did.description, allow: false, reason: reason, request: text, method: claimed.method)
                     return .failure(RemoteError(code: -32000, message: "denied: \(reason)"))
                 }
-                (decision, signed) = (gate.authorize(.signed(claimed, rawJSON: text), nowMillis: wallMillis()), claimed)
+                (decision, signed) = (gate.authorize(.signed(claimed, rawJSON: text), nowMillis: wallMillis(), action: action), claimed)
             } else {
                 // Malformed: the gate denies and audits it with what can be read of it.
-                (decision, signed) = gate.authorize(signedText: text, nowMillis: wallMillis())
+                (decision, signed) = gate.authorize(signedText: text, nowMillis: wallMillis(), action: action)
             }
             guard decision.allowed, let signed else { return .failure(denied(decision)) }
             return .success((signed.method, signed.params))

@@ -52,7 +52,7 @@ extension ControlContext {
         do { try gate.store.setSetting(CarrierService.pinPrefix + did, JSONWriter.compact(doc.normalizedJSON()), now: currentTime().secondsSince1970) } catch {
             throw ControlError(code: ControlError.internalError, message: "\(error)")
         }
-        _ = gate.authorize(.admin(method: "peer.pin", params: ["did": .string(did)], uid: adminUID), nowMillis: wallMillis())
+        _ = gate.authorize(.admin(method: "peer.pin", params: ["did": .string(did)], uid: adminUID), nowMillis: wallMillis(), action: .manage)
         Task { [carrier] in await carrier.retryRefused(did) }
         return .object(["did": .string(did), "pinned": true, "expires": .string(doc.expires.description)])
     }
@@ -63,7 +63,7 @@ extension ControlContext {
         do { removed = try gate.store.removeSetting(CarrierService.pinPrefix + did) } catch {
             throw ControlError(code: ControlError.internalError, message: "\(error)")
         }
-        _ = gate.authorize(.admin(method: "peer.unpin", params: ["did": .string(did)], uid: adminUID), nowMillis: wallMillis())
+        _ = gate.authorize(.admin(method: "peer.unpin", params: ["did": .string(did)], uid: adminUID), nowMillis: wallMillis(), action: .manage)
         return .object(["did": .string(did), "removed": .bool(removed)])
     }
 }

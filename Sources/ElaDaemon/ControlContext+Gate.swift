@@ -106,8 +106,8 @@ extension ControlContext {
                 throw ControlError(code: ControlError.invalidParams, message: "constraints: \(error)")
             }
         }
-        let expires = params["expiresAt"]?.numberValue?.int64Value
-        let note = params["note"]?.stringValue ?? ""
+        let expires = try params.optionalInt64("expiresAt")
+        let note = try params.optionalString("note") ?? ""
         do {
             let g = try gate.addGrant(
                 subject: subject, capability: capability, constraints: constraints, expiresAt: expires, note: note, uid: adminUID,
@@ -119,10 +119,10 @@ extension ControlContext {
 
     func grantList(_ params: JSONObject) throws(ControlError) -> JSONValue {
         var subject: DID?
-        if let s = params["subject"]?.stringValue {
+        if let s = try params.optionalString("subject") {
             do { subject = try DID(s) } catch { throw ControlError(code: ControlError.invalidParams, message: error.message) }
         }
-        let includeExpired = params["includeExpired"]?.boolValue ?? false
+        let includeExpired = try params.optionalBool("includeExpired") ?? false
         do {
             return .array(try gate.listGrants(subject: subject, includeExpired: includeExpired, now: wallSeconds()).map(describe))
         } catch { throw ControlError(code: ControlError.internalError, message: error.description) }
@@ -135,7 +135,9 @@ extension ControlContext {
         do {
             let g = try gate.revokeGrant(id: id, uid: adminUID, now: wallSeconds())
             return .object(["id": .number(JSONNumber(g.id)), "subject": .string(g.subject), "capability": .string(g.capability)])
-        } catch { throw ControlError(code: ControlError.notFound, message: error.description) }
+        } catch .grantNotFound(let id) {
+            throw ControlError(code: ControlError.notFound, message: GateError.grantNotFound(id).description)
+        } catch { throw ControlError(code: ControlError.internalError, message: error.description) }
     }
 
     func describe(_ g: Grant) -> JSONValue {
@@ -165,15 +167,15 @@ extension ControlContext {
 
     func auditList(_ params: JSONObject) throws(ControlError) -> JSONValue {
         var filter = AuditFilter(subject: nil, decision: nil, sinceMillis: nil, limit: 50)
-        filter.subject = params["subject"]?.stringValue
-        if let d = params["decision"]?.stringValue {
+        filter.subject = try params.optionalString("subject")
+        if let d = try params.optionalString("decision") {
             guard let decision = AuditDecision(rawValue: d) else {
                 throw ControlError(code: ControlError.invalidParams, message: "decision must be allow or deny")
             }
             filter.decision = decision
         }
-        filter.sinceMillis = params["sinceMs"]?.numberValue?.int64Value
-        if let l = params["limit"]?.numberValue?.int64Value { filter.limit = Int(max(1, min(l, 10000))) }
+        filter.sinceMillis = try params.optionalInt64("sinceMs")
+        if let l = try params.optionalInt64("limit") { filter.limit = Int(max(1, min(l, 10000))) }
         do {
             return .array(
                 try gate.auditList(filter).map { r in

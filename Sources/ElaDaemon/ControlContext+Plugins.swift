@@ -205,7 +205,7 @@ extension ControlContext {
             guard let text = signed.stringValue else {
                 throw ControlError(code: ControlError.invalidParams, message: "params.request must be the signed request's JSON text")
             }
-            let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis())
+            let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis(), action: .subscribe)
             guard decision.allowed, let event = request?.method else {
                 throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
             }
@@ -214,16 +214,16 @@ extension ControlContext {
             }
             patterns = [event]
         } else {
-            patterns = params["patterns"]?.arrayValue?.compactMap(\.stringValue) ?? ["*"]
+            patterns = try params.optionalStrings("patterns") ?? ["*"]
             guard !patterns.isEmpty, patterns.allSatisfy({ !$0.isEmpty && $0.count < 128 }) else {
                 throw ControlError(code: ControlError.invalidParams, message: "params.patterns must be event names or patterns like sensors.*")
             }
             let decision = gate.authorize(
                 .admin(method: "events.subscribe", params: ["patterns": .array(patterns.map(JSONValue.string))], uid: adminUID),
-                nowMillis: wallMillis())
+                nowMillis: wallMillis(), action: .manage)
             guard decision.allowed else { throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason)") }
         }
-        let capacity = params["capacity"]?.numberValue?.int64Value.map { Int(clamping: $0) } ?? 256
+        let capacity = try params.optionalInt64("capacity").map { Int(clamping: $0) } ?? 256
         let sub = plugins.events.subscribe(patterns: patterns, capacity: max(1, min(capacity, 10000)))
         subscriptions.add(sub)
         return .object(["subscription": .number(JSONNumber(sub.id)), "patterns": .array(patterns.map(JSONValue.string))])
@@ -233,8 +233,8 @@ extension ControlContext {
         guard let id = params["subscription"]?.numberValue?.int64Value, let sub = subscriptions.get(Int(clamping: id)) else {
             throw ControlError(code: ControlError.notFound, message: "no such subscription (subscribe first; idle ones expire after 60 s)")
         }
-        let max = Int(clamping: Swift.max(1, Swift.min(params["max"]?.numberValue?.int64Value ?? 100, 1000)))
-        let waitMs = Int(clamping: min(params["waitMs"]?.numberValue?.int64Value ?? 1000, 30000))
+        let max = Int(clamping: Swift.max(1, Swift.min(try params.optionalInt64("max") ?? 100, 1000)))
+        let waitMs = Int(clamping: Swift.max(0, min(try params.optionalInt64("waitMs") ?? 1000, 30000)))
         var events = sub.drain(max: max)
         let deadline = monotonicNow() + Double(waitMs) / 1000
         while events.isEmpty && monotonicNow() < deadline {

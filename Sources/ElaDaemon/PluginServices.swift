@@ -6,6 +6,7 @@ import ElaGate
 import ElaJSON
 import ElaPluginHost
 import ElaPluginProtocol
+import ElaStorage
 import Synchronization
 
 /// Methods the host provides to plugins (docs/plugin-protocol.md, "Host methods"):
@@ -28,6 +29,13 @@ final class PluginServices: Sendable {
         self.carrier = carrier
         self.late = late
         self.fallback = fallback
+    }
+
+    /// The requests that are a plugin's transport rather than calls through the gate: the carrier's reports (each
+    /// session call among them meets the carrier service's own limits), event acknowledgements, the device DID.
+    /// The supervisor's rate limit meters every other request, each a gate decision and an audit row.
+    static func isTransport(plugin: String, method: String) -> Bool {
+        method == "ela.ack" || method == "ela.device" || (plugin == "carrier" && method.hasPrefix("carrier."))
     }
 
     var handler: PluginRequestHandler {
@@ -69,7 +77,8 @@ final class PluginServices: Sendable {
                 denied.append(.object(["event": .string(pattern), "reason": .string("no plugin declares such an event")]))
             }
             for name in names where !allowed.contains(name) {
-                let d = gate.authorize(.plugin(name: plugin, method: name, params: JSONObject(), consumes: consumes), nowMillis: wallMillis())
+                let d = gate.authorize(
+                    .plugin(name: plugin, method: name, params: JSONObject(), consumes: consumes), nowMillis: wallMillis(), action: .subscribe)
                 if d.allowed {
                     allowed.append(name)
                 } else {
@@ -112,9 +121,18 @@ final class PluginServices: Sendable {
     func relayCall(_ plugin: String, _ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
         guard let gate = late.gate, let host = late.plugins else { return .failure(PluginProtocolError(.notReady, "the agent is starting")) }
         guard consumes(plugin, host).contains(where: { $0.matches("ela.call") }) else {
-            return .failure(PluginProtocolError(.pluginError, "denied: plugin \(plugin) does not consume ela.call in its manifest"))
+            // Refused before any grant applies, but a decision all the same: audited under the plugin.
+            let reason = "plugin \(plugin) does not consume ela.call in its manifest"
+            let seq = try? gate.audit.append(
+                AuditEntry(
+                    at: wallMillis(), subject: "plugin:\(plugin)", caller: .plugin, method: "ela.call", capability: "ela.call",
+                    decision: .deny, reason: reason, request: Gate.clipped(JSONWriter.compact(.object(params))))
+            ).seq
+            return .failure(PluginProtocolError(.pluginError, "denied: \(reason) (audit #\(seq.map(String.init) ?? "-"))"))
         }
         guard let text = params["request"]?.stringValue else {
+            // Denied and audited as a malformed request (subject unknown), like any unreadable envelope.
+            _ = gate.authorize(signedText: params["request"].map { JSONWriter.compact($0) } ?? "", nowMillis: wallMillis())
             return .failure(PluginProtocolError(.invalidParams, "ela.call: \"request\" must be the signed request's JSON text"))
         }
         let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis())

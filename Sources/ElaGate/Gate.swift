@@ -21,10 +21,12 @@ public final class Gate: Sendable {
     public let auditOpening: Result<AuditJournalRecovery?, AuditJournalError>
     /// Method name to the capability it needs (from the plugin manifests); nil for an unknown method.
     let capabilityOf: @Sendable (String) -> String?
+    /// Event name to the capability a subscription to it needs; nil for an unknown event.
+    let eventCapabilityOf: @Sendable (String) -> String?
 
     public init(
         store: AgentStore, configuration: GateConfiguration = GateConfiguration(),
-        capabilityOf: @escaping @Sendable (String) -> String?
+        capabilityOf: @escaping @Sendable (String) -> String?, eventCapabilityOf: @escaping @Sendable (String) -> String? = { _ in nil }
     ) {
         self.store = store
         self.grants = GrantStore(store)
@@ -35,46 +37,61 @@ public final class Gate: Sendable {
         do { self.auditOpening = .success(try audit.open()) } catch { self.auditOpening = .failure(error) }
         self.configuration = configuration
         self.capabilityOf = capabilityOf
+        self.eventCapabilityOf = eventCapabilityOf
+    }
+
+    /// The capability `name` needs for `action`: a method's for a call, an event's for a subscription, none for an
+    /// admin's own action.
+    func capability(_ name: String, _ action: GateAction) -> String? {
+        switch action {
+        case .call: capabilityOf(name)
+        case .subscribe: eventCapabilityOf(name)
+        case .manage: nil
+        }
     }
 
     // MARK: Authorizing
 
     /// Judges `call` at `now` (unix seconds) and audits the decision.
-    public func authorize(_ call: GateCall, now: Int64) -> GateDecision {
-        authorize(call, nowMillis: now.multipliedReportingOverflow(by: 1000).partialValue)
+    public func authorize(_ call: GateCall, now: Int64, action: GateAction = .call) -> GateDecision {
+        authorize(call, nowMillis: now.multipliedReportingOverflow(by: 1000).partialValue, action: action)
     }
 
-    /// Judges `call` at `nowMillis` (unix milliseconds, the audit row's time) and audits the decision.
-    public func authorize(_ call: GateCall, nowMillis: Int64) -> GateDecision {
+    /// Judges `call` (a call of a plugin method, a subscription to an event, or an admin's own action) at
+    /// `nowMillis` (unix milliseconds, the audit row's time) and audits the decision.
+    public func authorize(_ call: GateCall, nowMillis: Int64, action: GateAction = .call) -> GateDecision {
         switch call {
         case .admin(let method, let params, let uid):
+            let capability = capability(method, action)
             let row = PendingRow(
-                subject: "uid:\(uid)", caller: .admin, method: method, capability: capabilityOf(method),
+                subject: "uid:\(uid)", caller: .admin, method: method, capability: capability,
                 request: JSONWriter.compact(.object(params)), at: nowMillis)
+            if capability == nil && action != .manage { return record(row, .deny(action.unknown)) }
             return record(row, .allow("local admin (uid \(uid))"))
         case .plugin(let name, let method, let params, let consumes):
-            let capability = capabilityOf(method)
+            let capability = capability(method, action)
+            // A plugin's params are whatever it sent (up to a frame): the row keeps their start.
             let row = PendingRow(
                 subject: "plugin:\(name)", caller: .plugin, method: method, capability: capability,
-                request: JSONWriter.compact(.object(params)), at: nowMillis)
-            guard let capability else { return record(row, .deny("unknown method")) }
+                request: Self.clipped(JSONWriter.compact(.object(params))), at: nowMillis)
+            guard let capability else { return record(row, .deny(action.unknown)) }
             guard let pattern = consumes.first(where: { $0.matches(capability) }) else {
                 return record(row, .deny("plugin \(name) does not consume \(capability)"))
             }
             return record(row, .allow("plugin \(name) consumes \(pattern)"))
         case .signed(let request, let rawJSON):
-            return authorizeSigned(request, rawJSON: rawJSON, nowMillis: nowMillis)
+            return authorizeSigned(request, rawJSON: rawJSON, nowMillis: nowMillis, action: action)
         case .session(let did, let method, let params, let request, let session):
             let now = Self.seconds(nowMillis)
             let subject = did.description
-            let capability = capabilityOf(method)
+            let capability = capability(method, action)
             let row = PendingRow(
                 subject: subject, caller: .session, method: method, capability: capability, request: Self.clipped(request), at: nowMillis)
             if let isDeactivated = configuration.isDeactivated, isDeactivated(did) {
                 return record(row, .deny("DID deactivated (\(session))"))
             }
             return record(row) { tx in
-                guard let capability else { return .deny("unknown method (\(session))") }
+                guard let capability else { return .deny("\(action.unknown) (\(session))") }
                 var verdict = try self.evaluateGrants(subject: subject, capability: capability, params: params, credential: nil, now: now, in: tx)
                 verdict.reason += " (\(session))"
                 return verdict
@@ -84,7 +101,7 @@ public final class Gate: Sendable {
 
     /// Decodes a signed request's text and judges it; a malformed envelope is denied and audited too (subject:
     /// its `did` if readable, else `unknown`). Returns the decoded request for routing when it decoded.
-    public func authorize(signedText: String, nowMillis: Int64) -> (decision: GateDecision, request: SignedRequest?) {
+    public func authorize(signedText: String, nowMillis: Int64, action: GateAction = .call) -> (decision: GateDecision, request: SignedRequest?) {
         let request: SignedRequest
         do {
             request = try SignedRequest(text: signedText)
@@ -95,13 +112,13 @@ public final class Gate: Sendable {
                 request: Self.clipped(signedText), at: nowMillis)
             return (record(row, .deny("malformed request: \(error)")), nil)
         }
-        return (authorizeSigned(request, rawJSON: signedText, nowMillis: nowMillis), request)
+        return (authorizeSigned(request, rawJSON: signedText, nowMillis: nowMillis, action: action), request)
     }
 
-    private func authorizeSigned(_ request: SignedRequest, rawJSON: String, nowMillis: Int64) -> GateDecision {
+    private func authorizeSigned(_ request: SignedRequest, rawJSON: String, nowMillis: Int64, action: GateAction) -> GateDecision {
         let now = Self.seconds(nowMillis)
         let subject = request.did.description
-        let capability = capabilityOf(request.method)
+        let capability = capability(request.method, action)
         let row = PendingRow(
             subject: subject, caller: request.credential == nil ? .signed : .credential, method: request.method,
             capability: capability, request: rawJSON, at: nowMillis)
@@ -130,7 +147,7 @@ public final class Gate: Sendable {
         var early: Verdict?
         var credential: DeviceAccessCredential?
         if capability == nil {
-            early = .deny("unknown method")
+            early = .deny(action.unknown)
         } else if let vc = request.credential {
             switch checkCredential(vc, caller: request.did, now: now) {
             case .success(let checked): credential = checked

@@ -17,7 +17,10 @@ extension Gate {
         do { did = try DID(subject) } catch { throw .invalidSubject(error.message) }
         let pattern: CapabilityPattern
         do { pattern = try CapabilityPattern(capability) } catch { throw .invalidPattern(error) }
-        if let expiresAt, expiresAt <= now { throw .expiryNotInFuture(expiresAt: expiresAt, now: now) }
+        if let expiresAt {
+            guard expiresAt <= DIDDate.writableSeconds.upperBound else { throw .expiryOutOfRange(expiresAt: expiresAt) }
+            guard expiresAt > now else { throw .expiryNotInFuture(expiresAt: expiresAt, now: now) }
+        }
         let stored: StoredGrant = try storage {
             try audit.prepareAppend()
             return try store.write { tx in

@@ -16,6 +16,26 @@ public enum GateCall: Sendable {
     case session(did: DID, method: String, params: JSONObject, request: String, session: String)
 }
 
+/// What a gate decision is about; it says which capability the name needs.
+public enum GateAction: Sendable {
+    /// A call of a plugin method: the method's capability (e.g. `gpio.write`).
+    case call
+    /// A subscription to an event: the event's capability (e.g. `sensors.subscribe` for `sensors.reading`).
+    case subscribe
+    /// An admin's own action that reaches no plugin (`peer.pin`, `events.subscribe`): no capability; only for
+    /// `.admin`, any other caller is denied.
+    case manage
+
+    /// The denial when no manifest names the method or event.
+    var unknown: String {
+        switch self {
+        case .call: "unknown method"
+        case .subscribe: "unknown event"
+        case .manage: "not a plugin method"
+        }
+    }
+}
+
 /// The gate's answer, as also written to the audit log.
 public struct GateDecision: Sendable, Equatable {
     public var allowed: Bool
@@ -71,6 +91,8 @@ public enum GateError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidConstraints(GrantConstraintsError)
     /// A grant must expire after the moment it is made.
     case expiryNotInFuture(expiresAt: Int64, now: Int64)
+    /// Past year 9999: most likely milliseconds where seconds were meant.
+    case expiryOutOfRange(expiresAt: Int64)
     case grantNotFound(Int64)
     /// A stored grant this program did not write; the gate ignores it.
     case corruptGrant(id: Int64, reason: String)
@@ -85,6 +107,8 @@ public enum GateError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidConstraints(let error): error.description
         case .expiryNotInFuture(let expiresAt, let now):
             "grant expiry \(DIDDate(secondsSince1970: expiresAt)) is not in the future (now \(DIDDate(secondsSince1970: now)))"
+        case .expiryOutOfRange(let expiresAt):
+            "grant expiry \(expiresAt) is after the year 9999: it must be unix seconds (milliseconds divided by 1000)"
         case .grantNotFound(let id): "no grant with id \(id); see `elactl grant list --all`"
         case .corruptGrant(let id, let reason): "stored grant \(id) is unreadable (\(reason)); revoke it and grant again"
         case .invalidOwnerDocument(let message): "owner DID document rejected: \(message)"

@@ -33,9 +33,15 @@ public struct DIDDate: Sendable, Hashable, Comparable, CustomStringConvertible {
         secondsSince1970 = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s)
     }
 
+    /// The earliest and latest times the format can write (0001-01-01T00:00:00Z, 9999-12-31T23:59:59Z).
+    public static let writableSeconds: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    /// ISO 8601 in UTC. A time outside ``writableSeconds`` (only a caller's arbitrary number can be) is written as
+    /// the nearest end of that range: the arithmetic must not overflow, on 32-bit boards either.
     public var description: String {
-        let days = Int(secondsSince1970 >= 0 ? secondsSince1970 / 86400 : (secondsSince1970 - 86399) / 86400)
-        let rem = Int(secondsSince1970 - Int64(days) * 86400)
+        let seconds = min(max(secondsSince1970, Self.writableSeconds.lowerBound), Self.writableSeconds.upperBound)
+        let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
+        let rem = Int(seconds - Int64(days) * 86400)
         let (y, m, d) = DIDDate.civilFromDays(days)
         func pad(_ v: Int, _ w: Int) -> String {
             let s = String(v)

@@ -69,11 +69,14 @@ public struct PluginHostSettings: Sendable {
     /// Events dropped by the rate limit within `floodWindow` seconds that mark a plugin as flooding (killed).
     public var floodKillThreshold = 20000
     public var floodWindow: Double = 10
-    /// A plugin's own requests to the host: at most this many answered at once; and at most this many calls through
-    /// the gate (`ela.call`) per second, twice as many in a burst. More are answered `busy` at once, before any gate
-    /// decision or audit row.
+    /// A plugin's own requests to the host: at most this many answered at once; and at most this many of the
+    /// metered ones (all but `unmeteredRequest`: each is a gate decision and an audit row) per second, twice as many
+    /// in a burst. More are answered `busy` at once, before any gate decision or audit row.
     public var pluginRequestsInFlight = 1024
     public var pluginRequestsPerSecond: Double = 500
+    /// Requests that are a plugin's transport, not calls through the gate (plugin name, method): only the
+    /// in-flight cap applies to them.
+    public var unmeteredRequest: @Sendable (String, String) -> Bool = { _, method in method == "ela.ack" || method == "ela.device" }
     /// Malformed frames tolerated per run before the plugin is killed.
     public var maxViolations = 16
     /// Lines of stderr kept per plugin for `elactl plugin logs`.
@@ -558,9 +561,9 @@ public actor PluginSupervisor {
                 }
                 // Refused before any work (no gate decision, no audit row) past the in-flight cap or the rate.
                 let now = monotonicSeconds()
-                // The rate only meters calls through the gate (each is a decision and an audit row); the carrier's
-                // reports and event acknowledgements are its transport and stay unmetered, under the in-flight cap.
-                let metered = method == "ela.call"
+                // The rate meters calls through the gate (each is a decision and an audit row); a plugin's transport
+                // (the carrier's reports, event acknowledgements) stays unmetered, under the in-flight cap.
+                let metered = !settings.unmeteredRequest(plugin, method)
                 let admitted = counters.withLock { c -> Bool in
                     guard c.requestsInFlight < settings.pluginRequestsInFlight, !metered || (c.requestLimiter?.allow(now: now) ?? true) else {
                         c.requestsRefused += 1

@@ -145,6 +145,49 @@ import Testing
         _ = try agent.process.wait()
     }
 
+    @Test func mistypedAdminParamsAreTypedErrorsAndTheAgentStaysUp() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        let did = try identity(dir, "dave").did.description
+        let client = ControlClient(socketPath: agent.socket)
+        func refusal(_ method: String, _ params: JSONObject) -> ControlError? {
+            do {
+                _ = try client.call(method, params: params)
+                return nil
+            } catch let e as ControlError { return e } catch {
+                Issue.record("\(error)")
+                return nil
+            }
+        }
+        let grant: JSONObject = ["subject": .string(did), "capability": "hostile.echo"]
+        // A mistyped expiry is not "no expiry", a mistyped filter not "all".
+        var stringExpiry = grant
+        stringExpiry["expiresAt"] = "123"
+        #expect(refusal("grant.add", stringExpiry)?.code == ControlError.invalidParams)
+        #expect(refusal("grant.list", ["subject": 5])?.code == ControlError.invalidParams)
+        #expect(refusal("audit.list", ["limit": "ten"])?.code == ControlError.invalidParams)
+        #expect(refusal("events.subscribe", ["patterns": "hostile.*"])?.code == ControlError.invalidParams)
+        // Expiries no date can hold, and milliseconds for seconds, are refused with the reason.
+        var earliest = grant
+        earliest["expiresAt"] = .number(JSONNumber(Int64.min))
+        #expect(refusal("grant.add", earliest)?.message.contains("not in the future") == true)
+        var millis = grant
+        millis["expiresAt"] = .number(JSONNumber(Int64(time(nil)) * 1000))
+        #expect(refusal("grant.add", millis)?.message.contains("milliseconds") == true)
+        let list = try ctl(agent, ["grant", "list", "--all"])
+        #expect(list.status == 0 && !list.stdout.contains(did), "\(list.stdout)")
+
+        // A plugin that does not consume ela.call is refused, and the refusal is in the audit log.
+        let asked = try ctl(agent, ["call", "hostile.ask_host", #"{"count":1,"method":"ela.call"}"#])
+        #expect(asked.status == 0 && asked.stdout.contains(#""ok":0"#), "\(asked.stdout) \(asked.stderr)")
+        let audit = try ctl(agent, ["audit", "list", "--subject", "plugin:hostile"])
+        #expect(audit.stdout.contains("does not consume ela.call"), "\(audit.stdout)")
+        #expect(try ctl(agent, ["audit", "verify"]).status == 0)
+        agent.process.signal(SIGTERM)
+        #expect(try agent.process.wait() == 0)
+    }
+
     @Test func anOwnerCredentialActsAsAGrant() throws {
         let dir = TemporaryDirectory(prefix: "ela-gate")
         defer { dir.remove() }

@@ -200,6 +200,24 @@ import Testing
         #expect(decision.capability == nil)
     }
 
+    @Test func aSubscriptionNeedsTheEventsCapabilityAndACallCannotNameAnEvent() throws {
+        let f = try GateFixture()
+        let caller = try Caller()
+        try f.grant(caller.did, "sensors.read")
+        let reading = try caller.request("sensors.reading", params: [:])
+        // Reading sensors is not subscribing to them; a call of an event name is no plugin method.
+        let withoutGrant = f.gate.authorize(.signed(reading, rawJSON: reading.text), now: testNow, action: .subscribe)
+        #expect(!withoutGrant.allowed && withoutGrant.reason == "no grant for sensors.subscribe")
+        try f.grant(caller.did, "sensors.subscribe")
+        let subscribe = try caller.request("sensors.reading", params: [:])
+        #expect(f.gate.authorize(.signed(subscribe, rawJSON: subscribe.text), now: testNow, action: .subscribe).allowed)
+        let call = try caller.request("sensors.reading", params: [:])
+        #expect(f.send(call).reason == "unknown method")
+        // A remote caller has no admin actions.
+        let pin = try caller.request("peer.pin", params: [:])
+        #expect(f.gate.authorize(.signed(pin, rawJSON: pin.text), now: testNow, action: .manage).reason == "not a plugin method")
+    }
+
     @Test func deactivatedDIDsAreDenied() throws {
         let caller = try Caller()
         let banned = caller.did
@@ -259,6 +277,29 @@ import Testing
         #expect(decision.capability == "gpio.write")
         let row = try #require(try f.gate.audit.record(seq: decision.auditSeq ?? -1))
         #expect(row.entry.caller == .admin && row.entry.request == "{\"pin\":\"LED3\"}")
+    }
+
+    @Test func anAdminCallOfAnUnknownMethodIsDeniedButItsOwnActionsAreNot() throws {
+        let f = try GateFixture()
+        let unknown = f.gate.authorize(.admin(method: "gpio.explode", params: [:], uid: 0), now: testNow)
+        #expect(!unknown.allowed && unknown.reason == "unknown method")
+        let event = f.gate.authorize(.admin(method: "sensors.reading", params: [:], uid: 0), now: testNow, action: .subscribe)
+        #expect(event.allowed && event.capability == "sensors.subscribe")
+        let unknownEvent = f.gate.authorize(.admin(method: "gpio.write", params: [:], uid: 0), now: testNow, action: .subscribe)
+        #expect(!unknownEvent.allowed && unknownEvent.reason == "unknown event")
+        let manage = f.gate.authorize(.admin(method: "peer.pin", params: ["did": "x"], uid: 0), now: testNow, action: .manage)
+        #expect(manage.allowed && manage.capability == nil)
+        #expect(try f.gate.auditList(AuditFilter(subject: "uid:0")).map(\.entry.decision) == [.deny, .allow, .deny, .allow])
+    }
+
+    @Test func aPluginsRequestIsClippedInItsAuditRow() throws {
+        let f = try GateFixture()
+        let huge: JSONObject = ["pin": .string(String(repeating: "x", count: 100_000))]
+        let decision = f.gate.authorize(.plugin(name: "mqtt", method: "gpio.write", params: huge, consumes: []), now: testNow)
+        #expect(!decision.allowed)
+        let row = try #require(try f.gate.audit.record(seq: decision.auditSeq ?? -1))
+        #expect(row.entry.request.utf8.count < 10_000)
+        #expect(row.entry.request.hasPrefix("{\"pin\":\"xxx"))
     }
 
     @Test func pluginsCallWhatTheyConsume() throws {

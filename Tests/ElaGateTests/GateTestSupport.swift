@@ -14,6 +14,9 @@ let testMethods: [String: String] = [
     "gpio.write": "gpio.write", "gpio.read": "gpio.read", "gpio.watch": "gpio.read", "sensors.list": "sensors.read",
 ]
 
+/// Event to the capability a subscription needs, as the daemon builds it from plugin manifests.
+let testEvents: [String: String] = ["sensors.reading": "sensors.subscribe", "gpio.edge": "gpio.subscribe"]
+
 /// A caller: a fresh P-256 key and its primitive DID.
 struct Caller {
     let key: ElaPrivateKey
@@ -49,7 +52,7 @@ final class GateFixture {
 
     init(configuration: GateConfiguration = GateConfiguration()) throws {
         store = try AgentStore(path: dir.path + "/" + AgentStore.fileName)
-        gate = Gate(store: store, configuration: configuration) { testMethods[$0] }
+        gate = Gate(store: store, configuration: configuration, capabilityOf: { testMethods[$0] }, eventCapabilityOf: { testEvents[$0] })
     }
 
     deinit {

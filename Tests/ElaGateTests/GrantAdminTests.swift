@@ -49,8 +49,22 @@ import Testing
         #expect(throws: GateError.expiryNotInFuture(expiresAt: testNow, now: testNow)) {
             try f.gate.addGrant(subject: did, capability: "*", expiresAt: testNow, uid: 0, now: testNow)
         }
+        // Milliseconds where seconds were meant, and the extremes of Int64, are refused without trapping.
+        #expect(throws: GateError.expiryOutOfRange(expiresAt: testNow * 1000)) {
+            try f.gate.addGrant(subject: did, capability: "*", expiresAt: testNow * 1000, uid: 0, now: testNow)
+        }
+        #expect(throws: GateError.expiryOutOfRange(expiresAt: .max)) {
+            try f.gate.addGrant(subject: did, capability: "*", expiresAt: .max, uid: 0, now: testNow)
+        }
+        #expect(throws: GateError.expiryNotInFuture(expiresAt: .min, now: testNow)) {
+            try f.gate.addGrant(subject: did, capability: "*", expiresAt: .min, uid: 0, now: testNow)
+        }
+        let latest = try f.gate.addGrant(
+            subject: did, capability: "*", expiresAt: DIDDate.writableSeconds.upperBound, uid: 0, now: testNow)
+        #expect(try f.gate.listGrants(includeExpired: true, now: testNow) == [latest])
+        _ = try f.gate.revokeGrant(id: latest.id, uid: 0, now: testNow)
         #expect(try f.gate.listGrants(includeExpired: true, now: testNow).isEmpty)
-        #expect(try f.gate.auditList(AuditFilter()).isEmpty)  // nothing changed, nothing audited
+        #expect(try f.gate.auditList(AuditFilter()).count == 2)  // only the add and the revoke changed anything
     }
 
     @Test func aGrantRowThisProgramDidNotWriteIsIgnored() throws {
@@ -69,5 +83,8 @@ import Testing
     @Test func errorsReadWell() {
         #expect(GateError.grantNotFound(7).description.contains("elactl grant list"))
         #expect(GateError.expiryNotInFuture(expiresAt: 0, now: 60).description.contains("1970-01-01T00:00:00Z"))
+        // Int64.min cannot be written as a date; its description is the earliest one, not a trap.
+        #expect(GateError.expiryNotInFuture(expiresAt: .min, now: 60).description.contains("0001-01-01T00:00:00Z"))
+        #expect(GateError.expiryOutOfRange(expiresAt: 1_764_000_000_000).description.contains("milliseconds"))
     }
 }
