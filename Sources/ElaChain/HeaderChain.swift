@@ -28,8 +28,10 @@ public enum AddResult: Sendable, Equatable {
 }
 
 /// An in-memory header tree above a trusted anchor, with most-work fork choice. A value type with no I/O:
-/// the caller supplies "now" and persists what it needs (`AddResult` says what changed). Every accepted header
-/// stays in memory (side branches included), so long-lived users should re-anchor from their store now and then.
+/// the caller supplies "now" and persists what it needs (`AddResult` says what changed). Every accepted main-chain
+/// header stays in memory, so long-lived users should re-anchor from their store now and then; side branches are
+/// bounded (``maxSideBranchHeaders``): a fork within the reorganization limit costs a peer only proof of work, which
+/// on a test network is nothing.
 ///
 /// Rules applied to every added header, in this order (the first failure is reported):
 /// known parent (`unknownParent`), ELA height field (`linkage`), fork depth (`reorgTooDeep`) and fork below a
@@ -59,6 +61,11 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
     /// Timestamps of the main chain, parallel to `mainChain` (median-time and retarget lookups without hashing).
     var mainTimestamps: [UInt32] = []
     var workCache: (bits: UInt32, work: UInt256) = (0, .zero)
+    /// Keys of the stored headers that are not on the main chain.
+    var sideBranch: Set<UInt256> = []
+    /// The most side-branch headers kept. Past it, those too far below the tip to ever be reorganized to are
+    /// dropped, and if that frees nothing the header is refused (`sideBranchLimit`).
+    public static var maxSideBranchHeaders: Int { 4096 }
 
     /// Starts a chain at a trusted `anchor` (genesis or a checkpointed header) at `anchorHeight` whose
     /// cumulative work is `anchorChainWork` (use `ProofOfWork.work(bits:)` of the genesis for a chain from genesis).
@@ -228,6 +235,14 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
         let extendsTip = parentKey == mainChain.last
         if !extendsTip {
             try checkFork(from: parent, height: height, tipHeight: tip.height)
+            if sideBranch.count >= Self.maxSideBranchHeaders {
+                pruneSideBranches(tipHeight: tip.height)
+                guard sideBranch.count < Self.maxSideBranchHeaders else {
+                    throw HeaderRuleError(
+                        height: height, rule: .sideBranchLimit,
+                        message: "\(sideBranch.count) side-branch headers within \(parameters.reorgDepthLimit) blocks of the tip are stored already")
+                }
+            }
         }
 
         let target = try Rules.target(bits: header.bits, height: height, parameters: parameters)
@@ -258,8 +273,22 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
             mainTimestamps.append(header.timestamp)
             return .extendedTip
         }
+        sideBranch.insert(key)
         guard node.chainWork > tip.chainWork else { return .sideBranch }
         return reorganize(to: node)
+    }
+
+    /// Drops side-branch headers more than the reorganization limit below the tip (no header can join them any
+    /// more), and their descendants.
+    mutating func pruneSideBranches(tipHeight: UInt32) {
+        // Parents before children: one pass in height order finds the descendants too.
+        var dropped = Set<UInt256>()
+        for node in sideBranch.compactMap({ nodes[$0] }).sorted(by: { $0.height < $1.height }) {
+            let tooDeep = UInt64(node.height) + UInt64(parameters.reorgDepthLimit) < UInt64(tipHeight)
+            if tooDeep || node.parent.map(dropped.contains) == true { dropped.insert(node.key) }
+        }
+        for key in dropped { nodes[key] = nil }
+        sideBranch.subtract(dropped)
     }
 
     /// Refuses a header on a branch that forks too deep below the tip, or below a checkpoint the main chain
@@ -294,11 +323,13 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
         var disconnected: [Hash256] = []
         for i in stride(from: mainChain.count - 1, to: forkIndex, by: -1) {
             if let n = nodes[mainChain[i]] { disconnected.append(n.hash) }
+            sideBranch.insert(mainChain[i])
         }
         mainChain.removeSubrange((forkIndex + 1)...)
         mainTimestamps.removeSubrange((forkIndex + 1)...)
         var connected: [Hash256] = []
         for n in branch.reversed() {
+            sideBranch.remove(n.key)
             mainChain.append(n.key)
             mainTimestamps.append(n.header.timestamp)
             connected.append(n.hash)

@@ -23,6 +23,8 @@ public struct HeaderRuleError: Error, Sendable, Equatable, CustomStringConvertib
         case reorgTooDeep
         /// The parent is not known (an orphan).
         case unknownParent
+        /// As many side-branch headers within the reorganization limit as the chain keeps are stored already.
+        case sideBranchLimit
     }
 
     /// Height the header has (or would have) in the chain.

@@ -484,6 +484,16 @@ public final class CarrierClient: Sendable {
         case .reply(let id, let result):
             // The device has no session for us (it restarted its side): ask for a new one.
             if case .failure(let e) = result, e.code == -32001 { state.withLock { $0.ready = false } }
+            // An error for a subscription already answered: the device ended it (its grant was revoked or expired).
+            let ended = state.withLock { s -> Subscription? in
+                guard case .failure = result, s.pending[id] == nil else { return nil }
+                return s.subscriptions.removeValue(forKey: id)
+            }
+            if let ended, case .failure(let e) = result {
+                logger.warning("the device ended a subscription", metadata: ["event": "\(ended.event)", "reason": "\(e.message)"])
+                ended.continuation.finish()
+                break
+            }
             resolve(id, result)
         case .pong:
             state.withLock { $0.lastPongAt = monotonic() }

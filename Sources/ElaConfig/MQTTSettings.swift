@@ -114,7 +114,7 @@ public struct MQTTSettings: Sendable, Equatable {
         }
         for (key, value, range) in [
             ("keepalive_seconds", s.keepalive_seconds, 5...3600), ("outbox_max_messages", s.outbox_max_messages, 1...100_000_000),
-            ("outbox_max_bytes", s.outbox_max_bytes, 1024...(1 << 40)), ("window", s.window, 1...60000), ("max_inflight", s.max_inflight, 0...65535),
+            ("outbox_max_bytes", s.outbox_max_bytes, 1024...Int(clamping: Int64(1) << 40)), ("window", s.window, 1...60000), ("max_inflight", s.max_inflight, 0...65535),
             ("max_command_bytes", s.max_command_bytes, 1024...(1 << 20)), ("reconnect_min_ms", s.reconnect_min_ms, 10...600_000),
             ("reconnect_max_ms", s.reconnect_max_ms, 10...3_600_000),
         ] {

@@ -77,7 +77,7 @@ public struct ControlResponse: Sendable, Equatable {
         guard let o = v.objectValue else { throw ControlError(code: ControlError.parseError, message: "bad reply from the agent") }
         id = o["id"]?.numberValue?.int64Value
         if let e = o["error"]?.objectValue {
-            let code = e["code"]?.numberValue?.int64Value.map(Int.init) ?? ControlError.internalError
+            let code = e["code"]?.numberValue?.int64Value.flatMap { Int(exactly: $0) } ?? ControlError.internalError
             outcome = .failure(ControlError(code: code, message: e["message"]?.stringValue ?? "unknown error"))
         } else if let r = o["result"] {
             outcome = .success(r)

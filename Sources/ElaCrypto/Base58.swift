@@ -34,8 +34,15 @@ public enum Base58 {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// The longest text ``decode(_:maxLength:)`` takes unless told otherwise: decoding is quadratic in the length
+    /// (1024 characters take about a millisecond), and the longest Base58 the Elastos formats use (an extended
+    /// private key, 111 characters) is well below it.
+    public static let maxTextLength = 1024
+
     /// Decodes Base58 text; each leading "1" becomes a leading 0x00 byte. Whitespace is not skipped: it is an error.
-    public static func decode(_ text: String) throws(Base58Error) -> [UInt8] {
+    /// Text longer than `maxLength` bytes is refused before any work (a caller that knows the size it expects says so).
+    public static func decode(_ text: String, maxLength: Int = maxTextLength) throws(Base58Error) -> [UInt8] {
+        guard text.utf8.count <= maxLength else { throw Base58Error(.tooLong(length: text.utf8.count, limit: maxLength)) }
         var leadingOnes = 0
         var sawOtherDigit = false
         // Base-256 bytes, least significant first.
@@ -91,6 +98,8 @@ public struct Base58Error: Error, Sendable, Equatable, CustomStringConvertible {
         case badChecksum
         /// Base58Check text that decodes to fewer than the 4 checksum bytes.
         case tooShort(byteCount: Int)
+        /// Longer than the caller's limit (by default ``Base58/maxTextLength`` bytes): no key or id is that long.
+        case tooLong(length: Int, limit: Int)
     }
 
     public let kind: Kind
@@ -107,6 +116,8 @@ public struct Base58Error: Error, Sendable, Equatable, CustomStringConvertible {
             return "Base58Check checksum mismatch: the text is mistyped or truncated"
         case .tooShort(let byteCount):
             return "Base58Check text decodes to \(byteCount) bytes, fewer than the 4-byte checksum"
+        case .tooLong(let length, let limit):
+            return "Base58 text of \(length) bytes is longer than expected (at most \(limit))"
         }
     }
 }

@@ -40,7 +40,8 @@ public struct ElaPublicKey: Sendable, Hashable {
     /// Parses the `publicKeyBase58` form of a DID document key (Base58 of the 33 bytes, no checksum).
     public init(base58: String) throws(KeyError) {
         let bytes: [UInt8]
-        do { bytes = try Base58.decode(base58) } catch { throw KeyError(.base58(error)) }
+        // 33 bytes take at most 45 characters: a longer text is refused before the (quadratic) decoding.
+        do { bytes = try Base58.decode(base58, maxLength: 64) } catch { throw KeyError(.base58(error)) }
         try self.init(compressed: bytes)
     }
 

@@ -344,7 +344,7 @@ final class CarrierService: Sendable {
     /// The method and params of a session message that may go ahead: sealed with the session key and not seen
     /// before, or signed by the session's DID; either way allowed by the gate (which audits it).
     func authorize(_ keyHex: String, _ session: Session?, kind: String, id: Int64, _ request: SessionRequest)
-        -> Result<(method: String, params: JSONObject), RemoteError>
+        -> Result<(method: String, params: JSONObject, decision: GateDecision), RemoteError>
     {
         guard let session, session.ready else {
             return .failure(RemoteError(code: -32001, message: "no session: answer the device's challenge first"))
@@ -378,7 +378,7 @@ final class CarrierService: Sendable {
             let decision = gate.authorize(
                 .session(did: session.did, method: opened.method, params: opened.params, request: body, session: "\(session.name), message \(id)"),
                 nowMillis: wallMillis(), action: action)
-            return decision.allowed ? .success(opened) : .failure(denied(decision))
+            return decision.allowed ? .success((opened.method, opened.params, decision)) : .failure(denied(decision))
         case .signed(let text):
             let decision: GateDecision
             let signed: SignedRequest?
@@ -394,12 +394,12 @@ final class CarrierService: Sendable {
                 (decision, signed) = gate.authorize(signedText: text, nowMillis: wallMillis(), action: action)
             }
             guard decision.allowed, let signed else { return .failure(denied(decision)) }
-            return .success((signed.method, signed.params))
+            return .success((signed.method, signed.params, decision))
         }
     }
 
     func call(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) async -> Result<JSONValue, RemoteError> {
-        let call: (method: String, params: JSONObject)
+        let call: (method: String, params: JSONObject, decision: GateDecision)
         switch authorize(keyHex, session, kind: "call", id: id, request) {
         case .success(let c): call = c
         case .failure(let e): return .failure(e)
@@ -416,11 +416,12 @@ final class CarrierService: Sendable {
 
     func subscribe(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) -> Result<JSONValue, RemoteError> {
         let event: String
+        let decision: GateDecision
         switch authorize(keyHex, session, kind: "subscribe", id: id, request) {
-        case .success(let c): event = c.method
+        case .success(let c): (event, decision) = (c.method, c.decision)
         case .failure(let e): return .failure(e)
         }
-        guard let host = late.plugins, host.capability(ofEvent: event) != nil else {
+        guard let host = late.plugins, let gate = late.gate, host.capability(ofEvent: event) != nil else {
             return .failure(RemoteError(code: -32602, message: "\(event) is not an event"))
         }
         let sub = host.events.subscribe(patterns: [event], capacity: 256)
@@ -436,6 +437,17 @@ final class CarrierService: Sendable {
         }
         Task { [self] in
             while let e = await sub.next() {
+                // A grant revoked or expired since the subscription ends it: no event goes out past that.
+                guard gate.stillAllows(decision, now: Int64(time(nil))) else {
+                    sub.cancel()
+                    state.withLock { s in
+                        if s.sessions[keyHex]?.subscriptions[id] === sub { s.sessions[keyHex]?.subscriptions[id] = nil }
+                    }
+                    logger.info("carrier: subscription ended", metadata: ["did": "\(decision.subject)", "event": "\(event)"])
+                    let ended = RemoteError(code: -32000, message: "subscription ended: \(decision.reason) no longer allows \(event)")
+                    await send(keyHex, .reply(id: id, result: .failure(ended)))
+                    return
+                }
                 await send(keyHex, .event(sub: id, plugin: e.plugin, event: e.name, params: e.params, atMs: e.receivedAtMs))
             }
         }

@@ -10,10 +10,15 @@ import ElaGate
 import ElaSandbox
 import Synchronization
 
-/// Event subscriptions held for control-socket clients (`elactl events`), polled with `events.next`.
-/// A subscription nobody polls for a minute is dropped.
+/// Event subscriptions held for control-socket clients (`elactl events`), polled with `events.next`, each with the
+/// gate decision that allowed it. A subscription nobody polls for a minute is dropped.
 final class ControlSubscriptions: Sendable {
-    private let table = Mutex<[Int: (subscription: EventBus.Subscription, lastPoll: Double)]>([:])
+    struct Entry {
+        var subscription: EventBus.Subscription
+        var decision: GateDecision
+        var lastPoll: Double
+    }
+    private let table = Mutex<[Int: Entry]>([:])
     /// Sweeps idle subscriptions every 30 s, so one a client abandoned stops queueing events even if nobody
     /// subscribes again.
     private let sweeper = Mutex<Task<Void, Never>?>(nil)
@@ -31,16 +36,15 @@ final class ControlSubscriptions: Sendable {
 
     deinit { sweeper.withLock { $0?.cancel() } }
 
-    func add(_ s: EventBus.Subscription) {
-        table.withLock { $0[s.id] = (s, monotonicNow()) }
+    func add(_ s: EventBus.Subscription, allowedBy decision: GateDecision) {
+        table.withLock { $0[s.id] = Entry(subscription: s, decision: decision, lastPoll: monotonicNow()) }
         sweep()
     }
 
-    func get(_ id: Int) -> EventBus.Subscription? {
+    func get(_ id: Int) -> Entry? {
         table.withLock { t in
-            guard let entry = t[id] else { return nil }
-            t[id] = (entry.subscription, monotonicNow())
-            return entry.subscription
+            t[id]?.lastPoll = monotonicNow()
+            return t[id]
         }
     }
 
@@ -201,6 +205,7 @@ extension ControlContext {
     /// method is the event name and is gated like a call: it needs the event's capability (e.g. `sensors.subscribe`).
     func subscribe(_ params: JSONObject) throws(ControlError) -> JSONValue {
         var patterns: [String]
+        let allowedBy: GateDecision
         if let signed = params["request"] {
             guard let text = signed.stringValue else {
                 throw ControlError(code: ControlError.invalidParams, message: "params.request must be the signed request's JSON text")
@@ -209,6 +214,7 @@ extension ControlContext {
             guard decision.allowed, let event = request?.method else {
                 throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
             }
+            allowedBy = decision
             guard plugins.capability(ofEvent: event) != nil else {
                 throw ControlError(code: ControlError.invalidParams, message: "\(event) is not an event (known: \(plugins.eventNames.joined(separator: ", ")))")
             }
@@ -222,17 +228,26 @@ extension ControlContext {
                 .admin(method: "events.subscribe", params: ["patterns": .array(patterns.map(JSONValue.string))], uid: adminUID),
                 nowMillis: wallMillis(), action: .manage)
             guard decision.allowed else { throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason)") }
+            allowedBy = decision
         }
         let capacity = try params.optionalInt64("capacity").map { Int(clamping: $0) } ?? 256
         let sub = plugins.events.subscribe(patterns: patterns, capacity: max(1, min(capacity, 10000)))
-        subscriptions.add(sub)
+        subscriptions.add(sub, allowedBy: allowedBy)
         return .object(["subscription": .number(JSONNumber(sub.id)), "patterns": .array(patterns.map(JSONValue.string))])
     }
 
     func nextEvents(_ params: JSONObject) async throws(ControlError) -> JSONValue {
-        guard let id = params["subscription"]?.numberValue?.int64Value, let sub = subscriptions.get(Int(clamping: id)) else {
+        guard let id = params["subscription"]?.numberValue?.int64Value, let entry = subscriptions.get(Int(clamping: id)) else {
             throw ControlError(code: ControlError.notFound, message: "no such subscription (subscribe first; idle ones expire after 60 s)")
         }
+        let sub = entry.subscription
+        // A grant revoked or expired since the subscription ends it: no event is handed out past that.
+        func ended() -> ControlError? {
+            guard !gate.stillAllows(entry.decision, now: Int64(time(nil))) else { return nil }
+            _ = subscriptions.remove(sub.id)
+            return ControlError(code: ControlError.denied, message: "subscription ended: \(entry.decision.reason) no longer allows it")
+        }
+        if let ended = ended() { throw ended }
         let max = Int(clamping: Swift.max(1, Swift.min(try params.optionalInt64("max") ?? 100, 1000)))
         let waitMs = Int(clamping: Swift.max(0, min(try params.optionalInt64("waitMs") ?? 1000, 30000)))
         var events = sub.drain(max: max)
@@ -240,6 +255,7 @@ extension ControlContext {
         while events.isEmpty && monotonicNow() < deadline {
             try? await Task.sleep(for: .milliseconds(20))
             events = sub.drain(max: max)
+            if !events.isEmpty, let ended = ended() { throw ended }
         }
         return .object([
             "events": .array(

@@ -57,7 +57,8 @@ public enum GPIOPlugin {
         }
         d.method("gpio.unwatch") { call, _ in
             let id = try call.int("watch")
-            let pin = try mapped { () throws(GPIOError) in try slot.get().unwatch(id) }
+            let pin = try call.string("pin")
+            try mapped { () throws(GPIOError) in try slot.get().unwatch(id, pin: pin) }
             return object(("watch", .number(JSONNumber(id))), ("pin", .string(pin)))
         }
         d.method("gpio.release", mode: .nonBlocking) { call, _ in

@@ -198,19 +198,19 @@ public final class GPIOService: Sendable {
         }
     }
 
-    /// Ends a watch and releases its line; returns the pin it watched.
-    @discardableResult
-    public func unwatch(_ id: Int) throws(GPIOError) -> String {
-        try locked { s throws(GPIOError) -> String in
-            guard let k = s.watches[id], let hold = s.holds[k] else {
-                let active = s.watches.keys.sorted().map(String.init).joined(separator: ", ")
-                throw GPIOError(.invalidArgument, "there is no watch \(id) (active watches: \(active.isEmpty ? "none" : active))")
+    /// Ends watch `id` on `pin` and releases the line. The pin is asked for so that a grant constrained to some pins
+    /// covers ending their watches and no other (a watch id alone names any line).
+    public func unwatch(_ id: Int, pin name: String) throws(GPIOError) {
+        let p = try pin(name)
+        try locked { s throws(GPIOError) in
+            // Other pins' watch ids are not listed: they are not the caller's business.
+            guard let k = s.watches[id], k == key(p), let hold = s.holds[k] else {
+                throw GPIOError(.invalidArgument, "pin \(name) has no watch \(id)")
             }
             hold.watcher?.stop()
             backend.release(hold.handle)
             s.holds[k] = nil
             s.watches[id] = nil
-            return hold.pin
         }
     }
 

@@ -52,6 +52,16 @@ public final class Gate: Sendable {
 
     // MARK: Authorizing
 
+    /// Whether what allowed `decision` still allows at `now` (unix seconds): its grant not revoked, and neither the
+    /// grant nor the credential expired. A subscription outlives the decision that opened it; it ends when this
+    /// turns false. A local admin's or plugin's decision stands; a denial never does; an unreadable store ends it.
+    public func stillAllows(_ decision: GateDecision, now: Int64) -> Bool {
+        guard decision.allowed else { return false }
+        if let until = decision.validUntil, now > until { return false }
+        guard let id = decision.grantID else { return true }
+        return (try? grants.grant(id: id)) != nil
+    }
+
     /// Judges `call` at `now` (unix seconds) and audits the decision.
     public func authorize(_ call: GateCall, now: Int64, action: GateAction = .call) -> GateDecision {
         authorize(call, nowMillis: now.multipliedReportingOverflow(by: 1000).partialValue, action: action)
@@ -178,14 +188,16 @@ public final class Gate: Sendable {
             } else if let broken = grant.constraints.violation(by: params) {
                 violation = violation ?? broken
             } else {
-                return .allow("grant \(grant.id) (\(grant.capability))", grantID: grant.id)
+                return .allow("grant \(grant.id) (\(grant.capability))", grantID: grant.id, validUntil: grant.expiresAt)
             }
         }
         if let credential, let pattern = credential.capabilities.first(where: { $0.matches(capability) }) {
             if let broken = credential.constraints.violation(by: params) {
                 violation = violation ?? broken
             } else {
-                return .allow("credential \(credential.id) (\(pattern))", credentialID: credential.id.description)
+                return .allow(
+                    "credential \(credential.id) (\(pattern))", credentialID: credential.id.description,
+                    validUntil: credential.credential.expirationDate.secondsSince1970)
             }
         }
         if let violation { return .deny(violation.description) }
@@ -222,9 +234,10 @@ public final class Gate: Sendable {
         var reason: String
         var grantID: Int64?
         var credentialID: String?
+        var validUntil: Int64?
 
-        static func allow(_ reason: String, grantID: Int64? = nil, credentialID: String? = nil) -> Verdict {
-            Verdict(allowed: true, reason: reason, grantID: grantID, credentialID: credentialID)
+        static func allow(_ reason: String, grantID: Int64? = nil, credentialID: String? = nil, validUntil: Int64? = nil) -> Verdict {
+            Verdict(allowed: true, reason: reason, grantID: grantID, credentialID: credentialID, validUntil: validUntil)
         }
         static func deny(_ reason: String) -> Verdict { Verdict(allowed: false, reason: reason) }
     }
@@ -304,7 +317,7 @@ public final class Gate: Sendable {
     private static func decision(_ row: PendingRow, _ verdict: Verdict, _ seq: Int64) -> GateDecision {
         GateDecision(
             allowed: verdict.allowed, subject: row.subject, capability: row.capability, reason: verdict.reason,
-            grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq)
+            grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq, validUntil: verdict.validUntil)
     }
 
     private static func unaudited(_ row: PendingRow, _ error: any Error) -> GateDecision {

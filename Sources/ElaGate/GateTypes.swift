@@ -51,10 +51,12 @@ public struct GateDecision: Sendable, Equatable {
     public var credentialID: String?
     /// The audit row of this decision; nil only when it could not be written, and then the call is denied.
     public var auditSeq: Int64?
+    /// When the grant or credential that allowed the call expires (unix seconds); nil if never.
+    public var validUntil: Int64?
 
     public init(
         allowed: Bool, subject: String, capability: String?, reason: String, grantID: Int64? = nil,
-        credentialID: String? = nil, auditSeq: Int64?
+        credentialID: String? = nil, auditSeq: Int64?, validUntil: Int64? = nil
     ) {
         self.allowed = allowed
         self.subject = subject
@@ -63,6 +65,7 @@ public struct GateDecision: Sendable, Equatable {
         self.grantID = grantID
         self.credentialID = credentialID
         self.auditSeq = auditSeq
+        self.validUntil = validUntil
     }
 }
 

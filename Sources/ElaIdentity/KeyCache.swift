@@ -28,7 +28,7 @@ final class KeyCache: Sendable {
     /// The DID method-specific id the key derives to (no curve check; see `ElaAddress.identifier(compressedKey:)`).
     func address(_ base58: String) -> String? {
         if let hit = entries.withLock({ $0[base58]?.address }) { return hit }
-        guard let bytes = try? Base58.decode(base58), let address = ElaAddress.identifier(compressedKey: bytes) else {
+        guard let bytes = try? Base58.decode(base58, maxLength: 64), let address = ElaAddress.identifier(compressedKey: bytes) else {
             return nil
         }
         store(base58) { $0.address = address }

@@ -105,12 +105,14 @@ enum KeystoreFormat {
             throw .truncated(path: path, expected: headerLength, got: file.count)
         }
         var reader = ByteReader(bytes: file, offset: prefixLength)
-        let ciphertextLength = Int(reader.bigEndian(width: 4))
+        // Compared as read: a length past Int32.max must not trap on a 32-bit board.
+        let declaredLength = reader.bigEndian(width: 4)
         let maximumCiphertext = Keystore.maximumSecretLength + tagLength
-        guard ciphertextLength >= tagLength, ciphertextLength <= maximumCiphertext else {
+        guard declaredLength >= UInt64(tagLength), declaredLength <= UInt64(maximumCiphertext) else {
             throw .corruptHeader(
-                path: path, reason: "ciphertext length \(ciphertextLength) outside \(tagLength)...\(maximumCiphertext)")
+                path: path, reason: "ciphertext length \(declaredLength) outside \(tagLength)...\(maximumCiphertext)")
         }
+        let ciphertextLength = Int(declaredLength)
         var parameters: Argon2id.Parameters?
         if kind == .passphrase {
             let opsLimit = reader.bigEndian(width: 8)

@@ -167,7 +167,7 @@ public struct BridgeConfig: Sendable, Equatable {
         }
         if let k = try int("keepalive_seconds", 5...3600) { keepaliveSeconds = k }
         if let m = try int("outbox_max_messages", 1...100_000_000) { outboxMaxMessages = m }
-        if let m = try int("outbox_max_bytes", 1024...(1 << 40)) { outboxMaxBytes = m }
+        if let m = try int("outbox_max_bytes", 1024...Int(clamping: Int64(1) << 40)) { outboxMaxBytes = m }
         if let p = try string("outbox_full") {
             guard let policy = OutboxFullPolicy(rawValue: p) else {
                 throw BridgeConfigError(key: "outbox_full", message: "must be \"drop-oldest\" or \"drop-newest\", found \"\(p)\"")

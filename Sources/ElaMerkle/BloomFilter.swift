@@ -88,6 +88,6 @@ public struct BloomFilter: Sendable, Hashable {
     /// Hash function `n`: MurmurHash3 seeded with n·0xFBA4C795 + tweak, reduced to a bit position.
     private func bitIndex(_ n: UInt32, _ element: [UInt8]) -> Int {
         let hash = MurmurHash3.hash32(element, seed: n &* 0xFBA4_C795 &+ tweak)
-        return Int(hash) % (data.count * 8)
+        return Int(hash % UInt32(data.count * 8))
     }
 }

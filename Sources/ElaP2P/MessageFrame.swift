@@ -65,8 +65,12 @@ public struct FrameDecoder: Sendable {
             guard m == magic else { throw P2PError.badMagic(expected: magic, got: m) }
             let cmdBytes = try r.readBytes(12, "command")
             let command = try Self.command(cmdBytes)
-            let length = Int(try r.readUInt32("length"))
-            guard length <= maxPayload else { throw P2PError.payloadTooLarge(command: command, length: length, limit: maxPayload) }
+            // Compared as read: past Int32.max, Int(length) would trap on a 32-bit board.
+            let declared = try r.readUInt32("length")
+            guard UInt64(declared) <= UInt64(maxPayload) else {
+                throw P2PError.payloadTooLarge(command: command, length: Int(clamping: declared), limit: maxPayload)
+            }
+            let length = Int(declared)
             let checksum = try r.readBytes(4, "checksum")
             guard buffer.count - start >= MessageFrame.headerSize + length else { return nil }
             let payloadStart = start + MessageFrame.headerSize

@@ -39,7 +39,7 @@ public struct SPVSync: Sendable {
     public private(set) var peerVersion: VersionMessage?
     var gotVerack = false
     /// Filtered blocks asked for and not yet received, in order.
-    var requested: [Hash256] = []
+    var requested: Set<Hash256> = []
     /// The last merkleblock's matched transactions still to arrive: txid -> position in the block.
     var awaitedTransactions: [Hash256: UInt32] = [:]
     var awaitedBlock: Hash256?
@@ -87,14 +87,24 @@ public struct SPVSync: Sendable {
         case .ping(let n):
             send.append(.pong(nonce: n))
         case .pong, .reject, .notfound, .other, .filterclear, .mempool, .getaddr:
-            if case .notfound(let items) = message { requested.removeAll { h in items.contains { $0.hash == h } } }
+            if case .notfound(let items) = message { for item in items { requested.remove(item.hash) } }
         case .inv(let items):
             guard phase != .handshaking && phase != .anchoring else { break }
             let blocks = items.filter { $0.kind == .block || $0.kind == .filteredBlock }.map(\.hash)
-            let unknown = blocks.filter { chain.height(of: $0) == nil && !requested.contains($0) }
-            lastInvWasFull = blocks.count >= Self.maxBlocksPerInv
+            // At most one inv's worth asked for at a time (an inv may list 50 000): the rest is announced again by
+            // the getblocks sent once these have come.
+            var unknown: [Hash256] = []
+            var deferred = false
+            for hash in blocks where chain.height(of: hash) == nil && !requested.contains(hash) {
+                guard requested.count < Self.maxBlocksPerInv else {
+                    deferred = true
+                    break
+                }
+                requested.insert(hash)
+                unknown.append(hash)
+            }
+            lastInvWasFull = blocks.count >= Self.maxBlocksPerInv || deferred
             if !unknown.isEmpty {
-                requested += unknown
                 phase = .syncing
                 send.append(.getdata(unknown.map { InventoryVector(.filteredBlock, $0) }))
             }
@@ -119,7 +129,7 @@ public struct SPVSync: Sendable {
                 throw SPVPeerError("merkleblock before the transactions of the previous one")
             }
             let hash = m.header.hash
-            requested.removeAll { $0 == hash }
+            requested.remove(hash)
             let matches: [(index: UInt32, txid: Hash256)]
             do { matches = try m.tree.extractMatches(expectedRoot: m.header.merkleRoot) } catch {
                 throw SPVPeerError("invalid Merkle proof for block \(hash): \(error)")

@@ -102,7 +102,7 @@ final class AuditJournal: Sendable {
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot open \(path): \(String(cString: strerror(errno)))") }
         // One writer per journal: a second store on the same database would fork the chain.
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard Self.lockExclusively(fd) else {
             Glibc.close(fd)
             throw .inUse(path)
         }
@@ -373,6 +373,17 @@ final class AuditJournal: Sendable {
     }
 
     // MARK: File helpers
+
+    /// Takes the journal's lock, waiting up to 200 ms: a child this process is spawning holds a copy of a just-closed
+    /// descriptor, and so the lock, until its exec; a lock held longer than that is another agent's.
+    private static func lockExclusively(_ fd: Int32) -> Bool {
+        for _ in 0..<40 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK else { return false }
+            usleep(5000)
+        }
+        return false
+    }
 
     /// nil when every byte was written, else why not.
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {

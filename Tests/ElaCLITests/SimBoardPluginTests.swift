@@ -70,6 +70,15 @@ import Testing
         #expect(readings.status == 0)
         let values = readings.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0))["params"]?["unit"]?.stringValue }
         #expect(values.count == 3)
+        // A live subscription lasts only while its grant does: revoked, the follower is told and stops.
+        let following = try ChildProcess(
+            elactl, ["events", "sensors.reading", "--as", alice, "--socket", socket], outputDirectory: dir.path)
+        #expect(ChildProcess.waitUntil(timeoutSeconds: 15) { following.stdout.contains("sensors.reading") }, "\(following.stderr)")
+        let grants = try JSONParser.parse(try ctl(socket, ["grant", "list", "--subject", did, "--json"]).stdout)
+        let subscribeGrant = try #require(grants.arrayValue?.first { $0["capability"] == "sensors.subscribe" }?["id"]?.numberValue?.text)
+        #expect(try ctl(socket, ["grant", "revoke", subscribeGrant]).status == 0)
+        #expect(try following.wait(timeoutSeconds: 15) == 1)
+        #expect(following.stderr.contains("subscription ended: grant \(subscribeGrant) (sensors.subscribe) no longer allows it"), "\(following.stderr)")
 
         // Restart keeps serving; every decision above is in a chain that verifies.
         #expect(try ctl(socket, ["plugin", "restart", "gpio"]).stdout.contains("gpio: running"))

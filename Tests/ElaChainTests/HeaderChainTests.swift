@@ -103,6 +103,33 @@ import Testing
         #expect(throws: HeaderRuleError.self) { try chain.add(RegnetMiner.mine(on: side, tag: 3), now: now) }
     }
 
+    @Test func sideBranchesAreBoundedAndTheDeepOnesPruned() throws {
+        var p = ChainParameters.elaRegnet
+        p.reorgDepthLimit = 3
+        var chain = RegnetMiner.newChain(p)
+        let main = RegnetMiner.chain(on: RegnetMiner.genesis, count: 10)
+        for h in main { try chain.add(h, now: now) }
+        // Siblings of the tip cost nothing on regnet: the chain keeps a bounded number.
+        let limit = HeaderChain<ELAHeader>.maxSideBranchHeaders
+        func sibling(_ i: Int, of parent: ELAHeader) -> ELAHeader {
+            RegnetMiner.mine(on: parent, timestamp: parent.timestamp + 1 + UInt32(i / 256), tag: UInt8(i % 256))
+        }
+        for i in 0..<limit { #expect(try chain.add(sibling(i, of: main[8]), now: now) == .sideBranch) }
+        #expect(chain.count == 11 + limit)
+        do {
+            try chain.add(sibling(limit, of: main[8]), now: now)
+            Issue.record("a side branch past the limit was kept")
+        } catch {
+            #expect(error.rule == .sideBranchLimit && error.height == 10, "\(error)")
+        }
+        // Once the tip is more than the reorganization limit above them they are dropped, and forks fit again.
+        let more = RegnetMiner.chain(on: main[9], count: 4)
+        for h in more { #expect(try chain.add(h, now: now) == .extendedTip) }
+        #expect(try chain.add(sibling(0, of: more[2]), now: now) == .sideBranch)
+        #expect(chain.count == 15 + 1)
+        #expect(chain.tip.hash == more[3].hash && chain.header(atHeight: 10) == main[9])
+    }
+
     @Test func checkpointsPinHeightsAndForks() throws {
         let main = RegnetMiner.chain(on: RegnetMiner.genesis, count: 6)
         var p = ChainParameters.elaRegnet

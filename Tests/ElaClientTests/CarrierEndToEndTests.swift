@@ -291,6 +291,21 @@ extension Result {
         // Subscriptions are renewed on the new session.
         let again = await eventually(20) { await iterator.next() != nil }
         #expect(again)
+        // Revoking the grant ends the subscription: the device stops its events and says so, the stream finishes.
+        let grants = try #require(try json(agent.socket, ["grant", "list", "--subject", alice.did.description]).arrayValue)
+        let subscribeGrant = try #require(grants.first { $0["capability"] == "sensors.subscribe" }?["id"]?.numberValue?.text)
+        #expect(try ctl(agent.socket, ["grant", "revoke", subscribeGrant]).status == 0)
+        let drained = Task { () -> Bool in
+            for await _ in events {}
+            return !Task.isCancelled
+        }
+        let watchdog = Task {
+            try? await Task.sleep(for: .seconds(30))
+            drained.cancel()
+        }
+        #expect(await drained.value, "alice's sensor stream did not end after her grant was revoked")
+        watchdog.cancel()
+        #expect(try ctl(agent.socket, ["grant", "add", alice.did.description, "sensors.subscribe"]).status == 0)
         // Device restart keeps its address; alice's open client gets back in by itself.
         let sessionsBefore = a.sessionCount
         stopAgent(agent)

@@ -65,6 +65,16 @@ struct Base58Tests {
         }
     }
 
+    @Test func textLongerThanAnyKeyIsRefusedBeforeDecoding() throws {
+        let longest = String(repeating: "z", count: Base58.maxTextLength)
+        #expect(try Base58.decode(longest).count > 700)
+        #expect(throws: Base58Error(.tooLong(length: 100_000, limit: 1024))) { try Base58.decode(String(repeating: "2", count: 100_000)) }
+        #expect(throws: Base58Error(.tooLong(length: 65, limit: 64))) { try Base58.decode(String(repeating: "2", count: 65), maxLength: 64) }
+        #expect(Base58Error(.tooLong(length: 257, limit: 256)).description.contains("at most 256"))
+        // A signed request's publicKey is decoded from a caller's text: the same limit applies there.
+        #expect(throws: KeyError.self) { try ElaPublicKey(base58: String(repeating: "2", count: 10_000)) }
+    }
+
     @Test func checkRoundTripAndChecksum() throws {
         let payload: [UInt8] = [0x67] + (1...20).map { UInt8($0) }
         let text = Base58.encodeCheck(payload)

@@ -81,7 +81,7 @@ let simConfig: JSONObject = {
         let held = try await host.call(4, "gpio.write", JSONObject([("pin", "BUTTON0"), ("value", 0)]))
         let idText = try #require(id.numberValue?.text)
         #expect(held.error == PluginProtocolError(.pluginError, "pin BUTTON0 is held by watch \(idText) (input)"))
-        #expect(try await host.call(5, "gpio.unwatch", JSONObject([("watch", id)])).result?["pin"] == "BUTTON0")
+        #expect(try await host.call(5, "gpio.unwatch", JSONObject([("watch", id), ("pin", "BUTTON0")])).result?["pin"] == "BUTTON0")
         #expect(try await host.call(6, "gpio.write", JSONObject([("pin", "BUTTON0"), ("value", 0)])).result != nil)
         host.close()
         #expect(await plugin.value == 0)
@@ -99,7 +99,8 @@ let simConfig: JSONObject = {
             ("gpio.watch", JSONObject([("pin", "BUTTON0"), ("edge", "up")]), "gpio.watch: \"edge\" must be rising, falling or both, found \"up\""),
             ("gpio.watch", JSONObject([("pin", "BUTTON0"), ("bias", "strong")]), "gpio.watch: \"bias\" must be one of as-is, disable, pull-up, pull-down, found \"strong\""),
             ("gpio.simulate", JSONObject([("pin", "BUTTON0"), ("pull", "sideways")]), "gpio.simulate: \"pull\" must be up or down, found \"sideways\""),
-            ("gpio.unwatch", JSONObject([("watch", 77)]), "there is no watch 77 (active watches: none)"),
+            ("gpio.unwatch", JSONObject([("watch", 77), ("pin", "BUTTON0")]), "pin BUTTON0 has no watch 77"),
+            ("gpio.unwatch", JSONObject([("watch", 77)]), "gpio.unwatch: missing \"pin\" (a string)"),
         ]
         for (i, (method, params, message)) in cases.enumerated() {
             let m = try await host.call(Int64(10 + i), method, params)

@@ -38,7 +38,9 @@ import Testing
         #expect(release?.kind == .busy)
         #expect(release?.message.contains("gpio.unwatch") == true)
         #expect(try service.read(pin: "BUTTON0") == .low)
-        #expect(try service.unwatch(id) == "BUTTON0")
+        // A watch is ended on its own pin only: naming another pin is refused, and says nothing of other watches.
+        #expect(gpioError { try service.unwatch(id, pin: "BUTTON1") } == GPIOError(.invalidArgument, "pin BUTTON1 has no watch \(id)"))
+        try service.unwatch(id, pin: "BUTTON0")
         try service.write(pin: "BUTTON0", value: .high)
         #expect(try service.read(pin: "BUTTON0") == .high)
     }
@@ -66,7 +68,7 @@ import Testing
         #expect(seen[0].timestampNanoseconds >= before)
         #expect(seen[0].timestampNanoseconds <= seen[1].timestampNanoseconds)
         #expect(seen[1].timestampNanoseconds <= after)
-        try service.unwatch(id)
+        try service.unwatch(id, pin: "BUTTON1")
         try service.simulate(pin: "BUTTON1", pull: .up)
         try await Task.sleep(for: .milliseconds(50))
         #expect(edges.all.count == 2)
@@ -118,7 +120,8 @@ import Testing
         let big = GPIOService(configuration: many, backend: many.makeBackend(), onEdge: { _ in })
         let e2 = gpioError { _ = try big.read(pin: "X") }
         #expect(e2?.message == "unknown pin 'X'; valid pins: P10, P11, P12, P13, P14, P15, P16, P17, P18, P19 (and 3 more)")
-        #expect(gpioError { _ = try service.unwatch(42) } == GPIOError(.invalidArgument, "there is no watch 42 (active watches: none)"))
+        #expect(gpioError { try service.unwatch(42, pin: "BUTTON0") } == GPIOError(.invalidArgument, "pin BUTTON0 has no watch 42"))
+        #expect(gpioError { try service.unwatch(42, pin: "LED9") }?.message.hasPrefix("unknown pin 'LED9'") == true)
     }
 
     @Test func infoListsChipsAndWhoHoldsEachPin() throws {

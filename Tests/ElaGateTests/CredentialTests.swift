@@ -58,6 +58,10 @@ private struct CredentialSetup {
         #expect(decision.credentialID == vc.id.description)
         #expect(decision.grantID == nil)
         #expect(decision.reason == "credential \(vc.id) (gpio.*)")
+        // It stands until the credential expires.
+        #expect(decision.validUntil == vc.expirationDate.secondsSince1970)
+        #expect(s.fixture.gate.stillAllows(decision, now: vc.expirationDate.secondsSince1970))
+        #expect(!s.fixture.gate.stillAllows(decision, now: vc.expirationDate.secondsSince1970 + 1))
         let row = try #require(try s.fixture.gate.audit.record(seq: decision.auditSeq ?? -1))
         #expect(row.entry.caller == .credential)
         // Without the credential the same caller has nothing.

@@ -38,6 +38,27 @@ import Testing
         #expect(f.gate.verifyAudit().isOK)
     }
 
+    @Test func aDecisionStandsWhileItsGrantDoes() throws {
+        let f = try GateFixture()
+        let caller = try Caller()
+        let lasting = try f.grant(caller.did, "sensors.read")
+        let decision = f.send(try caller.request("sensors.list", params: [:]))
+        #expect(decision.allowed && decision.grantID == lasting.id && decision.validUntil == nil)
+        #expect(f.gate.stillAllows(decision, now: testNow + 86400 * 365))
+        _ = try f.gate.revokeGrant(id: lasting.id, uid: 0, now: testNow)
+        #expect(!f.gate.stillAllows(decision, now: testNow))
+
+        let expiring = try f.grant(caller.did, "gpio.write", expiresAt: testNow + 60)
+        let write = f.send(try caller.request())
+        #expect(write.validUntil == testNow + 60)
+        #expect(f.gate.stillAllows(write, now: testNow + 60) && !f.gate.stillAllows(write, now: testNow + 61))
+        _ = expiring
+
+        let admin = f.gate.authorize(.admin(method: "gpio.write", params: [:], uid: 0), now: testNow)
+        #expect(f.gate.stillAllows(admin, now: .max))
+        #expect(!f.gate.stillAllows(f.send(try caller.request("gpio.read", params: [:])), now: testNow))
+    }
+
     @Test func invalidGrantsAreTypedErrors() throws {
         let f = try GateFixture()
         let did = try Caller().did.description

@@ -93,6 +93,37 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         #expect(throws: SPVPeerError.self) { try session.handle(.version(VersionMessage(version: 1, services: 0, timestamp: 1, port: 0, nonce: 3, height: 0, relay: true)), chain: &chain, now: 1) }
     }
 
+    @Test func aFloodOfAnnouncedBlocksIsAskedForAFewHundredAtATime() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        var chain = try SPVChain(parameters: .elaRegnet, store: try AgentStore(path: dir.path + "/agent.db"))
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
+        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 9, relay: true)), chain: &chain, now: 1)
+        _ = try session.handle(.verack, chain: &chain, now: 1)
+        // The most an inv may carry, all unknown (made-up hashes), then the same again.
+        let flood = (0..<50_000).map { i -> InventoryVector in
+            var bytes = [UInt8](repeating: 0, count: 32)
+            withUnsafeBytes(of: UInt32(i).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) }
+            return InventoryVector(.block, Hash256(rawBytes: bytes))
+        }
+        let first = try session.handle(.inv(flood), chain: &chain, now: 1)
+        guard case .getdata(let asked)? = first.send.first else {
+            Issue.record("expected getdata, got \(first.send)")
+            return
+        }
+        #expect(asked.count == 500 && asked.map(\.hash) == flood.prefix(500).map(\.hash))
+        #expect(try session.handle(.inv(flood), chain: &chain, now: 1).send.isEmpty)
+        // Blocks the peer cannot serve are forgotten, and room is made for the next ones.
+        _ = try session.handle(.notfound(Array(flood.prefix(500))), chain: &chain, now: 1)
+        #expect(!session.isWaiting)
+        let next = try session.handle(.inv(Array(flood.suffix(1000))), chain: &chain, now: 1)
+        guard case .getdata(let more)? = next.send.first else {
+            Issue.record("expected getdata, got \(next.send)")
+            return
+        }
+        #expect(more.map(\.hash) == flood.suffix(1000).prefix(500).map(\.hash))
+    }
+
     @Test func aPublishedDIDBecomesVerifiedAfterSixConfirmations() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
