@@ -53,6 +53,13 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         return (key, try DIDDocument.primitive(for: key.publicKey, now: now).signed(with: key, created: now))
     }
 
+    /// Version and verack from a peer at `peerHeight`.
+    func handshake(_ session: inout SPVSync, _ chain: inout SPVChain, peerHeight: UInt64) throws {
+        let version = VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: peerHeight, relay: true)
+        _ = try session.handle(.version(version), chain: &chain, now: 1)
+        _ = try session.handle(.verack, chain: &chain, now: 1)
+    }
+
     /// Drives a session against the devnet until it has nothing more to ask.
     func sync(_ session: inout SPVSync, _ chain: inout SPVChain, _ net: Devnet, announce: [ChainBlock]) throws -> [SPVEvent] {
         var events: [SPVEvent] = []
@@ -98,8 +105,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         defer { dir.remove() }
         var chain = try SPVChain(parameters: .elaRegnet, store: try AgentStore(path: dir.path + "/agent.db"))
         var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 9, relay: true)), chain: &chain, now: 1)
-        _ = try session.handle(.verack, chain: &chain, now: 1)
+        try handshake(&session, &chain, peerHeight: 9)
         // The most an inv may carry, all unknown (made-up hashes), then the same again.
         let flood = (0..<50_000).map { i -> InventoryVector in
             var bytes = [UInt8](repeating: 0, count: 32)
@@ -130,8 +136,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         let store = try AgentStore(path: dir.path + "/agent.db")
         var chain = try SPVChain(parameters: .elaRegnet, store: store)
         var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 0, relay: true)), chain: &chain, now: 1)
-        _ = try session.handle(.verack, chain: &chain, now: 1)
+        try handshake(&session, &chain, peerHeight: 0)
 
         var net = Devnet()
         let (key, doc) = try identity()
@@ -182,8 +187,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         let store = try AgentStore(path: dir.path + "/agent.db")
         var chain = try SPVChain(parameters: .elaRegnet, store: store)
         var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 0, relay: true)), chain: &chain, now: 1)
-        _ = try session.handle(.verack, chain: &chain, now: 1)
+        try handshake(&session, &chain, peerHeight: 0)
 
         var net = Devnet()
         let (key, doc) = try identity()
@@ -215,8 +219,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         defer { dir.remove() }
         var chain = try SPVChain(parameters: .elaRegnet, store: try AgentStore(path: dir.path + "/agent.db"))
         var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        _ = try session.handle(.version(VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: 0, relay: true)), chain: &chain, now: 1)
-        _ = try session.handle(.verack, chain: &chain, now: 1)
+        try handshake(&session, &chain, peerHeight: 0)
         var net = Devnet()
         let (key, doc) = try identity()
         let tx = try didRequestTransaction(try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key), did: doc.subject)
