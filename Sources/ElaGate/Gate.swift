@@ -52,12 +52,19 @@ public final class Gate: Sendable {
 
     // MARK: Authorizing
 
-    /// Whether what allowed `decision` still allows at `now` (unix seconds): its grant not revoked, and neither the
-    /// grant nor the credential expired. A subscription outlives the decision that opened it; it ends when this
-    /// turns false. A local admin's or plugin's decision stands; a denial never does; an unreadable store ends it.
+    /// Whether what allowed `decision` still allows at `now` (unix seconds): its grant not revoked, the credential's
+    /// issuer still the owner, neither expired, the caller's DID not deactivated. A subscription outlives the
+    /// decision that opened it; it ends when this turns false. A local admin's or plugin's decision stands; a denial
+    /// never does; an unreadable store ends it.
     public func stillAllows(_ decision: GateDecision, now: Int64) -> Bool {
         guard decision.allowed else { return false }
         if let until = decision.validUntil, now > until { return false }
+        if let isDeactivated = configuration.isDeactivated {
+            for did in [decision.subject, decision.credentialIssuer].compactMap({ $0.flatMap { try? DID($0) } }) where isDeactivated(did) {
+                return false
+            }
+        }
+        if let issuer = decision.credentialIssuer, (try? store.owner())??.did != issuer { return false }
         guard let id = decision.grantID else { return true }
         return (try? grants.grant(id: id)) != nil
     }
@@ -195,9 +202,11 @@ public final class Gate: Sendable {
             if let broken = credential.constraints.violation(by: params) {
                 violation = violation ?? broken
             } else {
-                return .allow(
+                var verdict = Verdict.allow(
                     "credential \(credential.id) (\(pattern))", credentialID: credential.id.description,
                     validUntil: credential.credential.expirationDate.secondsSince1970)
+                verdict.credentialIssuer = credential.credential.issuer.description
+                return verdict
             }
         }
         if let violation { return .deny(violation.description) }
@@ -235,9 +244,10 @@ public final class Gate: Sendable {
         var grantID: Int64?
         var credentialID: String?
         var validUntil: Int64?
+        var credentialIssuer: String?
 
         static func allow(_ reason: String, grantID: Int64? = nil, credentialID: String? = nil, validUntil: Int64? = nil) -> Verdict {
-            Verdict(allowed: true, reason: reason, grantID: grantID, credentialID: credentialID, validUntil: validUntil)
+            Verdict(allowed: true, reason: reason, grantID: grantID, credentialID: credentialID, validUntil: validUntil, credentialIssuer: nil)
         }
         static func deny(_ reason: String) -> Verdict { Verdict(allowed: false, reason: reason) }
     }
@@ -317,7 +327,8 @@ public final class Gate: Sendable {
     private static func decision(_ row: PendingRow, _ verdict: Verdict, _ seq: Int64) -> GateDecision {
         GateDecision(
             allowed: verdict.allowed, subject: row.subject, capability: row.capability, reason: verdict.reason,
-            grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq, validUntil: verdict.validUntil)
+            grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq, validUntil: verdict.validUntil,
+            credentialIssuer: verdict.credentialIssuer)
     }
 
     private static func unaudited(_ row: PendingRow, _ error: any Error) -> GateDecision {

@@ -53,10 +53,12 @@ public struct GateDecision: Sendable, Equatable {
     public var auditSeq: Int64?
     /// When the grant or credential that allowed the call expires (unix seconds); nil if never.
     public var validUntil: Int64?
+    /// The owner DID that issued the credential that allowed the call.
+    public var credentialIssuer: String?
 
     public init(
         allowed: Bool, subject: String, capability: String?, reason: String, grantID: Int64? = nil,
-        credentialID: String? = nil, auditSeq: Int64?, validUntil: Int64? = nil
+        credentialID: String? = nil, auditSeq: Int64?, validUntil: Int64? = nil, credentialIssuer: String? = nil
     ) {
         self.allowed = allowed
         self.subject = subject
@@ -66,6 +68,7 @@ public struct GateDecision: Sendable, Equatable {
         self.credentialID = credentialID
         self.auditSeq = auditSeq
         self.validUntil = validUntil
+        self.credentialIssuer = credentialIssuer
     }
 }
 

@@ -62,6 +62,11 @@ private struct CredentialSetup {
         #expect(decision.validUntil == vc.expirationDate.secondsSince1970)
         #expect(s.fixture.gate.stillAllows(decision, now: vc.expirationDate.secondsSince1970))
         #expect(!s.fixture.gate.stillAllows(decision, now: vc.expirationDate.secondsSince1970 + 1))
+        #expect(decision.credentialIssuer == s.owner.did.description)
+        // Or until another owner is set: the old owner's credentials allow nothing any more.
+        let successor = try Caller()
+        _ = try s.fixture.gate.setOwner(documentText: try successor.document().normalizedString, uid: 0, now: testNow)
+        #expect(!s.fixture.gate.stillAllows(decision, now: testNow))
         let row = try #require(try s.fixture.gate.audit.record(seq: decision.auditSeq ?? -1))
         #expect(row.entry.caller == .credential)
         // Without the credential the same caller has nothing.

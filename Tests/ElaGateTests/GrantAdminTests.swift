@@ -4,6 +4,7 @@ import ElaJSON
 import ElaSQLite
 import ElaStorage
 import ElaTestSupport
+import Synchronization
 import Testing
 
 @Suite(.ownThread) struct GrantAdminTests {
@@ -57,6 +58,17 @@ import Testing
         let admin = f.gate.authorize(.admin(method: "gpio.write", params: [:], uid: 0), now: testNow)
         #expect(f.gate.stillAllows(admin, now: .max))
         #expect(!f.gate.stillAllows(f.send(try caller.request("gpio.read", params: [:])), now: testNow))
+    }
+
+    @Test func aDecisionEndsWhenItsDIDIsDeactivated() throws {
+        let deactivated = Atomic<Bool>(false)
+        let f = try GateFixture(configuration: GateConfiguration(isDeactivated: { _ in deactivated.load(ordering: .relaxed) }))
+        let caller = try Caller()
+        try f.grant(caller.did, "sensors.read")
+        let decision = f.send(try caller.request("sensors.list", params: [:]))
+        #expect(f.gate.stillAllows(decision, now: testNow))
+        deactivated.store(true, ordering: .relaxed)
+        #expect(!f.gate.stillAllows(decision, now: testNow))
     }
 
     @Test func invalidGrantsAreTypedErrors() throws {
