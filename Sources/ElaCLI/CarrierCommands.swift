@@ -193,7 +193,10 @@ struct RemoteCommand: ParsableCommand {
                         seen += 1
                         if count > 0 && seen >= count { break }
                     }
+                    // The stream ended before the count: the device ended the subscription.
+                    let ended = count == 0 || seen < count ? client.lastSubscriptionEnd : nil
                     await client.close()
+                    if let ended { return .failure(RemoteError(code: RemoteError.subscriptionEnded, message: ended)) }
                     return .success(seen)
                 } catch {
                     await client.close()

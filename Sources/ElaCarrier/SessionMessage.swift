@@ -138,4 +138,12 @@ public struct RemoteError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
     public var description: String { "\(message) (code \(code))" }
+
+    /// The gate denied the call or subscription.
+    public static let denied: Int64 = -32000
+    /// A param or event name the device does not take.
+    public static let invalidParams: Int64 = -32602
+    /// Sent for a subscription's id once the subscription has ended (its grant was revoked or expired): no more
+    /// events follow.
+    public static let subscriptionEnded: Int64 = -32009
 }

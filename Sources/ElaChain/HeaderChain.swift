@@ -64,7 +64,7 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
     /// Keys of the stored headers that are not on the main chain.
     var sideBranch: Set<UInt256> = []
     /// The most side-branch headers kept. Past it, those too far below the tip to ever be reorganized to are
-    /// dropped, and if that frees nothing the header is refused (`sideBranchLimit`).
+    /// dropped, and if that frees nothing a header that would not lead is refused (`sideBranchLimit`).
     public static var maxSideBranchHeaders: Int { 4096 }
 
     /// Starts a chain at a trusted `anchor` (genesis or a checkpointed header) at `anchorHeight` whose
@@ -235,7 +235,9 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
         let extendsTip = parentKey == mainChain.last
         if !extendsTip {
             try checkFork(from: parent, height: height, tipHeight: tip.height)
-            if sideBranch.count >= Self.maxSideBranchHeaders {
+            // A header that would make its branch the best is never refused for space (nor is a reorganization).
+            let wouldLead = parent.chainWork.saturatingAdd(work(bits: header.bits)) > tip.chainWork
+            if sideBranch.count >= Self.maxSideBranchHeaders && !wouldLead {
                 pruneSideBranches(tipHeight: tip.height)
                 guard sideBranch.count < Self.maxSideBranchHeaders else {
                     throw HeaderRuleError(

@@ -87,6 +87,8 @@ public final class CarrierClient: Sendable {
         var subscriptions: [Int64: Subscription] = [:]
         var readyWaiters: [CheckedContinuation<Void, Never>] = []
         var lastDenial: String?
+        /// Why the device last ended (or refused to renew) a subscription.
+        var lastSubscriptionEnd: String?
         var closed = false
         var lastPingAt: Double = 0
         var lastPongAt: Double = 0
@@ -122,6 +124,8 @@ public final class CarrierClient: Sendable {
         stateRoot = template.withUnsafeMutableBufferPointer { p in mkdtemp(p.baseAddress!).map { String(cString: $0) } } ?? "/tmp"
         var settings = PluginHostSettings(launcher: nil, stateRoot: stateRoot, readOnlyPaths: [], hostName: "ela-client")
         settings.pingInterval = 5
+        // ela-carrier's reports (messages, links) are its transport: not metered like calls through a gate.
+        settings.unmeteredRequest = { _, method in method.hasPrefix("carrier.") }
         let network = options.network
         let box = HandlerBox()
         supervisor = PluginSupervisor(
@@ -273,6 +277,20 @@ public final class CarrierClient: Sendable {
             return late.map { ($0.key, $0.value) }
         }
         for (_, p) in late { p.continuation.resume(returning: .failure(RemoteError(code: -32006, message: "no reply within \(p.timeoutSeconds) s"))) }
+    }
+
+    /// Why the device last ended, or refused to renew, one of this client's subscriptions (its stream finished then).
+    public var lastSubscriptionEnd: String? { state.withLock { $0.lastSubscriptionEnd } }
+
+    func endSubscription(_ id: Int64, reason: String) {
+        let ended = state.withLock { s -> Subscription? in
+            guard let sub = s.subscriptions.removeValue(forKey: id) else { return nil }
+            s.lastSubscriptionEnd = "\(sub.event): \(reason)"
+            return sub
+        }
+        guard let ended else { return }
+        logger.warning("the device ended a subscription", metadata: ["event": "\(ended.event)", "reason": "\(reason)"])
+        ended.continuation.finish()
     }
 
     func resolve(_ id: Int64, _ r: Result<JSONValue, RemoteError>) {
@@ -474,6 +492,9 @@ public final class CarrierClient: Sendable {
                     for (id, event) in renewed {
                         if case .failure(let e) = await sendSubscribe(id: id, event: event) {
                             logger.warning("subscription not renewed", metadata: ["event": "\(event)", "error": "\(e)"])
+                            // Refused by the device (its grant went meanwhile, or the event did): the stream ends.
+                            // Anything else (no session yet, a lost link, a timeout) is renewed with the next session.
+                            if e.code == RemoteError.denied || e.code == RemoteError.invalidParams { endSubscription(id, reason: e.message) }
                         }
                     }
                 }
@@ -484,14 +505,9 @@ public final class CarrierClient: Sendable {
         case .reply(let id, let result):
             // The device has no session for us (it restarted its side): ask for a new one.
             if case .failure(let e) = result, e.code == -32001 { state.withLock { $0.ready = false } }
-            // An error for a subscription already answered: the device ended it (its grant was revoked or expired).
-            let ended = state.withLock { s -> Subscription? in
-                guard case .failure = result, s.pending[id] == nil else { return nil }
-                return s.subscriptions.removeValue(forKey: id)
-            }
-            if let ended, case .failure(let e) = result {
-                logger.warning("the device ended a subscription", metadata: ["event": "\(ended.event)", "reason": "\(e.message)"])
-                ended.continuation.finish()
+            // The device ended a subscription it had accepted (its grant was revoked or expired).
+            if case .failure(let e) = result, e.code == RemoteError.subscriptionEnded, state.withLock({ $0.pending[id] == nil }) {
+                endSubscription(id, reason: e.message)
                 break
             }
             resolve(id, result)

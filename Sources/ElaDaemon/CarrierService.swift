@@ -444,7 +444,7 @@ final class CarrierService: Sendable {
                         if s.sessions[keyHex]?.subscriptions[id] === sub { s.sessions[keyHex]?.subscriptions[id] = nil }
                     }
                     logger.info("carrier: subscription ended", metadata: ["did": "\(decision.subject)", "event": "\(event)"])
-                    let ended = RemoteError(code: -32000, message: "subscription ended: \(decision.reason) no longer allows \(event)")
+                    let ended = RemoteError(code: RemoteError.subscriptionEnded, message: "subscription ended: \(decision.reason) no longer allows \(event)")
                     await send(keyHex, .reply(id: id, result: .failure(ended)))
                     return
                 }

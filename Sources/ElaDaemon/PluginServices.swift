@@ -120,20 +120,21 @@ final class PluginServices: Sendable {
 
     func relayCall(_ plugin: String, _ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
         guard let gate = late.gate, let host = late.plugins else { return .failure(PluginProtocolError(.notReady, "the agent is starting")) }
-        guard consumes(plugin, host).contains(where: { $0.matches("ela.call") }) else {
-            // Refused before any grant applies, but a decision all the same: audited under the plugin.
-            let reason = "plugin \(plugin) does not consume ela.call in its manifest"
+        // Refused before any signed request is judged, but a decision all the same: audited under the plugin.
+        func refused(_ reason: String, _ kind: PluginProtocolError.Kind) -> Result<JSONValue, PluginProtocolError> {
             let seq = try? gate.audit.append(
                 AuditEntry(
                     at: wallMillis(), subject: "plugin:\(plugin)", caller: .plugin, method: "ela.call", capability: "ela.call",
                     decision: .deny, reason: reason, request: Gate.clipped(JSONWriter.compact(.object(params))))
             ).seq
-            return .failure(PluginProtocolError(.pluginError, "denied: \(reason) (audit #\(seq.map(String.init) ?? "-"))"))
+            return .failure(PluginProtocolError(kind, "denied: \(reason) (audit #\(seq.map(String.init) ?? "-"))"))
         }
+        guard consumes(plugin, host).contains(where: { $0.matches("ela.call") }) else {
+            return refused("plugin \(plugin) does not consume ela.call in its manifest", .pluginError)
+        }
+        // Not judged as an envelope: an object form of a valid one would use up its nonce for a call never made.
         guard let text = params["request"]?.stringValue else {
-            // Denied and audited as a malformed request (subject unknown), like any unreadable envelope.
-            _ = gate.authorize(signedText: params["request"].map { JSONWriter.compact($0) } ?? "", nowMillis: wallMillis())
-            return .failure(PluginProtocolError(.invalidParams, "ela.call: \"request\" must be the signed request's JSON text"))
+            return refused("ela.call: \"request\" must be the signed request's JSON text", .invalidParams)
         }
         let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis())
         guard decision.allowed, let request else {

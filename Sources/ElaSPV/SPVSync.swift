@@ -38,7 +38,7 @@ public struct SPVSync: Sendable {
     public private(set) var phase: Phase = .handshaking
     public private(set) var peerVersion: VersionMessage?
     var gotVerack = false
-    /// Filtered blocks asked for and not yet received, in order.
+    /// Filtered blocks asked for and not yet received.
     var requested: Set<Hash256> = []
     /// The last merkleblock's matched transactions still to arrive: txid -> position in the block.
     var awaitedTransactions: [Hash256: UInt32] = [:]
@@ -103,7 +103,9 @@ public struct SPVSync: Sendable {
                 requested.insert(hash)
                 unknown.append(hash)
             }
-            lastInvWasFull = blocks.count >= Self.maxBlocksPerInv || deferred
+            // Set here, cleared only by the getblocks it leads to: a one-block announcement arriving meanwhile must
+            // not end the catch-up.
+            if blocks.count >= Self.maxBlocksPerInv || deferred { lastInvWasFull = true }
             if !unknown.isEmpty {
                 phase = .syncing
                 send.append(.getdata(unknown.map { InventoryVector(.filteredBlock, $0) }))
@@ -134,6 +136,7 @@ public struct SPVSync: Sendable {
             do { matches = try m.tree.extractMatches(expectedRoot: m.header.merkleRoot) } catch {
                 throw SPVPeerError("invalid Merkle proof for block \(hash): \(error)")
             }
+            var kept = true
             do {
                 let result = try chain.add(m.header, now: now)
                 switch result {
@@ -145,19 +148,24 @@ public struct SPVSync: Sendable {
                 // Out of order (e.g. an announcement while we are behind): ask again from our tip.
                 send.append(.getblocks(locator: chain.locator(), stop: .zero))
                 return (send, events)
+            } catch let e as HeaderRuleError where e.rule == .sideBranchLimit {
+                // Our memory bound, not the peer's fault: the block is not kept, the transactions it proves are
+                // read and dropped.
+                kept = false
             } catch {
                 throw SPVPeerError("block \(hash) broke a chain rule: \(error)")
             }
             for match in matches { awaitedTransactions[match.txid] = match.index }
-            awaitedBlock = matches.isEmpty ? nil : hash
+            awaitedBlock = matches.isEmpty || !kept ? nil : hash
         case .tx(let raw):
             let tx: ChainTransaction
             do { tx = try ChainTransaction(bytes: raw) } catch { throw SPVPeerError("malformed transaction: \(error)") }
             let txid = tx.txid
-            guard let position = awaitedTransactions.removeValue(forKey: txid), let block = awaitedBlock else {
+            guard let position = awaitedTransactions.removeValue(forKey: txid) else {
                 throw SPVPeerError("transaction \(txid) was not proven by the last merkleblock")
             }
-            if tx.kind == .registerDID, let text = String(validating: tx.payload, as: UTF8.self),
+            // No block: the last merkleblock was not kept, so what it proves is not stored either.
+            if let block = awaitedBlock, tx.kind == .registerDID, let text = String(validating: tx.payload, as: UTF8.self),
                 case .request(let request)? = try? DIDObject(text: text), let did = try? request.subjectDID()
             {
                 do {

@@ -122,6 +122,10 @@ import Testing
         } catch {
             #expect(error.rule == .sideBranchLimit && error.height == 10, "\(error)")
         }
+        // A header that would lead is still taken: the bound never blocks a reorganization.
+        var overtaken = chain
+        let lead = RegnetMiner.mine(on: sibling(0, of: main[8]), tag: 7)
+        #expect(try overtaken.add(lead, now: now) == .reorganized(disconnected: [main[9].hash], connected: [sibling(0, of: main[8]).hash, lead.hash]))
         // Once the tip is more than the reorganization limit above them they are dropped, and forks fit again.
         let more = RegnetMiner.chain(on: main[9], count: 4)
         for h in more { #expect(try chain.add(h, now: now) == .extendedTip) }
