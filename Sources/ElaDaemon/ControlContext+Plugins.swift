@@ -212,12 +212,12 @@ extension ControlContext {
             }
             let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis(), action: .subscribe)
             guard decision.allowed, let event = request?.method else {
-                throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
+                // The gate allows only events some manifest declares; for any other, say which there are.
+                let known = decision.capability == nil ? " (known events: \(plugins.eventNames.joined(separator: ", ")))" : ""
+                throw ControlError(
+                    code: ControlError.denied, message: "denied: \(decision.reason)\(known) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
             }
             allowedBy = decision
-            guard plugins.capability(ofEvent: event) != nil else {
-                throw ControlError(code: ControlError.invalidParams, message: "\(event) is not an event (known: \(plugins.eventNames.joined(separator: ", ")))")
-            }
             patterns = [event]
         } else {
             patterns = try params.optionalStrings("patterns") ?? ["*"]

@@ -65,6 +65,8 @@ import Testing
         // Sensor readings: refused without the subscribe capability, delivered with it.
         let refused = try ctl(socket, ["events", "sensors.reading", "--as", alice, "--count", "1"])
         #expect(refused.status == 1 && refused.stderr.contains("no grant for sensors.subscribe"), "\(refused.stderr)")
+        let unknown = try ctl(socket, ["events", "sensors.raining", "--as", alice, "--count", "1"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("unknown event (known events: gpio.edge, sensors.reading)"), "\(unknown.stderr)")
         #expect(try ctl(socket, ["grant", "add", did, "sensors.subscribe"]).status == 0)
         let readings = try ctl(socket, ["events", "sensors.reading", "--as", alice, "--count", "3"])
         #expect(readings.status == 0)
