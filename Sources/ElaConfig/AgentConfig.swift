@@ -57,6 +57,9 @@ public struct AgentConfig: Sendable, Equatable {
     public var pluginSandbox = true
     /// Seconds between health pings to each plugin.
     public var pluginPingSeconds: Double = 5
+    /// A plugin's own requests through the gate (an MQTT bridge's relayed calls, say) answered per second, twice
+    /// as many in a burst; more are answered `busy`.
+    public var pluginRequestsPerSecond: Double = 500
     /// `[mqtt]`: the MQTT bridge plugin's settings (nil: the plugin's defaults).
     public var mqtt: MQTTSettings? = nil
     /// `[carrier]`: the Tox network ela-carrier joins (defaults: no nodes, so the carrier stays off).
@@ -162,6 +165,10 @@ public struct AgentConfig: Sendable, Equatable {
                 guard ping >= 0.1 && ping <= 3600 else { throw fail("plugins", "ping_seconds", "must be 0.1...3600") }
                 config.pluginPingSeconds = ping
             }
+            if let rate = p.requests_per_second {
+                guard rate >= 1 && rate <= 100_000 else { throw fail("plugins", "requests_per_second", "must be 1...100000") }
+                config.pluginRequestsPerSecond = rate
+            }
         }
         if let m = file.mqtt { config.mqtt = try MQTTSettings(m) { key, message in fail("mqtt", key, message) } }
         if let c = file.carrier { config.carrier = try CarrierSettings(c) { key, message in fail("carrier", key, message) } }
@@ -258,6 +265,7 @@ struct ConfigFile: Decodable {
         var enable: [String]?
         var sandbox: Bool?
         var ping_seconds: Double?
+        var requests_per_second: Double?
     }
     var agent: Agent?
     var plugins: Plugins?

@@ -62,6 +62,7 @@ enum PluginSetup {
         settings.pingInterval = config.pluginPingSeconds
         settings.pingTimeout = min(3, config.pluginPingSeconds)
         settings.unmeteredRequest = { PluginServices.isTransport(plugin: $0, method: $1) }
+        settings.pluginRequestsPerSecond = config.pluginRequestsPerSecond
         var enabled = config.pluginsEnabled ?? board?.defaultPlugins ?? []
         if config.carrier.isEnabled && !enabled.contains("carrier") { enabled.append("carrier") }
         return PluginHost(

@@ -12,6 +12,8 @@ import Testing
         #expect(config.stateDir == defaults.stateDir)
         #expect(config.logLevel == .info)
         #expect(config.controlSocketMode == 0o660)
+        #expect(config.pluginPingSeconds == defaults.pluginPingSeconds)
+        #expect(config.pluginRequestsPerSecond == defaults.pluginRequestsPerSecond)
         #expect(config.effectiveProtection == .machineSecret(path: "/var/lib/ela-agent/machine.key"))
         #expect(try AgentConfig.parse("") == AgentConfig())
     }
@@ -40,6 +42,9 @@ import Testing
             [control]
             socket_mode = "0600"
             socket_group = "ela-agent"
+            [plugins]
+            ping_seconds = 2.5
+            requests_per_second = 2000
             """)
         #expect(c.board == "raspberry-pi-4b")
         #expect(c.databasePath == "/srv/ela/agent.db")
@@ -48,6 +53,7 @@ import Testing
         #expect(c.kdf == .interactive)
         #expect(c.controlSocketMode == 0o600)
         #expect(c.controlSocketGroup == "ela-agent")
+        #expect(c.pluginPingSeconds == 2.5 && c.pluginRequestsPerSecond == 2000)
     }
 
     /// Each bad file is rejected with the key and the line it is on.
@@ -65,6 +71,7 @@ import Testing
         ("[spv]\nnetwork = \"moon\"\n", "spv.network", 2),
         ("[spv]\n\npeers = [\"nohost\"]\n", "spv.peers[0]", 3),
         ("[spv]\nconfirmations = 0\n", "spv.confirmations", 2),
+        ("[plugins]\nrequests_per_second = 0\n", "plugins.requests_per_second", 2),
     ])
     func invalidValuesNameKeyAndLine(_ text: String, _ key: String, _ line: Int) {
         do {
