@@ -176,6 +176,10 @@ struct RemoteCommand: ParsableCommand {
         @Argument(help: "Event, e.g. sensors.reading.") var event: String
         @Option(name: .long, help: "Stop after this many events (0: run until interrupted).") var count = 0
 
+        func validate() throws {
+            guard count >= 0 else { throw ValidationError("--count must be 0 (no limit) or more, found \(count)") }
+        }
+
         func run() throws {
             let client = try network.client()
             let timeout = network.timeout

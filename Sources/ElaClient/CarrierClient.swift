@@ -285,7 +285,7 @@ public final class CarrierClient: Sendable {
     func endSubscription(_ id: Int64, reason: String) {
         let ended = state.withLock { s -> Subscription? in
             guard let sub = s.subscriptions.removeValue(forKey: id) else { return nil }
-            s.lastSubscriptionEnd = "\(sub.event): \(reason)"
+            s.lastSubscriptionEnd = reason
             return sub
         }
         guard let ended else { return }
@@ -463,7 +463,7 @@ public final class CarrierClient: Sendable {
                 logger.error("cannot sign the session proof", metadata: ["error": "\(error)"])
             }
         case .ready(let challenge):
-            enum Opened { case stale, confirmed, first, again([(Int64, String)]) }
+            enum Opened { case stale, confirmed, first, again([Int64]) }
             let opened = state.withLock { s -> Opened in
                 // A ready for a challenge we no longer hold (the device replaced that session): ours is still to come.
                 if let challenge, let ours = s.challenge, challenge != ours { return .stale }
@@ -475,26 +475,27 @@ public final class CarrierClient: Sendable {
                 s.helloInterval = options.helloRetrySeconds
                 s.lastDenial = nil
                 guard s.sessions > 1 else { return .first }
-                // The device forgot the subscriptions with the old session. Renewed under fresh ids, in order: the
-                // new session's replay window refuses ids far below one it has seen.
-                var renewed: [(Int64, String)] = []
-                for (old, sub) in s.subscriptions.sorted(by: { $0.key < $1.key }) {
-                    let id = s.nextID
-                    s.nextID += 1
-                    s.subscriptions[old] = nil
-                    s.subscriptions[id] = sub
-                    renewed.append((id, sub.event))
-                }
-                return .again(renewed)
+                // The device forgot the subscriptions with the old session: each is renewed below.
+                return .again(s.subscriptions.keys.sorted())
             }
             if case .again(let renewed) = opened, !renewed.isEmpty {
                 Task { [self] in
-                    for (id, event) in renewed {
+                    for old in renewed {
+                        // A fresh id taken just before sending, in order: the new session's replay window refuses
+                        // ids far below one it has seen (calls made meanwhile take ids too).
+                        let moved = state.withLock { s -> (id: Int64, event: String)? in
+                            guard let sub = s.subscriptions.removeValue(forKey: old) else { return nil }
+                            defer { s.nextID += 1 }
+                            s.subscriptions[s.nextID] = sub
+                            return (s.nextID, sub.event)
+                        }
+                        guard let moved else { continue }
+                        let (id, event) = moved
                         if case .failure(let e) = await sendSubscribe(id: id, event: event) {
                             logger.warning("subscription not renewed", metadata: ["event": "\(event)", "error": "\(e)"])
-                            // Refused by the device (its grant went meanwhile, or the event did): the stream ends.
-                            // Anything else (no session yet, a lost link, a timeout) is renewed with the next session.
-                            if e.code == RemoteError.denied || e.code == RemoteError.invalidParams { endSubscription(id, reason: e.message) }
+                            // Denied by the gate (the grant went meanwhile): the stream ends. Anything else (no session
+                            // yet, a lost link, a timeout, a refused message) is renewed with the next session.
+                            if e.code == RemoteError.denied { endSubscription(id, reason: e.message) }
                         }
                     }
                 }

@@ -352,12 +352,15 @@ final class CarrierService: Sendable {
         guard let gate = late.gate else { return .failure(RemoteError(code: -32002, message: "the agent is starting")) }
         let action: GateAction = kind == "subscribe" ? .subscribe : .call
         func denied(_ d: GateDecision) -> RemoteError {
-            RemoteError(code: -32000, message: "denied: \(d.reason) (audit #\(d.auditSeq.map(String.init) ?? "-"))")
+            // No audit row: the gate could not decide (its log is unavailable), which is no verdict on the DApp.
+            RemoteError(
+                code: d.auditSeq == nil ? RemoteError.unavailable : RemoteError.denied,
+                message: "denied: \(d.reason) (audit #\(d.auditSeq.map(String.init) ?? "-"))")
         }
         switch request {
         case .sealed(let body, let tag):
             guard let key = session.macKey else {
-                return .failure(RemoteError(code: -32000, message: "this session has no session key: send signed requests"))
+                return .failure(RemoteError(code: RemoteError.messageRefused, message: "this session has no session key: send signed requests"))
             }
             // Not from the session's DApp (its key is in neither carrier): not a caller's request, so logged, not audited.
             let opened: (method: String, params: JSONObject)
@@ -365,7 +368,7 @@ final class CarrierService: Sendable {
             case .success(let o): opened = o
             case .failure(let e):
                 logger.warning("carrier: refused a sealed message", metadata: ["did": "\(session.did)", "error": "\(e)"])
-                return .failure(RemoteError(code: -32000, message: e.message))
+                return .failure(RemoteError(code: RemoteError.messageRefused, message: e.message))
             }
             let fresh = state.withLock { s -> Bool in
                 guard s.sessions[keyHex]?.challenge == session.challenge else { return false }
@@ -373,7 +376,7 @@ final class CarrierService: Sendable {
             }
             guard fresh else {
                 logger.warning("carrier: refused a replayed or stale message id", metadata: ["did": "\(session.did)", "id": "\(id)"])
-                return .failure(RemoteError(code: -32000, message: "message id \(id) replayed, too old, or from an ended session"))
+                return .failure(RemoteError(code: RemoteError.messageRefused, message: "message id \(id) replayed, too old, or from an ended session"))
             }
             let decision = gate.authorize(
                 .session(did: session.did, method: opened.method, params: opened.params, request: body, session: "\(session.name), message \(id)"),
@@ -386,7 +389,7 @@ final class CarrierService: Sendable {
                 guard claimed.did == session.did else {
                     let reason = "request signed by \(claimed.did), but this session belongs to \(session.did)"
                     audit(subject: claimed.did.description, allow: false, reason: reason, request: text, method: claimed.method)
-                    return .failure(RemoteError(code: -32000, message: "denied: \(reason)"))
+                    return .failure(RemoteError(code: RemoteError.denied, message: "denied: \(reason)"))
                 }
                 (decision, signed) = (gate.authorize(.signed(claimed, rawJSON: text), nowMillis: wallMillis(), action: action), claimed)
             } else {

@@ -213,7 +213,7 @@ extension ControlContext {
             let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis(), action: .subscribe)
             guard decision.allowed, let event = request?.method else {
                 // The gate allows only events some manifest declares; for any other, say which there are.
-                let known = decision.capability == nil ? " (known events: \(plugins.eventNames.joined(separator: ", ")))" : ""
+                let known = request != nil && decision.capability == nil ? " (known events: \(plugins.eventNames.joined(separator: ", ")))" : ""
                 throw ControlError(
                     code: ControlError.denied, message: "denied: \(decision.reason)\(known) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
             }

@@ -145,9 +145,10 @@ public struct SPVSync: Sendable {
                 case .sideBranch, .duplicate: break
                 }
             } catch let e as HeaderRuleError where e.rule == .unknownParent {
-                // Out of order (e.g. an announcement while we are behind): ask again from our tip.
+                // Out of order (e.g. an announcement while we are behind): not kept, asked for again from our tip.
+                // The transactions it proves still come; they are read and dropped.
                 send.append(.getblocks(locator: chain.locator(), stop: .zero))
-                return (send, events)
+                kept = false
             } catch let e as HeaderRuleError where e.rule == .sideBranchLimit {
                 // Our memory bound, not the peer's fault: the block is not kept, the transactions it proves are
                 // read and dropped.

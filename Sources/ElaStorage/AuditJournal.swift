@@ -374,13 +374,14 @@ final class AuditJournal: Sendable {
 
     // MARK: File helpers
 
-    /// Takes the journal's lock, waiting up to 50 ms: a child this process is spawning holds a copy of a just-closed
-    /// descriptor, and so the lock, until its exec; a lock held longer than that is another agent's.
+    /// Takes the journal's lock, waiting up to 250 ms: a child this process is spawning holds a copy of a
+    /// just-closed descriptor, and so the lock, until its exec (later on a loaded machine); a lock held longer than
+    /// that is another agent's.
     private static func lockExclusively(_ fd: Int32) -> Bool {
-        for _ in 0..<20 {
+        for _ in 0..<50 {
             if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
-            guard errno == EWOULDBLOCK || errno == EINTR else { return false }
-            usleep(2500)
+            guard errno == EWOULDBLOCK else { return false }
+            usleep(5000)
         }
         return false
     }

@@ -130,6 +130,34 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         #expect(more.map(\.hash) == flood.suffix(1000).prefix(500).map(\.hash))
     }
 
+    @Test func aBlockBeforeItsParentIsAskedForAgainAndItsTransactionsDoNotBanThePeer() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        var chain = try SPVChain(parameters: .elaRegnet, store: store)
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
+        try handshake(&session, &chain, peerHeight: 0)
+        var net = Devnet()
+        let (key, doc) = try identity()
+        let create = try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key)
+        net.mine()
+        net.mine([try didRequestTransaction(create, did: doc.subject)])
+        // Block 2 (with the DID transaction) arrives first: not kept, asked for again, its transaction read and dropped.
+        let early = net.serve(net.blocks[1])
+        #expect(early.count == 2)
+        let out = try session.handle(early[0], chain: &chain, now: net.time + 10)
+        guard case .getblocks? = out.send.last else {
+            Issue.record("expected getblocks, got \(out.send)")
+            return
+        }
+        #expect(try session.handle(early[1], chain: &chain, now: net.time + 10).events.isEmpty)
+        #expect(chain.tip.height == 0)
+        // In order, both are kept and the DID is anchored.
+        let events = try sync(&session, &chain, net, announce: net.blocks)
+        #expect(chain.tip.height == 2)
+        #expect(events.contains { if case .anchored(let did, _, _) = $0 { return did == doc.subject.description } else { return false } })
+    }
+
     @Test func aPublishedDIDBecomesVerifiedAfterSixConfirmations() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
