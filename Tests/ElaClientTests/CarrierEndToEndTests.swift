@@ -285,7 +285,9 @@ extension Result {
             guard a.sessionCount > sessionsBeforeKill, a.isReady else { return false }
             return (try? await a.call("gpio.read", ["pin": "LED0"], timeoutSeconds: 5))?["value"] == 1
         }
-        #expect(recovered, "session recovered after SIGKILL of ela-carrier (sessions \(a.sessionCount), hellos \(a.helloCount))")
+        #expect(
+            recovered,
+            "session recovered after SIGKILL of ela-carrier (sessions \(a.sessionCount), hellos \(a.helloCount), ready \(a.isReady)); agent log: \(agent.process.stderr.suffix(6000))")
         let recoveryTime = clock.now - killedAt
         #expect(try carrierPID(agent) != pid)
         // Subscriptions are renewed on the new session.
