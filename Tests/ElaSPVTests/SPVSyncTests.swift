@@ -53,6 +53,16 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         return (key, try DIDDocument.primitive(for: key.publicKey, now: now).signed(with: key, created: now))
     }
 
+    /// A devnet of two blocks, the second registering a fresh DID, and that DID's document.
+    func devnetRegisteringADID() throws -> (Devnet, ElaPrivateKey, DIDDocument) {
+        var net = Devnet()
+        let (key, doc) = try identity()
+        let create = try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key)
+        net.mine()
+        net.mine([try didRequestTransaction(create, did: doc.subject)])
+        return (net, key, doc)
+    }
+
     /// Version and verack from a peer at `peerHeight`.
     func handshake(_ session: inout SPVSync, _ chain: inout SPVChain, peerHeight: UInt64) throws {
         let version = VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: peerHeight, relay: true)
@@ -137,11 +147,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         var chain = try SPVChain(parameters: .elaRegnet, store: store)
         var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
         try handshake(&session, &chain, peerHeight: 0)
-        var net = Devnet()
-        let (key, doc) = try identity()
-        let create = try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key)
-        net.mine()
-        net.mine([try didRequestTransaction(create, did: doc.subject)])
+        let (net, _, doc) = try devnetRegisteringADID()
         // Block 2 (with the DID transaction) arrives first: not kept, asked for again, its transaction read and dropped.
         let early = net.serve(net.blocks[1])
         #expect(early.count == 2)
@@ -166,11 +172,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
         try handshake(&session, &chain, peerHeight: 0)
 
-        var net = Devnet()
-        let (key, doc) = try identity()
-        let create = try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key)
-        net.mine()
-        net.mine([try didRequestTransaction(create, did: doc.subject)])
+        var (net, key, doc) = try devnetRegisteringADID()
         var events = try sync(&session, &chain, net, announce: net.blocks)
         #expect(events.contains { if case .anchored(let did, _, _) = $0 { return did == doc.subject.description } else { return false } })
         #expect(chain.tip.height == 2)
