@@ -145,8 +145,6 @@ public struct RemoteError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let unavailable: Int64 = -32004
     /// A session message the device did not take as the DApp's: a bad tag, a replayed or too old id, no session key.
     public static let messageRefused: Int64 = -32010
-    /// A param or event name the device does not take.
-    public static let invalidParams: Int64 = -32602
     /// Sent for a subscription's id once the subscription has ended (its grant was revoked or expired): no more
     /// events follow.
     public static let subscriptionEnded: Int64 = -32009

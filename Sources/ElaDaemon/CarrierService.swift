@@ -424,8 +424,9 @@ final class CarrierService: Sendable {
         case .success(let c): (event, decision) = (c.method, c.decision)
         case .failure(let e): return .failure(e)
         }
-        guard let host = late.plugins, let gate = late.gate, host.capability(ofEvent: event) != nil else {
-            return .failure(RemoteError(code: -32602, message: "\(event) is not an event"))
+        // Allowed, so some manifest declares the event (the gate denies an unknown one).
+        guard let host = late.plugins, let gate = late.gate else {
+            return .failure(RemoteError(code: -32002, message: "the agent is starting"))
         }
         let sub = host.events.subscribe(patterns: [event], capacity: 256)
         let kept = state.withLock { s -> Bool in

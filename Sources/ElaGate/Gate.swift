@@ -202,11 +202,10 @@ public final class Gate: Sendable {
             if let broken = credential.constraints.violation(by: params) {
                 violation = violation ?? broken
             } else {
-                var verdict = Verdict.allow(
+                return .allow(
                     "credential \(credential.id) (\(pattern))", credentialID: credential.id.description,
-                    validUntil: credential.credential.expirationDate.secondsSince1970)
-                verdict.credentialIssuer = credential.credential.issuer.description
-                return verdict
+                    validUntil: credential.credential.expirationDate.secondsSince1970,
+                    credentialIssuer: credential.credential.issuer.description)
             }
         }
         if let violation { return .deny(violation.description) }
@@ -246,8 +245,12 @@ public final class Gate: Sendable {
         var validUntil: Int64?
         var credentialIssuer: String?
 
-        static func allow(_ reason: String, grantID: Int64? = nil, credentialID: String? = nil, validUntil: Int64? = nil) -> Verdict {
-            Verdict(allowed: true, reason: reason, grantID: grantID, credentialID: credentialID, validUntil: validUntil, credentialIssuer: nil)
+        static func allow(
+            _ reason: String, grantID: Int64? = nil, credentialID: String? = nil, validUntil: Int64? = nil, credentialIssuer: String? = nil
+        ) -> Verdict {
+            Verdict(
+                allowed: true, reason: reason, grantID: grantID, credentialID: credentialID, validUntil: validUntil,
+                credentialIssuer: credentialIssuer)
         }
         static func deny(_ reason: String) -> Verdict { Verdict(allowed: false, reason: reason) }
     }

@@ -73,12 +73,18 @@ import Testing
         #expect(chain.tip.height == 7)
     }
 
-    @Test func reorgDeeperThanTheLimitIsRefused() throws {
+    /// A regnet chain that allows reorganizations 3 deep, and its first 10 headers on top of genesis.
+    func tenHeadersWithReorgLimitThree() throws -> (HeaderChain<ELAHeader>, [ELAHeader]) {
         var p = ChainParameters.elaRegnet
         p.reorgDepthLimit = 3
         var chain = RegnetMiner.newChain(p)
         let main = RegnetMiner.chain(on: RegnetMiner.genesis, count: 10)
         for h in main { try chain.add(h, now: now) }
+        return (chain, main)
+    }
+
+    @Test func reorgDeeperThanTheLimitIsRefused() throws {
+        var (chain, main) = try tenHeadersWithReorgLimitThree()
         // Fork at height 6: four blocks below the tip (10).
         let deep = RegnetMiner.mine(on: main[5], tag: 2)
         #expect(
@@ -104,11 +110,7 @@ import Testing
     }
 
     @Test func sideBranchesAreBoundedAndTheDeepOnesPruned() throws {
-        var p = ChainParameters.elaRegnet
-        p.reorgDepthLimit = 3
-        var chain = RegnetMiner.newChain(p)
-        let main = RegnetMiner.chain(on: RegnetMiner.genesis, count: 10)
-        for h in main { try chain.add(h, now: now) }
+        var (chain, main) = try tenHeadersWithReorgLimitThree()
         // Siblings of the tip cost nothing on regnet: the chain keeps a bounded number.
         let limit = HeaderChain<ELAHeader>.maxSideBranchHeaders
         func sibling(_ i: Int, of parent: ELAHeader) -> ELAHeader {

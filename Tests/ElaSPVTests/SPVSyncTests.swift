@@ -63,11 +63,14 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         return (net, key, doc)
     }
 
-    /// Version and verack from a peer at `peerHeight`.
-    func handshake(_ session: inout SPVSync, _ chain: inout SPVChain, peerHeight: UInt64) throws {
+    /// A regnet chain in `store` and a session that has had version and verack from a peer at `peerHeight`.
+    func handshakenSession(_ store: AgentStore, peerHeight: UInt64) throws -> (SPVChain, SPVSync) {
+        var chain = try SPVChain(parameters: .elaRegnet, store: store)
+        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
         let version = VersionMessage(version: 20000, services: 0, timestamp: 1, port: 0, nonce: 2, height: peerHeight, relay: true)
         _ = try session.handle(.version(version), chain: &chain, now: 1)
         _ = try session.handle(.verack, chain: &chain, now: 1)
+        return (chain, session)
     }
 
     /// Drives a session against the devnet until it has nothing more to ask.
@@ -113,9 +116,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
     @Test func aFloodOfAnnouncedBlocksIsAskedForAFewHundredAtATime() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var chain = try SPVChain(parameters: .elaRegnet, store: try AgentStore(path: dir.path + "/agent.db"))
-        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        try handshake(&session, &chain, peerHeight: 9)
+        var (chain, session) = try handshakenSession(try AgentStore(path: dir.path + "/agent.db"), peerHeight: 9)
         // The most an inv may carry, all unknown (made-up hashes), then the same again.
         let flood = (0..<50_000).map { i -> InventoryVector in
             var bytes = [UInt8](repeating: 0, count: 32)
@@ -144,9 +145,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let store = try AgentStore(path: dir.path + "/agent.db")
-        var chain = try SPVChain(parameters: .elaRegnet, store: store)
-        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        try handshake(&session, &chain, peerHeight: 0)
+        var (chain, session) = try handshakenSession(store, peerHeight: 0)
         let (net, _, doc) = try devnetRegisteringADID()
         // Block 2 (with the DID transaction) arrives first: not kept, asked for again, its transaction read and dropped.
         let early = net.serve(net.blocks[1])
@@ -168,9 +167,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let store = try AgentStore(path: dir.path + "/agent.db")
-        var chain = try SPVChain(parameters: .elaRegnet, store: store)
-        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        try handshake(&session, &chain, peerHeight: 0)
+        var (chain, session) = try handshakenSession(store, peerHeight: 0)
 
         var (net, key, doc) = try devnetRegisteringADID()
         var events = try sync(&session, &chain, net, announce: net.blocks)
@@ -215,9 +212,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let store = try AgentStore(path: dir.path + "/agent.db")
-        var chain = try SPVChain(parameters: .elaRegnet, store: store)
-        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        try handshake(&session, &chain, peerHeight: 0)
+        var (chain, session) = try handshakenSession(store, peerHeight: 0)
 
         var net = Devnet()
         let (key, doc) = try identity()
@@ -247,9 +242,7 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
     @Test func peersThatLieAreDropped() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        var chain = try SPVChain(parameters: .elaRegnet, store: try AgentStore(path: dir.path + "/agent.db"))
-        var session = SPVSync(filter: SPVSync.didRequestFilter(), nonce: 1)
-        try handshake(&session, &chain, peerHeight: 0)
+        var (chain, session) = try handshakenSession(try AgentStore(path: dir.path + "/agent.db"), peerHeight: 0)
         var net = Devnet()
         let (key, doc) = try identity()
         let tx = try didRequestTransaction(try IDChainRequest.make(.create, document: doc, signKey: try #require(doc.defaultKeyId), key: key), did: doc.subject)
