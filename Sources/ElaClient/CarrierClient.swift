@@ -506,8 +506,11 @@ public final class CarrierClient: Sendable {
         case .reply(let id, let result):
             // The device has no session for us (it restarted its side): ask for a new one.
             if case .failure(let e) = result, e.code == -32001 { state.withLock { $0.ready = false } }
-            // The device ended a subscription it had accepted (its grant was revoked or expired).
-            if case .failure(let e) = result, e.code == RemoteError.subscriptionEnded, state.withLock({ $0.pending[id] == nil }) {
+            // The device ended a subscription it had accepted (its grant was revoked or expired), or denied a renewal
+            // whose wait had already timed out here: either way no event will come for it any more.
+            if case .failure(let e) = result, e.code == RemoteError.subscriptionEnded || e.code == RemoteError.denied,
+                state.withLock({ $0.pending[id] == nil })
+            {
                 endSubscription(id, reason: e.message)
                 break
             }

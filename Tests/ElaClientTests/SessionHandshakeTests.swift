@@ -73,6 +73,23 @@ import Testing
         #expect(renewed, "\(client.state.withLock { (Array($0.subscriptions.keys), $0.nextID) })")
     }
 
+    /// A renewal whose wait timed out here and that the device denied afterwards: its stream ends then, not with the
+    /// next session. A late denial of a plain call touches no subscription.
+    @Test func aLateDenialOfARenewalEndsItsStream() async throws {
+        let client = try makeClient()
+        defer { Task { await client.close() } }
+        let (stream, continuation) = AsyncStream.makeStream(of: CarrierClient.Event.self)
+        client.state.withLock { $0.subscriptions[7] = CarrierClient.Subscription(event: "sensors.reading", continuation: continuation) }
+        await client.received(.reply(id: 3, result: .failure(RemoteError(code: RemoteError.denied, message: "no grant for gpio.read"))))
+        #expect(client.state.withLock { Array($0.subscriptions.keys) } == [7])
+        await client.received(.reply(id: 7, result: .failure(RemoteError(code: RemoteError.denied, message: "no grant covers sensors.subscribe"))))
+        #expect(client.state.withLock { $0.subscriptions.isEmpty })
+        #expect(client.lastSubscriptionEnd == "no grant covers sensors.subscribe")
+        var events = 0
+        for await _ in stream { events += 1 }
+        #expect(events == 0, "the stream finished")
+    }
+
     @Test func withoutADeviceKeyOrWithSignedCallsThereIsNoSessionKey() async throws {
         let client = try makeClient()
         defer { Task { await client.close() } }
