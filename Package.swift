@@ -295,7 +295,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaDaemonTests",
-            dependencies: ["ElaDaemon", "ElaTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ElaDaemon", "ElaTestSupport", "ElaStorage", "ElaIdentity", "ElaCarrier", "ElaCrypto", "ElaPluginHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ElaLoopExecutorTests",

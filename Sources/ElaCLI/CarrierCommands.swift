@@ -114,12 +114,18 @@ struct RemoteCommand: ParsableCommand {
         @Option(name: .long, help: "Bootstrap node host:port:<64 hex key> (repeatable).") var bootstrap: [String] = []
         @Option(name: .long, help: "TCP relay host:port:<64 hex key> (repeatable).") var relay: [String] = []
         @Flag(name: .long, help: "TCP relays only (no UDP).") var noUDP = false
-        @Option(name: .long, help: "Seconds to wait for the session.") var timeout: Double = 60
+        @Option(name: .long, help: "Seconds to wait for the session (1-86400).") var timeout: Double = 60
+
+        func validate() throws {
+            // NaN or a huge value would skip the wait and trap turning it into whole seconds.
+            guard timeout.isFinite, (1...86_400).contains(timeout) else { throw ValidationError("--timeout must be 1-86400 seconds") }
+            for s in bootstrap + relay { _ = try nodes([s]) }
+        }
 
         func nodes(_ list: [String]) throws -> [CarrierSettings.Node] {
             try list.map { s in
                 let parts = s.split(separator: ":").map(String.init)
-                guard parts.count == 3, let port = Int(parts[1]), parts[2].utf8.count == 64 else {
+                guard parts.count == 3, let port = Int(parts[1]), (1...65535).contains(port), parts[2].utf8.count == 64 else {
                     throw ValidationError("'\(s)' must be host:port:<64 hex digit key>")
                 }
                 return CarrierSettings.Node(host: parts[0], port: port, publicKey: parts[2].lowercased())

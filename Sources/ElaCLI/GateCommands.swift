@@ -179,7 +179,7 @@ struct OwnerCommand: ParsableCommand {
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "The hash-chained log of every gate decision.", subcommands: [List.self, Verify.self])
+        commandName: "audit", abstract: "The hash-chained log of every gate decision.", subcommands: [List.self, Verify.self, Prune.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The newest audit rows, oldest first.")
@@ -209,6 +209,28 @@ struct AuditCommand: ParsableCommand {
             let r = try callAgent(options, "audit.verify")
             if options.json { print(JSONWriter.pretty(r)) } else { print(r["summary"]?.stringValue ?? "-") }
             if r["ok"]?.boolValue != true { throw ExitCode(1) }
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply the [audit] retention limits now (the agent does every few minutes).",
+            discussion: """
+                Removes the oldest rows past max_rows / max_age_days in agent.toml, after checking them against the chain; \
+                the rest still verifies from where the cut ended. A row that does not verify stops it (kept as evidence).
+                """)
+        @OptionGroup var options: DaemonOptions
+
+        func run() throws {
+            let r = try callAgent(options, "audit.prune")
+            if options.json { return print(JSONWriter.pretty(r)) }
+            let limits = "max_rows \(r["maxRows"].map(JSONWriter.compact) ?? "-"), max_age_days \(r["maxAgeDays"].map(JSONWriter.compact) ?? "-")"
+            let removed = r["removed"]?.numberValue?.int64Value ?? 0
+            if let through = r["pruned"]?["throughSeq"]?.numberValue?.int64Value {
+                print("removed \(removed) row(s) (\(limits)); the log now starts after row \(through)")
+            } else {
+                print("removed \(removed) row(s) (\(limits)); nothing was ever removed")
+            }
         }
     }
 }

@@ -148,4 +148,7 @@ public struct RemoteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Sent for a subscription's id once the subscription has ended (its grant was revoked or expired): no more
     /// events follow.
     public static let subscriptionEnded: Int64 = -32009
+    /// The session holds as many subscriptions as the device keeps for one (each costs a queue and a task); they end
+    /// with the session.
+    public static let tooManySubscriptions: Int64 = -32011
 }

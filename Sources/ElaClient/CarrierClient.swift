@@ -176,7 +176,9 @@ public final class CarrierClient: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let why = state.withLock { $0.lastDenial }
-        throw CarrierProtocolError("no session with \(device.userID) within \(Int(timeoutSeconds)) s" + (why.map { ": \($0)" } ?? ""))
+        // Whole seconds when it is one (Int() of a NaN or huge value would trap).
+        let seconds = timeoutSeconds == timeoutSeconds.rounded() && abs(timeoutSeconds) < 1e15 ? "\(Int64(timeoutSeconds))" : "\(timeoutSeconds)"
+        throw CarrierProtocolError("no session with \(device.userID) within \(seconds) s" + (why.map { ": \($0)" } ?? ""))
     }
 
     public var isReady: Bool { state.withLock { $0.ready } }

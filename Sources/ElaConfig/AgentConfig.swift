@@ -64,6 +64,10 @@ public struct AgentConfig: Sendable, Equatable {
     public var mqtt: MQTTSettings? = nil
     /// `[carrier]`: the Tox network ela-carrier joins (defaults: no nodes, so the carrier stays off).
     public var carrier = CarrierSettings()
+    /// `[audit] max_rows`: the newest audit rows kept (older ones are removed, the chain still verifies); 0 keeps all.
+    public var auditMaxRows: Int64 = 500_000
+    /// `[audit] max_age_days`: audit rows older than this are removed; 0 keeps them however old.
+    public var auditMaxAgeDays: Int64 = 0
 
     public static let defaultPath = "/etc/ela-agent/agent.toml"
 
@@ -170,6 +174,18 @@ public struct AgentConfig: Sendable, Equatable {
                 config.pluginRequestsPerSecond = rate
             }
         }
+        if let a = file.audit {
+            if let rows = a.max_rows {
+                guard rows == 0 || (1000...1_000_000_000).contains(rows) else {
+                    throw fail("audit", "max_rows", "must be 0 (keep all) or 1000...1000000000")
+                }
+                config.auditMaxRows = rows
+            }
+            if let days = a.max_age_days {
+                guard (0...36_500).contains(days) else { throw fail("audit", "max_age_days", "must be 0 (no limit) or 1...36500") }
+                config.auditMaxAgeDays = days
+            }
+        }
         if let m = file.mqtt { config.mqtt = try MQTTSettings(m) { key, message in fail("mqtt", key, message) } }
         if let c = file.carrier { config.carrier = try CarrierSettings(c) { key, message in fail("carrier", key, message) } }
         if let c = file.control, let m = c.socket_mode {
@@ -267,8 +283,13 @@ struct ConfigFile: Decodable {
         var ping_seconds: Double?
         var requests_per_second: Double?
     }
+    struct Audit: Decodable {
+        var max_rows: Int64?
+        var max_age_days: Int64?
+    }
     var agent: Agent?
     var plugins: Plugins?
+    var audit: Audit?
     var identity: Identity?
     var control: Control?
     var spv: SPV?

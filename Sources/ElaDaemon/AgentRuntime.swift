@@ -176,10 +176,13 @@ struct AgentRuntime {
             }
         }
 
+        let retention = AuditRetentionService(
+            log: gate.audit, retention: AuditRetention(maxRows: config.auditMaxRows, maxAgeMillis: config.auditMaxAgeDays * 86_400_000),
+            logger: logger)
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
             protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions(), gate: gate,
-            carrier: carrier)
+            carrier: carrier, auditRetention: retention)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let systemd = SystemdNotifier.fromEnvironment()
@@ -209,7 +212,7 @@ struct AgentRuntime {
         }
         // The SPV service only runs with peers; without, it still answers status and verification from stored data.
         // Shut down in reverse: plugins stop first, the control socket last.
-        let services: [any Service] = config.spvPeers.isEmpty ? [server, plugins] : [server, spv, plugins]
+        let services: [any Service] = config.spvPeers.isEmpty ? [server, plugins, retention] : [server, spv, plugins, retention]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let watchdog = systemd?.startWatchdog(on: loop)
@@ -250,6 +253,7 @@ struct ControlContext: Sendable {
     let subscriptions: ControlSubscriptions
     let gate: Gate
     let carrier: CarrierService
+    let auditRetention: AuditRetentionService
 
     func handler() -> ControlHandler {
         let ctx = self

@@ -417,7 +417,19 @@ final class CarrierService: Sendable {
         }
     }
 
+    /// Subscriptions one session may hold at once: each is a queue of up to 256 events and a task, and every
+    /// published event is matched against all of them.
+    static let maxSubscriptionsPerSession = 32
+
     func subscribe(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) -> Result<JSONValue, RemoteError> {
+        // Before the gate: a DApp looping subscriptions gets no audit row per attempt either.
+        let held = state.withLock { s in s.sessions[keyHex]?.subscriptions.keys.filter { $0 != id }.count ?? 0 }
+        guard held < Self.maxSubscriptionsPerSession else {
+            return .failure(
+                RemoteError(
+                    code: RemoteError.tooManySubscriptions,
+                    message: "this session holds \(held) subscriptions, the most the device keeps for one (they end with the session)"))
+        }
         let event: String
         let decision: GateDecision
         switch authorize(keyHex, session, kind: "subscribe", id: id, request) {

@@ -28,6 +28,7 @@ extension ControlContext {
             // Both may read the whole chain: off the event loop that serves plugin calls.
             "audit.list": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.auditList(params) } },
             "audit.verify": { _ in await offLoop { ctx.auditVerify() } },
+            "audit.prune": { _ throws(ControlError) in try await offLoop { () async throws(ControlError) in try await ctx.auditPrune() } },
         ]
     }
 
@@ -196,6 +197,26 @@ extension ControlContext {
             "ok": .bool(v.isOK), "rows": .number(JSONNumber(v.rowCount)), "summary": .string(v.summary),
             "head": v.head.map { .object(["seq": .number(JSONNumber($0.seq)), "hash": .string(Hex.encode($0.hash))]) } ?? .null,
             "problems": .array(v.problems.map { .string($0.description) }),
+            "pruned": Self.pruneJSON(v.pruned),
+        ])
+    }
+
+    /// Applies `[audit]` retention now (as the agent does every few minutes).
+    func auditPrune() async throws(ControlError) -> JSONValue {
+        let pass = await auditRetention.prune()
+        if pass.busy { throw ControlError(code: ControlError.unavailable, message: "audit retention is running already; try again shortly") }
+        if let failure = pass.failure { throw ControlError(code: ControlError.internalError, message: failure) }
+        return .object([
+            "removed": .number(JSONNumber(pass.removed)), "pruned": Self.pruneJSON(pass.mark),
+            "maxRows": .number(JSONNumber(config.auditMaxRows)), "maxAgeDays": .number(JSONNumber(config.auditMaxAgeDays)),
+        ])
+    }
+
+    static func pruneJSON(_ mark: AuditPruneMark?) -> JSONValue {
+        guard let mark else { return .null }
+        return .object([
+            "throughSeq": .number(JSONNumber(mark.seq)), "hash": .string(Hex.encode(mark.hash)), "rows": .number(JSONNumber(mark.rows)),
+            "atMs": .number(JSONNumber(mark.at)),
         ])
     }
 }

@@ -111,7 +111,8 @@ public enum GPIOPlugin {
 
     private static func requestedLevel(_ call: PluginCall) throws(PluginError) -> GPIOLevel {
         guard let raw = call.value("value") else { throw PluginError.invalidParams("gpio.write: missing \"value\" (0 or 1)") }
-        guard let n = raw.numberValue?.int64Value, let v = GPIOLevel(rawValue: Int(n)) else {
+        // `Int(exactly:)`: on a 32-bit board `Int(n)` traps for a value past Int32.
+        guard let n = raw.numberValue?.int64Value, let v = Int(exactly: n).flatMap(GPIOLevel.init(rawValue:)) else {
             let found = raw.numberValue?.text ?? raw.kindName
             throw PluginError.invalidParams("gpio.write: \"value\" must be 0 or 1, found \(found)")
         }

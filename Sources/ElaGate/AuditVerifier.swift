@@ -42,15 +42,29 @@ public struct AuditVerification: Sendable, Equatable {
     public var head: AuditHead?
     /// In chain order; empty when the log is intact.
     public var problems: [AuditProblem]
+    /// Where retention cut the log (the walk starts after it), nil if it never did.
+    public var pruned: AuditPruneMark?
+    /// The anchor given was among the rows retention removed, other than the last: it could not be checked.
+    public var anchorPruned = false
+
+    public init(rowCount: Int64, head: AuditHead?, problems: [AuditProblem], pruned: AuditPruneMark? = nil) {
+        self.rowCount = rowCount
+        self.head = head
+        self.problems = problems
+        self.pruned = pruned
+    }
 
     public var isOK: Bool { problems.isEmpty }
 
     /// `OK: 42 rows, head 42 <hash>` or the problems, one per line.
     public var summary: String {
+        var notes = ""
+        if let pruned { notes += " (rows 1-\(pruned.seq) removed by retention)" }
+        if anchorPruned { notes += "; the anchor's row was removed by retention and could not be checked" }
         if isOK {
-            return "OK: \(rowCount) row(s)" + (head.map { ", head \($0.seq) \(Hex.encode($0.hash))" } ?? "")
+            return "OK: \(rowCount) row(s)" + (head.map { ", head \($0.seq) \(Hex.encode($0.hash))" } ?? "") + notes
         }
-        return "FAILED (\(rowCount) row(s) read):\n" + problems.map { "  " + $0.description }.joined(separator: "\n")
+        return "FAILED (\(rowCount) row(s) read\(notes)):\n" + problems.map { "  " + $0.description }.joined(separator: "\n")
     }
 }
 
@@ -60,6 +74,9 @@ public struct AuditVerification: Sendable, Equatable {
 /// the sequence), a re-hashed row (the next row's prev_hash no longer matches), and a deleted tail (the head row
 /// names a later row). It cannot detect someone who rewrites every row from some point on and the head, hashing
 /// correctly, unless an `anchor` recorded earlier (outside the device) pins a row's hash.
+///
+/// Rows that retention removed (``AuditLogStore/prune(_:nowMillis:batch:)``, which checked them first) are not
+/// walked: the chain starts at its mark, and a cut made while the walk runs moves the start along.
 public enum AuditVerifier {
     public static func verify(
         _ log: AuditLogStore, anchor: AuditHead? = nil, pageSize: Int = 1000, maxProblems: Int = 100
@@ -78,14 +95,30 @@ public enum AuditVerifier {
             _ = report(.unreadable("the audit journal: \(error)"))
         }
         walk: while true {
-            let page: (records: [AuditRecord], head: AuditHead?)
+            let page: (records: [AuditRecord], head: AuditHead?, pruned: AuditPruneMark?)
             do {
                 page = try log.store.read { tx in
-                    (try log.records(afterSeq: lastSeq, limit: max(1, pageSize), in: tx), try log.head(in: tx))
+                    let pruned = try AuditLogStore.pruneMark(in: tx)
+                    let after = max(lastSeq, pruned?.seq ?? 0)
+                    return (try log.records(afterSeq: after, limit: max(1, pageSize), in: tx), try log.head(in: tx), pruned)
                 }
             } catch {
                 _ = report(.unreadable("after row \(lastSeq): \(error)"))
                 return result
+            }
+            if let pruned = page.pruned, pruned.seq > lastSeq {
+                // Checked by the cut itself before the rows went; the rest of the chain must continue from it.
+                lastSeq = pruned.seq
+                lastHash = pruned.hash
+                result.pruned = pruned
+                if let anchor, anchor.seq <= pruned.seq, !anchorSeen {
+                    anchorSeen = true
+                    if anchor.seq == pruned.seq {
+                        if anchor.hash != pruned.hash { guard report(.anchorMismatch(seq: anchor.seq)) else { return result } }
+                    } else {
+                        result.anchorPruned = true
+                    }
+                }
             }
             if page.records.isEmpty {
                 // This snapshot saw no rows after lastSeq, so its head must name exactly the last row read.

@@ -231,8 +231,6 @@ final class ConnectionBox: Sendable {
 /// Frames in, messages up. Runs on the channel's event loop.
 final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
-    /// What the host adds around an event it relays (`ela.event` with epoch, seq, plugin, names, time).
-    static let eventWrapperRoom = 1024
     var decoder: PluginFrameDecoder
     let box: ConnectionBox
     let callbacks: PluginConnectionCallbacks
@@ -273,7 +271,7 @@ final class PluginFrameHandler: ChannelInboundHandler, @unchecked Sendable {
             case .notification(let method, let params):
                 // Relayed to other plugins inside an `ela.event` wrapper: one that leaves no room for it would be a
                 // frame they cannot take (they would drop the stream, restart, get it again...).
-                guard payload.count <= decoder.maxFrame - Self.eventWrapperRoom else {
+                guard payload.count <= decoder.maxFrame - PluginFraming.eventWrapperRoom else {
                     callbacks.violation(.malformedFrame("event \(method) of \(payload.count) bytes leaves no room to relay it"))
                     continue
                 }

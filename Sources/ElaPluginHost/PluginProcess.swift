@@ -224,10 +224,14 @@ enum ProcessWatcher {
                 }
                 var pending = partial[p.fd] ?? []
                 pending.append(contentsOf: buffer[0..<count])
-                while let nl = pending.firstIndex(of: 0x0A) {
-                    emit(Array(pending[..<nl]), fd: p.fd, reportFD: reportFD, job: job)
-                    pending.removeSubrange(...nl)
+                // Lines are taken from a moving start and the consumed prefix dropped once: removing each line from
+                // the front would move the rest every time (quadratic for a child writing bare newlines).
+                var lineStart = pending.startIndex
+                while let nl = pending[lineStart...].firstIndex(of: 0x0A) {
+                    emit(Array(pending[lineStart..<nl]), fd: p.fd, reportFD: reportFD, job: job)
+                    lineStart = nl + 1
                 }
+                pending.removeSubrange(..<lineStart)
                 if pending.count > PluginProcess.maxLineBytes {
                     emit(Array(pending.prefix(PluginProcess.maxLineBytes)), fd: p.fd, reportFD: reportFD, job: job)
                     pending.removeAll()

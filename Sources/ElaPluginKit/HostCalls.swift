@@ -48,7 +48,11 @@ final class HostCalls: Sendable {
         }
         guard let id else { return completion(.failure(.failed("\(method): the connection to the host is closed"))) }
         if startSweeper { Task { await sweep() } }
-        if !outbound.enqueueRequest(PluginMessage.request(id: id, method: method, params: params).encoded()) {
+        switch outbound.enqueueRequest(PluginMessage.request(id: id, method: method, params: params).encoded()) {
+        case .success: break
+        case .failure(.tooLarge(let bytes, let limit)):
+            resolve(id, .failure(.failed("\(method): a request of \(bytes) bytes is larger than the host takes (\(limit))")))
+        case .failure:
             resolve(id, .failure(.failed("\(method): the connection to the host is closed")))
         }
     }

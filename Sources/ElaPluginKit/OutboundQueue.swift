@@ -27,13 +27,16 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
 
     private let fd: Int32
     private let eventCapacity: Int
+    /// The largest frame payload the host takes; it drops the stream (and kills the plugin) on a larger one.
+    private let maxFrame: Int
     private let state = Mutex(State())
     /// Counts wake-ups for the writer thread.
     private let wakeups: UnsafeMutablePointer<sem_t>
 
-    init(fd: Int32, eventCapacity: Int) {
+    init(fd: Int32, eventCapacity: Int, maxFrame: Int = PluginFraming.defaultMaxFrame) {
         self.fd = fd
         self.eventCapacity = max(1, eventCapacity)
+        self.maxFrame = maxFrame
         wakeups = .allocate(capacity: 1)
         sem_init(wakeups, 0, 0)
     }
@@ -45,9 +48,23 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
 
     var droppedEvents: Int { state.withLock { $0.dropped } }
 
-    /// Sends an answer (response or failure). Ignored once closed. Never dropped.
+    /// Sends an answer (response or failure). Ignored once closed. Never dropped: one larger than the host takes goes
+    /// out as an error answer saying so (the host would drop the stream and kill the plugin over it).
     func enqueueAnswer(_ message: PluginMessage) {
-        _ = submit(message.encoded(), isEvent: false)
+        var frame = message.encoded()
+        if frame.count - 4 > maxFrame {
+            guard case .response(let id, _) = message else {
+                // An error answer that large is a message the plugin built from something huge: a short one instead.
+                if case .failure(let id?, let error) = message {
+                    frame = PluginMessage.failure(id: id, PluginProtocolError(error.kind, "(an error message of \(frame.count - 4) bytes)")).encoded()
+                    _ = submit(frame, isEvent: false)
+                }
+                return
+            }
+            let error = PluginProtocolError(.frameTooLarge, "the answer is \(frame.count - 4) bytes, more than a frame may hold (\(maxFrame))")
+            frame = PluginMessage.failure(id: id, error).encoded()
+        }
+        _ = submit(frame, isEvent: false)
     }
 
     /// Queues the handshake answer and lets the events held so far follow it.
@@ -65,31 +82,46 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
         sem_post(wakeups)
     }
 
-    /// Sends a request to the host. Never dropped, and sent at once: the host answers a plugin's requests from the
-    /// moment it sent `ela.hello`, so `onStart` may call it. False once closed.
-    @discardableResult
-    func enqueueRequest(_ frame: [UInt8]) -> Bool {
-        submit(frame, isEvent: false)
+    /// Why a frame was not queued.
+    enum Refusal: Error, Equatable {
+        case closed
+        /// Larger than the host takes (payload bytes, the limit).
+        case tooLarge(Int, Int)
+        /// The event queue is full (the event is counted as dropped).
+        case full
     }
 
-    /// Sends an event frame; false (and counted) when the queue is full.
+    /// Sends a request to the host. Never dropped, and sent at once: the host answers a plugin's requests from the
+    /// moment it sent `ela.hello`, so `onStart` may call it. Refused once closed or when larger than the host takes.
+    func enqueueRequest(_ frame: [UInt8]) -> Result<Void, Refusal> {
+        guard frame.count - 4 <= maxFrame else { return .failure(.tooLarge(frame.count - 4, maxFrame)) }
+        return submit(frame, isEvent: false)
+    }
+
+    /// Sends an event frame; refused (and counted as dropped) when the queue is full, or when it leaves the host no
+    /// room to relay it.
     @discardableResult
-    func enqueueEvent(_ frame: [UInt8]) -> Bool {
-        submit(frame, isEvent: true)
+    func enqueueEvent(_ frame: [UInt8]) -> Result<Void, Refusal> {
+        let limit = maxFrame - PluginFraming.eventWrapperRoom
+        guard frame.count - 4 <= limit else {
+            state.withLock { $0.dropped += 1 }
+            return .failure(.tooLarge(frame.count - 4, limit))
+        }
+        return submit(frame, isEvent: true)
     }
 
     /// Writes `frame` on the caller's thread when nothing is queued or being written, else queues it for the writer
     /// thread. A hand-off to the writer costs a thread wake-up per frame, which is most of a call's latency on a small
     /// board. The inline write never waits on the host: what the socket does not take at once goes to the writer,
     /// ahead of anything queued meanwhile, so order is kept and no handler or emitting thread ever blocks.
-    private func submit(_ frame: [UInt8], isEvent: Bool) -> Bool {
-        enum Path { case inline, queued, refused }
+    private func submit(_ frame: [UInt8], isEvent: Bool) -> Result<Void, Refusal> {
+        enum Path { case inline, queued, refused(Refusal) }
         let path = state.withLock { s -> Path in
-            guard !s.closed else { return .refused }
+            guard !s.closed else { return .refused(.closed) }
             if isEvent {
                 guard s.queuedEvents < eventCapacity else {
                     s.dropped += 1
-                    return .refused
+                    return .refused(.full)
                 }
                 guard s.eventsOpen else {
                     s.queuedEvents += 1
@@ -107,7 +139,7 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
             return .queued
         }
         switch path {
-        case .refused: return false
+        case .refused(let why): return .failure(why)
         case .queued: sem_post(wakeups)
         case .inline:
             let written = SocketIO.writeWithoutWaiting(fd, frame)
@@ -122,7 +154,7 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
             }
             if more { sem_post(wakeups) }
         }
-        return true
+        return .success(())
     }
 
     /// Starts the writer thread; `onExit` runs on it after the last frame was written (or writing failed).

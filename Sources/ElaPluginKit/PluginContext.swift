@@ -59,10 +59,14 @@ public final class PluginContext: Sendable {
     }
 
     /// Sends the notification `event` to the host. Never blocks: events wait in a bounded queue, and when it is full
-    /// (the host reads too slowly) the event is dropped and counted in `droppedEvents` (reported by `ela.ping`).
+    /// (the host reads too slowly) the event is dropped and counted in `droppedEvents` (reported by `ela.ping`). So is
+    /// one too large for the host to relay (logged too: the host would drop the stream over it).
     public func emit(_ event: String, _ params: JSONObject) {
         switch sink {
-        case .host(let outbound): outbound.enqueueEvent(PluginMessage.notification(method: event, params: params).encoded())
+        case .host(let outbound):
+            if case .failure(.tooLarge(let bytes, let limit)) = outbound.enqueueEvent(PluginMessage.notification(method: event, params: params).encoded()) {
+                PluginLog.write("event \(event) of \(bytes) bytes dropped: larger than the host relays (\(limit))")
+            }
         case .callback(let onEvent): onEvent(event, params)
         }
     }

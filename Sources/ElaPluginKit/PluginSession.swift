@@ -44,7 +44,7 @@ final class PluginSession: Sendable {
         self.fd = fd
         self.options = options
         self.stateDirectory = stateDirectory
-        self.outbound = OutboundQueue(fd: fd, eventCapacity: options.eventQueueCapacity)
+        self.outbound = OutboundQueue(fd: fd, eventCapacity: options.eventQueueCapacity, maxFrame: options.maxFrame)
         self.hostCalls = HostCalls(outbound: outbound)
     }
 

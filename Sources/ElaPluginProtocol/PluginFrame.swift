@@ -3,6 +3,9 @@
 public enum PluginFraming {
     /// Default largest frame either side accepts; larger lengths are refused before buffering.
     public static let defaultMaxFrame = 1 << 20
+    /// What the host adds around an event it relays to others (`ela.event` with epoch, seq, plugin, names, time): an
+    /// event frame must leave this much of the frame limit free.
+    public static let eventWrapperRoom = 1024
 
     public static func encode(_ payload: [UInt8]) -> [UInt8] {
         let n = UInt32(payload.count)

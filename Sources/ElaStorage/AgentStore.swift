@@ -130,6 +130,17 @@ public final class AgentStore: Sendable {
                 CREATE INDEX audit_log_subject ON audit_log (subject, seq);
                 CREATE INDEX audit_log_at ON audit_log (at);
                 """),
+        SQLiteMigration(
+            version: 6, name: "audit log retention: where the removed part of the chain ended",
+            sql: """
+                CREATE TABLE audit_pruned (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    seq INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    rows INTEGER NOT NULL,
+                    at INTEGER NOT NULL
+                );
+                """),
     ])
 
     let database: SQLiteDatabase

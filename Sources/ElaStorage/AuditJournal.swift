@@ -116,6 +116,7 @@ final class AuditJournal: Sendable {
         do {
             outcome = try store.write { tx in
                 var head = try AuditLogStore.checkedHead(in: tx)
+                let pruned = try AuditLogStore.pruneMark(in: tx)?.seq ?? 0
                 var imported = 0
                 var damage = decoded.damage
                 var importing = false
@@ -124,6 +125,8 @@ final class AuditJournal: Sendable {
                     // A leading run already moved by the process that wrote it (it stopped before emptying the file):
                     // each must be the very row the database holds.
                     if !importing && record.seq <= (head?.seq ?? 0) {
+                        // Moved, then removed by retention since: nothing left to compare it with.
+                        if record.seq <= pruned { continue }
                         guard try AuditLogStore.storedHash(seq: record.seq, in: tx) == record.hash else {
                             damage = "row \(record.seq) in the journal differs from row \(record.seq) in the database"
                             break

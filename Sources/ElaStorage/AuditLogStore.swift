@@ -102,6 +102,8 @@ public enum AuditStoreError: Error, Sendable, Equatable, CustomStringConvertible
     case invalidValue(seq: Int64, column: String, value: String)
     /// The head row is gone although rows exist: appending would fork the chain.
     case headMissing(rows: Int64)
+    /// Retention removed nothing from row `seq` on: that row is missing or does not verify, and stays as evidence.
+    case pruneStopped(seq: Int64, reason: String)
 
     public var description: String {
         switch self {
@@ -110,6 +112,8 @@ public enum AuditStoreError: Error, Sendable, Equatable, CustomStringConvertible
         case .headMissing(let rows):
             "the audit head row is missing but the log holds \(rows) row(s): the database was tampered with;"
                 + " run `elactl audit verify` and keep a copy of the database before repairing"
+        case .pruneStopped(let seq, let reason):
+            "audit retention stopped at row \(seq): \(reason); it and the rows after it are kept as evidence (run `elactl audit verify`)"
         }
     }
 }

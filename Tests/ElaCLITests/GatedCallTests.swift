@@ -26,8 +26,8 @@ import Testing
         let dir: TemporaryDirectory
     }
 
-    func startAgent(_ dir: TemporaryDirectory) throws -> Agent {
-        let config = dir.write("agent.toml", "[plugins]\nenable = [\"hostile\"]\n")
+    func startAgent(_ dir: TemporaryDirectory, config extra: String = "") throws -> Agent {
+        let config = dir.write("agent.toml", "[plugins]\nenable = [\"hostile\"]\n" + extra)
         let socket = dir.path + "/run/control.sock"
         let p = try ChildProcess(
             ChildProcess.product("ela-agent"),
@@ -259,6 +259,47 @@ import Testing
         let deleted = try ctl(agent, ["audit", "verify", "--json"])
         #expect(deleted.status == 1)
         #expect(deleted.stdout.contains("2"), "\(deleted.stdout)")
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+    }
+
+    /// `[audit] max_rows`: `elactl audit prune` (as the agent's timer) removes the oldest rows once checked, the rest
+    /// verifies from the cut across a restart, and an edited row after the cut is still caught and stops the next cut.
+    @Test func auditRetentionKeepsTheNewestRowsAndTheChainStillVerifies() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        var agent = try startAgent(dir, config: "[audit]\nmax_rows = 1000\n")
+        let client = ControlClient(socketPath: agent.socket)
+        for i in 0..<1200 {
+            _ = try client.call("call", params: ["method": "hostile.echo", "params": .object(["i": .number(JSONNumber(i))])])
+        }
+        let pruned = try ctl(agent, ["audit", "prune", "--json"])
+        #expect(pruned.status == 0, "\(pruned.stderr)")
+        let result = try JSONParser.parse(pruned.stdout)
+        let through = try #require(result["pruned"]?["throughSeq"]?.numberValue?.int64Value, "\(pruned.stdout)")
+        #expect(result["removed"]?.numberValue?.int64Value == through)
+        #expect(through >= 200)
+        let verify = try ctl(agent, ["audit", "verify", "--json"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        let walked = try JSONParser.parse(verify.stdout)
+        #expect(walked["rows"]?.numberValue?.int64Value == 1000, "\(verify.stdout)")
+        #expect(walked["summary"]?.stringValue?.contains("rows 1-\(through) removed by retention") == true, "\(verify.stdout)")
+        let oldest = try JSONParser.parse(try ctl(agent, ["audit", "list", "--limit", "5000", "--json"]).stdout).arrayValue?.first
+        #expect(oldest?["seq"]?.numberValue?.int64Value == through + 1)
+        agent.process.signal(SIGTERM)
+        _ = try agent.process.wait()
+
+        // Someone edits the oldest row left: verify names it, and the next cut stops there instead of removing it.
+        let db = try SQLiteConnection(path: dir.path + "/state/agent.db")
+        try db.run("UPDATE audit_log SET decision = 'deny' WHERE seq = ?", through + 1)
+        db.close()
+        agent = try startAgent(dir, config: "[audit]\nmax_rows = 1000\n")
+        let edited = try ctl(agent, ["audit", "verify"])
+        #expect(edited.status == 1 && edited.stdout.contains("row \(through + 1): hash does not match"), "\(edited.stdout)")
+        for i in 0..<3 { #expect(try ctl(agent, ["call", "hostile.echo", "{\"i\":\(i)}"]).status == 0) }
+        let stopped = try ctl(agent, ["audit", "prune"])
+        #expect(stopped.status != 0 && stopped.stderr.contains("stopped at row \(through + 1)"), "\(stopped.stdout) \(stopped.stderr)")
+        #expect(try ctl(agent, ["audit", "verify"]).stdout.contains("row \(through + 1)"))
         agent.process.signal(SIGTERM)
         _ = try agent.process.wait()
     }

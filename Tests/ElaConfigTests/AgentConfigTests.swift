@@ -14,8 +14,15 @@ import Testing
         #expect(config.controlSocketMode == 0o660)
         #expect(config.pluginPingSeconds == defaults.pluginPingSeconds)
         #expect(config.pluginRequestsPerSecond == defaults.pluginRequestsPerSecond)
+        #expect(config.auditMaxRows == defaults.auditMaxRows && config.auditMaxAgeDays == defaults.auditMaxAgeDays)
         #expect(config.effectiveProtection == .machineSecret(path: "/var/lib/ela-agent/machine.key"))
         #expect(try AgentConfig.parse("") == AgentConfig())
+    }
+
+    @Test func auditRetentionParses() throws {
+        let c = try AgentConfig.parse("[audit]\nmax_rows = 0\nmax_age_days = 30\n")
+        #expect(c.auditMaxRows == 0 && c.auditMaxAgeDays == 30)
+        #expect(AgentConfig().auditMaxRows == 500_000 && AgentConfig().auditMaxAgeDays == 0)
     }
 
     @Test func spvSectionParses() throws {
@@ -72,6 +79,8 @@ import Testing
         ("[spv]\n\npeers = [\"nohost\"]\n", "spv.peers[0]", 3),
         ("[spv]\nconfirmations = 0\n", "spv.confirmations", 2),
         ("[plugins]\nrequests_per_second = 0\n", "plugins.requests_per_second", 2),
+        ("[audit]\nmax_rows = 10\n", "audit.max_rows", 2),
+        ("[audit]\nmax_age_days = -1\n", "audit.max_age_days", 2),
     ])
     func invalidValuesNameKeyAndLine(_ text: String, _ key: String, _ line: Int) {
         do {

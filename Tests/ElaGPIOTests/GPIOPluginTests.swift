@@ -94,6 +94,8 @@ let simConfig: JSONObject = {
             ("gpio.read", JSONObject([("pin", "LED7")]), "unknown pin 'LED7'; valid pins: BUTTON0, BUTTON1, GPIO5, GPIO6, GPIO7, LED0, LED1, RELAY0"),
             ("gpio.read", JSONObject(), "gpio.read: missing \"pin\" (a string)"),
             ("gpio.write", JSONObject([("pin", "LED0"), ("value", 2)]), "gpio.write: \"value\" must be 0 or 1, found 2"),
+            // Past Int32: on a 32-bit board this trapped the plugin.
+            ("gpio.write", JSONObject([("pin", "LED0"), ("value", 4_294_967_297)]), "gpio.write: \"value\" must be 0 or 1, found 4294967297"),
             ("gpio.write", JSONObject([("pin", "LED0"), ("value", true)]), "gpio.write: \"value\" must be 0 or 1, found a boolean"),
             ("gpio.write", JSONObject([("pin", "LED0")]), "gpio.write: missing \"value\" (0 or 1)"),
             ("gpio.watch", JSONObject([("pin", "BUTTON0"), ("edge", "up")]), "gpio.watch: \"edge\" must be rising, falling or both, found \"up\""),

@@ -263,6 +263,36 @@ func testPlugin(gate: Gate = Gate()) -> PluginDefinition {
         #expect(await plugin.value == 0)
     }
 
+    /// Nothing larger than the host takes leaves the plugin (the host would drop the stream and kill it): an answer
+    /// becomes an error answer saying so, an event is dropped and counted, a request to the host fails at once.
+    @Test func framesLargerThanTheHostTakesNeverLeave() async throws {
+        var d = testPlugin()
+        d.method("t.big") { call, ctx in
+            let blob = JSONValue.string(String(repeating: "x", count: try call.int("bytes")))
+            switch try call.optionalString("as") {
+            case "event"?:
+                ctx.emit("t.tick", ["blob": blob])
+                return .null
+            case "request"?:
+                do { _ = try await ctx.call("ela.echo", ["blob": blob]) } catch { return .string("\(error)") }
+                return "sent"
+            default: return blob
+            }
+        }
+        let (host, plugin) = try TestHost.start(d) { $0.maxFrame = 4096 }
+        try await host.handshake()
+        #expect(try await host.call(2, "t.big", ["bytes": 100]).result?.stringValue?.count == 100)
+        let big = try await host.call(3, "t.big", ["bytes": 5000]).error
+        #expect(big?.kind == .frameTooLarge && big?.message.contains("more than a frame may hold (4096)") == true, "\(String(describing: big))")
+        // An event must leave the host room to wrap it (1024 bytes): 3500 is too many under a 4096 limit.
+        #expect(try await host.call(4, "t.big", ["bytes": 3500, "as": "event"]).result == .null)
+        #expect(try await host.call(5, PluginHandshake.pingMethod).result?["droppedEvents"] == 1)
+        let request = try await host.call(6, "t.big", ["bytes": 5000, "as": "request"]).result?.stringValue
+        #expect(request?.contains("larger than the host takes (4096)") == true, "\(String(describing: request))")
+        host.close()
+        #expect(await plugin.value == 0)
+    }
+
     @Test func aDetachedContextHandsEventsToItsCallback() async throws {
         let seen = Recorder()
         let ctx = PluginContext(config: JSONObject([("k", 1)])) { event, params in
