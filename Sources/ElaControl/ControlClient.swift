@@ -51,7 +51,6 @@ public struct ControlClient: Sendable {
         }
     }
 
-    /// `--socket`, else `$ELA_AGENT_SOCKET`, else the packaged default.
     /// A blocking connection to the control socket at `socketPath`, with send and receive timeouts; the caller
     /// closes it.
     public static func connect(socketPath: String, timeoutSeconds: Int = 10) throws -> Int32 {
@@ -76,14 +75,19 @@ public struct ControlClient: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
+            let reason = String(cString: strerror(code))
             close(fd)
-            throw ControlClientError(
-                message: "cannot reach ela-agent at \(socketPath): \(reason) (is the agent running? set --socket or ELA_AGENT_SOCKET)")
+            let hint =
+                code == EACCES
+                ? "members of the socket's group may use elactl (the package's is ela-agent: sudo adduser $USER ela-agent, then log in again), or use sudo"
+                : "is the agent running? set --socket or ELA_AGENT_SOCKET"
+            throw ControlClientError(message: "cannot reach ela-agent at \(socketPath): \(reason) (\(hint))")
         }
         return fd
     }
 
+    /// `--socket`, else `$ELA_AGENT_SOCKET`, else the packaged default.
     public static func defaultSocketPath(explicit: String?) -> String {
         if let explicit { return explicit }
         if let env = getenv("ELA_AGENT_SOCKET"), let s = String(validatingCString: env), !s.isEmpty { return s }

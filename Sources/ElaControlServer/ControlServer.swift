@@ -46,7 +46,18 @@ public final class ControlServer: Service {
         self.onReady = onReady
     }
 
+    /// Throws when a process answers on `path` already: another agent (same runtime dir, another state dir) whose
+    /// socket taking the path over would cut off, and removing it at our stop would leave unreachable. A stale socket
+    /// file is fine (it is replaced).
+    public static func ensureNotServed(_ path: String) throws {
+        guard access(path, F_OK) == 0, let fd = try? ControlClient.connect(socketPath: path, timeoutSeconds: 2) else { return }
+        close(fd)
+        throw ControlServerError(
+            message: "another process serves the control socket \(path) (a second agent?): stop it, or give this one another runtime_dir")
+    }
+
     public func run() async throws {
+        try Self.ensureNotServed(path)
         let connections = OpenConnections()
         let handler = self.handler
         let executor: (any TaskExecutor)? = handlersOnEventLoop ? EventLoopTaskExecutor(eventLoop) : nil

@@ -65,6 +65,8 @@ struct AgentRuntime {
         }
         if let board { logger.info("board", metadata: ["id": "\(board.id)", "name": "\(board.name)", "pins": "\(board.pins.count)"]) }
         do { try FileSystem.makeDirectory(config.runtimeDir, mode: 0o755) } catch { throw AgentStartupError(message: "\(error)") }
+        // Before anything starts (the server checks again when it binds).
+        do { try ControlServer.ensureNotServed(config.controlSocketPath) } catch { throw AgentStartupError(message: "\(error)") }
         let startedAt = currentTime()
         let state: DeviceState
         do { state = try DeviceState(config: config, create: true) } catch {

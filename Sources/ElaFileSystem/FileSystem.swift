@@ -76,9 +76,11 @@ public enum FileSystem {
 
     /// Creates a directory and its parents (0755); the last component gets `mode`, also when it already exists.
     public static func makeDirectory(_ path: String, mode: UInt32) throws(FileSystemError) {
-        var prefix = ""
+        // Each ancestor in turn, relative to the working directory unless the path starts at the root (a relative
+        // path's first part once became one under "/").
+        var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
-            prefix += "/" + part
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
             if mkdir(prefix, 0o755) != 0 && Glibc.errno != EEXIST { throw .current(prefix, "cannot create") }
         }
         guard isDirectory(path) else { throw FileSystemError(path: path, reason: "not a directory") }

@@ -168,6 +168,22 @@ import Testing
         try agent.process.wait()
     }
 
+    /// Another state dir but the same runtime dir: the second agent must not take over the first one's socket (and
+    /// remove it when it stops, leaving the first unreachable).
+    @Test func aSecondAgentOnTheSameRuntimeDirIsRefused() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        let other = try ChildProcess.run(
+            agentPath, ["--board", "sim", "--state-dir", dir.path + "/state2", "--runtime-dir", dir.path + "/run"], timeoutSeconds: 30)
+        #expect(other.status == 1)
+        #expect(other.stderr.contains("another process serves the control socket"), "\(other.stderr)")
+        let status = try ChildProcess.run(elactl, ["status", "--json", "--socket", agent.socket])
+        #expect(status.status == 0 && status.stdout.contains(agent.did))
+        agent.process.signal(SIGTERM)
+        try agent.process.wait()
+    }
+
     @Test func aDamagedKeystoreStopsStartupWithoutANewIdentity() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
