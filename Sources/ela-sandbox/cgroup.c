@@ -76,10 +76,17 @@ static void make_parent(const char *root, const char *parent, const char *enable
 static void make_leaf(struct cgroup *cg, const char *root, const struct options *o, const char *enable) {
     char parent[PATH_MAX];
     char *dir = cg->dir[cg->n++];
-    make_parent(root, o->cgroup_parent, enable, parent);
-    if (snprintf(dir, PATH_MAX, "%s/%s", parent, o->name) >= PATH_MAX) fail("cgroup", "path too long: %s", parent);
-    if (remove_stale(dir) != 0) fail("cgroup", "remove stale %s: %s", dir, strerror(errno));
-    if (mkdir(dir, 0755) != 0) fail("cgroup", "mkdir %s: %s", dir, strerror(errno));
+    cg->parent_depth = 1;
+    for (const char *c = o->cgroup_parent; *c; c++) cg->parent_depth += *c == '/';
+    /* Another plugin's launcher removes the parent when its plugin was the last one in it (cgroup_remove): one that
+       went between our mkdir -p and the leaf's mkdir is made again. */
+    for (int tries = 0;; tries++) {
+        make_parent(root, o->cgroup_parent, enable, parent);
+        if (snprintf(dir, PATH_MAX, "%s/%s", parent, o->name) >= PATH_MAX) fail("cgroup", "path too long: %s", parent);
+        if (remove_stale(dir) != 0) fail("cgroup", "remove stale %s: %s", dir, strerror(errno));
+        if (mkdir(dir, 0755) == 0) return;
+        if (errno != ENOENT || tries == 20) fail("cgroup", "mkdir %s: %s", dir, strerror(errno));
+    }
 }
 
 static void set_limit(const char *dir, const char *file, long long value, const char *unlimited) {
@@ -170,6 +177,20 @@ void cgroup_join(const struct cgroup *cg, pid_t pid) {
 
 void cgroup_remove(const struct cgroup *cg) {
     /* The pid namespace is gone once init is reaped, but the kernel may need a moment to release the cgroup. */
-    for (int i = 0; i < cg->n; i++)
-        if (remove_stale(cg->dir[i]) != 0) fprintf(stderr, "ela-sandbox: remove %s: %s\n", cg->dir[i], strerror(errno));
+    for (int i = 0; i < cg->n; i++) {
+        if (remove_stale(cg->dir[i]) != 0) {
+            fprintf(stderr, "ela-sandbox: remove %s: %s\n", cg->dir[i], strerror(errno));
+            continue;
+        }
+        /* The agent's parent too once its last plugin is gone (an agent's stop left one per state dir behind); one
+           still holding another plugin's cgroup refuses (EBUSY), which is fine. */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", cg->dir[i]);
+        for (int level = 0; level < cg->parent_depth; level++) {
+            char *slash = strrchr(dir, '/');
+            if (!slash || slash == dir) break;
+            *slash = '\0';
+            if (rmdir(dir) != 0) break;
+        }
+    }
 }

@@ -55,6 +55,8 @@ _Noreturn void fail(const char *layer, const char *fmt, ...) __attribute__((form
 struct cgroup {
     int n;
     char dir[2][PATH_MAX];
+    /* How many levels above each dir are the agent's parent (cgroup_parent's parts). */
+    int parent_depth;
     char detail[512];
     const char *state;
 };

@@ -76,7 +76,22 @@ final class LauncherTests {
         #expect(outcome.report.error == nil)
         print("sandbox on this host: \(outcome.report.summary)")
         for layer in outcome.report.layers { print("  \(layer.name): \(layer.state.rawValue): \(layer.detail)") }
-        for mount in cgroupMountPoints() { #expect(!fileExists("\(mount)/\(cgroupParent)/layers")) }
+        // The parent too, once its last plugin is gone (an agent's stop left one per state dir behind).
+        for mount in cgroupMountPoints() { #expect(!fileExists("\(mount)/\(cgroupParent)")) }
+    }
+
+    @Test func theParentStaysWhileAnotherPluginIsInIt() throws {
+        let long = try start(policy("long"), "/bin/sh", ["-c", "sleep 1"])
+        // The hierarchies that hold the plugin's cgroup (memory and pids).
+        var holding: [String] = []
+        #expect(waitUntil { holding = cgroupMountPoints().filter { fileExists("\($0)/\(cgroupParent)/long") }; return !holding.isEmpty })
+        let short = try sh(policy("short"), "exit 0")
+        #expect(short.status == 0)
+        for mount in holding {
+            #expect(fileExists("\(mount)/\(cgroupParent)/long") && !fileExists("\(mount)/\(cgroupParent)/short"))
+        }
+        #expect(try long.wait(timeoutSeconds: 30) == 0)
+        for mount in cgroupMountPoints() { #expect(!fileExists("\(mount)/\(cgroupParent)")) }
     }
 
     // MARK: - Identity, namespaces, environment
