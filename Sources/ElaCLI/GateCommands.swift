@@ -320,7 +320,7 @@ extension IdentityCommand {
                 throw ExitCode(2)
             }
             let subject: DID
-            do { subject = try DID(to) } catch { throw ValidationError("--to: \(error)") }
+            do { subject = try Gate.callerDID(to) } catch { throw ValidationError("--to: \(error)") }
             let deviceDID: DID?
             do { deviceDID = try device.map { try DID($0) } } catch { throw ValidationError("--device: \(error)") }
             let patterns: [CapabilityPattern]

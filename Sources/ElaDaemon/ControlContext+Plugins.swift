@@ -224,6 +224,12 @@ extension ControlContext {
             guard !patterns.isEmpty, patterns.allSatisfy({ !$0.isEmpty && $0.count < 128 }) else {
                 throw ControlError(code: ControlError.invalidParams, message: "params.patterns must be event names or patterns like sensors.*")
             }
+            // A pattern no declared event matches (a typo, most likely) would wait for ever in silence.
+            let known = plugins.eventNames
+            for pattern in patterns where !known.contains(where: { EventBus.pattern(pattern, matches: $0) }) {
+                throw ControlError(
+                    code: ControlError.notFound, message: "no plugin declares an event matching \(pattern) (known events: \(known.joined(separator: ", ")))")
+            }
             let decision = gate.authorize(
                 .admin(method: "events.subscribe", params: ["patterns": .array(patterns.map(JSONValue.string))], uid: adminUID),
                 nowMillis: wallMillis(), action: .manage)

@@ -1,4 +1,5 @@
 public import ElaIdentity
+internal import ElaCrypto
 internal import ElaJSON
 public import ElaStorage
 
@@ -13,8 +14,7 @@ extension Gate {
         subject: String, capability: String, constraints: GrantConstraints = .none, expiresAt: Int64? = nil,
         note: String = "", uid: UInt32, now: Int64
     ) throws(GateError) -> Grant {
-        let did: DID
-        do { did = try DID(subject) } catch { throw .invalidSubject(error.message) }
+        let did = try Self.callerDID(subject)
         let pattern: CapabilityPattern
         do { pattern = try CapabilityPattern(capability) } catch { throw .invalidPattern(error) }
         if let expiresAt {
@@ -127,6 +127,17 @@ extension Gate {
     }
 
     // MARK: Helpers
+
+    /// `text` as a DID that can make signed calls: one made from a key (its id a checksummed address). Anything else
+    /// (a typo, most likely) could be granted but would never match a caller.
+    public static func callerDID(_ text: String) throws(GateError) -> DID {
+        let did: DID
+        do { did = try DID(text) } catch { throw .invalidSubject(error.message) }
+        guard ElaAddress.isValidIdentifier(did.methodSpecificId) else {
+            throw .invalidSubject("\(did) is not a DID made from a key (its checksum does not match: a typo?); only such DIDs sign calls")
+        }
+        return did
+    }
 
     private func appendAdminRow(
         method: String, params: JSONObject, reason: String, uid: UInt32, now: Int64, in tx: StoreTransaction

@@ -67,6 +67,9 @@ import Testing
         #expect(refused.status == 1 && refused.stderr.contains("no grant for sensors.subscribe"), "\(refused.stderr)")
         let unknown = try ctl(socket, ["events", "sensors.raining", "--as", alice, "--count", "1"])
         #expect(unknown.status == 1 && unknown.stderr.contains("unknown event (known events: gpio.edge, sensors.reading)"), "\(unknown.stderr)")
+        // The admin's follow of an event nobody declares is told so too, instead of waiting in silence.
+        let typo = try ctl(socket, ["events", "sensor.reading", "--count", "1"])
+        #expect(typo.status != 0 && typo.stderr.contains("known events: gpio.edge, sensors.reading"), "\(typo.stderr)")
         #expect(try ctl(socket, ["grant", "add", did, "sensors.subscribe"]).status == 0)
         let readings = try ctl(socket, ["events", "sensors.reading", "--as", alice, "--count", "3"])
         #expect(readings.status == 0)

@@ -76,6 +76,13 @@ import Testing
         let did = try Caller().did.description
         #expect(throws: GateError.self) { try f.gate.addGrant(subject: "alice", capability: "gpio.*", uid: 0, now: testNow) }
         #expect(throws: GateError.self) { try f.gate.addGrant(subject: "did:elastos:bad id", capability: "*", uid: 0, now: testNow) }
+        // Well-formed but not made from a key (a name, or a real DID with its last character changed): it could never
+        // sign a call, so the grant would silently do nothing.
+        let real = try Caller().did.description
+        let typo = String(real.dropLast()) + (real.last == "a" ? "b" : "a")
+        for subject in ["did:elastos:notreal", typo] {
+            #expect(throws: GateError.self) { try f.gate.addGrant(subject: subject, capability: "gpio.*", uid: 0, now: testNow) }
+        }
         #expect(throws: GateError.invalidPattern(CapabilityPatternError(pattern: "gpio*", kind: .misplacedWildcard(offset: 4)))) {
             try f.gate.addGrant(subject: did, capability: "gpio*", uid: 0, now: testNow)
         }
