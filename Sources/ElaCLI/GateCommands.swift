@@ -147,12 +147,13 @@ struct GrantCommand: ParsableCommand {
 
 struct OwnerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "owner", abstract: "The device owner: its DeviceAccessCredentials count as grants.", subcommands: [Set.self, Show.self])
+        commandName: "owner", abstract: "The device owner: its DeviceAccessCredentials count as grants.", subcommands: [Set.self, Show.self, Clear.self])
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set the owner from its DID document (a JSON file).")
         @OptionGroup var options: DaemonOptions
         @Argument(help: "The owner's DID document file.") var document: String
+        @Flag(name: .long, help: "Replace another owner already set (every credential it issued stops counting).") var replace = false
 
         func run() throws {
             let text: String
@@ -160,7 +161,7 @@ struct OwnerCommand: ParsableCommand {
                 printError("elactl: \(error)")
                 throw ExitCode(2)
             }
-            let r = try callAgent(options, "owner.set", params: ["document": .string(text)])
+            let r = try callAgent(options, "owner.set", params: ["document": .string(text), "replace": .bool(replace)])
             if options.json { return print(JSONWriter.pretty(r)) }
             print("owner: \(fieldText(r)("did"))")
         }
@@ -173,6 +174,17 @@ struct OwnerCommand: ParsableCommand {
             let r = try callAgent(options, "owner.show")
             if options.json { return print(JSONWriter.pretty(r)) }
             print(r == .null ? "no owner set" : "owner: \(fieldText(r)("did")) (document expires \(fieldText(r)("expires")))")
+        }
+    }
+
+    struct Clear: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove the owner: the credentials it issued stop counting (grants stay).")
+        @OptionGroup var options: DaemonOptions
+        func run() throws {
+            let r = try callAgent(options, "owner.clear")
+            if options.json { return print(JSONWriter.pretty(r)) }
+            print(r["removed"]?.stringValue.map { "owner \($0) removed" } ?? "no owner was set")
         }
     }
 }

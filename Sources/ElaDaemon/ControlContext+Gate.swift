@@ -25,6 +25,7 @@ extension ControlContext {
             "grant.revoke": { params throws(ControlError) in try ctx.grantRevoke(params) },
             "owner.set": { params throws(ControlError) in try ctx.ownerSet(params) },
             "owner.show": { _ throws(ControlError) in try ctx.ownerShow() },
+            "owner.clear": { _ throws(ControlError) in try ctx.ownerClear() },
             // Both may read the whole chain: off the event loop that serves plugin calls.
             "audit.list": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.auditList(params) } },
             "audit.verify": { _ in await offLoop { ctx.auditVerify() } },
@@ -154,9 +155,18 @@ extension ControlContext {
             throw ControlError(code: ControlError.invalidParams, message: "params.document must be the owner's DID document (JSON text)")
         }
         do {
-            let doc = try gate.setOwner(documentText: text, uid: adminUID, now: wallSeconds())
+            let doc = try gate.setOwner(documentText: text, replace: try params.optionalBool("replace") ?? false, uid: adminUID, now: wallSeconds())
             return .object(["did": .string(doc.subject.description), "expires": .string(doc.expires.description)])
-        } catch { throw ControlError(code: ControlError.invalidParams, message: error.description) }
+        } catch let error as ControlError {
+            throw error
+        } catch { throw ControlError(code: ControlError.invalidParams, message: "\(error)") }
+    }
+
+    func ownerClear() throws(ControlError) -> JSONValue {
+        do {
+            let was = try gate.clearOwner(uid: adminUID, now: wallSeconds())
+            return .object(["removed": was.map(JSONValue.string) ?? .null])
+        } catch { throw ControlError(code: ControlError.internalError, message: error.description) }
     }
 
     func ownerShow() throws(ControlError) -> JSONValue {

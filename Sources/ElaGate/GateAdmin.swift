@@ -76,10 +76,18 @@ extension Gate {
     /// Sets the device owner from its DID document text: it must be a genuine primitive-DID document, valid at
     /// `now`. Stored in normalized form.
     @discardableResult
-    public func setOwner(documentText: String, uid: UInt32, now: Int64) throws(GateError) -> DIDDocument {
+    /// Sets the owner from its DID document (checked valid and not deactivated). Another owner already set is
+    /// replaced only with `replace`: its credentials stop counting.
+    public func setOwner(documentText: String, replace: Bool = false, uid: UInt32, now: Int64) throws(GateError) -> DIDDocument {
         let document: DIDDocument
         do {
-            document = try DIDDocument(json: JSONParser.parse(documentText))
+            let json = try JSONParser.parse(documentText)
+            if json["credentialSubject"] != nil {
+                throw GateError.invalidOwnerDocument("this is a verifiable credential, not a DID document (the owner's is its identity folder's document.json)")
+            }
+            document = try DIDDocument(json: json)
+        } catch let error as GateError {
+            throw error
         } catch let error as DIDError {
             throw .invalidOwnerDocument(error.message)
         } catch {
@@ -96,6 +104,9 @@ extension Gate {
         try storage {
             try audit.prepareAppend()
             return try store.write { tx in
+                if !replace, let current = try store.owner(in: tx)?.did, current != document.subject.description {
+                    throw GateError.ownerExists(current)
+                }
                 try store.setOwner(did: document.subject.description, document: document.normalizedString, now: now, in: tx)
                 var params = JSONObject()
                 params["did"] = .string(document.subject.description)
@@ -104,6 +115,20 @@ extension Gate {
             }
         }
         return document
+    }
+
+    /// Removes the owner (its credentials stop counting); the DID that was owner, nil if there was none.
+    public func clearOwner(uid: UInt32, now: Int64) throws(GateError) -> String? {
+        try storage {
+            try audit.prepareAppend()
+            return try store.write { tx -> String? in
+                guard let current = try store.owner(in: tx)?.did else { return nil }
+                try store.removeOwner(in: tx)
+                try appendAdminRow(
+                    method: "owner.clear", params: ["did": .string(current)], reason: "owner \(current) removed", uid: uid, now: now, in: tx)
+                return current
+            }
+        }
     }
 
     /// The owner's DID document, if set.

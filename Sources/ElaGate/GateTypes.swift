@@ -103,6 +103,8 @@ public enum GateError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A stored grant this program did not write; the gate ignores it.
     case corruptGrant(id: Int64, reason: String)
     case invalidOwnerDocument(String)
+    /// Another owner is set: replacing it ends every credential it issued, so it must be asked for.
+    case ownerExists(String)
     /// The database failed (I/O, disk full, tampered schema).
     case storage(String)
 
@@ -118,6 +120,8 @@ public enum GateError: Error, Sendable, Equatable, CustomStringConvertible {
         case .grantNotFound(let id): "no grant with id \(id); see `elactl grant list --all`"
         case .corruptGrant(let id, let reason): "stored grant \(id) is unreadable (\(reason)); revoke it and grant again"
         case .invalidOwnerDocument(let message): "owner DID document rejected: \(message)"
+        case .ownerExists(let did):
+            "the owner is \(did) already; replacing it ends every credential it issued (elactl owner set --replace, or owner clear)"
         case .storage(let message): "gate storage error: \(message)"
         }
     }

@@ -65,7 +65,11 @@ private struct CredentialSetup {
         #expect(decision.credentialIssuer == s.owner.did.description)
         // Or until another owner is set: the old owner's credentials allow nothing any more.
         let successor = try Caller()
-        _ = try s.fixture.gate.setOwner(documentText: try successor.document().normalizedString, uid: 0, now: testNow)
+        #expect(throws: GateError.ownerExists(s.owner.did.description)) {
+            try s.fixture.gate.setOwner(documentText: try successor.document().normalizedString, uid: 0, now: testNow)
+        }
+        #expect(s.fixture.gate.stillAllows(decision, now: testNow), "a refused replacement changes nothing")
+        _ = try s.fixture.gate.setOwner(documentText: try successor.document().normalizedString, replace: true, uid: 0, now: testNow)
         #expect(!s.fixture.gate.stillAllows(decision, now: testNow))
         let row = try #require(try s.fixture.gate.audit.record(seq: decision.auditSeq ?? -1))
         #expect(row.entry.caller == .credential)
@@ -196,6 +200,24 @@ private struct CredentialSetup {
         let rows = try f.gate.auditList(AuditFilter())
         #expect(rows.last?.entry.method == "owner.set")
         #expect(rows.last?.entry.caller == .admin)
+        // The same owner again needs no --replace; clearing removes it, audited.
+        _ = try f.gate.setOwner(documentText: doc.normalizedString, uid: 0, now: testNow)
+        #expect(try f.gate.clearOwner(uid: 0, now: testNow) == owner.did.description)
+        #expect(try f.gate.owner() == nil)
+        #expect(try f.gate.auditList(AuditFilter()).last?.entry.method == "owner.clear")
+        #expect(try f.gate.clearOwner(uid: 0, now: testNow) == nil)
+    }
+
+    @Test func aCredentialGivenAsTheOwnerDocumentIsNamedAsSuch() throws {
+        let f = try GateFixture()
+        let owner = try Caller()
+        let vc = try DeviceAccessCredential.issue(
+            to: try Caller().did, capabilities: [try CapabilityPattern("gpio.*")], device: nil, constraints: .none,
+            owner: try owner.document(), key: owner.key, issuanceDate: DIDDate(secondsSince1970: testNow),
+            expirationDate: DIDDate(secondsSince1970: testNow + 86400))
+        #expect(throws: GateError.invalidOwnerDocument("this is a verifiable credential, not a DID document (the owner's is its identity folder's document.json)")) {
+            try f.gate.setOwner(documentText: JSONWriter.compact(vc.normalizedJSON()), uid: 0, now: testNow)
+        }
     }
 
     @Test func badDocumentsAreRefused() throws {
