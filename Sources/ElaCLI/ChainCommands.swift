@@ -28,7 +28,8 @@ struct PeerCommand: ParsableCommand {
         commandName: "peer", abstract: "Peers' DIDs as the chain proves them.", subcommands: [Verify.self, List.self, PeerPin.self, PeerUnpin.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every DID anchored in the blocks the agent has seen, with its status.")
+        static let configuration = CommandConfiguration(
+            abstract: "Every DID anchored in the blocks the agent has seen, and every pinned one, with its status.")
 
         @OptionGroup var options: DaemonOptions
 
@@ -39,10 +40,11 @@ struct PeerCommand: ParsableCommand {
                 return
             }
             let items = r.arrayValue ?? []
-            if items.isEmpty { print("no DIDs anchored in the blocks seen so far") }
+            if items.isEmpty { print("no DIDs anchored in the blocks seen so far, and none pinned") }
             for item in items {
                 var line = "\(item["did"]?.stringValue ?? "?")  \(item["status"]?.stringValue ?? "?")"
                 if let c = item["confirmations"]?.numberValue?.text { line += "  \(c) confirmation(s)" }
+                if item["pinned"]?.boolValue == true { line += "  pinned" }
                 print(line)
             }
         }
@@ -70,6 +72,7 @@ struct PeerCommand: ParsableCommand {
                 if let h = r["height"]?.numberValue?.text { line += ", block \(h)" }
                 if let t = r["txid"]?.stringValue { line += ", tx \(t)" }
                 if let reason = r["reason"]?.stringValue { line += ": \(reason)" }
+                if r["pinned"]?.boolValue == true { line += " (pinned by an admin: the carrier admits it without a chain proof)" }
                 print(line)
             }
             if status != "verified" { throw ExitCode(1) }

@@ -106,7 +106,12 @@ extension DIDCommand {
                 o["genuine"] = .bool(failure == nil || failure?.code == .notValid)
                 if let time { o["validAt"] = .string(time.description); o["valid"] = .bool(failure == nil) }
                 if let failure { o["reason"] = .string(failure.message) }
+                if failure?.code == .unresolved { o["unresolved"] = .bool(true) }
                 print(JSONWriter.pretty(.object(o)))
+            } else if let failure, failure.code == .unresolved {
+                // Not a forgery as far as anyone can tell: a signer's document is missing.
+                print("CANNOT VERIFY: \(object.kindName) \(summary)")
+                print("reason: \(failure.message)" + (resolveDir == nil ? " (give the signers' DID documents with --resolve-dir)" : ""))
             } else if let failure {
                 print("NOT \(failure.code == .notValid ? "VALID" : "GENUINE"): \(object.kindName) \(summary)")
                 print("reason: \(failure.message)")

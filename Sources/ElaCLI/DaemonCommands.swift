@@ -20,7 +20,8 @@ func callAgent(_ options: DaemonOptions, _ method: String, params: JSONObject = 
     do {
         return try client.call(method, params: params)
     } catch let e as ControlError {
-        printError("elactl: the agent refused \(method): \(e.message)")
+        // The agent's message says what was wrong; the control method's name would only confuse.
+        printError("elactl: \(e.message)")
         throw ExitCode(1)
     } catch {
         printError("elactl: \(error)")

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 public import ArgumentParser
 import ElaConfig
 
@@ -28,5 +31,16 @@ struct DaemonOptions: ParsableArguments {
 
 extension Elactl {
     /// Entry point for the `elactl` executable (keeps ArgumentParser out of the @main target).
-    public static func runMain() { main() }
+    public static func runMain() {
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do { try command.run() } catch let error as ValidationError {
+            // A value checked while running (JSON params, a date, a DID): show the usage of the command that was run,
+            // as a parse error does, rather than elactl's own.
+            printError("Error: \(error.message)\nUsage: \(usageString(for: type(of: command)))\n  (--help for more)")
+            Glibc.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -102,8 +102,12 @@ struct GrantCommand: ParsableCommand {
                 }
             }
             let r = try callAgent(options, "grant.add", params: params)
+            if let warning = r["warning"]?.stringValue { printError("elactl: warning: \(warning)") }
             if options.json { return print(JSONWriter.pretty(r)) }
-            print("grant \(fieldText(r)("id")): \(subject) may \(capability)")
+            var line = "grant \(fieldText(r)("id")): \(subject) may \(capability)"
+            if !constraint.isEmpty { line += " where " + constraint.joined(separator: ", ") }
+            if let at = params["expiresAt"]?.numberValue?.int64Value { line += " until \(DIDDate(secondsSince1970: at))" }
+            print(line)
         }
     }
 
@@ -124,9 +128,10 @@ struct GrantCommand: ParsableCommand {
                 let s = fieldText(g)
                 var line = "\(s("id"))\t\(s("subject"))\t\(s("capability"))"
                 if let c = g["constraints"]?.objectValue, !c.isEmpty { line += "\t" + JSONWriter.compact(.object(c)) }
-                if g["expiresAt"]?.numberValue != nil {
-                    line += g["expired"]?.boolValue == true ? "\texpired" : "\texpires \(s("expiresAt"))"
+                if let at = g["expiresAt"]?.numberValue?.int64Value {
+                    line += (g["expired"]?.boolValue == true ? "\texpired " : "\texpires ") + DIDDate(secondsSince1970: at).description
                 }
+                if let note = g["note"]?.stringValue, !note.isEmpty { line += "\t(\(note))" }
                 print(line)
             }
         }

@@ -113,14 +113,23 @@ struct EventsCommand: ParsableCommand {
     @Option(name: .long, help: "Stop after this many events.") var count: Int?
     @Option(name: .customLong("as"), help: "Subscribe as this identity (signed, gated: needs the event's capability, e.g. sensors.subscribe); takes one event name.")
     var identity: String?
+    @Option(name: .long, help: "A DeviceAccessCredential (JSON file) from the device owner, presented with --as.")
+    var credential: String?
 
-    func run() throws {
-        var request: JSONObject = ["patterns": .array((patterns.isEmpty ? ["*"] : patterns).map(JSONValue.string))]
-        if let identity {
+    func validate() throws {
+        if let count, count < 1 { throw ValidationError("--count must be 1 or more") }
+        guard identity != nil || credential == nil else { throw ValidationError("--credential needs --as (a credential is presented by a signed caller)") }
+        if identity != nil {
             guard patterns.count == 1, let event = patterns.first, !event.contains("*") else {
                 throw ValidationError("--as needs exactly one event name, e.g. sensors.reading")
             }
-            request = ["request": .string(try signedRequest(identity: identity, method: event, params: [:], credential: nil))]
+        }
+    }
+
+    func run() throws {
+        var request: JSONObject = ["patterns": .array((patterns.isEmpty ? ["*"] : patterns).map(JSONValue.string))]
+        if let identity, let event = patterns.first {
+            request = ["request": .string(try signedRequest(identity: identity, method: event, params: [:], credential: credential))]
         }
         let sub = try callAgent(options, "events.subscribe", params: request)
         guard let id = sub["subscription"] else { throw ExitCode(1) }

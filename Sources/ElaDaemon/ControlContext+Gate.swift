@@ -76,6 +76,11 @@ extension ControlContext {
         switch await route.supervisor.call(method, params) {
         case .success(let v): return v
         case .failure(.remote(let e)): throw ControlError(code: e.kind.code, message: e.message)
+        case .failure(.notRunning(let plugin, let state)) where !plugins.enabled.contains(plugin):
+            // Installed but never started: say how to turn it on rather than only that it is off.
+            throw ControlError(
+                code: ControlError.unavailable,
+                message: "plugin \(plugin) is not enabled (\(state)): add it to [plugins] enable in agent.toml and restart the agent, or elactl plugin start \(plugin)")
         case .failure(let e): throw ControlError(code: ControlError.unavailable, message: e.description)
         }
     }
@@ -115,7 +120,13 @@ extension ControlContext {
                 subject: subject, capability: capability, constraints: constraints, expiresAt: expires, note: note, uid: adminUID,
                 now: wallSeconds())
             Task { [carrier] in await carrier.retryRefused(subject) }
-            return describe(g)
+            var out = describe(g).objectValue ?? JSONObject()
+            // Stored either way (a plugin may be installed later), but a pattern nothing needs is most likely a typo.
+            if let pattern = try? CapabilityPattern(capability), !plugins.capabilities.contains(where: pattern.matches) {
+                out["warning"] = .string(
+                    "no installed plugin's method or event needs a capability matching \(capability) (they need: \(plugins.capabilities.sorted().joined(separator: ", ")))")
+            }
+            return .object(out)
         } catch { throw ControlError(code: ControlError.invalidParams, message: error.description) }
     }
 

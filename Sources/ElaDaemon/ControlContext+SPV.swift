@@ -4,7 +4,9 @@ import ElaDeviceIdentity
 import ElaControl
 import ElaCrypto
 import ElaIdentity
+import ElaGate
 import ElaJSON
+import ElaStorage
 import ElaSPV
 import ElaWire
 
@@ -23,11 +25,25 @@ extension ControlContext {
     }
 
     func listPeers() throws(ControlError) -> JSONValue {
-        let known: [(DID, DIDChainStatus)]
-        do { known = try spv.knownDIDs(minConfirmations: config.spvConfirmations, now: currentTime()) } catch {
+        var known: [(DID, DIDChainStatus)]
+        let pinned: Set<String>
+        do {
+            known = try spv.knownDIDs(minConfirmations: config.spvConfirmations, now: currentTime())
+            pinned = try pinnedDIDs()
+            // Pinned DIDs the chain has not shown (yet) are peers too: the carrier admits them.
+            for text in pinned.sorted() where !known.contains(where: { $0.0.description == text }) {
+                guard let did = try? DID(text) else { continue }
+                known.append((did, try spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime())))
+            }
+        } catch {
             throw ControlError(code: ControlError.internalError, message: "\(error)")
         }
-        return .array(known.map { describe($0.0, $0.1, includeDocument: false) })
+        return .array(known.map { describe($0.0, $0.1, includeDocument: false, pinned: pinned.contains($0.0.description)) })
+    }
+
+    /// DIDs an admin pinned (`elactl peer pin`): admitted to the carrier without a chain proof.
+    func pinnedDIDs() throws -> Set<String> {
+        Set(try gate.store.settings(withPrefix: CarrierService.pinPrefix).map { String($0.key.dropFirst(CarrierService.pinPrefix.count)) })
     }
 
     func verifyPeer(_ params: JSONObject) throws(ControlError) -> JSONValue {
@@ -40,11 +56,13 @@ extension ControlContext {
         do { status = try spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime()) } catch {
             throw ControlError(code: ControlError.internalError, message: "\(error)")
         }
-        return describe(did, status, includeDocument: true)
+        let pinned = ((try? pinnedDIDs()) ?? []).contains(did.description)
+        return describe(did, status, includeDocument: true, pinned: pinned)
     }
 
-    func describe(_ did: DID, _ status: DIDChainStatus, includeDocument: Bool) -> JSONValue {
+    func describe(_ did: DID, _ status: DIDChainStatus, includeDocument: Bool, pinned: Bool = false) -> JSONValue {
         var o = JSONObject([("did", .string(did.description))])
+        if pinned { o["pinned"] = true }
         switch status {
         case .verified(let document, let txid, let height, let confirmations):
             o["status"] = "verified"

@@ -65,6 +65,9 @@ public final class PluginHost: Service, Sendable {
 
     public var eventNames: [String] { eventCapabilities.keys.sorted() }
 
+    /// Every capability some installed plugin's method or event needs.
+    public var capabilities: Set<String> { Set(methods.values.map(\.capability)).union(eventCapabilities.values) }
+
     public func statuses() async -> [PluginStatus] {
         var out: [PluginStatus] = []
         for name in supervisors.keys.sorted() { if let s = supervisors[name] { out.append(await s.status()) } }

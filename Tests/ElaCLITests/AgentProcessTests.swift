@@ -184,6 +184,23 @@ import Testing
         try agent.process.wait()
     }
 
+    /// A pinned DID is a peer the carrier admits: `peer list` shows it even with no chain, and `peer verify` says it
+    /// is pinned while still exiting 1 (pinning is no chain proof).
+    @Test func pinnedPeersAreListedAndNamedAsPinned() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        let created = try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/dapp", "--json"])
+        let did = try #require(created.stdout.split(separator: "\"").first { $0.hasPrefix("did:elastos:") }.map(String.init))
+        #expect(try ChildProcess.run(elactl, ["peer", "pin", dir.path + "/dapp/document.json", "--socket", agent.socket]).status == 0)
+        let list = try ChildProcess.run(elactl, ["peer", "list", "--socket", agent.socket])
+        #expect(list.stdout.contains(did) && list.stdout.contains("pinned"), "\(list.stdout)")
+        let verify = try ChildProcess.run(elactl, ["peer", "verify", did, "--socket", agent.socket])
+        #expect(verify.status == 1 && verify.stdout.contains("not-found") && verify.stdout.contains("pinned by an admin"), "\(verify.stdout)")
+        agent.process.signal(SIGTERM)
+        try agent.process.wait()
+    }
+
     @Test func aDamagedKeystoreStopsStartupWithoutANewIdentity() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

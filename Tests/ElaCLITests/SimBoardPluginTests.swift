@@ -44,6 +44,10 @@ import Testing
         let did = try #require(try JSONParser.parse(created.stdout)["did"]?.stringValue)
         #expect(try ctl(socket, ["call", "gpio.write", #"{"pin":"LED1","value":1}"#, "--as", alice]).status == 1)
         #expect(try ctl(socket, ["grant", "add", did, "gpio.write", "--constraint", "pin=LED1"]).status == 0)
+        // A capability nothing installed needs is stored but flagged (a typo, most likely).
+        let typo = try ctl(socket, ["grant", "add", did, "gpio.wrte"])
+        #expect(typo.status == 0 && typo.stderr.contains("warning: no installed plugin's method or event needs a capability matching gpio.wrte"), "\(typo.stderr)")
+        #expect(try ctl(socket, ["grant", "list"]).stdout.contains("gpio.wrte"))
         let allowed = try ctl(socket, ["call", "gpio.write", #"{"pin":"LED1","value":1}"#, "--as", alice])
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(try ctl(socket, ["call", "gpio.write", #"{"pin":"RELAY0","value":1}"#, "--as", alice]).status == 1)
@@ -67,9 +71,19 @@ import Testing
         #expect(refused.status == 1 && refused.stderr.contains("no grant for sensors.subscribe"), "\(refused.stderr)")
         let unknown = try ctl(socket, ["events", "sensors.raining", "--as", alice, "--count", "1"])
         #expect(unknown.status == 1 && unknown.stderr.contains("unknown event (known events: gpio.edge, sensors.reading)"), "\(unknown.stderr)")
+        // An owner's credential covers a subscription as a grant does.
+        let owner = dir.path + "/owner"
+        #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", owner]).status == 0)
+        #expect(try ctl(socket, ["owner", "set", owner + "/document.json"]).status == 0)
+        let issued = try ChildProcess.run(
+            elactl, ["identity", "issue-access", "--dir", owner, "--to", did, "--capability", "sensors.subscribe", "--days", "1"])
+        let credential = dir.write("alice-access.json", issued.stdout)
+        let byCredential = try ctl(socket, ["events", "sensors.reading", "--as", alice, "--credential", credential, "--count", "1"])
+        #expect(byCredential.status == 0 && byCredential.stdout.contains("sensors.reading"), "\(byCredential.stderr)")
+        #expect(try ctl(socket, ["owner", "clear"]).status == 0)
         // The admin's follow of an event nobody declares is told so too, instead of waiting in silence.
-        let typo = try ctl(socket, ["events", "sensor.reading", "--count", "1"])
-        #expect(typo.status != 0 && typo.stderr.contains("known events: gpio.edge, sensors.reading"), "\(typo.stderr)")
+        let unknownEvent = try ctl(socket, ["events", "sensor.reading", "--count", "1"])
+        #expect(unknownEvent.status != 0 && unknownEvent.stderr.contains("known events: gpio.edge, sensors.reading"), "\(unknownEvent.stderr)")
         #expect(try ctl(socket, ["grant", "add", did, "sensors.subscribe"]).status == 0)
         let readings = try ctl(socket, ["events", "sensors.reading", "--as", alice, "--count", "3"])
         #expect(readings.status == 0)
