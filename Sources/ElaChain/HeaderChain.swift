@@ -29,7 +29,7 @@ public enum AddResult: Sendable, Equatable {
 
 /// An in-memory header tree above a trusted anchor, with most-work fork choice. A value type with no I/O:
 /// the caller supplies "now" and persists what it needs (`AddResult` says what changed). Every accepted main-chain
-/// header stays in memory, so long-lived users should re-anchor from their store now and then; side branches are
+/// header stays in memory, so long-lived users re-anchor now and then (``reanchored(atHeight:)``); side branches are
 /// bounded (``maxSideBranchHeaders``): a fork within the reorganization limit costs a peer only proof of work, which
 /// on a test network is nothing.
 ///
@@ -291,6 +291,25 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
         }
         for key in dropped { nodes[key] = nil }
         sideBranch.subtract(dropped)
+    }
+
+    /// The same chain anchored at its main-chain header at `height` instead: what lies below is forgotten, so a
+    /// long-lived user's memory stays bounded. Headers above are re-added (and so re-checked) main chain first at each
+    /// height, which keeps the same tip among equals; side branches more than the reorganization limit below the tip
+    /// are dropped, as ``pruneSideBranches(tipHeight:)`` would. Nil when `height` is not above the anchor or beyond
+    /// the tip. `height` must leave a retarget period and the median-time span above it for new headers' checks.
+    public func reanchored(atHeight height: UInt32) -> HeaderChain? {
+        guard height > anchorHeight, let key = mainKey(atHeight: height), let anchor = nodes[key] else { return nil }
+        var chain = HeaderChain(parameters: parameters, anchor: anchor.header, anchorHeight: height, anchorChainWork: .zero)
+        let tipHeight = tip.height
+        let above = nodes.values.filter { n in
+            n.height > height && (isMain(n) || UInt64(n.height) + UInt64(parameters.reorgDepthLimit) >= UInt64(tipHeight))
+        }
+        for node in above.sorted(by: { ($0.height, isMain($0) ? 0 : 1) < ($1.height, isMain($1) ? 0 : 1) }) {
+            // Checked when first added; a side branch whose fork point is below the new anchor cannot join (dropped).
+            _ = try? chain.add(node.header, now: UInt32.max - 86_400)
+        }
+        return chain
     }
 
     /// Refuses a header on a branch that forks too deep below the tip, or below a checkpoint the main chain

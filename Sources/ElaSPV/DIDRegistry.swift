@@ -41,9 +41,8 @@ public enum DIDRegistry {
             var txid: Hash256
         }
         let entries: [Entry] = try store.didAnchors(did.description, chain: chain.chainName).compactMap { a in
-            let block = Hash256(rawBytes: a.blockHash)
-            guard chain.confirmations(of: block) != nil, let h = chain.height(of: block) else { return nil }
-            return Entry(anchor: a, height: h, txid: Hash256(rawBytes: a.txid))
+            guard let position = chain.mainChainPosition(of: a) else { return nil }
+            return Entry(anchor: a, height: position.height, txid: Hash256(rawBytes: a.txid))
         }.sorted { ($0.height, $0.anchor.position) < ($1.height, $1.anchor.position) }
 
         var document: DIDDocument?
@@ -81,7 +80,7 @@ public enum DIDRegistry {
         guard let document, let last else {
             return lastFailure.map { .invalid($0) } ?? .notFound
         }
-        let confirmations = chain.confirmations(of: Hash256(rawBytes: last.anchor.blockHash)) ?? 0
+        let confirmations = chain.mainChainPosition(of: last.anchor)?.confirmations ?? 0
         guard confirmations >= minConfirmations else {
             return .pending(txid: last.txid, confirmations: confirmations, required: minConfirmations)
         }

@@ -36,10 +36,36 @@ public struct SPVChain: Sendable {
             rest = stored.filter { $0.height > Int64(anchor.height) }
         }
         // Stored headers were valid when stored; re-adding them re-checks every rule except the future-time limit.
+        // A side-branch header whose fork point went with a re-anchoring cannot join any more and is skipped.
         for row in rest {
             let header = try ELAHeader(bytes: row.raw, withAuxPow: true)
-            _ = try headers.add(header, now: UInt32.max - 86_400)
+            do { _ = try headers.add(header, now: UInt32.max - 86_400) } catch { if row.onMainChain { throw error } }
         }
+    }
+
+    /// Headers a re-anchoring keeps below the tip: two retarget periods (new headers' difficulty and median-time
+    /// checks need their ancestors) and well past the reorganization limit.
+    public var reanchorDepth: UInt32 {
+        max(2 * parameters.retarget.interval, 4 * parameters.reorgDepthLimit, 64)
+    }
+
+    /// Moves the anchor up to `keep` (default ``reanchorDepth``) below the tip once the chain holds twice that, and
+    /// forgets the headers below it, in memory and in the store: a long-lived agent's memory, start-up time and
+    /// database stay bounded instead of growing by a header every two minutes. DID requests anchored in blocks
+    /// below keep their block's height, so they still count. True when it moved.
+    @discardableResult
+    public mutating func reanchorIfDeep(keep: UInt32? = nil) throws -> Bool {
+        let keep = max(1, keep ?? reanchorDepth)
+        guard UInt64(tip.height) >= UInt64(anchorHeight) + 2 * UInt64(keep) else { return false }
+        let height = tip.height - keep
+        guard let hash = headers.hash(atHeight: height), let moved = headers.reanchored(atHeight: height) else { return false }
+        let sideFloor = Int64(tip.height) - Int64(parameters.reorgDepthLimit)
+        try store.pruneHeaders(
+            below: Int64(height), keepSideBranchesFrom: sideFloor, chain: chainName,
+            anchorSetting: (Self.anchorKey(parameters), "\(height) \(hash.rawHex)"), now: Int64(tip.height))
+        headers = moved
+        anchorHeight = height
+        return true
     }
 
     /// The checkpoint still to be fetched before syncing (nil once anchored, or when starting from genesis).
@@ -104,6 +130,15 @@ public struct SPVChain: Sendable {
     public func confirmations(of blockHash: Hash256) -> Int? {
         guard headers.isOnMainChain(blockHash), let h = headers.height(of: blockHash) else { return nil }
         return Int(tip.height) - Int(h) + 1
+    }
+
+    /// Where a DID request's block is on the main chain: from the headers, or for a block below the anchor whose
+    /// header was pruned, from the height kept with the request. Nil for a side-branch or unknown block.
+    public func mainChainPosition(of anchor: StoredDIDAnchor) -> (height: UInt32, confirmations: Int)? {
+        let block = Hash256(rawBytes: anchor.blockHash)
+        if let c = confirmations(of: block), let h = headers.height(of: block) { return (h, c) }
+        guard let kept = anchor.finalHeight, kept >= 0, kept < Int64(anchorHeight) else { return nil }
+        return (UInt32(kept), Int(tip.height) - Int(kept) + 1)
     }
 
     public func height(of blockHash: Hash256) -> UInt32? { headers.height(of: blockHash) }

@@ -214,7 +214,12 @@ public final class SPVService: Service, Sendable {
                     if !s.statuses.isEmpty { s.statuses.removeAll() }
                 }
                 do throws(SPVPeerError) {
-                    return .success(try session.handle(message, chain: &s.chain, now: Self.now()))
+                    let handled = try session.handle(message, chain: &s.chain, now: Self.now())
+                    // Memory and the store stay bounded: the anchor follows the tip (a rebuild every ~reanchorDepth blocks).
+                    do { if try s.chain.reanchorIfDeep() { logger.info("spv: re-anchored", metadata: ["height": "\(s.chain.anchorHeight)"]) } } catch {
+                        logger.warning("spv: re-anchoring failed; the chain keeps its old anchor", metadata: ["error": "\(error)"])
+                    }
+                    return .success(handled)
                 } catch {
                     return .failure(error)
                 }

@@ -141,6 +141,11 @@ public final class AgentStore: Sendable {
                     at INTEGER NOT NULL
                 );
                 """),
+        SQLiteMigration(
+            version: 7, name: "SPV re-anchoring: a DID anchor's block height once its header is pruned",
+            sql: """
+                ALTER TABLE did_anchors ADD COLUMN height INTEGER;
+                """),
     ])
 
     let database: SQLiteDatabase

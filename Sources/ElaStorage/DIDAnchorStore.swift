@@ -8,13 +8,17 @@ public struct StoredDIDAnchor: Sendable, Equatable {
     public var position: Int64
     public var did: String
     public var request: String
+    /// The block's main-chain height once the block fell below the chain's anchor and its header was pruned
+    /// (``AgentStore/pruneHeaders(below:keepSideBranchesFrom:chain:anchorSetting:now:)``); nil while the header is kept.
+    public var finalHeight: Int64?
 
-    public init(txid: [UInt8], blockHash: [UInt8], position: Int64, did: String, request: String) {
+    public init(txid: [UInt8], blockHash: [UInt8], position: Int64, did: String, request: String, finalHeight: Int64? = nil) {
         self.txid = txid
         self.blockHash = blockHash
         self.position = position
         self.did = did
         self.request = request
+        self.finalHeight = finalHeight
     }
 }
 
@@ -33,11 +37,11 @@ extension AgentStore {
     public func didAnchors(_ did: String, chain: String) throws -> [StoredDIDAnchor] {
         try database.read { db in
             try db.query(
-                "SELECT txid, block_hash, position, did, request FROM did_anchors WHERE chain = ? AND did = ?", chain, did
+                "SELECT txid, block_hash, position, did, request, height FROM did_anchors WHERE chain = ? AND did = ?", chain, did
             ) { row in
                 StoredDIDAnchor(
                     txid: try row["txid"], blockHash: try row["block_hash"], position: try row["position"], did: try row["did"],
-                    request: try row["request"])
+                    request: try row["request"], finalHeight: try row["height"])
             }
         }
     }

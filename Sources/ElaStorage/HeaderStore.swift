@@ -65,6 +65,33 @@ extension AgentStore {
         }
     }
 
+    /// Forgets the headers below a new anchor at height `anchor` (the anchor's own row stays), and side-branch
+    /// headers below `sideFloor` (too deep for any reorganization), in one transaction with the new anchor setting.
+    /// A DID anchor in a main-chain block below it keeps that block's height (`finalHeight`), as its header goes;
+    /// one in a side-branch block below it can never count and goes too.
+    public func pruneHeaders(below anchor: Int64, keepSideBranchesFrom sideFloor: Int64, chain: String, anchorSetting: (key: String, value: String), now: Int64) throws {
+        try database.write { db in
+            try db.run(
+                """
+                UPDATE did_anchors SET height = (
+                    SELECT h.height FROM chain_headers h WHERE h.chain = did_anchors.chain AND h.hash = did_anchors.block_hash AND h.main = 1)
+                WHERE chain = ?1 AND height IS NULL
+                    AND block_hash IN (SELECT hash FROM chain_headers WHERE chain = ?1 AND main = 1 AND height < ?2)
+                """, chain, anchor)
+            try db.run(
+                """
+                DELETE FROM did_anchors WHERE chain = ?1 AND height IS NULL
+                    AND block_hash IN (SELECT hash FROM chain_headers WHERE chain = ?1 AND main = 0 AND height < ?2)
+                """, chain, max(anchor, sideFloor))
+            try db.run("DELETE FROM chain_headers WHERE chain = ?1 AND (height < ?2 OR (main = 0 AND height < ?3))", chain, anchor, sideFloor)
+            try db.run(
+                """
+                INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                """, anchorSetting.key, anchorSetting.value, now)
+        }
+    }
+
     public func headerCount(chain: String) throws -> Int {
         try database.read { db in
             try db.query("SELECT COUNT(*) AS n FROM chain_headers WHERE chain = ?", chain) { try $0["n", as: Int.self] }.first ?? 0

@@ -73,6 +73,31 @@ import Testing
         #expect(chain.tip.height == 7)
     }
 
+    /// Moving the anchor up forgets what lies below and keeps the tip, the main chain above, the side branches a
+    /// reorganization could still reach, and fork choice: the chain goes on as before.
+    @Test func reanchoringForgetsTheDepthsAndKeepsTheRest() throws {
+        var (chain, main) = try tenHeadersWithReorgLimitThree()
+        let recent = RegnetMiner.mine(on: main[7], tag: 3)  // a side branch at height 9: within the limit
+        #expect(try chain.add(recent, now: now) == .sideBranch)
+        #expect(chain.reanchored(atHeight: 0) == nil && chain.reanchored(atHeight: 11) == nil)
+        var moved = try #require(chain.reanchored(atHeight: 6))
+        #expect(moved.anchorHeight == 6 && moved.tip == ChainTip(hash: main[9].hash, height: 10, chainWork: moved.tip.chainWork))
+        #expect(moved.count == 6)  // heights 6...10 and the side header
+        #expect(moved.header(atHeight: 5) == nil && moved.height(of: main[4].hash) == nil)
+        #expect(moved.isOnMainChain(main[7].hash) && !moved.isOnMainChain(recent.hash) && moved.height(of: recent.hash) == 9)
+        // It grows and reorganizes as the original would.
+        let next = RegnetMiner.mine(on: main[9])
+        #expect(try moved.add(next, now: now) == .extendedTip)
+        let fork = RegnetMiner.chain(on: recent, count: 3, tag: 4)
+        #expect(try moved.add(fork[0], now: now) == .sideBranch)
+        #expect(try moved.add(fork[1], now: now) == .sideBranch)
+        guard case .reorganized = try moved.add(fork[2], now: now) else {
+            Issue.record("the side branch kept across the move did not take over")
+            return
+        }
+        #expect(moved.tip.hash == fork[2].hash && moved.tip.height == 12)
+    }
+
     /// A regnet chain that allows reorganizations 3 deep, and its first 10 headers on top of genesis.
     func tenHeadersWithReorgLimitThree() throws -> (HeaderChain<ELAHeader>, [ELAHeader]) {
         var p = ChainParameters.elaRegnet

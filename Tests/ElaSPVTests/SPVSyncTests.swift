@@ -208,6 +208,39 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         }
     }
 
+    /// A long-lived agent re-anchors: the headers below the new anchor go (memory, start-up and database stay
+    /// bounded), and a DID registered down there still counts, across a restart, its confirmations still growing.
+    @Test func reanchoringForgetsOldHeadersButNotTheDIDsAnchoredInThem() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        var (chain, session) = try handshakenSession(store, peerHeight: 0)
+        var (net, _, doc) = try devnetRegisteringADID()
+        for _ in 0..<28 { net.mine() }
+        _ = try sync(&session, &chain, net, announce: net.blocks)
+        #expect(chain.tip.height == 30)
+        #expect(try chain.reanchorIfDeep(keep: 16) == false, "not twice as deep yet")
+        #expect(try chain.reanchorIfDeep(keep: 10))
+        #expect(chain.anchorHeight == 20)
+        #expect(try store.headerCount(chain: chain.chainName) == 11)
+        #expect(chain.header(for: net.blocks[1].header.hash) == nil, "the DID's block header is gone")
+        func confirmations(_ chain: SPVChain) throws -> Int? {
+            guard case .verified(_, _, 2, let c) = try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 6, now: now)
+            else { return nil }
+            return c
+        }
+        #expect(try confirmations(chain) == 29)
+
+        // Restart: anchored at 20; the chain goes on and the DID's confirmations with it.
+        var reopened = try SPVChain(parameters: .elaRegnet, store: store)
+        #expect(reopened.anchorHeight == 20 && reopened.tip == chain.tip)
+        #expect(try confirmations(reopened) == 29)
+        for _ in 0..<3 { net.mine() }
+        _ = try sync(&session, &reopened, net, announce: Array(net.blocks.suffix(3)))
+        #expect(reopened.tip.height == 33)
+        #expect(try confirmations(reopened) == 32)
+    }
+
     @Test func aDIDAnchoredOnlyOnTheLosingForkIsNoLongerVerified() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
