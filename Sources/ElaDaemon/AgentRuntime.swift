@@ -179,7 +179,7 @@ struct AgentRuntime {
         }
 
         let retention = AuditRetentionService(
-            log: gate.audit, retention: AuditRetention(maxRows: config.auditMaxRows, maxAgeMillis: config.auditMaxAgeDays * 86_400_000),
+            gate: gate, retention: AuditRetention(maxRows: config.auditMaxRows, maxAgeMillis: config.auditMaxAgeDays * 86_400_000),
             logger: logger)
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,

@@ -1,3 +1,4 @@
+import ElaGate
 import ElaStorage
 import Logging
 import ServiceLifecycle
@@ -5,21 +6,23 @@ import Synchronization
 
 /// Keeps the audit log within `[audit] max_rows` / `max_age_days`: shortly after start and then every few minutes,
 /// the oldest rows past the limits are checked against the chain and removed, a batch per transaction so gated calls
-/// (whose rows need the database too) are never held up for long.
+/// (whose rows need the database too) are never held up for long. Each cut is recorded in the chain.
 final class AuditRetentionService: Service, Sendable {
-    let log: AuditLogStore
+    let gate: Gate
     let retention: AuditRetention
     let logger: Logger
     let firstDelay: Duration
     let interval: Duration
     static let batch = 5000
+    /// A cut that keeps stopping (a damaged row) is logged again after this long, not at every pass.
+    static let repeatFailureAfter: Duration = .seconds(3600)
     /// One pass at a time (the timer's and `elactl audit prune`'s).
     private let running = Mutex(false)
-    /// The last failure logged, so a damaged row is reported once rather than every pass.
-    private let lastFailure = Mutex<String?>(nil)
+    /// The last failure logged and when.
+    private let lastFailure = Mutex<(text: String, at: ContinuousClock.Instant)?>(nil)
 
-    init(log: AuditLogStore, retention: AuditRetention, logger: Logger, firstDelay: Duration = .seconds(30), interval: Duration = .seconds(300)) {
-        self.log = log
+    init(gate: Gate, retention: AuditRetention, logger: Logger, firstDelay: Duration = .seconds(30), interval: Duration = .seconds(300)) {
+        self.gate = gate
         self.retention = retention
         self.logger = logger
         self.firstDelay = firstDelay
@@ -27,7 +30,11 @@ final class AuditRetentionService: Service, Sendable {
     }
 
     func run() async throws {
-        guard !retention.keepsEverything else { return }
+        // A service that returns ends the agent's service group: with nothing to do, wait for the shutdown.
+        guard !retention.keepsEverything else {
+            try? await gracefulShutdown()
+            return
+        }
         var delay = firstDelay
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let wait = delay
@@ -51,12 +58,13 @@ final class AuditRetentionService: Service, Sendable {
         guard running.withLock({ r in defer { r = true }; return !r }) else { return Pass(removed: 0, busy: true) }
         defer { running.withLock { $0 = false } }
         var pass = Pass(removed: 0)
+        let log = gate.audit
         // The journal's rows first, so the row count the limit applies to is the log's.
-        try? log.flush()
+        do { try log.flush() } catch { logger.warning("audit retention: the journal could not be moved first", metadata: ["error": "\(error)"]) }
         let firstKept = ((try? log.pruneMark())??.seq ?? 0) + 1
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let removed = try log.prune(retention, nowMillis: wallMillis(), batch: Self.batch)
+                let removed = try gate.pruneAudit(retention, nowMillis: wallMillis(), batch: Self.batch)
                 pass.removed += removed
                 if removed < Self.batch { break }
                 // Let the gate's own writes in between batches.
@@ -72,9 +80,16 @@ final class AuditRetentionService: Service, Sendable {
                 "audit retention removed rows \(firstKept)-\(mark.seq) (\(pass.removed) rows)",
                 metadata: ["max_rows": "\(retention.maxRows)", "max_age_days": "\(retention.maxAgeMillis / 86_400_000)"])
         }
-        let failure = pass.failure
-        if lastFailure.withLock({ f in defer { f = failure }; return f != failure }), let failure {
-            logger.error("\(failure)")
+        if let failure = pass.failure {
+            let now = ContinuousClock.now
+            let due = lastFailure.withLock { last -> Bool in
+                guard last?.text != failure || last.map({ now - $0.at >= Self.repeatFailureAfter }) == true else { return false }
+                last = (failure, now)
+                return true
+            }
+            if due { logger.error("\(failure); the log grows past its limits until this is looked into") }
+        } else {
+            lastFailure.withLock { $0 = nil }
         }
         return pass
     }

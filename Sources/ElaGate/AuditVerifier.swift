@@ -15,6 +15,12 @@ public enum AuditProblem: Sendable, Equatable, CustomStringConvertible {
     case headMismatch(headSeq: Int64?, lastSeq: Int64?)
     /// An externally kept head (seq, hash) is not in the chain: the log was rewritten since it was recorded.
     case anchorMismatch(seq: Int64)
+    /// The anchor's row was removed by retention: it cannot be checked (give a newer one).
+    case anchorRemoved(seq: Int64)
+    /// Rows up to `seq` are gone, but no `audit.prune` row in the chain records a cut there: removed by hand.
+    case unrecordedCut(seq: Int64)
+    /// Rows at or below retention's mark, where none can be (retention removes them with the mark's move): planted.
+    case rowsBelowCut(count: Int64, seq: Int64)
     /// The log could not be read (I/O error, or a row holding values this program never writes).
     case unreadable(String)
 
@@ -29,6 +35,10 @@ public enum AuditProblem: Sendable, Equatable, CustomStringConvertible {
             "head names row \(headSeq.map(String.init) ?? "none") but the last row is \(lastSeq.map(String.init) ?? "none")"
                 + ((headSeq ?? 0) > (lastSeq ?? 0) ? " (rows at the end were deleted)" : "")
         case .anchorMismatch(let seq): "row \(seq) does not have the recorded hash (the log was rewritten)"
+        case .anchorRemoved(let seq): "row \(seq), the anchor, was removed by retention and cannot be checked (use a newer anchor)"
+        case .unrecordedCut(let seq):
+            "rows 1-\(seq) are gone but no audit.prune row in the chain records removing them (deleted by hand)"
+        case .rowsBelowCut(let count, let seq): "\(count) row(s) at or below row \(seq), where retention left none (inserted)"
         case .unreadable(let message): "audit log unreadable: \(message)"
         }
     }
@@ -44,8 +54,6 @@ public struct AuditVerification: Sendable, Equatable {
     public var problems: [AuditProblem]
     /// Where retention cut the log (the walk starts after it), nil if it never did.
     public var pruned: AuditPruneMark?
-    /// The anchor given was among the rows retention removed, other than the last: it could not be checked.
-    public var anchorPruned = false
 
     public init(rowCount: Int64, head: AuditHead?, problems: [AuditProblem], pruned: AuditPruneMark? = nil) {
         self.rowCount = rowCount
@@ -60,7 +68,6 @@ public struct AuditVerification: Sendable, Equatable {
     public var summary: String {
         var notes = ""
         if let pruned { notes += " (rows 1-\(pruned.seq) removed by retention)" }
-        if anchorPruned { notes += "; the anchor's row was removed by retention and could not be checked" }
         if isOK {
             return "OK: \(rowCount) row(s)" + (head.map { ", head \($0.seq) \(Hex.encode($0.hash))" } ?? "") + notes
         }
@@ -89,18 +96,23 @@ public enum AuditVerifier {
         var lastSeq: Int64 = 0
         var lastHash = AuditChain.genesisHash
         var anchorSeen = false
+        /// The (last row removed, hash) of every cut recorded in the rows walked.
+        var recordedCuts: [AuditHead] = []
         // Rows still in the journal are part of the log: move them into the database first. If that fails, what the
         // database holds is still walked.
         do { try log.flush() } catch {
             _ = report(.unreadable("the audit journal: \(error)"))
         }
         walk: while true {
-            let page: (records: [AuditRecord], head: AuditHead?, pruned: AuditPruneMark?)
+            let page: (records: [AuditRecord], head: AuditHead?, pruned: AuditPruneMark?, belowCut: Int64)
             do {
                 page = try log.store.read { tx in
                     let pruned = try AuditLogStore.pruneMark(in: tx)
                     let after = max(lastSeq, pruned?.seq ?? 0)
-                    return (try log.records(afterSeq: after, limit: max(1, pageSize), in: tx), try log.head(in: tx), pruned)
+                    return (
+                        try log.records(afterSeq: after, limit: max(1, pageSize), in: tx), try log.head(in: tx), pruned,
+                        try log.rowsBelowMark(in: tx)
+                    )
                 }
             } catch {
                 _ = report(.unreadable("after row \(lastSeq): \(error)"))
@@ -113,10 +125,10 @@ public enum AuditVerifier {
                 result.pruned = pruned
                 if let anchor, anchor.seq <= pruned.seq, !anchorSeen {
                     anchorSeen = true
-                    if anchor.seq == pruned.seq {
-                        if anchor.hash != pruned.hash { guard report(.anchorMismatch(seq: anchor.seq)) else { return result } }
-                    } else {
-                        result.anchorPruned = true
+                    if anchor.seq < pruned.seq {
+                        guard report(.anchorRemoved(seq: anchor.seq)) else { return result }
+                    } else if anchor.hash != pruned.hash {
+                        guard report(.anchorMismatch(seq: anchor.seq)) else { return result }
                     }
                 }
             }
@@ -127,6 +139,11 @@ public enum AuditVerifier {
                 let last: Int64? = result.rowCount == 0 ? nil : lastSeq
                 if headSeq != last || (page.head.map { $0.hash != lastHash } ?? false) {
                     _ = report(.headMismatch(headSeq: headSeq, lastSeq: last))
+                }
+                if let pruned = page.pruned {
+                    if page.belowCut > 0 { _ = report(.rowsBelowCut(count: page.belowCut, seq: pruned.seq)) }
+                    // The mark must be one a cut wrote into the chain (in the same transaction as its move).
+                    if !recordedCuts.contains(AuditHead(seq: pruned.seq, hash: pruned.hash)) { _ = report(.unrecordedCut(seq: pruned.seq)) }
                 }
                 break walk
             }
@@ -143,6 +160,7 @@ public enum AuditVerifier {
                 if AuditChain.hash(seq: record.seq, prevHash: record.prevHash, entry: record.entry) != record.hash {
                     guard report(.hashMismatch(seq: record.seq)) else { return result }
                 }
+                if let cut = AuditRetentionCut.recorded(by: record.entry) { recordedCuts.append(cut) }
                 if let anchor, anchor.seq == record.seq {
                     anchorSeen = true
                     if anchor.hash != record.hash { guard report(.anchorMismatch(seq: anchor.seq)) else { return result } }

@@ -290,7 +290,8 @@ public final class AuditLogStore: Sendable {
 
     /// The newest `filter.limit` rows that match, oldest first.
     public func list(_ filter: AuditFilter) throws -> [AuditRecord] {
-        var conditions: [String] = []
+        // Rows at or below retention's mark are none unless planted there, and unchecked: not listed.
+        var conditions: [String] = ["seq > coalesce((SELECT seq FROM audit_pruned WHERE id = 1), 0)"]
         var arguments: [any SQLiteBindable] = []
         if let subject = filter.subject {
             conditions.append("subject = ?")
@@ -305,7 +306,7 @@ public final class AuditLogStore: Sendable {
             arguments.append(since)
         }
         var sql = Self.select
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " WHERE " + conditions.joined(separator: " AND ")
         sql += " ORDER BY seq DESC LIMIT ?"
         arguments.append(max(0, filter.limit))
         try journal?.flushIfOpen()
@@ -313,10 +314,14 @@ public final class AuditLogStore: Sendable {
         return newestFirst.reversed()
     }
 
-    /// How many rows the log holds.
+    /// How many rows the log holds (after retention's mark).
     public func count() throws -> Int64 {
         try journal?.flushIfOpen()
-        return try store.read { try Self.rowCount(in: $0) }
+        return try store.read { tx in
+            try tx.connection.query("SELECT count(*) FROM audit_log WHERE seq > coalesce((SELECT seq FROM audit_pruned WHERE id = 1), 0)") {
+                try $0[0, as: Int64.self]
+            }.first ?? 0
+        }
     }
 
     private static let select =

@@ -46,32 +46,43 @@ extension AuditLogStore {
         try store.read { try Self.pruneMark(in: $0) }
     }
 
-    /// Removes up to `batch` of the oldest rows `retention` no longer keeps, in one transaction; never the newest row
-    /// (the head). Each row is checked against the chain first (sequence, link to the mark, own hash): the rows
-    /// before one that does not verify go, it and everything after it stay as evidence, and the error names it.
-    /// Returns the rows removed; fewer than `batch` means nothing more is due. Rows still in the journal are not
-    /// looked at (they are the newest).
-    public func prune(_ retention: AuditRetention, nowMillis: Int64, batch: Int = 5000) throws -> Int64 {
+    /// The age limit alone never removes the newest this many rows: a clock set far ahead (a board without a
+    /// real-time clock, a bad NTP answer) must not empty the log.
+    public static let ageFloorRows: Int64 = 1000
+    /// The fewest rows a cut removes (see ``prune(_:nowMillis:batch:recordingCut:)``).
+    static let minimumCut: Int64 = 2
+
+    /// Removes up to `batch` of the oldest rows `retention` no longer keeps, in one transaction, and appends the row
+    /// `recordingCut(first, through, hash of row through)` describes to the chain in it, so the cut is itself in the
+    /// log. Only a run of the oldest rows goes (past `maxRows`, or older than `maxAgeMillis` but never the newest
+    /// ``ageFloorRows``), never the newest row, only while the head row is the newest row, and only two or more at
+    /// once (so the log keeps up to `maxRows` rows plus the last cut's own). Each row is checked
+    /// against the chain first (sequence, link to the mark, own hash): the rows before one that does not verify go,
+    /// it and everything after it stay as evidence, and the error names it. Returns the rows removed; fewer than
+    /// `batch` means nothing more is due. Rows still in the journal are not looked at (they are the newest).
+    public func prune(
+        _ retention: AuditRetention, nowMillis: Int64, batch: Int = 5000,
+        recordingCut: (_ first: Int64, _ through: Int64, _ hash: [UInt8]) -> AuditEntry
+    ) throws -> Int64 {
         guard !retention.keepsEverything else { return 0 }
+        try prepareAppend()
         let (removed, stopped) = try store.write { tx -> (Int64, AuditStoreError?) in
             guard let head = try Self.checkedHead(in: tx) else { return (0, nil) }
-            let mark = try Self.pruneMark(in: tx)
-            var cut: Int64 = 0
-            if retention.maxRows > 0 { cut = max(cut, head.seq - retention.maxRows) }
-            if retention.maxAgeMillis > 0 {
-                let before = nowMillis.subtractingReportingOverflow(retention.maxAgeMillis).partialValue
-                let oldest = try tx.connection.query("SELECT max(seq) FROM audit_log WHERE at < ?", before) { row -> Int64? in
-                    try row[0, as: Int64?.self]
-                }.first ?? nil
-                if let oldest { cut = max(cut, oldest) }
+            // The head is what says where the chain ends: with its row gone or different, a cut could empty the log.
+            guard try Self.storedHash(seq: head.seq, in: tx) == head.hash else {
+                return (0, .pruneStopped(seq: head.seq, reason: "the newest row is missing or is not the one the head names"))
             }
-            cut = min(cut, head.seq - 1)
+            let mark = try Self.pruneMark(in: tx)
             let from = mark?.seq ?? 0
-            guard cut > from else { return (0, nil) }
-            let through = min(cut, from + Int64(max(1, batch)))
+            let pastRows = retention.maxRows > 0 ? head.seq - retention.maxRows : 0
+            let before = nowMillis.subtractingReportingOverflow(retention.maxAgeMillis).partialValue
+            let ageFloor = head.seq - Self.ageFloorRows
             var last = (seq: from, hash: mark?.hash ?? Self.genesisHash)
             var stopped: AuditStoreError?
-            for record in try records(afterSeq: from, limit: Int(through - from), in: tx) {
+            for record in try records(afterSeq: from, limit: max(1, batch), in: tx) {
+                let old = record.seq <= pastRows || (retention.maxAgeMillis > 0 && record.seq <= ageFloor && record.entry.at < before)
+                // The oldest run only: a newer row stamped by a clock that was behind does not pull the cut past it.
+                guard record.seq < head.seq, old else { break }
                 guard record.seq == last.seq + 1 else {
                     stopped = .pruneStopped(seq: last.seq + 1, reason: "the row is missing")
                     break
@@ -82,8 +93,8 @@ extension AuditLogStore {
                 }
                 last = (record.seq, record.hash)
             }
-            if stopped == nil && last.seq < through { stopped = .pruneStopped(seq: last.seq + 1, reason: "the row is missing") }
-            guard last.seq > from else { return (0, stopped) }
+            // At least two rows: the row recording a cut must not make the next pass cut again (one out, one in).
+            guard last.seq - from >= Self.minimumCut else { return (0, stopped) }
             try tx.connection.run("DELETE FROM audit_log WHERE seq <= ?", last.seq)
             let removed = last.seq - from
             try tx.connection.run(
@@ -91,9 +102,19 @@ extension AuditLogStore {
                 INSERT INTO audit_pruned (id, seq, hash, rows, at) VALUES (1, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, rows = excluded.rows, at = excluded.at
                 """, last.seq, last.hash, (mark?.rows ?? 0) + removed, nowMillis)
+            _ = try append(recordingCut(from + 1, last.seq, last.hash), in: tx)
             return (removed, stopped)
         }
+        // The cut's row to the database now, so a verify right after finds the mark recorded.
+        if removed > 0 { try? flush() }
         if let stopped { throw stopped }
         return removed
+    }
+
+    /// How many rows sit at or below the mark: none unless someone put them there (retention removes them with the
+    /// mark's move, in one transaction), and nothing checks them.
+    public func rowsBelowMark(in transaction: StoreTransaction) throws -> Int64 {
+        guard let mark = try Self.pruneMark(in: transaction) else { return 0 }
+        return try transaction.connection.query("SELECT count(*) FROM audit_log WHERE seq <= ?", mark.seq) { try $0[0, as: Int64.self] }.first ?? 0
     }
 }

@@ -282,7 +282,8 @@ import Testing
         let verify = try ctl(agent, ["audit", "verify", "--json"])
         #expect(verify.status == 0, "\(verify.stdout)")
         let walked = try JSONParser.parse(verify.stdout)
-        #expect(walked["rows"]?.numberValue?.int64Value == 1000, "\(verify.stdout)")
+        // The newest thousand and the cut's own row.
+        #expect(walked["rows"]?.numberValue?.int64Value == 1001, "\(verify.stdout)")
         #expect(walked["summary"]?.stringValue?.contains("rows 1-\(through) removed by retention") == true, "\(verify.stdout)")
         let oldest = try JSONParser.parse(try ctl(agent, ["audit", "list", "--limit", "5000", "--json"]).stdout).arrayValue?.first
         #expect(oldest?["seq"]?.numberValue?.int64Value == through + 1)
@@ -302,6 +303,20 @@ import Testing
         #expect(try ctl(agent, ["audit", "verify"]).stdout.contains("row \(through + 1)"))
         agent.process.signal(SIGTERM)
         _ = try agent.process.wait()
+    }
+
+    /// Both limits off: the retention service has nothing to do and must not end the agent with it.
+    @Test func retentionOffKeepsEverythingAndTheAgentUp() throws {
+        let dir = TemporaryDirectory(prefix: "ela-gate")
+        defer { dir.remove() }
+        let agent = try startAgent(dir, config: "[audit]\nmax_rows = 0\nmax_age_days = 0\n")
+        for i in 0..<3 { #expect(try ctl(agent, ["call", "hostile.echo", "{\"i\":\(i)}"]).status == 0) }
+        let pruned = try ctl(agent, ["audit", "prune", "--json"])
+        let removed = try JSONParser.parse(pruned.stdout)["removed"]
+        #expect(pruned.status == 0 && removed == 0, "\(pruned.stdout) \(pruned.stderr)")
+        #expect(try ctl(agent, ["status"]).status == 0)
+        agent.process.signal(SIGTERM)
+        #expect(try agent.process.wait() == 0)
     }
 
     @Test func rowsInTheAuditJournalSurviveAKilledAgent() throws {

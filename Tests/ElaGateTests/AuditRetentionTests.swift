@@ -6,8 +6,9 @@ import ElaStorage
 import ElaTestSupport
 import Testing
 
-/// `[audit]` retention: the oldest rows go once checked against the chain, the newest row always stays, the rest
-/// verifies from the cut, and a row that does not verify stops the cut and is kept.
+/// `[audit]` retention: a run of the oldest rows goes once checked against the chain, the cut is recorded in the
+/// chain, the newest row always stays, the rest verifies from the cut, and a row that does not verify stops the cut
+/// and is kept.
 @Suite(.ownThread) struct AuditRetentionTests {
     /// A gate with `count` admin rows, row i written at `at(i)` (unix seconds).
     func fixture(rows count: Int, at: (Int) -> Int64 = { _ in testNow }) throws -> GateFixture {
@@ -21,92 +22,121 @@ import Testing
         AuditRetention(maxRows: rows, maxAgeMillis: ageSeconds * 1000)
     }
 
-    @Test func theNewestRowsStayAndTheChainStillVerifiesFromTheCut() throws {
+    func prune(_ f: GateFixture, _ retention: AuditRetention, at seconds: Int64 = testNow, batch: Int = 5000) throws -> Int64 {
+        try f.gate.pruneAudit(retention, nowMillis: seconds * 1000, batch: batch)
+    }
+
+    @Test func theNewestRowsStayTheCutIsRecordedAndTheChainStillVerifies() throws {
         let f = try fixture(rows: 25)
         let row15 = try #require(try f.gate.audit.record(seq: 15))
-        #expect(try f.gate.audit.prune(keep(rows: 10), nowMillis: testNow * 1000) == 15)
+        #expect(try prune(f, keep(rows: 10)) == 15)
         #expect(try f.gate.audit.pruneMark() == AuditPruneMark(seq: 15, hash: row15.hash, rows: 15, at: testNow * 1000))
-        #expect(try f.gate.audit.count() == 10)
         #expect(try f.gate.audit.record(seq: 15) == nil)
+        // The newest ten and the cut's own row, which names what went.
+        #expect(try f.gate.audit.count() == 11)
+        let cut = try #require(try f.gate.audit.record(seq: 26)).entry
+        #expect(cut.method == "audit.prune" && cut.subject == "agent" && cut.reason == "retention (max_rows 10) removed rows 1-15")
+        #expect(cut.request == "{\"first\":1,\"through\":15,\"hash\":\"\(Hex.encode(row15.hash))\"}")
         var result = f.gate.verifyAudit()
         #expect(result.isOK, "\(result.summary)")
-        #expect(result.rowCount == 10 && result.pruned?.seq == 15)
+        #expect(result.rowCount == 11 && result.pruned?.seq == 15)
         #expect(result.summary.contains("(rows 1-15 removed by retention)"), "\(result.summary)")
-        // Small pages walk the same chain.
         #expect(AuditVerifier.verify(f.gate.audit, pageSize: 3) == result)
-        // Nothing more is due; new rows continue the chain, and the next cut counts on from the mark.
-        #expect(try f.gate.audit.prune(keep(rows: 10), nowMillis: testNow * 1000) == 0)
+        // The cut's own row does not make the next pass cut again; new rows do.
+        #expect(try prune(f, keep(rows: 10)) == 0)
         for _ in 0..<4 { _ = f.gate.authorize(.admin(method: "gpio.read", params: [:], uid: 0), now: testNow) }
         try f.gate.audit.flush()
-        #expect(try f.gate.audit.prune(keep(rows: 10), nowMillis: testNow * 1000) == 4)
+        #expect(try prune(f, keep(rows: 10)) == 5)
         result = f.gate.verifyAudit()
-        #expect(result.isOK && result.rowCount == 10 && result.pruned?.rows == 19, "\(result.summary)")
+        #expect(result.isOK && result.rowCount == 11 && result.pruned?.rows == 20, "\(result.summary)")
     }
 
     @Test func aCutGoesInBatchesAndRetentionOffKeepsEverything() throws {
         let f = try fixture(rows: 12)
-        #expect(try f.gate.audit.prune(keep(), nowMillis: testNow * 1000) == 0)
+        #expect(try prune(f, keep()) == 0)
         var removed: [Int64] = []
-        while true {
-            let n = try f.gate.audit.prune(keep(rows: 2), nowMillis: testNow * 1000, batch: 4)
-            removed.append(n)
-            if n < 4 { break }
-        }
-        #expect(removed == [4, 4, 2])
-        #expect(try f.gate.audit.prune(keep(rows: 2), nowMillis: testNow * 1000, batch: 4) == 0)
+        while removed.last != 0 { removed.append(try prune(f, keep(rows: 2), batch: 4)) }
+        #expect(removed == [4, 4, 4, 0])
         #expect(f.gate.verifyAudit().isOK)
     }
 
-    @Test func rowsPastTheAgeLimitGoButNeverTheNewest() throws {
-        // Rows 1-6 a day old, 7-9 now.
-        let f = try fixture(rows: 9) { $0 <= 6 ? testNow - 86_400 : testNow }
-        #expect(try f.gate.audit.prune(keep(ageSeconds: 3600), nowMillis: testNow * 1000) == 6)
-        #expect(try f.gate.audit.pruneMark()?.seq == 6)
-        // Everything old: the head row stays, so the log still says where the chain ends.
-        #expect(try f.gate.audit.prune(keep(ageSeconds: 1), nowMillis: (testNow + 10) * 1000) == 2)
-        #expect(try f.gate.audit.count() == 1)
-        let result = f.gate.verifyAudit()
-        #expect(result.isOK && result.head?.seq == 9, "\(result.summary)")
+    @Test func rowsPastTheAgeLimitGoAsARunButNeverTheNewestThousand() throws {
+        // Rows 1-600 a day old, then 1010 of now.
+        let f = try fixture(rows: 1610) { $0 <= 600 ? testNow - 86_400 : testNow }
+        #expect(try prune(f, keep(ageSeconds: 3600)) == 600)
+        #expect(try f.gate.audit.pruneMark()?.seq == 600)
+        // A clock far ahead makes everything old: the newest 1000 rows stay all the same.
+        #expect(try prune(f, keep(ageSeconds: 3600), at: testNow + 10 * 365 * 86_400) == 11)
+        #expect(try f.gate.audit.count() == 1001)
+        #expect(f.gate.verifyAudit().isOK)
+    }
+
+    @Test func aRowFromAClockThatWasBehindDoesNotPullTheCutPastNewerRows() throws {
+        // Row 6 written before the clock was set (1970): only a run of old rows from the oldest on may go.
+        let f = try fixture(rows: 1010) { $0 == 6 ? 0 : testNow }
+        #expect(try prune(f, keep(ageSeconds: 3600)) == 0)
+        #expect(try f.gate.audit.count() == 1010)
     }
 
     @Test func anEditedRowStopsTheCutAndStaysAsEvidence() throws {
         let f = try fixture(rows: 10)
         try f.raw().execute("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 4")
         #expect(throws: AuditStoreError.pruneStopped(seq: 4, reason: "the row does not verify against the chain")) {
-            try f.gate.audit.prune(keep(rows: 2), nowMillis: testNow * 1000)
+            try prune(f, keep(rows: 2))
         }
-        // Rows before it went, it and those after stayed; verify names it.
+        // The rows before it went, it and those after stayed; verify names it.
         #expect(try f.gate.audit.pruneMark()?.seq == 3)
         #expect(try f.gate.audit.record(seq: 4) != nil)
         #expect(f.gate.verifyAudit().problems == [.hashMismatch(seq: 4)])
-        // A deleted row stops it the same way.
+        // A deleted row stops it the same way (one good row before it is too few to cut).
         let g = try fixture(rows: 10)
         try g.raw().execute("DELETE FROM audit_log WHERE seq = 2")
-        #expect(throws: AuditStoreError.pruneStopped(seq: 2, reason: "the row is missing")) {
-            try g.gate.audit.prune(keep(rows: 2), nowMillis: testNow * 1000)
-        }
-        #expect(try g.gate.audit.pruneMark()?.seq == 1)
+        #expect(throws: AuditStoreError.pruneStopped(seq: 2, reason: "the row is missing")) { try prune(g, keep(rows: 2)) }
+        #expect(try g.gate.audit.pruneMark() == nil)
+        // A missing newest row stops it before anything goes: the head would no longer say where the chain ends.
+        let h = try fixture(rows: 10)
+        try h.raw().execute("DELETE FROM audit_log WHERE seq = 10")
+        #expect(throws: AuditStoreError.self) { try prune(h, keep(rows: 2)) }
+        #expect(try h.gate.audit.pruneMark() == nil)
     }
 
-    @Test func tamperingAfterACutStillShows() throws {
+    @Test func tamperingAroundACutStillShows() throws {
         let f = try fixture(rows: 10)
-        #expect(try f.gate.audit.prune(keep(rows: 5), nowMillis: testNow * 1000) == 5)
+        #expect(try prune(f, keep(rows: 5)) == 5)
         // The first row after the cut deleted: a gap after the mark.
         try f.raw().execute("DELETE FROM audit_log WHERE seq = 6")
         #expect(f.gate.verifyAudit().problems == [.missingRows(from: 6, to: 6)])
         // The mark deleted as well: the removed rows show as missing.
         try f.raw().execute("DELETE FROM audit_pruned")
         #expect(f.gate.verifyAudit().problems == [.missingRows(from: 1, to: 6)])
+
+        // The oldest rows deleted by hand with a mark written to match: no cut in the chain records it.
+        let g = try fixture(rows: 10)
+        let row4 = try #require(try g.gate.audit.record(seq: 4))
+        let raw = try g.raw()
+        try raw.execute("DELETE FROM audit_log WHERE seq <= 4")
+        try raw.run("INSERT INTO audit_pruned (id, seq, hash, rows, at) VALUES (1, 4, ?, 4, 0)", row4.hash)
+        #expect(g.gate.verifyAudit().problems == [.unrecordedCut(seq: 4)])
+
+        // A row planted below a real cut: not listed, not counted, and verify names it.
+        let h = try fixture(rows: 10)
+        #expect(try prune(h, keep(rows: 5)) == 5)
+        try h.raw().execute(
+            "INSERT INTO audit_log (seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash) "
+                + "SELECT 2, at, subject, caller, method, capability, 'allow', reason, request, prev_hash, hash FROM audit_log WHERE seq = 7")
+        #expect(h.gate.verifyAudit().problems == [.rowsBelowCut(count: 1, seq: 5)])
+        #expect(try h.gate.audit.count() == 6)
+        #expect(try h.gate.auditList(AuditFilter(limit: 100)).allSatisfy { $0.seq > 5 })
     }
 
-    @Test func anAnchorInTheRemovedPartIsNotChecked() throws {
+    @Test func anAnchorInTheRemovedPartCannotBeChecked() throws {
         let f = try fixture(rows: 10)
         let row3 = try #require(try f.gate.audit.record(seq: 3))
         let row5 = try #require(try f.gate.audit.record(seq: 5))
-        #expect(try f.gate.audit.prune(keep(rows: 5), nowMillis: testNow * 1000) == 5)
+        #expect(try prune(f, keep(rows: 5)) == 5)
         let below = f.gate.verifyAudit(anchor: AuditHead(seq: 3, hash: row3.hash))
-        #expect(below.isOK && below.anchorPruned)
-        #expect(below.summary.contains("could not be checked"), "\(below.summary)")
+        #expect(below.problems == [.anchorRemoved(seq: 3)])
+        #expect(below.summary.contains("use a newer anchor"), "\(below.summary)")
         // The mark's own row is still checked: its hash is kept.
         #expect(f.gate.verifyAudit(anchor: AuditHead(seq: 5, hash: row5.hash)).isOK)
         #expect(f.gate.verifyAudit(anchor: AuditHead(seq: 5, hash: row3.hash)).problems == [.anchorMismatch(seq: 5)])
