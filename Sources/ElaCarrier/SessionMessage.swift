@@ -151,4 +151,13 @@ public struct RemoteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The session holds as many subscriptions as the device keeps for one (each costs a queue and a task); they end
     /// with the session.
     public static let tooManySubscriptions: Int64 = -32011
+    /// The plugin refused or failed the call (its message says why: a line held, a device busy, a frame too large).
+    /// Plugins' own codes in -32000...-32099 would read as the carrier's (-32000 denied, -32001 no session), so they
+    /// arrive as this one; JSON-RPC's standard codes (invalid params, method not found) pass unchanged.
+    public static let pluginFailed: Int64 = -32012
+
+    /// The code a DApp gets for a plugin's error `code`.
+    public static func fromPlugin(_ code: Int) -> Int64 {
+        (-32099...(-32000)).contains(code) ? pluginFailed : Int64(code)
+    }
 }

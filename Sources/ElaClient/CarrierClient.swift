@@ -68,6 +68,8 @@ public final class CarrierClient: Sendable {
     struct Subscription {
         var event: String
         var continuation: AsyncStream<Event>.Continuation
+        /// The id it was first made under: renewals move it to new ids, this names it for good.
+        var token: Int64 = 0
     }
     struct State {
         var ownKey: [UInt8]?
@@ -202,7 +204,14 @@ public final class CarrierClient: Sendable {
             defer { s.nextID += 1 }
             return s.nextID
         }
-        state.withLock { $0.subscriptions[id] = Subscription(event: event, continuation: continuation) }
+        state.withLock { $0.subscriptions[id] = Subscription(event: event, continuation: continuation, token: id) }
+        // A stream its reader dropped is forgotten, so the next session does not renew it (the device keeps at most
+        // 32 per session).
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { s in
+                if let key = s.subscriptions.first(where: { $0.value.token == id })?.key { s.subscriptions[key] = nil }
+            }
+        }
         switch await sendSubscribe(id: id, event: event) {
         case .success: return stream
         case .failure(let e):

@@ -6,6 +6,8 @@ public import ElaJSON
 /// Why the CLI could not get an answer from the agent.
 public struct ControlClientError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// The system error behind it (a connect's), 0 when there is none.
+    public var code: Int32 = 0
     public var description: String { message }
 }
 
@@ -82,7 +84,7 @@ public struct ControlClient: Sendable {
                 code == EACCES
                 ? "members of the socket's group may use elactl (the package's is ela-agent: sudo adduser $USER ela-agent, then log in again), or use sudo"
                 : "is the agent running? set --socket or ELA_AGENT_SOCKET"
-            throw ControlClientError(message: "cannot reach ela-agent at \(socketPath): \(reason) (\(hint))")
+            throw ControlClientError(message: "cannot reach ela-agent at \(socketPath): \(reason) (\(hint))", code: code)
         }
         return fd
     }

@@ -50,10 +50,19 @@ public final class ControlServer: Service {
     /// socket taking the path over would cut off, and removing it at our stop would leave unreachable. A stale socket
     /// file is fine (it is replaced).
     public static func ensureNotServed(_ path: String) throws {
-        guard access(path, F_OK) == 0, let fd = try? ControlClient.connect(socketPath: path, timeoutSeconds: 2) else { return }
-        close(fd)
-        throw ControlServerError(
-            message: "another process serves the control socket \(path) (a second agent?): stop it, or give this one another runtime_dir")
+        guard access(path, F_OK) == 0 else { return }
+        // Only a refused connection (nobody listens) or a vanished file means stale; anything else, a full backlog
+        // (EAGAIN) or a socket we may not use (EACCES) included, may be a live agent's.
+        let failure: Int32
+        do {
+            close(try ControlClient.connect(socketPath: path, timeoutSeconds: 2))
+            failure = 0
+        } catch {
+            failure = (error as? ControlClientError)?.code ?? EIO
+        }
+        guard failure != ECONNREFUSED && failure != ENOENT else { return }
+        let why = failure == 0 ? "another process serves it" : "it may be in use (\(String(cString: strerror(failure))))"
+        throw ControlServerError(message: "control socket \(path): \(why) (a second agent?): stop it, or give this one another runtime_dir")
     }
 
     public func run() async throws {

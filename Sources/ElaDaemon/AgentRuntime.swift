@@ -266,7 +266,8 @@ struct ControlContext: Sendable {
             "spv.status": { _ in ctx.spvStatus() },
             // Document checks and chain round trips: off the event loop that serves plugin calls.
             "peer.verify": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.verifyPeer(params) } },
-            "peer.list": { _ throws(ControlError) in try ctx.listPeers() },
+            // Chain status per DID (Merkle replays): off the loop that serves plugin calls.
+            "peer.list": { _ throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.listPeers() } },
             "did.publish": { _ throws(ControlError) in try await offLoop { () throws(ControlError) in try await ctx.publishDID() } },
         ]) { a, _ in a })
     }

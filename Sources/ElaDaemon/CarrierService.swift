@@ -412,7 +412,7 @@ final class CarrierService: Sendable {
         }
         switch await route.supervisor.call(call.method, call.params) {
         case .success(let v): return .success(v)
-        case .failure(.remote(let e)): return .failure(RemoteError(code: Int64(e.kind.code), message: e.message))
+        case .failure(.remote(let e)): return .failure(RemoteError(code: RemoteError.fromPlugin(e.kind.code), message: e.message))
         case .failure(let e): return .failure(RemoteError(code: -32003, message: e.description))
         }
     }
@@ -421,15 +421,16 @@ final class CarrierService: Sendable {
     /// published event is matched against all of them.
     static let maxSubscriptionsPerSession = 32
 
+    static func tooManySubscriptions(_ held: Int) -> RemoteError {
+        RemoteError(
+            code: RemoteError.tooManySubscriptions,
+            message: "this session holds \(held) subscriptions, the most the device keeps for one (they end with the session)")
+    }
+
     func subscribe(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) -> Result<JSONValue, RemoteError> {
         // Before the gate: a DApp looping subscriptions gets no audit row per attempt either.
         let held = state.withLock { s in s.sessions[keyHex]?.subscriptions.keys.filter { $0 != id }.count ?? 0 }
-        guard held < Self.maxSubscriptionsPerSession else {
-            return .failure(
-                RemoteError(
-                    code: RemoteError.tooManySubscriptions,
-                    message: "this session holds \(held) subscriptions, the most the device keeps for one (they end with the session)"))
-        }
+        guard held < Self.maxSubscriptionsPerSession else { return .failure(Self.tooManySubscriptions(held)) }
         let event: String
         let decision: GateDecision
         switch authorize(keyHex, session, kind: "subscribe", id: id, request) {
@@ -441,15 +442,18 @@ final class CarrierService: Sendable {
             return .failure(RemoteError(code: -32002, message: "the agent is starting"))
         }
         let sub = host.events.subscribe(patterns: [event], capacity: 256)
-        let kept = state.withLock { s -> Bool in
-            guard s.sessions[keyHex] != nil else { return false }
+        let refusal = state.withLock { s -> RemoteError? in
+            guard let session = s.sessions[keyHex] else { return RemoteError(code: -32001, message: "the session ended") }
+            // Again, under the lock that adds it: subscribes handled at once all passed the first look.
+            let held = session.subscriptions.keys.filter { $0 != id }.count
+            guard held < Self.maxSubscriptionsPerSession else { return Self.tooManySubscriptions(held) }
             s.sessions[keyHex]?.subscriptions[id]?.cancel()
             s.sessions[keyHex]?.subscriptions[id] = sub
-            return true
+            return nil
         }
-        guard kept else {
+        if let refusal {
             sub.cancel()
-            return .failure(RemoteError(code: -32001, message: "the session ended"))
+            return .failure(refusal)
         }
         Task { [self] in
             while let e = await sub.next() {

@@ -227,8 +227,8 @@ extension ControlContext {
             // A pattern no declared event matches (a typo, most likely) would wait for ever in silence.
             let known = plugins.eventNames
             for pattern in patterns where !known.contains(where: { EventBus.pattern(pattern, matches: $0) }) {
-                throw ControlError(
-                    code: ControlError.notFound, message: "no plugin declares an event matching \(pattern) (known events: \(known.joined(separator: ", ")))")
+                let which = known.isEmpty ? "no running plugin declares events" : "known events: \(known.joined(separator: ", "))"
+                throw ControlError(code: ControlError.notFound, message: "no plugin declares an event matching \(pattern) (\(which))")
             }
             let decision = gate.authorize(
                 .admin(method: "events.subscribe", params: ["patterns": .array(patterns.map(JSONValue.string))], uid: adminUID),

@@ -32,8 +32,9 @@ extension ControlContext {
             pinned = try pinnedDIDs()
             // Pinned DIDs the chain has not shown (yet) are peers too: the carrier admits them.
             for text in pinned.sorted() where !known.contains(where: { $0.0.description == text }) {
-                guard let did = try? DID(text) else { continue }
-                known.append((did, try spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime())))
+                guard let did = try? DID(text), let status = try? spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime())
+                else { continue }
+                known.append((did, status))
             }
         } catch {
             throw ControlError(code: ControlError.internalError, message: "\(error)")

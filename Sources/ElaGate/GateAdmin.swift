@@ -73,11 +73,10 @@ extension Gate {
 
     // MARK: Owner
 
-    /// Sets the device owner from its DID document text: it must be a genuine primitive-DID document, valid at
-    /// `now`. Stored in normalized form.
+    /// Sets the device owner from its DID document text: a genuine primitive-DID document, valid at `now` and not
+    /// deactivated, stored in normalized form. Another owner already set is replaced only with `replace`: its
+    /// credentials stop counting.
     @discardableResult
-    /// Sets the owner from its DID document (checked valid and not deactivated). Another owner already set is
-    /// replaced only with `replace`: its credentials stop counting.
     public func setOwner(documentText: String, replace: Bool = false, uid: UInt32, now: Int64) throws(GateError) -> DIDDocument {
         let document: DIDDocument
         do {

@@ -58,6 +58,8 @@ final class OutboundQueue: @unchecked Sendable {  // state is in `state` (Mutex)
                 if case .failure(let id?, let error) = message {
                     frame = PluginMessage.failure(id: id, PluginProtocolError(error.kind, "(an error message of \(frame.count - 4) bytes)")).encoded()
                     _ = submit(frame, isEvent: false)
+                } else {
+                    PluginLog.write("an error report of \(frame.count - 4) bytes was not sent: larger than the host takes (\(maxFrame))")
                 }
                 return
             }

@@ -54,19 +54,24 @@ static int remove_stale(const char *dir) {
 
 /* mkdir -p <root>/<parent>, enabling the v2 controllers on the way down (a v2 child only gets the controllers
    listed in its parent's cgroup.subtree_control). */
-static void make_parent(const char *root, const char *parent, const char *enable, char *out) {
+static int make_parent(const char *root, const char *parent, const char *enable, char *out) {
     snprintf(out, PATH_MAX, "%s", root);
     const char *p = parent;
     for (;;) {
         /* Only the controllers this kernel has: one missing from the list would fail the whole write (EINVAL). */
-        if (enable && write_file(out, "cgroup.subtree_control", enable) != 0)
+        if (enable && write_file(out, "cgroup.subtree_control", enable) != 0) {
+            if (errno == ENOENT) return -1; /* removed under us by another launcher: the caller tries again */
             fail("cgroup", "enable %s in %s/cgroup.subtree_control: %s", enable, out, strerror(errno));
-        if (*p == '\0') return;
+        }
+        if (*p == '\0') return 0;
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
         size_t used = strlen(out);
         snprintf(out + used, PATH_MAX - used, "/%.*s", (int)len, p);
-        if (mkdir(out, 0755) != 0 && errno != EEXIST) fail("cgroup", "mkdir %s: %s", out, strerror(errno));
+        if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+            if (errno == ENOENT) return -1;
+            fail("cgroup", "mkdir %s: %s", out, strerror(errno));
+        }
         p += len;
         if (*p == '/') p++;
     }
@@ -81,7 +86,10 @@ static void make_leaf(struct cgroup *cg, const char *root, const struct options 
     /* Another plugin's launcher removes the parent when its plugin was the last one in it (cgroup_remove): one that
        went between our mkdir -p and the leaf's mkdir is made again. */
     for (int tries = 0;; tries++) {
-        make_parent(root, o->cgroup_parent, enable, parent);
+        if (make_parent(root, o->cgroup_parent, enable, parent) != 0) {
+            if (tries == 20) fail("cgroup", "%s keeps disappearing under %s", o->cgroup_parent, root);
+            continue;
+        }
         if (snprintf(dir, PATH_MAX, "%s/%s", parent, o->name) >= PATH_MAX) fail("cgroup", "path too long: %s", parent);
         if (remove_stale(dir) != 0) fail("cgroup", "remove stale %s: %s", dir, strerror(errno));
         if (mkdir(dir, 0755) == 0) return;

@@ -19,6 +19,13 @@ import Testing
         #expect(access("/dapp/one", F_OK) != 0)
     }
 
+    /// A value checked while the command runs (here the JSON params) is reported with that command's usage.
+    @Test func aBadValueShowsTheCommandsOwnUsage() throws {
+        let r = try ChildProcess.run(elactl, ["call", "gpio.read", "{bad", "--socket", "/nonexistent.sock"])
+        #expect(r.status == 64, "\(r.stderr)")
+        #expect(r.stderr.contains("params are not valid JSON") && r.stderr.contains("Usage: elactl call "), "\(r.stderr)")
+    }
+
     @Test func remoteRefusesATimeoutThatIsNotASpanOfSeconds() throws {
         for timeout in ["nan", "0", "-5", "1e20"] {
             let r = try ChildProcess.run(elactl, ["remote", "call", "--device", "x", "--identity", "/nonexistent", "--timeout=\(timeout)", "gpio.read"])
