@@ -114,7 +114,7 @@ struct RemoteCommand: ParsableCommand {
         @Option(name: .long, help: "Bootstrap node host:port:<64 hex key> (repeatable).") var bootstrap: [String] = []
         @Option(name: .long, help: "TCP relay host:port:<64 hex key> (repeatable).") var relay: [String] = []
         @Flag(name: .long, help: "TCP relays only (no UDP).") var noUDP = false
-        @Option(name: .long, help: "Seconds to wait for the session (1-86400).") var timeout: Double = 60
+        @Option(name: .long, parsing: .unconditional, help: "Seconds to wait for the session (1-86400).") var timeout: Double = 60
 
         func validate() throws {
             // NaN or a huge value would skip the wait and trap turning it into whole seconds.
@@ -180,7 +180,7 @@ struct RemoteCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Subscribe to an event through the carrier; prints one JSON line per event.")
         @OptionGroup var network: NetworkOptions
         @Argument(help: "Event, e.g. sensors.reading.") var event: String
-        @Option(name: .long, help: "Stop after this many events (0: run until interrupted).") var count = 0
+        @Option(name: .long, parsing: .unconditional, help: "Stop after this many events (0: run until interrupted).") var count = 0
 
         func validate() throws {
             guard count >= 0 else { throw ValidationError("--count must be 0 (no limit) or more, found \(count)") }

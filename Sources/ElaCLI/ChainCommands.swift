@@ -16,7 +16,11 @@ extension SPVCommand {
             let s = fieldText(r)
             print("network:  \(s("network"))")
             print("height:   \(s("height")) (\(s("tipHash")))")
-            print("peer:     \(s("peer")) (\(s("phase")), peer height \(s("peerHeight")))")
+            if r["peersConfigured"]?.arrayValue?.isEmpty == true {
+                print("peer:     none configured ([spv] peers in agent.toml): the chain is not synced; peers can only be pinned")
+            } else {
+                print("peer:     \(s("peer")) (\(s("phase")), peer height \(s("peerHeight")))")
+            }
             print("verify:   \(s("confirmationsRequired")) confirmations")
             if r["lastError"]?.stringValue != nil { print("last error: \(s("lastError"))") }
         }

@@ -203,7 +203,11 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var options: DaemonOptions
         @Option(name: .long, help: "Only this subject (a DID, uid:<n> or plugin:<name>).") var subject: String?
         @Option(name: .long, help: "allow or deny.") var decision: String?
-        @Option(name: .shortAndLong, help: "How many rows.") var limit: Int = 50
+        @Option(name: .shortAndLong, parsing: .unconditional, help: "How many rows (1-10000).") var limit: Int = 50
+
+        func validate() throws {
+            guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1-10000") }
+        }
 
         func run() throws {
             var params: JSONObject = ["limit": .number(JSONNumber(limit))]
@@ -323,7 +327,7 @@ extension IdentityCommand {
         @Option(name: .long, help: "param=value[,value...]: the call's param must be one of the values (repeatable).")
         var constraint: [String] = []
         @Option(name: .long, help: "Only for this device DID (elactl identity show).") var device: String?
-        @Option(name: .long, help: "Days until the credential expires.") var days: Int = 30
+        @Option(name: .long, parsing: .unconditional, help: "Days until the credential expires.") var days: Int = 30
 
         func validate() throws {
             guard !capability.isEmpty else { throw ValidationError("name at least one --capability") }

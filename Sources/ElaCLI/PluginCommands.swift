@@ -86,7 +86,11 @@ struct PluginCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A plugin's recent stderr lines and the agent's notes about it.")
         @OptionGroup var options: DaemonOptions
         @Argument(help: "Plugin name.") var name: String
-        @Option(name: .shortAndLong, help: "How many lines (1...1000).") var lines: Int = 100
+        @Option(name: .shortAndLong, parsing: .unconditional, help: "How many lines (1...1000).") var lines: Int = 100
+
+        func validate() throws {
+            guard (1...1000).contains(lines) else { throw ValidationError("--lines must be 1...1000") }
+        }
 
         func run() throws {
             let r = try callAgent(options, "plugin.logs", params: ["name": .string(name), "limit": .number(JSONNumber(lines))])
@@ -110,7 +114,7 @@ struct EventsCommand: ParsableCommand {
 
     @OptionGroup var options: DaemonOptions
     @Argument(help: "Event names or patterns.") var patterns: [String] = []
-    @Option(name: .long, help: "Stop after this many events.") var count: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Stop after this many events.") var count: Int?
     @Option(name: .customLong("as"), help: "Subscribe as this identity (signed, gated: needs the event's capability, e.g. sensors.subscribe); takes one event name.")
     var identity: String?
     @Option(name: .long, help: "A DeviceAccessCredential (JSON file) from the device owner, presented with --as.")
@@ -227,7 +231,8 @@ struct BoardCommand: ParsableCommand {
             print("default plugins: \(b.defaultPlugins.joined(separator: ", "))")
             // The devices are what the GPIO plugin's sandbox is granted (the board-in-a-box guest checks them).
             for c in b.chips { print("chip \(c.label): \(c.lines) lines" + (c.devices.isEmpty ? "" : ", devices " + c.devices.joined(separator: " "))) }
-            for p in b.pins { print("  \(p.name)\t\(p.chip) line \(p.line)") }
+            // In chip and line order (names sort GPIO10 before GPIO2).
+            for p in b.pins.sorted(by: { ($0.chip, $0.line) < ($1.chip, $1.line) }) { print("  \(p.name)\t\(p.chip) line \(p.line)") }
         }
     }
 }

@@ -26,6 +26,14 @@ import Testing
         #expect(r.stderr.contains("params are not valid JSON") && r.stderr.contains("Usage: elactl call "), "\(r.stderr)")
     }
 
+    /// A negative count is the value of its option, refused as such (it read as a missing value, "-1" taken for a flag).
+    @Test func negativeNumbersAreRefusedAsValues() throws {
+        for args in [["events", "--count", "-1"], ["audit", "list", "--limit", "-3"], ["identity", "issue-access", "--dir", "x", "--to", "y", "--capability", "c", "--days", "-1"]] {
+            let r = try ChildProcess.run(elactl, args)
+            #expect(r.status == 64 && !r.stderr.contains("Missing value"), "\(args): \(r.stderr)")
+        }
+    }
+
     @Test func remoteRefusesATimeoutThatIsNotASpanOfSeconds() throws {
         for timeout in ["nan", "0", "-5", "1e20"] {
             let r = try ChildProcess.run(elactl, ["remote", "call", "--device", "x", "--identity", "/nonexistent", "--timeout=\(timeout)", "gpio.read"])

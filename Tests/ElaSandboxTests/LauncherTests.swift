@@ -81,7 +81,7 @@ final class LauncherTests {
     }
 
     @Test func theParentStaysWhileAnotherPluginIsInIt() throws {
-        let long = try start(policy("long"), "/bin/sh", ["-c", "sleep 1"])
+        let long = try start(policy("long"), "/bin/sh", ["-c", "sleep 3"])
         // The hierarchies that hold the plugin's cgroup (memory and pids).
         var holding: [String] = []
         #expect(waitUntil { holding = cgroupMountPoints().filter { fileExists("\($0)/\(cgroupParent)/long") }; return !holding.isEmpty })
