@@ -82,7 +82,7 @@ public struct AuditVerification: Sendable, Equatable {
 /// names a later row). It cannot detect someone who rewrites every row from some point on and the head, hashing
 /// correctly, unless an `anchor` recorded earlier (outside the device) pins a row's hash.
 ///
-/// Rows that retention removed (``AuditLogStore/prune(_:nowMillis:batch:)``, which checked them first) are not
+/// Rows that retention removed (``AuditLogStore/prune(_:nowMillis:batch:recordingCut:)``, which checked them first) are not
 /// walked: the chain starts at its mark, and a cut made while the walk runs moves the start along.
 public enum AuditVerifier {
     public static func verify(
