@@ -236,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "ElaSPVTests",
             dependencies: [
-                "ElaSPV", "ElaChain", "ElaCrypto", "ElaIdentity", "ElaJSON", "ElaMerkle", "ElaP2P", "ElaStorage", "ElaWire",
+                "ElaSPV", "ElaChain", "ElaCrypto", "ElaIdentity", "ElaJSON", "ElaMerkle", "ElaP2P", "ElaSQLite", "ElaStorage", "ElaWire",
                 "ElaTestSupport",
             ],
             swiftSettings: swiftSettings),

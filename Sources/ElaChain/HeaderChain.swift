@@ -294,22 +294,35 @@ public struct HeaderChain<Header: ChainHeader>: Sendable {
     }
 
     /// The same chain anchored at its main-chain header at `height` instead: what lies below is forgotten, so a
-    /// long-lived user's memory stays bounded. Headers above are re-added (and so re-checked) main chain first at each
-    /// height, which keeps the same tip among equals; side branches more than the reorganization limit below the tip
-    /// are dropped, as ``pruneSideBranches(tipHeight:)`` would. Nil when `height` is not above the anchor or beyond
-    /// the tip. `height` must leave a retarget period and the median-time span above it for new headers' checks.
+    /// long-lived user's memory stays bounded. Headers above are re-added (and so re-checked), the whole main chain
+    /// first, so the tip stays; side branches more than the reorganization limit below the tip are dropped, as
+    /// ``pruneSideBranches(tipHeight:)`` would. Nil when `height` is not above the anchor, beyond the tip, or the
+    /// rebuilt chain would not end at the same tip. `height` must leave a retarget period and the median-time span
+    /// above it for new headers' checks.
     public func reanchored(atHeight height: UInt32) -> HeaderChain? {
         guard height > anchorHeight, let key = mainKey(atHeight: height), let anchor = nodes[key] else { return nil }
         var chain = HeaderChain(parameters: parameters, anchor: anchor.header, anchorHeight: height, anchorChainWork: .zero)
         let tipHeight = tip.height
-        let above = nodes.values.filter { n in
-            n.height > height && (isMain(n) || UInt64(n.height) + UInt64(parameters.reorgDepthLimit) >= UInt64(tipHeight))
+        // The whole main chain first, so no side branch can take over midway (on equal work the first seen stays).
+        for h in stride(from: height + 1, through: tipHeight, by: 1) {
+            guard let key = mainKey(atHeight: h), let node = nodes[key] else { return nil }
+            guard (try? chain.add(node.header, now: UInt32.max - 86_400)) != nil else { return nil }
         }
-        for node in above.sorted(by: { ($0.height, isMain($0) ? 0 : 1) < ($1.height, isMain($1) ? 0 : 1) }) {
+        let side = nodes.values.filter { n in
+            n.height > height && !isMain(n) && UInt64(n.height) + UInt64(parameters.reorgDepthLimit) >= UInt64(tipHeight)
+        }
+        for node in side.sorted(by: { $0.height < $1.height }) {
             // Checked when first added; a side branch whose fork point is below the new anchor cannot join (dropped).
             _ = try? chain.add(node.header, now: UInt32.max - 86_400)
         }
-        return chain
+        return chain.tip.hash == tip.hash ? chain : nil
+    }
+
+    /// Every stored header, anchor included, lowest first, with whether it is on the main chain: what a user persists
+    /// to rebuild the chain as it is.
+    public var storedHeaders: [(header: Header, hash: Hash256, height: UInt32, chainWork: UInt256, onMainChain: Bool)] {
+        nodes.values.sorted { ($0.height, isMain($0) ? 0 : 1) < ($1.height, isMain($1) ? 0 : 1) }
+            .map { ($0.header, $0.hash, $0.height, $0.chainWork, isMain($0)) }
     }
 
     /// Refuses a header on a branch that forks too deep below the tip, or below a checkpoint the main chain

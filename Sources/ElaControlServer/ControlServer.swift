@@ -58,7 +58,9 @@ public final class ControlServer: Service {
             close(try ControlClient.connect(socketPath: path, timeoutSeconds: 2))
             failure = 0
         } catch {
-            failure = (error as? ControlClientError)?.code ?? EIO
+            // 0: no connect was tried (the socket could not be made, the path is too long): not known to be stale.
+            let code = (error as? ControlClientError)?.code ?? 0
+            failure = code == 0 ? EIO : code
         }
         guard failure != ECONNREFUSED && failure != ENOENT else { return }
         let why = failure == 0 ? "another process serves it" : "it may be in use (\(String(cString: strerror(failure))))"

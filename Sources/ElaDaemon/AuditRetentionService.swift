@@ -61,7 +61,8 @@ final class AuditRetentionService: Service, Sendable {
         let log = gate.audit
         // The journal's rows first, so the row count the limit applies to is the log's.
         do { try log.flush() } catch { logger.warning("audit retention: the journal could not be moved first", metadata: ["error": "\(error)"]) }
-        let firstKept = ((try? log.pruneMark())??.seq ?? 0) + 1
+        let before = (try? log.pruneMark()) ?? nil
+        let firstKept = (before?.seq ?? 0) + 1
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let removed = try gate.pruneAudit(retention, nowMillis: wallMillis(), batch: Self.batch)
@@ -75,6 +76,8 @@ final class AuditRetentionService: Service, Sendable {
             }
         }
         pass.mark = (try? log.pruneMark()) ?? nil
+        // From the mark: a batch that removed rows and then stopped at a bad one threw, so its count was not returned.
+        pass.removed = (pass.mark?.rows ?? 0) - (before?.rows ?? 0)
         if pass.removed > 0, let mark = pass.mark {
             logger.info(
                 "audit retention removed rows \(firstKept)-\(mark.seq) (\(pass.removed) rows)",

@@ -32,8 +32,12 @@ extension ControlContext {
             pinned = try pinnedDIDs()
             // Pinned DIDs the chain has not shown (yet) are peers too: the carrier admits them.
             for text in pinned.sorted() where !known.contains(where: { $0.0.description == text }) {
-                guard let did = try? DID(text), let status = try? spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime())
-                else { continue }
+                guard let did = try? DID(text) else { continue }
+                // Listed whatever its status: the carrier admits it either way.
+                let status: DIDChainStatus
+                do { status = try spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime()) } catch {
+                    status = .invalid("chain status unavailable: \(error)")
+                }
                 known.append((did, status))
             }
         } catch {

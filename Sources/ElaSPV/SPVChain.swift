@@ -12,6 +12,8 @@ public struct SPVChain: Sendable {
 
     /// Height of the trusted first header: 0 (genesis) or a checkpoint the chain was started from.
     public private(set) var anchorHeight: UInt32 = 0
+    /// After a failed re-anchoring, the tip height before which it is not tried again.
+    var reanchorRetryHeight: UInt32 = 0
     /// The checkpoint to start from instead of genesis, until the chain is anchored there (see `SPVSync`).
     public let startCheckpoint: (height: UInt32, hash: Hash256)?
 
@@ -51,18 +53,34 @@ public struct SPVChain: Sendable {
 
     /// Moves the anchor up to `keep` (default ``reanchorDepth``) below the tip once the chain holds twice that, and
     /// forgets the headers below it, in memory and in the store: a long-lived agent's memory, start-up time and
-    /// database stay bounded instead of growing by a header every two minutes. DID requests anchored in blocks
-    /// below keep their block's height, so they still count. True when it moved.
+    /// database stay bounded instead of growing by a header every two minutes. The store is rewritten from memory
+    /// (main-chain flags included), and DID requests anchored in main-chain blocks below keep their block's height, so
+    /// they still count. True when it moved. After a failure it waits for `keep / 8` more blocks before trying again.
     @discardableResult
     public mutating func reanchorIfDeep(keep: UInt32? = nil) throws -> Bool {
         let keep = max(1, keep ?? reanchorDepth)
-        guard UInt64(tip.height) >= UInt64(anchorHeight) + 2 * UInt64(keep) else { return false }
+        guard UInt64(tip.height) >= UInt64(anchorHeight) + 2 * UInt64(keep), tip.height >= reanchorRetryHeight else { return false }
         let height = tip.height - keep
         guard let hash = headers.hash(atHeight: height), let moved = headers.reanchored(atHeight: height) else { return false }
-        let sideFloor = Int64(tip.height) - Int64(parameters.reorgDepthLimit)
-        try store.pruneHeaders(
-            below: Int64(height), keepSideBranchesFrom: sideFloor, chain: chainName,
-            anchorSetting: (Self.anchorKey(parameters), "\(height) \(hash.rawHex)"), now: Int64(tip.height))
+        let mainBelow = stride(from: anchorHeight, to: height, by: 1).compactMap { h in
+            headers.hash(atHeight: h).map { (height: Int64(h), hash: $0.rawBytes) }
+        }
+        let rows = moved.storedHeaders.map { n -> StoredHeader in
+            var w = WireWriter()
+            n.header.write(to: &w, withAuxPow: true)
+            return StoredHeader(
+                hash: n.hash.rawBytes, previousHash: n.header.previousHash.rawBytes, height: Int64(n.height),
+                chainWork: n.chainWork.bigEndianBytes, raw: w.bytes, onMainChain: n.onMainChain)
+        }
+        do {
+            try store.rewriteHeaders(
+                rows, mainBelow: mainBelow, chain: chainName, anchorSetting: (Self.anchorKey(parameters), "\(height) \(hash.rawHex)"),
+                now: Int64(headers.header(for: tip.hash)?.timestamp ?? 0))
+        } catch {
+            // Not on every message: a rebuild is a few thousand header checks.
+            reanchorRetryHeight = tip.height + max(1, keep / 8)
+            throw error
+        }
         headers = moved
         anchorHeight = height
         return true

@@ -9,7 +9,7 @@ public struct StoredDIDAnchor: Sendable, Equatable {
     public var did: String
     public var request: String
     /// The block's main-chain height once the block fell below the chain's anchor and its header was pruned
-    /// (``AgentStore/pruneHeaders(below:keepSideBranchesFrom:chain:anchorSetting:now:)``); nil while the header is kept.
+    /// (``AgentStore/rewriteHeaders(_:mainBelow:chain:anchorSetting:now:)``); nil while the header is kept.
     public var finalHeight: Int64?
 
     public init(txid: [UInt8], blockHash: [UInt8], position: Int64, did: String, request: String, finalHeight: Int64? = nil) {

@@ -65,25 +65,34 @@ extension AgentStore {
         }
     }
 
-    /// Forgets the headers below a new anchor at height `anchor` (the anchor's own row stays), and side-branch
-    /// headers below `sideFloor` (too deep for any reorganization), in one transaction with the new anchor setting.
-    /// A DID anchor in a main-chain block below it keeps that block's height (`finalHeight`), as its header goes;
-    /// one in a side-branch block below it can never count and goes too.
-    public func pruneHeaders(below anchor: Int64, keepSideBranchesFrom sideFloor: Int64, chain: String, anchorSetting: (key: String, value: String), now: Int64) throws {
+    /// Rewrites `chain`'s stored headers as `headers` (the in-memory chain after a re-anchoring: its new anchor and
+    /// everything above, main-chain flags as memory has them), in one transaction with the new anchor setting. DID
+    /// anchors in the main-chain blocks `mainBelow` (height, hash: from memory, not from stored flags) keep their
+    /// block's height; any other anchor whose block is no longer stored goes (a side branch: it can never count).
+    public func rewriteHeaders(
+        _ headers: [StoredHeader], mainBelow: [(height: Int64, hash: [UInt8])], chain: String, anchorSetting: (key: String, value: String),
+        now: Int64
+    ) throws {
         try database.write { db in
-            try db.run(
+            let final = try db.prepare("UPDATE did_anchors SET height = ? WHERE chain = ? AND block_hash = ? AND height IS NULL")
+            for b in mainBelow {
+                final.reset()
+                try final.bind([b.height, chain, b.hash])
+                try final.execute()
+            }
+            try db.run("DELETE FROM chain_headers WHERE chain = ?", chain)
+            let insert = try db.prepare(
                 """
-                UPDATE did_anchors SET height = (
-                    SELECT h.height FROM chain_headers h WHERE h.chain = did_anchors.chain AND h.hash = did_anchors.block_hash AND h.main = 1)
-                WHERE chain = ?1 AND height IS NULL
-                    AND block_hash IN (SELECT hash FROM chain_headers WHERE chain = ?1 AND main = 1 AND height < ?2)
-                """, chain, anchor)
+                INSERT INTO chain_headers (chain, hash, previous_hash, height, chain_work, raw, main) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for h in headers {
+                insert.reset()
+                try insert.bind([chain, h.hash, h.previousHash, h.height, h.chainWork, h.raw, h.onMainChain])
+                try insert.execute()
+            }
             try db.run(
-                """
-                DELETE FROM did_anchors WHERE chain = ?1 AND height IS NULL
-                    AND block_hash IN (SELECT hash FROM chain_headers WHERE chain = ?1 AND main = 0 AND height < ?2)
-                """, chain, max(anchor, sideFloor))
-            try db.run("DELETE FROM chain_headers WHERE chain = ?1 AND (height < ?2 OR (main = 0 AND height < ?3))", chain, anchor, sideFloor)
+                "DELETE FROM did_anchors WHERE chain = ?1 AND height IS NULL AND block_hash NOT IN (SELECT hash FROM chain_headers WHERE chain = ?1)",
+                chain)
             try db.run(
                 """
                 INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)

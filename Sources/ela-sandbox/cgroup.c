@@ -60,7 +60,8 @@ static int make_parent(const char *root, const char *parent, const char *enable,
     for (;;) {
         /* Only the controllers this kernel has: one missing from the list would fail the whole write (EINVAL). */
         if (enable && write_file(out, "cgroup.subtree_control", enable) != 0) {
-            if (errno == ENOENT) return -1; /* removed under us by another launcher: the caller tries again */
+            /* Removed under us by another launcher (ENODEV while it goes): the caller tries again. */
+            if (errno == ENOENT || errno == ENODEV) return -1;
             fail("cgroup", "enable %s in %s/cgroup.subtree_control: %s", enable, out, strerror(errno));
         }
         if (*p == '\0') return 0;
@@ -87,13 +88,15 @@ static void make_leaf(struct cgroup *cg, const char *root, const struct options 
        went between our mkdir -p and the leaf's mkdir is made again. */
     for (int tries = 0;; tries++) {
         if (make_parent(root, o->cgroup_parent, enable, parent) != 0) {
-            if (tries == 20) fail("cgroup", "%s keeps disappearing under %s", o->cgroup_parent, root);
+            if (tries == 20) fail("cgroup", "make %s under %s: %s", o->cgroup_parent, root, strerror(errno));
+            usleep(1000);
             continue;
         }
         if (snprintf(dir, PATH_MAX, "%s/%s", parent, o->name) >= PATH_MAX) fail("cgroup", "path too long: %s", parent);
         if (remove_stale(dir) != 0) fail("cgroup", "remove stale %s: %s", dir, strerror(errno));
         if (mkdir(dir, 0755) == 0) return;
-        if (errno != ENOENT || tries == 20) fail("cgroup", "mkdir %s: %s", dir, strerror(errno));
+        if ((errno != ENOENT && errno != ENODEV) || tries == 20) fail("cgroup", "mkdir %s: %s", dir, strerror(errno));
+        usleep(1000);
     }
 }
 
