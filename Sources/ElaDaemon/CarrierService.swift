@@ -97,6 +97,11 @@ final class CarrierService: Sendable {
 
     var supervisor: PluginSupervisor? { late.plugins?.supervisors["carrier"] }
 
+    /// DIDs an admin pinned (`elactl peer pin`): admitted without a chain proof.
+    func pinnedDIDs() throws -> Set<String> {
+        Set(try store.settings(withPrefix: Self.pinPrefix).map { String($0.key.dropFirst(Self.pinPrefix.count)) })
+    }
+
     /// Requests from the carrier plugin.
     func handle(_ method: String, _ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
         switch method {

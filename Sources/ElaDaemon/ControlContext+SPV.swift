@@ -4,9 +4,7 @@ import ElaDeviceIdentity
 import ElaControl
 import ElaCrypto
 import ElaIdentity
-import ElaGate
 import ElaJSON
-import ElaStorage
 import ElaSPV
 import ElaWire
 
@@ -29,7 +27,7 @@ extension ControlContext {
         let pinned: Set<String>
         do {
             known = try spv.knownDIDs(minConfirmations: config.spvConfirmations, now: currentTime())
-            pinned = try pinnedDIDs()
+            pinned = try carrier.pinnedDIDs()
             // Pinned DIDs the chain has not shown (yet) are peers too: the carrier admits them.
             for text in pinned.sorted() where !known.contains(where: { $0.0.description == text }) {
                 guard let did = try? DID(text) else { continue }
@@ -46,11 +44,6 @@ extension ControlContext {
         return .array(known.map { describe($0.0, $0.1, includeDocument: false, pinned: pinned.contains($0.0.description)) })
     }
 
-    /// DIDs an admin pinned (`elactl peer pin`): admitted to the carrier without a chain proof.
-    func pinnedDIDs() throws -> Set<String> {
-        Set(try gate.store.settings(withPrefix: CarrierService.pinPrefix).map { String($0.key.dropFirst(CarrierService.pinPrefix.count)) })
-    }
-
     func verifyPeer(_ params: JSONObject) throws(ControlError) -> JSONValue {
         guard let text = params["did"]?.stringValue else {
             throw ControlError(code: ControlError.invalidParams, message: "params.did must be a DID string")
@@ -61,7 +54,7 @@ extension ControlContext {
         do { status = try spv.didStatus(did, minConfirmations: config.spvConfirmations, now: currentTime()) } catch {
             throw ControlError(code: ControlError.internalError, message: "\(error)")
         }
-        let pinned = ((try? pinnedDIDs()) ?? []).contains(did.description)
+        let pinned = ((try? carrier.pinnedDIDs()) ?? []).contains(did.description)
         return describe(did, status, includeDocument: true, pinned: pinned)
     }
 

@@ -220,7 +220,7 @@ public final class AgentStore: Sendable {
         try db.query("SELECT value FROM settings WHERE key = ?", key) { row in try row["value", as: String.self] }.first
     }
 
-    private static func setSetting(_ key: String, _ value: String, now: Int64, in db: SQLiteConnection) throws {
+    static func setSetting(_ key: String, _ value: String, now: Int64, in db: SQLiteConnection) throws {
         try db.run(
             """
             INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)

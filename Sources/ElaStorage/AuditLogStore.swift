@@ -291,7 +291,7 @@ public final class AuditLogStore: Sendable {
     /// The newest `filter.limit` rows that match, oldest first.
     public func list(_ filter: AuditFilter) throws -> [AuditRecord] {
         // Rows at or below retention's mark are none unless planted there, and unchecked: not listed.
-        var conditions: [String] = ["seq > coalesce((SELECT seq FROM audit_pruned WHERE id = 1), 0)"]
+        var conditions: [String] = [Self.afterMark]
         var arguments: [any SQLiteBindable] = []
         if let subject = filter.subject {
             conditions.append("subject = ?")
@@ -318,11 +318,14 @@ public final class AuditLogStore: Sendable {
     public func count() throws -> Int64 {
         try journal?.flushIfOpen()
         return try store.read { tx in
-            try tx.connection.query("SELECT count(*) FROM audit_log WHERE seq > coalesce((SELECT seq FROM audit_pruned WHERE id = 1), 0)") {
+            try tx.connection.query("SELECT count(*) FROM audit_log WHERE \(Self.afterMark)") {
                 try $0[0, as: Int64.self]
             }.first ?? 0
         }
     }
+
+    /// The rows after retention's mark (all of them before any cut).
+    private static let afterMark = "seq > coalesce((SELECT seq FROM audit_pruned WHERE id = 1), 0)"
 
     private static let select =
         "SELECT seq, at, subject, caller, method, capability, decision, reason, request, prev_hash, hash FROM audit_log"

@@ -23,17 +23,20 @@ public struct StoredHeader: Sendable, Equatable {
 extension AgentStore {
     /// Saves headers in one transaction (a batch per sync round trip keeps commits cheap); known ones are kept.
     public func saveHeaders(_ headers: [StoredHeader], chain: String) throws {
-        try database.write { db in
-            let insert = try db.prepare(
-                """
-                INSERT INTO chain_headers (chain, hash, previous_hash, height, chain_work, raw, main)
-                VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain, hash) DO NOTHING
-                """)
-            for h in headers {
-                insert.reset()
-                try insert.bind([chain, h.hash, h.previousHash, h.height, h.chainWork, h.raw, h.onMainChain])
-                try insert.execute()
-            }
+        try database.write { db in try Self.insertHeaders(headers, chain: chain, in: db) }
+    }
+
+    /// Inserts headers; known ones are kept.
+    private static func insertHeaders(_ headers: [StoredHeader], chain: String, in db: SQLiteConnection) throws {
+        let insert = try db.prepare(
+            """
+            INSERT INTO chain_headers (chain, hash, previous_hash, height, chain_work, raw, main)
+            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chain, hash) DO NOTHING
+            """)
+        for h in headers {
+            insert.reset()
+            try insert.bind([chain, h.hash, h.previousHash, h.height, h.chainWork, h.raw, h.onMainChain])
+            try insert.execute()
         }
     }
 
@@ -81,23 +84,11 @@ extension AgentStore {
                 try final.execute()
             }
             try db.run("DELETE FROM chain_headers WHERE chain = ?", chain)
-            let insert = try db.prepare(
-                """
-                INSERT INTO chain_headers (chain, hash, previous_hash, height, chain_work, raw, main) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            for h in headers {
-                insert.reset()
-                try insert.bind([chain, h.hash, h.previousHash, h.height, h.chainWork, h.raw, h.onMainChain])
-                try insert.execute()
-            }
+            try Self.insertHeaders(headers, chain: chain, in: db)
             try db.run(
                 "DELETE FROM did_anchors WHERE chain = ?1 AND height IS NULL AND block_hash NOT IN (SELECT hash FROM chain_headers WHERE chain = ?1)",
                 chain)
-            try db.run(
-                """
-                INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-                ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-                """, anchorSetting.key, anchorSetting.value, now)
+            try Self.setSetting(anchorSetting.key, anchorSetting.value, now: now, in: db)
         }
     }
 
