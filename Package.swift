@@ -237,7 +237,7 @@ let package = Package(
             name: "ElaSPVTests",
             dependencies: [
                 "ElaSPV", "ElaChain", "ElaCrypto", "ElaIdentity", "ElaJSON", "ElaMerkle", "ElaP2P", "ElaSQLite", "ElaStorage", "ElaWire",
-                "ElaTestSupport",
+                "ElaTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "ElaChainTests", dependencies: ["ElaChain", "ElaWire", "ElaTestSupport"], swiftSettings: swiftSettings),
@@ -296,7 +296,7 @@ let package = Package(
         .testTarget(
             name: "ElaDaemonTests",
             dependencies: [
-                "ElaDaemon", "ElaTestSupport", "ElaStorage", "ElaIdentity", "ElaCarrier", "ElaCrypto", "ElaPluginHost",
+                "ElaDaemon", "ElaTestSupport", "ElaStorage", "ElaIdentity", "ElaCarrier", "ElaCrypto", "ElaPluginHost", "ElaJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

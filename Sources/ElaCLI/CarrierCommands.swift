@@ -115,6 +115,10 @@ struct RemoteCommand: ParsableCommand {
         @Option(name: .long, help: "TCP relay host:port:<64 hex key> (repeatable).") var relay: [String] = []
         @Flag(name: .long, help: "TCP relays only (no UDP).") var noUDP = false
         @Option(name: .long, parsing: .unconditional, help: "Seconds to wait for the session (1-86400).") var timeout: Double = 60
+        @Option(
+            name: .long,
+            help: "A DeviceAccessCredential (JSON file) the device's owner issued to this identity, for access without a grant.")
+        var credential: String?
 
         func validate() throws {
             // NaN or a huge value would skip the wait and trap turning it into whole seconds.
@@ -141,6 +145,7 @@ struct RemoteCommand: ParsableCommand {
             o.network.bootstrap = try nodes(bootstrap)
             o.network.relays = try nodes(relay)
             o.network.udp = !noUDP
+            if let credential { o.credential = try loadCredential(credential) }
             var logger = Logger(label: "elactl.remote")
             logger.logLevel = .warning
             return try CarrierClient(did: id.did, key: id.key, device: address, options: o, logger: logger)

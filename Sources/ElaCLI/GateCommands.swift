@@ -47,6 +47,14 @@ struct CallCommand: ParsableCommand {
     }
 }
 
+/// Reads a credential file (`elactl identity issue-access` writes one); exits with a message when it is not one.
+func loadCredential(_ path: String) throws -> VerifiableCredential {
+    do { return try VerifiableCredential(json: try JSONParser.parse(try FileSystem.readText(path))) } catch {
+        printError("elactl: credential \(path): \(error)")
+        throw ExitCode(2)
+    }
+}
+
 /// Signs `method` with the identity in the folder `identity` (and presents a credential file if given).
 func signedRequest(identity: String, method: String, params: JSONObject, credential: String?) throws -> String {
     let id: IdentityDirectory
@@ -54,13 +62,7 @@ func signedRequest(identity: String, method: String, params: JSONObject, credent
         printError("elactl: \(error)")
         throw ExitCode(2)
     }
-    var vc: VerifiableCredential?
-    if let credential {
-        do { vc = try VerifiableCredential(json: try JSONParser.parse(try FileSystem.readText(credential))) } catch {
-            printError("elactl: credential \(credential): \(error)")
-            throw ExitCode(2)
-        }
-    }
+    let vc = try credential.map(loadCredential)
     do {
         return try SignedRequest.sign(method: method, params: params, privateKey: id.key, did: id.did, credential: vc, now: Int64(time(nil))).text
     } catch {

@@ -18,11 +18,15 @@ public struct PeerFacts: Sendable, Equatable {
     public var grants: Int
     /// The daemon's durable nonce table already held this hello's nonce (a replay across restarts).
     public var nonceSeenBefore: Bool
+    /// The device has an owner, who may issue credentials (a hello that announces one is then admitted without a
+    /// grant; the session proof must carry the credential).
+    public var hasOwner: Bool
 
-    public init(verification: PeerVerification, grants: Int, nonceSeenBefore: Bool = false) {
+    public init(verification: PeerVerification, grants: Int, nonceSeenBefore: Bool = false, hasOwner: Bool = false) {
         self.verification = verification
         self.grants = grants
         self.nonceSeenBefore = nonceSeenBefore
+        self.hasOwner = hasOwner
     }
 }
 
@@ -51,7 +55,8 @@ public struct AdmissionPolicy: Sendable, Equatable {
 /// an injected clock (unix seconds), so every rule is tested without sockets or Tox:
 /// rate limit per sending key -> envelope decodes as `carrier.hello` -> the key speaks for the DID and the signature
 /// verifies -> it names the sender's Tox key and this device -> timestamp within the window -> nonce unseen -> the
-/// DID is pinned or SPV-verified -> it holds at least one grant.
+/// DID is pinned or SPV-verified -> it holds at least one grant, or announces an owner-issued credential (which its
+/// session proof must then carry) on a device that has an owner.
 public struct Admission: Sendable {
     public let policy: AdmissionPolicy
     public let deviceUserID: String
@@ -117,12 +122,13 @@ public struct Admission: Sendable {
         guard nonces[nonceKey] == nil || resent else { return refuse("replayed hello nonce") }
         nonces[nonceKey] = nonces[nonceKey] ?? now
         let f = facts(hello.did, hello.replayKey)
+        let announcesCredential = hello.params["credential"]?.stringValue != nil
         if f.nonceSeenBefore && !resent { return refuse("replayed hello nonce (seen before a restart)") }
         let fixable: String?
         if case .unverified(let why) = f.verification {
             fixable = "DID not verified: \(why) (pin it with `elactl peer pin`)"
-        } else if f.grants == 0 {
-            fixable = "\(did) holds no grant"
+        } else if f.grants == 0 && !(f.hasOwner && announcesCredential) {
+            fixable = announcesCredential ? "\(did) holds no grant, and this device has no owner to issue credentials" : "\(did) holds no grant"
         } else {
             fixable = nil
         }

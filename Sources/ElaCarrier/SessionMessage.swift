@@ -9,6 +9,7 @@ public import ElaJSON
 /// | `ready` / `denied` | device -> DApp | `challenge` the session answered (ready), `reason` (denied) |
 /// | `call` | DApp -> device | `id` and either `body` + `tag` (sealed with the session key, ``SessionSeal``) or `request` (a signed request text); gated like `elactl call --as` |
 /// | `subscribe` | DApp -> device | as `call`; the method is the event name |
+/// | `unsubscribe` | DApp -> device | `sub`: the subscription's id; the device stops its events and frees its slot |
 /// | `reply` | device -> DApp | `id`, `result` or `error {code, message}` |
 /// | `event` | device -> DApp | `sub`, `plugin`, `event`, `params`, `atMs` |
 /// | `resume` | DApp -> device | asks an admitted DApp's device for a fresh challenge (session lost, link up) |
@@ -21,6 +22,9 @@ public enum SessionMessage: Sendable, Equatable {
     case denied(String)
     case call(id: Int64, SessionRequest)
     case subscribe(id: Int64, SessionRequest)
+    /// Not sealed: it only stops events to the DApp's own session, which whoever could forge it (the carrier on
+    /// either end) could as well do by dropping them.
+    case unsubscribe(sub: Int64)
     case reply(id: Int64, result: Result<JSONValue, RemoteError>)
     case event(sub: Int64, plugin: String, event: String, params: JSONObject, atMs: Int64)
     case resume
@@ -40,6 +44,7 @@ public enum SessionMessage: Sendable, Equatable {
         case .denied(let reason): return .object(["t": "denied", "reason": .string(reason)])
         case .call(let id, let request): return .object(request.members(["t": "call", "id": n(id)]))
         case .subscribe(let id, let request): return .object(request.members(["t": "subscribe", "id": n(id)]))
+        case .unsubscribe(let sub): return .object(["t": "unsubscribe", "sub": n(sub)])
         case .reply(let id, .success(let v)): return .object(["t": "reply", "id": n(id), "result": v])
         case .reply(let id, .failure(let e)):
             return .object(["t": "reply", "id": n(id), "error": .object(["code": n(e.code), "message": .string(e.message)])])
@@ -88,6 +93,7 @@ public enum SessionMessage: Sendable, Equatable {
                 request = .sealed(body: try s("body"), tag: try s("tag"))
             }
             self = t == "call" ? .call(id: id, request) : .subscribe(id: id, request)
+        case "unsubscribe": self = .unsubscribe(sub: try i("sub"))
         case "reply":
             let id = try i("id")
             if let e = o["error"]?.objectValue {
@@ -149,7 +155,7 @@ public struct RemoteError: Error, Sendable, Equatable, CustomStringConvertible {
     /// events follow.
     public static let subscriptionEnded: Int64 = -32009
     /// The session holds as many subscriptions as the device keeps for one (each costs a queue and a task); they end
-    /// with the session.
+    /// with an `unsubscribe` or with the session.
     public static let tooManySubscriptions: Int64 = -32011
     /// The plugin refused or failed the call (its message says why: a line held, a device busy, a frame too large).
     /// Plugins' own codes in -32000...-32099 would read as the carrier's (-32000 denied, -32001 no session), so they

@@ -39,6 +39,10 @@ public final class CarrierClient: Sendable {
         /// Sign every call and subscription with the DID key (each audit row then holds a signature the DApp cannot
         /// deny; about 0.2 ms more per call on both ends) instead of sealing them with the session key.
         public var signEachCall = false
+        /// A `DeviceAccessCredential` the device's owner issued to this DApp, for a DApp that holds no grant on the
+        /// device: the hello announces it, the session proof presents it (sealed calls then rely on it), and signed
+        /// calls carry it.
+        public var credential: VerifiableCredential?
 
         public init() {}
     }
@@ -205,12 +209,17 @@ public final class CarrierClient: Sendable {
             return s.nextID
         }
         state.withLock { $0.subscriptions[id] = Subscription(event: event, continuation: continuation, token: id) }
-        // A stream its reader dropped is forgotten, so the next session does not renew it (the device keeps at most
-        // 32 per session).
+        // A stream its reader dropped is forgotten, so the next session does not renew it, and the device is told,
+        // so it stops sending its events and frees its slot (it keeps at most 32 per session). A stream that ended
+        // otherwise (the device ended it, the client closed) was removed before, so nothing is sent for it.
         continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { s in
-                if let key = s.subscriptions.first(where: { $0.value.token == id })?.key { s.subscriptions[key] = nil }
+            guard let self else { return }
+            let dropped = state.withLock { s -> Int64? in
+                guard let key = s.subscriptions.first(where: { $0.value.token == id })?.key else { return nil }
+                s.subscriptions[key] = nil
+                return s.ready ? key : nil
             }
+            if let dropped { send(.unsubscribe(sub: dropped)) { _ in } }
         }
         switch await sendSubscribe(id: id, event: event) {
         case .success: return stream
@@ -256,7 +265,8 @@ public final class CarrierClient: Sendable {
             return .success { id in .sealed(body: body, tag: SessionSeal.tag(key, kind: kind, id: id, body: body)) }
         }
         do {
-            let text = try SignedRequest.sign(method: method, params: params, privateKey: key, did: did, now: Int64(time(nil))).text
+            let text = try SignedRequest.sign(
+                method: method, params: params, privateKey: key, did: did, credential: options.credential, now: Int64(time(nil))).text
             return .success { _ in .signed(text) }
         } catch {
             return .failure(RemoteError(code: -32602, message: "\(error)"))
@@ -380,7 +390,8 @@ public final class CarrierClient: Sendable {
         var hello: [UInt8]
         do {
             hello = try CarrierHello.make(
-                did: did, key: key, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID, now: Int64(time(nil)))
+                did: did, key: key, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID,
+                credentialID: options.credential?.id.description, now: Int64(time(nil)))
         } catch {
             logger.error("cannot make the hello", metadata: ["error": "\(error)"])
             return
@@ -468,7 +479,7 @@ public final class CarrierClient: Sendable {
             do {
                 let proof = try CarrierSessionProof.make(
                     did: did, key: key, challenge: challenge, toxUserID: CarrierAddress.userID(publicKey: own), deviceUserID: device.userID,
-                    sessionKeys: sessionKey.map { ($0.pair.publicKey, $0.deviceKey) }, now: Int64(time(nil)))
+                    sessionKeys: sessionKey.map { ($0.pair.publicKey, $0.deviceKey) }, credential: options.credential, now: Int64(time(nil)))
                 _ = await send(.auth(proof: proof))
             } catch {
                 logger.error("cannot sign the session proof", metadata: ["error": "\(error)"])

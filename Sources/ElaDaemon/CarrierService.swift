@@ -46,7 +46,17 @@ final class CarrierService: Sendable {
         /// How audit rows of its calls name the session: the audit row that opened it.
         var name = "carrier session"
         var ready = false
+        /// The owner-issued credential its proof presented (verified then), for its sealed calls.
+        var credential: DeviceAccessCredential?
         var subscriptions: [Int64: EventBus.Subscription] = [:]
+        /// Subscribes being judged by the gate: each holds a slot, so subscribes handled at once cannot pass the
+        /// limit together (and none is refused for it after the gate allowed and audited it).
+        var reserved: Set<Int64> = []
+
+        /// Slots held by subscriptions and subscribes being judged, not counting `id` (renewing an id is not a new one).
+        func slotsHeld(except id: Int64) -> Int {
+            subscriptions.keys.count { $0 != id } + reserved.count { $0 != id }
+        }
     }
 
     struct State {
@@ -155,7 +165,8 @@ final class CarrierService: Sendable {
         } else {
             verification = .unverified("neither pinned nor SPV-verified")
         }
-        return PeerFacts(verification: verification, grants: grants, nonceSeenBefore: fresh == false)
+        let hasOwner = ((try? store.owner()) ?? nil) != nil
+        return PeerFacts(verification: verification, grants: grants, nonceSeenBefore: fresh == false, hasOwner: hasOwner)
     }
 
     func request(_ params: JSONObject) async -> Result<JSONValue, PluginProtocolError> {
@@ -283,6 +294,8 @@ final class CarrierService: Sendable {
         case .subscribe(let id, let request):
             let result = subscribe(keyHex, session, id, request)
             await send(keyHex, .reply(id: id, result: result))
+        case .unsubscribe(let sub):
+            unsubscribe(keyHex, sub)
         case .resume:
             // The DApp lost track of its session while the link stayed up (or came back before we noticed): confirm a
             // live session, repeat a pending challenge, or start a new one.
@@ -306,13 +319,29 @@ final class CarrierService: Sendable {
     /// the audit row that opened it.
     func open(_ session: Session, keyHex: String, toxKey: [UInt8], proof: String) -> Result<Void, CarrierProtocolError> {
         let device = state.withLock { $0.admission?.deviceUserID } ?? ""
-        let dappKey: [UInt8]?
+        let now = Int64(time(nil))
+        let verified: CarrierSessionProof.Verified
         switch CarrierSessionProof.verify(
             proof, did: session.did, challenge: session.challenge, toxUserID: CarrierAddress.userID(publicKey: toxKey),
-            deviceUserID: device, deviceKey: session.keyPair.publicKey, now: Int64(time(nil)), windowSeconds: Self.windowSeconds)
+            deviceUserID: device, deviceKey: session.keyPair.publicKey, now: now, windowSeconds: Self.windowSeconds)
         {
         case .failure(let e): return .failure(e)
-        case .success(let k): dappKey = k
+        case .success(let v): verified = v
+        }
+        let dappKey = verified.sessionKey
+        // Access comes from a grant or from the credential the proof presents (admission let a DApp in without a
+        // grant only if its hello announced one).
+        guard let gate = late.gate else { return .failure(CarrierProtocolError("the agent is starting")) }
+        var credential: DeviceAccessCredential?
+        if let vc = verified.credential {
+            switch gate.verifyCredential(vc, caller: session.did, now: now) {
+            case .success(let c): credential = c
+            case .failure(let e): return .failure(CarrierProtocolError("\(e)"))
+            }
+        }
+        let grants = (try? gate.grants.list(subject: session.did.description, includeExpired: false, now: now).count) ?? 0
+        guard grants > 0 || credential != nil else {
+            return .failure(CarrierProtocolError("\(session.did) holds no grant and presented no credential from the owner"))
         }
         var macKey: SessionMACKey?
         if let dappKey {
@@ -328,11 +357,14 @@ final class CarrierService: Sendable {
             guard let current = s.sessions[keyHex], current.challenge == session.challenge, !current.ready else { return false }
             s.sessions[keyHex]?.ready = true
             s.sessions[keyHex]?.macKey = macKey
+            s.sessions[keyHex]?.credential = credential
             return true
         }
         guard opened else { return .failure(CarrierProtocolError("the session was replaced or opened meanwhile")) }
+        let calls = macKey == nil ? "signed calls" : "sealed calls"
         let seq = audit(
-            subject: session.did.description, allow: true, reason: macKey == nil ? "session opened (signed calls)" : "session opened (sealed calls)",
+            subject: session.did.description, allow: true,
+            reason: "session opened (\(calls)\(credential.map { ", credential \($0.id)" } ?? ""))",
             request: proof, method: CarrierSessionProof.method)
         guard seq != nil else {
             // Fail-closed: a session without its audit row does not open.
@@ -384,7 +416,8 @@ final class CarrierService: Sendable {
                 return .failure(RemoteError(code: RemoteError.messageRefused, message: "message id \(id) replayed, too old, or from an ended session"))
             }
             let decision = gate.authorize(
-                .session(did: session.did, method: opened.method, params: opened.params, request: body, session: "\(session.name), message \(id)"),
+                .session(did: session.did, method: opened.method, params: opened.params, request: body, session: "\(session.name), message \(id)",
+                    credential: session.credential),
                 nowMillis: wallMillis(), action: action)
             return decision.allowed ? .success((opened.method, opened.params, decision)) : .failure(denied(decision))
         case .signed(let text):
@@ -429,13 +462,26 @@ final class CarrierService: Sendable {
     static func tooManySubscriptions(_ held: Int) -> RemoteError {
         RemoteError(
             code: RemoteError.tooManySubscriptions,
-            message: "this session holds \(held) subscriptions, the most the device keeps for one (they end with the session)")
+            message: "this session holds \(held) subscriptions, the most the device keeps for one (unsubscribe one, or they end with the session)")
+    }
+
+    /// The DApp stopped reading a stream: its events stop and its slot is free. Not an answer: the DApp forgot it.
+    func unsubscribe(_ keyHex: String, _ id: Int64) {
+        let (sub, did) = state.withLock { s in (s.sessions[keyHex]?.subscriptions.removeValue(forKey: id), s.sessions[keyHex]?.did) }
+        guard let sub else { return }
+        sub.cancel()
+        logger.debug("carrier: unsubscribed", metadata: ["did": "\(did.map(\.description) ?? "-")", "subscription": "\(id)"])
     }
 
     func subscribe(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) -> Result<JSONValue, RemoteError> {
         // Before the gate: a DApp looping subscriptions gets no audit row per attempt either.
-        let held = state.withLock { s in s.sessions[keyHex]?.subscriptions.keys.filter { $0 != id }.count ?? 0 }
+        let held = state.withLock { s -> Int in
+            let held = s.sessions[keyHex]?.slotsHeld(except: id) ?? 0
+            if held < Self.maxSubscriptionsPerSession { s.sessions[keyHex]?.reserved.insert(id) }
+            return held
+        }
         guard held < Self.maxSubscriptionsPerSession else { return .failure(Self.tooManySubscriptions(held)) }
+        defer { state.withLock { _ = $0.sessions[keyHex]?.reserved.remove(id) } }
         let event: String
         let decision: GateDecision
         switch authorize(keyHex, session, kind: "subscribe", id: id, request) {
@@ -447,18 +493,16 @@ final class CarrierService: Sendable {
             return .failure(RemoteError(code: -32002, message: "the agent is starting"))
         }
         let sub = host.events.subscribe(patterns: [event], capacity: 256)
-        let refusal = state.withLock { s -> RemoteError? in
-            guard let session = s.sessions[keyHex] else { return RemoteError(code: -32001, message: "the session ended") }
-            // Again, under the lock that adds it: subscribes handled at once all passed the first look.
-            let held = session.subscriptions.keys.filter { $0 != id }.count
-            guard held < Self.maxSubscriptionsPerSession else { return Self.tooManySubscriptions(held) }
+        let added = state.withLock { s -> Bool in
+            guard s.sessions[keyHex] != nil else { return false }
+            s.sessions[keyHex]?.reserved.remove(id)
             s.sessions[keyHex]?.subscriptions[id]?.cancel()
             s.sessions[keyHex]?.subscriptions[id] = sub
-            return nil
+            return true
         }
-        if let refusal {
+        guard added else {
             sub.cancel()
-            return .failure(refusal)
+            return .failure(RemoteError(code: -32001, message: "the session ended"))
         }
         Task { [self] in
             while let e = await sub.next() {

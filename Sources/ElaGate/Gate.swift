@@ -1,4 +1,4 @@
-internal import ElaIdentity
+public import ElaIdentity
 internal import ElaJSON
 public import ElaStorage
 
@@ -98,7 +98,7 @@ public final class Gate: Sendable {
             return record(row, .allow("plugin \(name) consumes \(pattern)"))
         case .signed(let request, let rawJSON):
             return authorizeSigned(request, rawJSON: rawJSON, nowMillis: nowMillis, action: action)
-        case .session(let did, let method, let params, let request, let session):
+        case .session(let did, let method, let params, let request, let session, let credential):
             let now = Self.seconds(nowMillis)
             let subject = did.description
             let capability = capability(method, action)
@@ -107,9 +107,13 @@ public final class Gate: Sendable {
             if let isDeactivated = configuration.isDeactivated, isDeactivated(did) {
                 return record(row, .deny("DID deactivated (\(session))"))
             }
+            // The credential was verified when the session opened; what can have changed since is checked again.
+            let lapsed = credential.flatMap { stillValid($0, now: now) }
+            let usable = lapsed == nil ? credential : nil
             return record(row) { tx in
                 guard let capability else { return .deny("\(action.unknown) (\(session))") }
-                var verdict = try self.evaluateGrants(subject: subject, capability: capability, params: params, credential: nil, now: now, in: tx)
+                var verdict = try self.evaluateGrants(subject: subject, capability: capability, params: params, credential: usable, now: now, in: tx)
+                if !verdict.allowed, let lapsed { verdict.reason += "; the session's \(lapsed)" }
                 verdict.reason += " (\(session))"
                 return verdict
             }
@@ -166,7 +170,7 @@ public final class Gate: Sendable {
         if capability == nil {
             early = .deny(action.unknown)
         } else if let vc = request.credential {
-            switch checkCredential(vc, caller: request.did, now: now) {
+            switch verifyCredential(vc, caller: request.did, now: now) {
             case .success(let checked): credential = checked
             case .failure(let error): early = .deny(error.description)
             }
@@ -215,7 +219,9 @@ public final class Gate: Sendable {
         return .deny(credential == nil ? "no grant for \(capability)" : "no grant or credential capability for \(capability)")
     }
 
-    private func checkCredential(_ vc: VerifiableCredential, caller: DID, now: Int64) -> Result<DeviceAccessCredential, CredentialError> {
+    /// Checks an owner-issued credential presented by `caller` (its proof, issuer, subject, device, validity) at
+    /// `now` (unix seconds), as a signed request's is; a carrier session's proof presents one this way.
+    public func verifyCredential(_ vc: VerifiableCredential, caller: DID, now: Int64) -> Result<DeviceAccessCredential, CredentialError> {
         let owner: DIDDocument
         do {
             guard let record = try store.owner() else { return .failure(.noOwner) }
@@ -233,6 +239,19 @@ public final class Gate: Sendable {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// Why a credential verified earlier no longer counts at `now` (expired, its issuer no longer the owner, or
+    /// deactivated), or nil. Its proof is not checked again: that cannot change.
+    func stillValid(_ credential: DeviceAccessCredential, now: Int64) -> CredentialError? {
+        let vc = credential.credential
+        if now > vc.expirationDate.secondsSince1970 { return .expired(vc.expirationDate) }
+        let owner: String?
+        do { owner = try store.owner()?.did } catch { return .ownerUnreadable("\(error)") }
+        guard let owner else { return .noOwner }
+        guard owner == vc.issuer.description else { return .wrongIssuer(issuer: vc.issuer.description, owner: owner) }
+        if let isDeactivated = configuration.isDeactivated, isDeactivated(vc.issuer) { return .ownerDeactivated(owner) }
+        return nil
     }
 
     // MARK: Recording

@@ -13,7 +13,9 @@ public enum GateCall: Sendable {
     /// A call inside an authenticated session of `did` (a carrier session opened with a signed proof; its messages
     /// carry the session key's tag and pass a replay window before they get here): judged against the DID's grants
     /// like a signed request, without a signature or nonce of its own. `session` names the session in the audit row.
-    case session(did: DID, method: String, params: JSONObject, request: String, session: String)
+    /// `credential`: the owner-issued credential its proof presented, verified then (``Gate/verifyCredential(_:caller:now:)``);
+    /// each call checks again that it has not expired and that its issuer is still the owner.
+    case session(did: DID, method: String, params: JSONObject, request: String, session: String, credential: DeviceAccessCredential? = nil)
 }
 
 /// What a gate decision is about; it says which capability the name needs.

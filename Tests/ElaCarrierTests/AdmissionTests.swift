@@ -167,6 +167,32 @@ import Testing
         #expect(m.evaluate(sender: toxKey, message: try hello(p), facts: good).isAccepted)
     }
 
+    /// A DApp whose access is an owner-issued credential holds no grant: its hello announces the credential (too
+    /// large for a friend request itself), and it gets in on a device with an owner; its session proof carries the
+    /// credential, which the gate then checks.
+    @Test func aHelloAnnouncingACredentialIsAdmittedWithoutAGrantOnADeviceWithAnOwner() throws {
+        var m = machine()
+        let p = Peer()
+        let announcing = try CarrierHello.make(
+            did: p.did, key: p.key, toxUserID: toxKey, deviceUserID: device, credentialID: p.did.description + "#access", now: clock.now)
+        #expect(announcing.count <= CarrierHello.maxBytes)
+        let owned: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 0, hasOwner: true) }
+        let ownerless: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .pinned, grants: 0, hasOwner: false) }
+        #expect(reason(m.evaluate(sender: toxKey, message: announcing, facts: ownerless)).contains("no owner to issue credentials"))
+        #expect(m.lastRefusalAwaitsAdmin, "setting an owner would change the answer")
+        clock.advance(20)
+        #expect(m.evaluate(sender: toxKey, message: announcing, facts: owned).isAccepted)
+        // Without the announcement an owner is no reason to let a DID without a grant in.
+        clock.advance(20)
+        #expect(reason(m.evaluate(sender: toxKey, message: try hello(Peer()), facts: owned)).hasSuffix("holds no grant"))
+        // Unverified stays refused, credential or not.
+        clock.advance(20)
+        let unverified: (DID, String) -> PeerFacts = { _, _ in PeerFacts(verification: .unverified("x"), grants: 0, hasOwner: true) }
+        let q = Peer()
+        let other = try CarrierHello.make(did: q.did, key: q.key, toxUserID: toxKey, deviceUserID: device, credentialID: "x", now: clock.now)
+        #expect(reason(m.evaluate(sender: toxKey, message: other, facts: unverified)).hasPrefix("DID not verified"))
+    }
+
     @Test func sessionProofsBindTheChallengeToTheDIDKey() throws {
         let p = Peer()
         let other = Peer()
@@ -189,7 +215,8 @@ import Testing
         func verify(_ text: String, deviceKey: [UInt8]? = deviceKey) -> Result<[UInt8]?, CarrierProtocolError> {
             CarrierSessionProof.verify(
                 text, did: p.did, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, deviceKey: deviceKey, now: clock.now,
-                windowSeconds: 300)
+                windowSeconds: 300
+            ).map(\.sessionKey)
         }
         let keyed = try CarrierSessionProof.make(
             did: p.did, key: p.key, challenge: "abcd", toxUserID: toxKey, deviceUserID: device, sessionKeys: (key, deviceKey), now: clock.now)
@@ -272,11 +299,13 @@ import Testing
             .reply(id: 3, result: .success(.object(["value": 1]))),
             .reply(id: 5, result: .failure(RemoteError(code: -32000, message: "denied: x"))),
             .event(sub: 4, plugin: "sensors", event: "sensors.reading", params: ["v": 1], atMs: 12), .ping(7), .pong(7), .resume,
+            .unsubscribe(sub: 4),
         ]
         for m in all { #expect(try SessionMessage(text: m.text) == m) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"bogus"}"#) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"call","id":"x","request":"r"}"#) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"call","id":1,"body":"{}"}"#) }
+        #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"unsubscribe","sub":"4"}"#) }
         #expect(throws: CarrierProtocolError.self) { try SessionMessage(text: #"{"t":"challenge","challenge":"a","device":"d","key":5}"#) }
     }
 }

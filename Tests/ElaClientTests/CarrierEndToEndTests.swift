@@ -309,6 +309,20 @@ extension Result {
         #expect(await drained.value, "alice's sensor stream did not end after her grant was revoked")
         watchdog.cancel()
         #expect(try ctl(agent.socket, ["grant", "add", alice.did.description, "sensors.subscribe"]).status == 0)
+        // A stream alice stops reading is unsubscribed: the device frees its slot (it keeps 32 per session).
+        func deviceSubscriptions() -> Int {
+            let friends = (try? json(agent.socket, ["carrier", "status"]))?["friends"]?.arrayValue ?? []
+            return friends.filter { $0["did"]?.stringValue == alice.did.description }
+                .reduce(0) { $0 + Int($1["subscriptions"]?.numberValue?.int64Value ?? 0) }
+        }
+        do {
+            let dropped = try await a.subscribe("sensors.reading")
+            var it = dropped.makeAsyncIterator()
+            #expect(await it.next() != nil)
+            #expect(deviceSubscriptions() == 1, "\(String(describing: try? ctl(agent.socket, ["carrier", "status"]).stdout))")
+        }
+        let freed = await eventually(20) { deviceSubscriptions() == 0 }
+        #expect(freed, "the dropped stream still holds a slot on the device: \(deviceSubscriptions())")
         // Device restart keeps its address; alice's open client gets back in by itself.
         let sessionsBefore = a.sessionCount
         stopAgent(agent)
@@ -386,6 +400,45 @@ extension Result {
         print(
             "carrier e2e: refused DApp admitted \(admittedAfterGrant) after its grant; first session \(connectTime), TCP-only session \(tcpConnectTime), recovery after SIGKILL \(recoveryTime), "
                 + "after the bootstrap node restarted: open session answering after \(sessionBackAfter), a new DApp's session in \(rejoinTime)")
+    }
+
+    /// No grant on the device: the owner issued the DApp a credential. Its hello announces it, the session proof
+    /// presents it, and its sealed calls rely on it (through `elactl remote call --credential`, as a user would).
+    @Test func aDAppWithOnlyAnOwnersCredentialGetsIn() async throws {
+        let node = try ToxBootstrapNode()
+        defer { node.stop() }
+        let dir = TemporaryDirectory(prefix: "ela-carrier-vc")
+        defer { dir.remove() }
+        let agent = try await startAgent(dir, node: node)
+        defer { stopAgent(agent) }
+        let address = try CarrierAddress(try #require(try json(agent.socket, ["carrier", "show"])["address"]?.stringValue))
+        for who in ["owner", "gina"] {
+            #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", dir.path + "/" + who]).status == 0)
+        }
+        let gina = try IdentityDirectory.load(dir.path + "/gina")
+        #expect(try ctl(agent.socket, ["owner", "set", dir.path + "/owner/document.json"]).status == 0)
+        #expect(try ctl(agent.socket, ["peer", "pin", dir.path + "/gina/document.json"]).status == 0)
+        let issued = try ChildProcess.run(
+            elactl, ["identity", "issue-access", "--dir", dir.path + "/owner", "--to", gina.did.description, "--capability", "gpio.read", "--days", "1"])
+        #expect(issued.status == 0, "\(issued.stderr)")
+        let credential = dir.write("gina-vc.json", issued.stdout)
+        let net = [
+            "--device", address.description, "--identity", dir.path + "/gina", "--bootstrap", "127.0.0.1:\(node.udpPort):\(node.publicKey)",
+            "--relay", "127.0.0.1:\(node.tcpPort):\(node.publicKey)", "--timeout", "90",
+        ]
+        let read = try ChildProcess(elactl, ["remote", "call"] + net + ["--credential", credential, "gpio.read", #"{"pin":"LED0"}"#], outputDirectory: dir.path)
+        #expect(try read.wait(timeoutSeconds: 120) == 0, "\(read.stderr)\n\(agent.process.stderr.suffix(4000))")
+        #expect(read.stdout.contains(#""value":0"#), "\(read.stdout)")
+        let rows = (try json(agent.socket, ["audit", "list", "--subject", gina.did.description, "--limit", "20"])).arrayValue ?? []
+        #expect(rows.contains { $0["method"] == "carrier.session" && ($0["reason"]?.stringValue ?? "").contains("credential") }, "\(rows)")
+        #expect(
+            rows.contains { $0["method"] == "gpio.read" && $0["caller"] == "session" && $0["decision"] == "allow" && ($0["reason"]?.stringValue ?? "").hasPrefix("credential") },
+            "\(rows)")
+        // What the credential does not name stays shut.
+        let write = try ChildProcess(
+            elactl, ["remote", "call"] + net + ["--credential", credential, "gpio.write", #"{"pin":"LED0","value":1}"#], outputDirectory: dir.path)
+        #expect(try write.wait(timeoutSeconds: 120) != 0)
+        #expect(write.stderr.contains("no grant or credential capability for gpio.write"), "\(write.stdout) \(write.stderr)")
     }
 
     /// No pin: the DApp's DID is published on the (regtest) ID chain, the agent proves it by SPV (headers, Merkle

@@ -77,6 +77,35 @@ private struct CredentialSetup {
         #expect(try s.send(nil).reason == "no grant for gpio.write")
     }
 
+    /// A carrier session whose proof presented a credential: verified once when it opened, then each sealed call
+    /// relies on it while it is unexpired and its issuer is still the owner.
+    @Test func aSessionsCredentialAllowsItsCallsUntilItLapses() throws {
+        let s = try CredentialSetup()
+        let vc = try s.credential(capabilities: ["gpio.read"], constraints: [:])
+        let checked = try s.fixture.gate.verifyCredential(vc, caller: s.caller.did, now: testNow).get()
+        // Presented by anyone but its subject, it is refused.
+        #expect(throws: CredentialError.self) { try s.fixture.gate.verifyCredential(vc, caller: try Caller().did, now: testNow).get() }
+        func call(_ method: String, at now: Int64 = testNow) -> GateDecision {
+            s.fixture.gate.authorize(
+                .session(did: s.caller.did, method: method, params: ["pin": "LED0"], request: "{}", session: "carrier session #3", credential: checked),
+                now: now)
+        }
+        let read = call("gpio.read")
+        #expect(read.allowed && read.credentialID == vc.id.description, "\(read.reason)")
+        #expect(read.reason == "credential \(vc.id) (gpio.read) (carrier session #3)")
+        #expect(try s.fixture.gate.audit.record(seq: read.auditSeq ?? -1)?.entry.caller == .session)
+        let write = call("gpio.write")
+        #expect(!write.allowed && write.reason == "no grant or credential capability for gpio.write (carrier session #3)", "\(write.reason)")
+        let late = call("gpio.read", at: vc.expirationDate.secondsSince1970 + 1)
+        #expect(!late.allowed && late.reason.contains("the session's credential: expired"), "\(late.reason)")
+        // Another owner: the session's credential no longer counts, but a grant of its own still does.
+        _ = try s.fixture.gate.setOwner(documentText: try Caller().document().normalizedString, replace: true, uid: 0, now: testNow)
+        let orphaned = call("gpio.read")
+        #expect(!orphaned.allowed && orphaned.reason.contains("is not the owner"), "\(orphaned.reason)")
+        try s.fixture.grant(s.caller.did, "gpio.read")
+        #expect(call("gpio.read").allowed)
+    }
+
     @Test func credentialConstraintsAndCapabilitiesLimitTheCall() throws {
         let s = try CredentialSetup()
         let vc = try s.credential()
