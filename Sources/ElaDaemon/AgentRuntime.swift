@@ -302,7 +302,7 @@ struct ControlContext: Sendable {
 /// Set once after start-up: lets the plugin host's request handler reach the gate created after it.
 final class LateBinding: Sendable {
     private let state = Mutex<(gate: Gate?, plugins: PluginHost?)>((nil, nil))
-    func set(gate: Gate, plugins: PluginHost) { state.withLock { $0 = (gate, plugins) } }
+    func set(gate: Gate, plugins: PluginHost?) { state.withLock { $0 = (gate, plugins) } }
     var gate: Gate? { state.withLock { $0.gate } }
     var plugins: PluginHost? { state.withLock { $0.plugins } }
 }

@@ -15,15 +15,17 @@ import Synchronization
 /// The device side of the carrier: ela-carrier (the `carrier` plugin) moves bytes; this decides.
 ///
 /// - Friend requests (`carrier.request`) go through ``Admission`` (hello signature, binding, freshness, nonce, DID
-///   pinned or SPV-verified, at least one grant); the nonce is also recorded in the gate's nonce table, so a hello
-///   cannot be replayed after a restart either. Every decision is audited (rate-limited floods once).
+///   pinned or SPV-verified, at least one grant or an announced owner's credential); the nonce is also recorded in the
+///   gate's nonce table, so a hello cannot be replayed after a restart either. Every decision is audited
+///   (rate-limited floods once).
 /// - Accepted friends are stored (`settings` rows `carrier.friend.<hex key>` = DID) and handed to every fresh
 ///   ela-carrier (`carrier.started`), so a killed or upgraded carrier keeps its friends without new requests.
 /// - When a friend's link comes up, it gets a fresh challenge and an ephemeral X25519 key; a `carrier.session` proof
 ///   signed by the admitted DID (carrying the DApp's ephemeral key) opens the session. Then calls and subscriptions
 ///   are sealed with the session's MAC key (``SessionSeal``; neither ela-carrier knows it) and pass a replay window,
-///   or are signed requests of the session's DID; either way gated against the DID's grants and audited like
-///   `elactl call --as`.
+///   or are signed requests of the session's DID; either way gated against the DID's grants (and the owner's
+///   credential the proof presented) and audited like `elactl call --as`. A friend whose proof shows no access (no
+///   grant, no good credential) is dropped: it was let in on a credential it did not present, or lost its grants.
 final class CarrierService: Sendable {
     static let friendPrefix = "carrier.friend."
     static let pinPrefix = "peer.pin."
@@ -93,6 +95,11 @@ final class CarrierService: Sendable {
         mutating func take(_ did: String) -> Set<String> {
             order.removeAll { $0 == did }
             return keys.removeValue(forKey: did) ?? []
+        }
+
+        mutating func takeAll() -> Set<String> {
+            defer { (keys, order) = ([:], []) }
+            return keys.values.reduce(into: Set<String>()) { $0.formUnion($1) }
         }
     }
     let state = Mutex(State())
@@ -210,18 +217,21 @@ final class CarrierService: Sendable {
 
     /// An admin granted or pinned `did`: toxcore ignores a key whose request it already reported, so the keys this DID
     /// was refused from are forgotten there, and the DApp's pending (resent) or next request is judged again.
-    func retryRefused(_ did: String) async {
-        let keys = state.withLock { $0.awaitingAdmin.take(did) }
+    /// `did` nil: every DID's (an owner was set, and hellos announcing its credentials were refused for want of one).
+    func retryRefused(_ did: String?) async {
+        let keys = state.withLock { s in did.map { s.awaitingAdmin.take($0) } ?? s.awaitingAdmin.takeAll() }
         for key in keys { _ = await supervisor?.call("carrier.forget", ["key": .string(key)]) }
-        if !keys.isEmpty { logger.info("carrier: refused requests may come in again", metadata: ["did": "\(did)", "keys": "\(keys.count)"]) }
+        if !keys.isEmpty { logger.info("carrier: refused requests may come in again", metadata: ["did": "\(did ?? "any")", "keys": "\(keys.count)"]) }
     }
 
     @discardableResult
-    func audit(subject: String, allow: Bool, reason: String, request: String, method: String = CarrierHello.method) -> Int64? {
+    func audit(
+        subject: String, allow: Bool, reason: String, request: String, method: String = CarrierHello.method, caller: AuditCaller = .signed
+    ) -> Int64? {
         guard let gate = late.gate else { return nil }
         return (try? gate.audit.append(
             AuditEntry(
-                at: wallMillis(), subject: subject, caller: .signed, method: method, capability: "", decision: allow ? .allow : .deny,
+                at: wallMillis(), subject: subject, caller: caller, method: method, capability: "", decision: allow ? .allow : .deny,
                 reason: reason, request: Gate.clipped(request))))?.seq
     }
 
@@ -284,6 +294,7 @@ final class CarrierService: Sendable {
             case .failure(let e):
                 audit(subject: session.did.description, allow: false, reason: e.message, request: proof, method: CarrierSessionProof.method)
                 await send(keyHex, .denied(e.message))
+                await dropFriendWithoutAccess(keyHex, session.did)
             case .success:
                 logger.info("carrier session opened", metadata: ["did": "\(session.did)"])
                 await send(keyHex, .ready(challenge: session.challenge))
@@ -365,7 +376,7 @@ final class CarrierService: Sendable {
         let seq = audit(
             subject: session.did.description, allow: true,
             reason: "session opened (\(calls)\(credential.map { ", credential \($0.id)" } ?? ""))",
-            request: proof, method: CarrierSessionProof.method)
+            request: proof, method: CarrierSessionProof.method, caller: credential == nil ? .signed : .credential)
         guard seq != nil else {
             // Fail-closed: a session without its audit row does not open.
             state.withLock { s in if s.sessions[keyHex]?.challenge == session.challenge { s.sessions[keyHex]?.ready = false } }
@@ -376,6 +387,21 @@ final class CarrierService: Sendable {
             if s.sessions[keyHex]?.challenge == session.challenge { s.sessions[keyHex]?.name = "carrier session #\(seq.map(String.init) ?? "-")" }
         }
         return .success(())
+    }
+
+    /// After a refused session proof: a friend whose DID holds no grant has no access (let in on a credential it did
+    /// not present, or its grants went), so it is forgotten here and in ela-carrier instead of keeping a friend slot
+    /// and answering challenges. Its next friend request is judged afresh.
+    func dropFriendWithoutAccess(_ keyHex: String, _ did: DID) async {
+        guard let gate = late.gate else { return }
+        let grants = (try? gate.grants.list(subject: did.description, includeExpired: false, now: Int64(time(nil))).count) ?? 0
+        guard grants == 0 else { return }
+        _ = try? store.removeSetting(Self.friendPrefix + keyHex)
+        state.withLock { s in
+            if let old = s.sessions.removeValue(forKey: keyHex) { for sub in old.subscriptions.values { sub.cancel() } }
+        }
+        _ = await supervisor?.call("carrier.remove", ["key": .string(keyHex)])
+        logger.notice("carrier friend dropped: no grant and no credential", metadata: ["did": "\(did)"])
     }
 
     /// The method and params of a session message that may go ahead: sealed with the session key and not seen
@@ -467,21 +493,31 @@ final class CarrierService: Sendable {
 
     /// The DApp stopped reading a stream: its events stop and its slot is free. Not an answer: the DApp forgot it.
     func unsubscribe(_ keyHex: String, _ id: Int64) {
-        let (sub, did) = state.withLock { s in (s.sessions[keyHex]?.subscriptions.removeValue(forKey: id), s.sessions[keyHex]?.did) }
+        let (sub, did) = state.withLock { s in
+            // One still before the gate loses its reservation, so it is not added when the gate allows it.
+            s.sessions[keyHex]?.reserved.remove(id)
+            return (s.sessions[keyHex]?.subscriptions.removeValue(forKey: id), s.sessions[keyHex]?.did)
+        }
         guard let sub else { return }
         sub.cancel()
         logger.debug("carrier: unsubscribed", metadata: ["did": "\(did.map(\.description) ?? "-")", "subscription": "\(id)"])
     }
 
     func subscribe(_ keyHex: String, _ session: Session?, _ id: Int64, _ request: SessionRequest) -> Result<JSONValue, RemoteError> {
-        // Before the gate: a DApp looping subscriptions gets no audit row per attempt either.
+        // Before the gate: a DApp looping subscriptions gets no audit row per attempt either. The slot is reserved in
+        // the session the message came in (a replaced one gets nothing, and the subscription is not added below).
+        let challenge = session?.challenge
         let held = state.withLock { s -> Int in
-            let held = s.sessions[keyHex]?.slotsHeld(except: id) ?? 0
+            guard let current = s.sessions[keyHex], current.challenge == challenge else { return 0 }
+            let held = current.slotsHeld(except: id)
             if held < Self.maxSubscriptionsPerSession { s.sessions[keyHex]?.reserved.insert(id) }
             return held
         }
         guard held < Self.maxSubscriptionsPerSession else { return .failure(Self.tooManySubscriptions(held)) }
-        defer { state.withLock { _ = $0.sessions[keyHex]?.reserved.remove(id) } }
+        // Released unless the subscription took it (below); only in the session it was made in.
+        defer {
+            state.withLock { s in if s.sessions[keyHex]?.challenge == challenge { s.sessions[keyHex]?.reserved.remove(id) } }
+        }
         let event: String
         let decision: GateDecision
         switch authorize(keyHex, session, kind: "subscribe", id: id, request) {
@@ -494,15 +530,15 @@ final class CarrierService: Sendable {
         }
         let sub = host.events.subscribe(patterns: [event], capacity: 256)
         let added = state.withLock { s -> Bool in
-            guard s.sessions[keyHex] != nil else { return false }
-            s.sessions[keyHex]?.reserved.remove(id)
+            // Still the session it was judged in, and not unsubscribed meanwhile (which took the reservation).
+            guard s.sessions[keyHex]?.challenge == challenge, s.sessions[keyHex]?.reserved.remove(id) != nil else { return false }
             s.sessions[keyHex]?.subscriptions[id]?.cancel()
             s.sessions[keyHex]?.subscriptions[id] = sub
             return true
         }
         guard added else {
             sub.cancel()
-            return .failure(RemoteError(code: -32001, message: "the session ended"))
+            return .failure(RemoteError(code: -32001, message: "the session ended, or the subscription was dropped before it began"))
         }
         Task { [self] in
             while let e = await sub.next() {

@@ -167,6 +167,8 @@ extension ControlContext {
         }
         do {
             let doc = try gate.setOwner(documentText: text, replace: try params.optionalBool("replace") ?? false, uid: adminUID, now: wallSeconds())
+            // DApps refused for want of an owner to issue their credentials may come in now.
+            Task { [carrier] in await carrier.retryRefused(nil) }
             return .object(["did": .string(doc.subject.description), "expires": .string(doc.expires.description)])
         } catch let error as ControlError {
             throw error

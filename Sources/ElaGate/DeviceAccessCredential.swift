@@ -17,6 +17,9 @@ public struct DeviceAccessCredential: Sendable, Equatable {
     public let capabilities: [CapabilityPattern]
     public let device: DID?
     public let constraints: GrantConstraints
+    /// The stored owner document it was verified against (set by ``Gate/verifyCredential(_:caller:now:)``): a
+    /// session that keeps the credential has it checked again once that document changes (a rotated owner key).
+    public internal(set) var ownerDocumentText: String?
 
     /// The credential id, e.g. `did:elastos:<caller>#device-access`.
     public var id: DIDURL { credential.id }

@@ -108,7 +108,7 @@ public final class Gate: Sendable {
                 return record(row, .deny("DID deactivated (\(session))"))
             }
             // The credential was verified when the session opened; what can have changed since is checked again.
-            let lapsed = credential.flatMap { stillValid($0, now: now) }
+            let lapsed = credential.flatMap { stillValid($0, caller: did, now: now) }
             let usable = lapsed == nil ? credential : nil
             return record(row) { tx in
                 guard let capability else { return .deny("\(action.unknown) (\(session))") }
@@ -223,8 +223,10 @@ public final class Gate: Sendable {
     /// `now` (unix seconds), as a signed request's is; a carrier session's proof presents one this way.
     public func verifyCredential(_ vc: VerifiableCredential, caller: DID, now: Int64) -> Result<DeviceAccessCredential, CredentialError> {
         let owner: DIDDocument
+        let record: OwnerRecord
         do {
-            guard let record = try store.owner() else { return .failure(.noOwner) }
+            guard let stored = try store.owner() else { return .failure(.noOwner) }
+            record = stored
             owner = try DIDDocument(json: JSONParser.parse(record.document))
         } catch {
             return .failure(.ownerUnreadable("\(error)"))
@@ -233,24 +235,28 @@ public final class Gate: Sendable {
             return .failure(.ownerDeactivated(owner.subject.description))
         }
         do {
-            return .success(
-                try DeviceAccessCredential(
-                    verifying: vc, owner: owner, caller: caller, device: configuration.deviceDID, now: now))
+            var checked = try DeviceAccessCredential(verifying: vc, owner: owner, caller: caller, device: configuration.deviceDID, now: now)
+            checked.ownerDocumentText = record.document
+            return .success(checked)
         } catch {
             return .failure(error)
         }
     }
 
-    /// Why a credential verified earlier no longer counts at `now` (expired, its issuer no longer the owner, or
-    /// deactivated), or nil. Its proof is not checked again: that cannot change.
-    func stillValid(_ credential: DeviceAccessCredential, now: Int64) -> CredentialError? {
+    /// Why a credential verified earlier for `caller` no longer counts at `now` (expired, its issuer no longer the
+    /// owner or deactivated), or nil. Its proof is checked again only if the owner's document changed since.
+    func stillValid(_ credential: DeviceAccessCredential, caller: DID, now: Int64) -> CredentialError? {
         let vc = credential.credential
+        guard vc.subject == caller else { return .wrongSubject(subject: vc.subject.description, caller: caller.description) }
         if now > vc.expirationDate.secondsSince1970 { return .expired(vc.expirationDate) }
-        let owner: String?
-        do { owner = try store.owner()?.did } catch { return .ownerUnreadable("\(error)") }
-        guard let owner else { return .noOwner }
-        guard owner == vc.issuer.description else { return .wrongIssuer(issuer: vc.issuer.description, owner: owner) }
-        if let isDeactivated = configuration.isDeactivated, isDeactivated(vc.issuer) { return .ownerDeactivated(owner) }
+        let record: OwnerRecord?
+        do { record = try store.owner() } catch { return .ownerUnreadable("\(error)") }
+        guard let record else { return .noOwner }
+        guard record.did == vc.issuer.description else { return .wrongIssuer(issuer: vc.issuer.description, owner: record.did) }
+        if let isDeactivated = configuration.isDeactivated, isDeactivated(vc.issuer) { return .ownerDeactivated(record.did) }
+        if record.document != credential.ownerDocumentText, case .failure(let e) = verifyCredential(vc, caller: caller, now: now) {
+            return e
+        }
         return nil
     }
 

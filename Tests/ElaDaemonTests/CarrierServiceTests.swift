@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ElaCarrier
 import ElaCrypto
+import ElaGate
 @testable import ElaDaemon
 import ElaIdentity
 import ElaJSON
@@ -48,6 +52,91 @@ import Testing
         guard case .failure(let judged) = service.subscribe("k", session, 99, request) else { return }
         #expect(judged.code != RemoteError.tooManySubscriptions)
         #expect(service.state.withLock { $0.sessions["k"]?.reserved } == [], "a subscribe the gate refused gives its slot back")
+    }
+
+    /// A session opens for a DID that holds a grant or presents a good credential from the owner; a friend without
+    /// either is dropped.
+    @Test func aSessionOpensOnlyWithAGrantOrAGoodOwnersCredential() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-carrier-service")
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        defer { store.close() }
+        let device = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
+        let gate = Gate(store: store, configuration: GateConfiguration(deviceDID: device), capabilityOf: { _ in "gpio.read" })
+        let late = LateBinding()
+        late.set(gate: gate, plugins: nil)
+        let service = CarrierService(deviceDID: device, store: store, late: late, spvVerified: { _ in false }, logger: Logger(label: "test"))
+        let now = Int64(time(nil))
+        func identity() throws -> (key: ElaPrivateKey, did: DID, document: DIDDocument) {
+            let key = ElaPrivateKey.generate()
+            let doc = try DIDDocument.primitive(for: key.publicKey, now: DIDDate(secondsSince1970: now)).signed(with: key, created: DIDDate(secondsSince1970: now))
+            return (key, doc.subject, doc)
+        }
+        let owner = try identity()
+        let dapp = try identity()
+        _ = try gate.setOwner(documentText: owner.document.normalizedString, uid: 0, now: now)
+        func credential(to subject: DID? = nil, by issuer: (key: ElaPrivateKey, did: DID, document: DIDDocument)? = nil, expires: Int64 = 3600) throws -> VerifiableCredential {
+            let signer = issuer ?? owner
+            return try DeviceAccessCredential.issue(
+                to: subject ?? dapp.did, capabilities: [try CapabilityPattern("gpio.read")], owner: signer.document, key: signer.key,
+                issuanceDate: DIDDate(secondsSince1970: now - 7200), expirationDate: DIDDate(secondsSince1970: now + expires))
+        }
+        let toxKey = [UInt8](repeating: 5, count: 32)
+        let keyHex = Hex.encode(toxKey)
+        var attempt = 0
+        func open(_ vc: VerifiableCredential?) throws -> Result<Void, CarrierProtocolError> {
+            attempt += 1
+            let session = CarrierService.Session(did: dapp.did, challenge: "c\(attempt)")
+            service.state.withLock { $0.sessions[keyHex] = session }
+            let proof = try CarrierSessionProof.make(
+                did: dapp.did, key: dapp.key, challenge: session.challenge, toxUserID: CarrierAddress.userID(publicKey: toxKey), deviceUserID: "",
+                sessionKeys: (SessionKeyPair().publicKey, session.keyPair.publicKey), credential: vc, now: now)
+            return service.open(session, keyHex: keyHex, toxKey: toxKey, proof: proof)
+        }
+        func refusal(_ r: Result<Void, CarrierProtocolError>) -> String {
+            if case .failure(let e) = r { return e.message }
+            return "opened"
+        }
+        #expect(refusal(try open(nil)).contains("holds no grant and presented no credential"))
+        let stranger = try identity()
+        #expect(refusal(try open(try credential(to: stranger.did))).contains("is not the caller"))
+        #expect(refusal(try open(try credential(by: stranger))).contains("is not the owner"))
+        #expect(refusal(try open(try credential(expires: -60))).contains("expired"))
+        let good = try credential()
+        #expect(refusal(try open(good)) == "opened")
+        #expect(service.state.withLock { $0.sessions[keyHex]?.credential?.id } == good.id)
+        let opened = try #require(try gate.audit.list(AuditFilter(limit: 1)).first)
+        #expect(opened.entry.caller == .credential && opened.entry.reason.contains("credential \(good.id)"), "\(opened.entry)")
+
+        // Refused without access, the friend is forgotten; with a grant of its own it stays.
+        try store.setSetting(CarrierService.friendPrefix + keyHex, dapp.did.description, now: now)
+        _ = await service.message(["key": .string(keyHex), "text": .string(SessionMessage.auth(proof: "{}").text)])
+        #expect(try store.setting(CarrierService.friendPrefix + keyHex) != nil, "no session awaiting a proof: nothing happens")
+        service.state.withLock { $0.sessions[keyHex] = CarrierService.Session(did: dapp.did, challenge: "d") }
+        _ = await service.message(["key": .string(keyHex), "text": .string(SessionMessage.auth(proof: "{}").text)])
+        #expect(try store.setting(CarrierService.friendPrefix + keyHex) == nil)
+        #expect(service.state.withLock { $0.sessions[keyHex] } == nil)
+        try store.setSetting(CarrierService.friendPrefix + keyHex, dapp.did.description, now: now)
+        _ = try gate.addGrant(subject: dapp.did.description, capability: "gpio.read", constraints: .none, expiresAt: nil, note: "", uid: 0, now: now)
+        service.state.withLock { $0.sessions[keyHex] = CarrierService.Session(did: dapp.did, challenge: "e") }
+        _ = await service.message(["key": .string(keyHex), "text": .string(SessionMessage.auth(proof: "{}").text)])
+        #expect(try store.setting(CarrierService.friendPrefix + keyHex) != nil)
+    }
+
+    /// An unsubscribe that overtakes its subscribe (the DApp dropped the stream before the answer): the subscription
+    /// is not added when the gate allows it.
+    @Test func anUnsubscribeBeforeTheGateAllowedTheSubscribeWins() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-carrier-service")
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        defer { store.close() }
+        let did = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
+        let service = CarrierService(deviceDID: did, store: store, late: LateBinding(), spvVerified: { _ in false }, logger: Logger(label: "test"))
+        var session = CarrierService.Session(did: did, challenge: "c")
+        session.reserved = [4]
+        service.state.withLock { $0.sessions["0a"] = session }
+        _ = await service.message(["key": "0a", "text": .string(SessionMessage.unsubscribe(sub: 4).text)])
+        #expect(service.state.withLock { $0.sessions["0a"]?.reserved } == [], "the reservation went with the unsubscribe")
     }
 
     /// A DApp that drops a stream says so: the device stops its events and the slot is free for another.

@@ -98,6 +98,14 @@ private struct CredentialSetup {
         #expect(!write.allowed && write.reason == "no grant or credential capability for gpio.write (carrier session #3)", "\(write.reason)")
         let late = call("gpio.read", at: vc.expirationDate.secondsSince1970 + 1)
         #expect(!late.allowed && late.reason.contains("the session's credential: expired"), "\(late.reason)")
+        // The owner's document changed under the same DID (a rotated key): the proof is checked again, against it.
+        // (Stored directly: a document that no longer verifies the credential, here another DID's, under the owner's.)
+        let rotated = try Caller().document()
+        try s.fixture.store.setOwner(did: s.owner.did.description, document: rotated.normalizedString, now: testNow)
+        let recheck = call("gpio.read")
+        #expect(!recheck.allowed && recheck.reason.contains("the session's credential"), "\(recheck.reason)")
+        try s.fixture.store.setOwner(did: s.owner.did.description, document: s.ownerDocument.normalizedString, now: testNow)
+        #expect(call("gpio.read").allowed)
         // Another owner: the session's credential no longer counts, but a grant of its own still does.
         _ = try s.fixture.gate.setOwner(documentText: try Caller().document().normalizedString, replace: true, uid: 0, now: testNow)
         let orphaned = call("gpio.read")
