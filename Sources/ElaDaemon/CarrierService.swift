@@ -294,7 +294,7 @@ final class CarrierService: Sendable {
             case .failure(let e):
                 audit(subject: session.did.description, allow: false, reason: e.message, request: proof, method: CarrierSessionProof.method)
                 await send(keyHex, .denied(e.message))
-                await dropFriendWithoutAccess(keyHex, session.did)
+                if e.noAccess { await dropFriend(keyHex, session.did) }
             case .success:
                 logger.info("carrier session opened", metadata: ["did": "\(session.did)"])
                 await send(keyHex, .ready(challenge: session.challenge))
@@ -328,7 +328,7 @@ final class CarrierService: Sendable {
 
     /// Checks the proof; on success the session is ready, keyed when the DApp offered its session key, and named by
     /// the audit row that opened it.
-    func open(_ session: Session, keyHex: String, toxKey: [UInt8], proof: String) -> Result<Void, CarrierProtocolError> {
+    func open(_ session: Session, keyHex: String, toxKey: [UInt8], proof: String) -> Result<Void, SessionRefused> {
         let device = state.withLock { $0.admission?.deviceUserID } ?? ""
         let now = Int64(time(nil))
         let verified: CarrierSessionProof.Verified
@@ -336,23 +336,23 @@ final class CarrierService: Sendable {
             proof, did: session.did, challenge: session.challenge, toxUserID: CarrierAddress.userID(publicKey: toxKey),
             deviceUserID: device, deviceKey: session.keyPair.publicKey, now: now, windowSeconds: Self.windowSeconds)
         {
-        case .failure(let e): return .failure(e)
+        case .failure(let e): return .failure(SessionRefused(e.message))
         case .success(let v): verified = v
         }
         let dappKey = verified.sessionKey
         // Access comes from a grant or from the credential the proof presents (admission let a DApp in without a
         // grant only if its hello announced one).
-        guard let gate = late.gate else { return .failure(CarrierProtocolError("the agent is starting")) }
+        guard let gate = late.gate else { return .failure(SessionRefused("the agent is starting")) }
+        let grants = (try? gate.grants.list(subject: session.did.description, includeExpired: false, now: now).count) ?? 0
         var credential: DeviceAccessCredential?
         if let vc = verified.credential {
             switch gate.verifyCredential(vc, caller: session.did, now: now) {
             case .success(let c): credential = c
-            case .failure(let e): return .failure(CarrierProtocolError("\(e)"))
+            case .failure(let e): return .failure(SessionRefused("\(e)", noAccess: grants == 0))
             }
         }
-        let grants = (try? gate.grants.list(subject: session.did.description, includeExpired: false, now: now).count) ?? 0
         guard grants > 0 || credential != nil else {
-            return .failure(CarrierProtocolError("\(session.did) holds no grant and presented no credential from the owner"))
+            return .failure(SessionRefused("\(session.did) holds no grant and presented no credential from the owner", noAccess: true))
         }
         var macKey: SessionMACKey?
         if let dappKey {
@@ -360,7 +360,7 @@ final class CarrierService: Sendable {
                 macKey = try SessionSeal.derive(
                     own: session.keyPair, peer: dappKey, challenge: session.challenge, dappKey: dappKey, deviceKey: session.keyPair.publicKey)
             } catch {
-                return .failure(CarrierProtocolError("session key refused: \(error)"))
+                return .failure(SessionRefused("session key refused: \(error)"))
             }
         }
         let opened = state.withLock { s -> Bool in
@@ -371,7 +371,7 @@ final class CarrierService: Sendable {
             s.sessions[keyHex]?.credential = credential
             return true
         }
-        guard opened else { return .failure(CarrierProtocolError("the session was replaced or opened meanwhile")) }
+        guard opened else { return .failure(SessionRefused("the session was replaced or opened meanwhile")) }
         let calls = macKey == nil ? "signed calls" : "sealed calls"
         let seq = audit(
             subject: session.did.description, allow: true,
@@ -380,7 +380,7 @@ final class CarrierService: Sendable {
         guard seq != nil else {
             // Fail-closed: a session without its audit row does not open.
             state.withLock { s in if s.sessions[keyHex]?.challenge == session.challenge { s.sessions[keyHex]?.ready = false } }
-            return .failure(CarrierProtocolError("the audit log is unavailable; the session was not opened"))
+            return .failure(SessionRefused("the audit log is unavailable; the session was not opened"))
         }
         state.withLock { s in
             // Names the session in its calls' audit rows (a call before this line says just "carrier session").
@@ -389,13 +389,21 @@ final class CarrierService: Sendable {
         return .success(())
     }
 
-    /// After a refused session proof: a friend whose DID holds no grant has no access (let in on a credential it did
-    /// not present, or its grants went), so it is forgotten here and in ela-carrier instead of keeping a friend slot
-    /// and answering challenges. Its next friend request is judged afresh.
-    func dropFriendWithoutAccess(_ keyHex: String, _ did: DID) async {
-        guard let gate = late.gate else { return }
-        let grants = (try? gate.grants.list(subject: did.description, includeExpired: false, now: Int64(time(nil))).count) ?? 0
-        guard grants == 0 else { return }
+    /// Why a session proof did not open the session; `noAccess`: the DID holds no grant and presented no good
+    /// credential (whatever else is wrong can be the link's or a race's, and does not cost the DApp its friendship).
+    struct SessionRefused: Error {
+        var message: String
+        var noAccess = false
+        init(_ message: String, noAccess: Bool = false) {
+            self.message = message
+            self.noAccess = noAccess
+        }
+    }
+
+    /// After a session proof that showed no access: the friend (let in on a credential it did not present, or whose
+    /// grants went) is forgotten here and in ela-carrier instead of keeping a friend slot and answering challenges.
+    /// Its next friend request is judged afresh.
+    func dropFriend(_ keyHex: String, _ did: DID) async {
         _ = try? store.removeSetting(Self.friendPrefix + keyHex)
         state.withLock { s in
             if let old = s.sessions.removeValue(forKey: keyHex) { for sub in old.subscriptions.values { sub.cancel() } }

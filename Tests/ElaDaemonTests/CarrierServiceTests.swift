@@ -84,16 +84,21 @@ import Testing
         let toxKey = [UInt8](repeating: 5, count: 32)
         let keyHex = Hex.encode(toxKey)
         var attempt = 0
-        func open(_ vc: VerifiableCredential?) throws -> Result<Void, CarrierProtocolError> {
+        /// A fresh session awaiting its proof, and a good proof for it.
+        func awaitingProof(_ vc: VerifiableCredential?) throws -> (CarrierService.Session, String) {
             attempt += 1
             let session = CarrierService.Session(did: dapp.did, challenge: "c\(attempt)")
             service.state.withLock { $0.sessions[keyHex] = session }
             let proof = try CarrierSessionProof.make(
                 did: dapp.did, key: dapp.key, challenge: session.challenge, toxUserID: CarrierAddress.userID(publicKey: toxKey), deviceUserID: "",
                 sessionKeys: (SessionKeyPair().publicKey, session.keyPair.publicKey), credential: vc, now: now)
+            return (session, proof)
+        }
+        func open(_ vc: VerifiableCredential?) throws -> Result<Void, CarrierService.SessionRefused> {
+            let (session, proof) = try awaitingProof(vc)
             return service.open(session, keyHex: keyHex, toxKey: toxKey, proof: proof)
         }
-        func refusal(_ r: Result<Void, CarrierProtocolError>) -> String {
+        func refusal(_ r: Result<Void, CarrierService.SessionRefused>) -> String {
             if case .failure(let e) = r { return e.message }
             return "opened"
         }
@@ -108,19 +113,27 @@ import Testing
         let opened = try #require(try gate.audit.list(AuditFilter(limit: 1)).first)
         #expect(opened.entry.caller == .credential && opened.entry.reason.contains("credential \(good.id)"), "\(opened.entry)")
 
-        // Refused without access, the friend is forgotten; with a grant of its own it stays.
+        // Refused without access, the friend is forgotten; refused for something else, or with a grant, it stays.
+        func deliver(_ proof: String) async {
+            _ = await service.message(["key": .string(keyHex), "text": .string(SessionMessage.auth(proof: proof).text)])
+        }
+        func isFriend() throws -> Bool { try store.setting(CarrierService.friendPrefix + keyHex) != nil }
         try store.setSetting(CarrierService.friendPrefix + keyHex, dapp.did.description, now: now)
-        _ = await service.message(["key": .string(keyHex), "text": .string(SessionMessage.auth(proof: "{}").text)])
-        #expect(try store.setting(CarrierService.friendPrefix + keyHex) != nil, "no session awaiting a proof: nothing happens")
-        service.state.withLock { $0.sessions[keyHex] = CarrierService.Session(did: dapp.did, challenge: "d") }
-        _ = await service.message(["key": .string(keyHex), "text": .string(SessionMessage.auth(proof: "{}").text)])
-        #expect(try store.setting(CarrierService.friendPrefix + keyHex) == nil)
+        _ = try awaitingProof(nil)
+        await deliver("{}")
+        #expect(try isFriend(), "a malformed proof says nothing about access")
+        await deliver(try awaitingProof(nil).1)
+        #expect(try !isFriend())
         #expect(service.state.withLock { $0.sessions[keyHex] } == nil)
         try store.setSetting(CarrierService.friendPrefix + keyHex, dapp.did.description, now: now)
+        await deliver(try awaitingProof(try credential(expires: -60)).1)
+        #expect(try !isFriend(), "a credential that does not hold is no access either")
+        try store.setSetting(CarrierService.friendPrefix + keyHex, dapp.did.description, now: now)
         _ = try gate.addGrant(subject: dapp.did.description, capability: "gpio.read", constraints: .none, expiresAt: nil, note: "", uid: 0, now: now)
-        service.state.withLock { $0.sessions[keyHex] = CarrierService.Session(did: dapp.did, challenge: "e") }
-        _ = await service.message(["key": .string(keyHex), "text": .string(SessionMessage.auth(proof: "{}").text)])
-        #expect(try store.setting(CarrierService.friendPrefix + keyHex) != nil)
+        await deliver(try awaitingProof(try credential(expires: -60)).1)
+        #expect(try isFriend(), "its grant still gives it access")
+        await deliver(try awaitingProof(nil).1)
+        #expect(service.state.withLock { $0.sessions[keyHex]?.ready } == true)
     }
 
     /// An unsubscribe that overtakes its subscribe (the DApp dropped the stream before the answer): the subscription
