@@ -54,7 +54,11 @@ struct CarrierCommand: ParsableCommand {
             if let a = r["address"]?.stringValue { print("  address \(a)") }
             print("  admitted \(r["admitted"]?.numberValue?.text ?? "0"), refused \(r["refused"]?.numberValue?.text ?? "0"), carrier starts \(r["carrierStarts"]?.numberValue?.text ?? "0")")
             for f in r["friends"]?.arrayValue ?? [] {
-                print("  friend \(f["did"]?.stringValue ?? "?") (\(f["userId"]?.stringValue ?? "?")): link \(f["connection"]?.stringValue ?? "none"), session \(f["session"]?.stringValue ?? "none")")
+                let credential = f["credential"]?.stringValue.map { ", on credential \($0)" } ?? ""
+                let subscriptions = f["subscriptions"]?.numberValue?.int64Value ?? 0
+                print(
+                    "  friend \(f["did"]?.stringValue ?? "?") (\(f["userId"]?.stringValue ?? "?")): link \(f["connection"]?.stringValue ?? "none"), "
+                        + "session \(f["session"]?.stringValue ?? "none")\(credential)\(subscriptions > 0 ? ", \(subscriptions) subscriptions" : "")")
             }
         }
     }

@@ -607,6 +607,7 @@ final class CarrierService: Sendable {
                     "userId": .string(key), "did": .string(f.did), "connection": .string(links[f.key] ?? "none"),
                     "session": .string(session.map { $0.ready ? "ready" : "challenged" } ?? "none"),
                     "subscriptions": .number(JSONNumber(session?.subscriptions.count ?? 0)),
+                    "credential": session?.credential.map { .string($0.id.description) } ?? .null,
                 ])
             })
         return .object(o)
