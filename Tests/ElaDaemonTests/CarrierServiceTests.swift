@@ -14,17 +14,38 @@ import Logging
 import Synchronization
 import Testing
 
+/// A carrier service on a fresh database, without a running carrier (what it would send goes nowhere).
+struct ServiceFixture {
+    let dir = TemporaryDirectory(prefix: "ela-carrier-service")
+    let store: AgentStore
+    let device: DID
+    let late = LateBinding()
+    let service: CarrierService
+
+    /// `withGate`: with a gate (the device DID configured) for what needs one; else the service's gate is missing.
+    init(withGate: Bool = false) throws {
+        store = try AgentStore(path: dir.path + "/agent.db")
+        device = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
+        if withGate {
+            late.set(gate: Gate(store: store, configuration: GateConfiguration(deviceDID: device), capabilityOf: { _ in "gpio.read" }), plugins: nil)
+        }
+        service = CarrierService(deviceDID: device, store: store, late: late, spvVerified: { _ in false }, logger: Logger(label: "test"))
+    }
+
+    func remove() {
+        store.close()
+        dir.remove()
+    }
+}
+
 @Suite struct CarrierServiceTests {
     /// Each subscription is a queue and a task, and every event is matched against all of them: a DApp looping
     /// subscribe gets a typed refusal past 32, before the gate (no audit row per attempt). Renewing an id it holds is
     /// not a new one.
     @Test func aSessionHoldsAtMostThirtyTwoSubscriptions() throws {
-        let dir = TemporaryDirectory(prefix: "ela-carrier-service")
-        defer { dir.remove() }
-        let store = try AgentStore(path: dir.path + "/agent.db")
-        defer { store.close() }
-        let did = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
-        let service = CarrierService(deviceDID: did, store: store, late: LateBinding(), spvVerified: { _ in false }, logger: Logger(label: "test"))
+        let f = try ServiceFixture()
+        defer { f.remove() }
+        let (did, service) = (f.device, f.service)
         let bus = EventBus()
         var session = CarrierService.Session(did: did, challenge: "c")
         for id in 1...Int64(CarrierService.maxSubscriptionsPerSession) {
@@ -57,15 +78,9 @@ import Testing
     /// A session opens for a DID that holds a grant or presents a good credential from the owner; a friend without
     /// either is dropped.
     @Test func aSessionOpensOnlyWithAGrantOrAGoodOwnersCredential() async throws {
-        let dir = TemporaryDirectory(prefix: "ela-carrier-service")
-        defer { dir.remove() }
-        let store = try AgentStore(path: dir.path + "/agent.db")
-        defer { store.close() }
-        let device = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
-        let gate = Gate(store: store, configuration: GateConfiguration(deviceDID: device), capabilityOf: { _ in "gpio.read" })
-        let late = LateBinding()
-        late.set(gate: gate, plugins: nil)
-        let service = CarrierService(deviceDID: device, store: store, late: late, spvVerified: { _ in false }, logger: Logger(label: "test"))
+        let f = try ServiceFixture(withGate: true)
+        defer { f.remove() }
+        let (store, service, gate) = (f.store, f.service, try #require(f.late.gate))
         let now = Int64(time(nil))
         func identity() throws -> (key: ElaPrivateKey, did: DID, document: DIDDocument) {
             let key = ElaPrivateKey.generate()
@@ -139,12 +154,9 @@ import Testing
     /// An unsubscribe that overtakes its subscribe (the DApp dropped the stream before the answer): the subscription
     /// is not added when the gate allows it.
     @Test func anUnsubscribeBeforeTheGateAllowedTheSubscribeWins() async throws {
-        let dir = TemporaryDirectory(prefix: "ela-carrier-service")
-        defer { dir.remove() }
-        let store = try AgentStore(path: dir.path + "/agent.db")
-        defer { store.close() }
-        let did = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
-        let service = CarrierService(deviceDID: did, store: store, late: LateBinding(), spvVerified: { _ in false }, logger: Logger(label: "test"))
+        let f = try ServiceFixture()
+        defer { f.remove() }
+        let (did, service) = (f.device, f.service)
         var session = CarrierService.Session(did: did, challenge: "c")
         session.reserved = [4]
         service.state.withLock { $0.sessions["0a"] = session }
@@ -154,12 +166,9 @@ import Testing
 
     /// A DApp that drops a stream says so: the device stops its events and the slot is free for another.
     @Test func anUnsubscribeFreesTheSlotAndStopsTheEvents() async throws {
-        let dir = TemporaryDirectory(prefix: "ela-carrier-service")
-        defer { dir.remove() }
-        let store = try AgentStore(path: dir.path + "/agent.db")
-        defer { store.close() }
-        let did = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
-        let service = CarrierService(deviceDID: did, store: store, late: LateBinding(), spvVerified: { _ in false }, logger: Logger(label: "test"))
+        let f = try ServiceFixture()
+        defer { f.remove() }
+        let (did, service) = (f.device, f.service)
         let bus = EventBus()
         var session = CarrierService.Session(did: did, challenge: "c")
         let dropped = bus.subscribe(patterns: ["sensors.reading"], capacity: 4)
