@@ -64,7 +64,12 @@ public final class Gate: Sendable {
                 return false
             }
         }
-        if let issuer = decision.credentialIssuer, (try? store.owner())??.did != issuer { return false }
+        if let issuer = decision.credentialIssuer {
+            // Another owner, or the owner's document changed (a rotated key): the credential is judged again only by
+            // a new request or subscription.
+            guard let owner = (try? store.owner()) ?? nil, owner.did == issuer else { return false }
+            if let document = decision.credentialOwnerDocument, owner.document != document { return false }
+        }
         guard let id = decision.grantID else { return true }
         return (try? grants.grant(id: id)) != nil
     }
@@ -209,7 +214,7 @@ public final class Gate: Sendable {
                 return .allow(
                     "credential \(credential.id) (\(pattern))", credentialID: credential.id.description,
                     validUntil: credential.credential.expirationDate.secondsSince1970,
-                    credentialIssuer: credential.credential.issuer.description)
+                    credentialIssuer: credential.credential.issuer.description, credentialOwnerDocument: credential.ownerDocumentText)
             }
         }
         if let violation { return .deny(violation.description) }
@@ -269,13 +274,15 @@ public final class Gate: Sendable {
         var credentialID: String?
         var validUntil: Int64?
         var credentialIssuer: String?
+        var credentialOwnerDocument: String?
 
         static func allow(
-            _ reason: String, grantID: Int64? = nil, credentialID: String? = nil, validUntil: Int64? = nil, credentialIssuer: String? = nil
+            _ reason: String, grantID: Int64? = nil, credentialID: String? = nil, validUntil: Int64? = nil, credentialIssuer: String? = nil,
+            credentialOwnerDocument: String? = nil
         ) -> Verdict {
             Verdict(
                 allowed: true, reason: reason, grantID: grantID, credentialID: credentialID, validUntil: validUntil,
-                credentialIssuer: credentialIssuer)
+                credentialIssuer: credentialIssuer, credentialOwnerDocument: credentialOwnerDocument)
         }
         static func deny(_ reason: String) -> Verdict { Verdict(allowed: false, reason: reason) }
     }
@@ -353,10 +360,12 @@ public final class Gate: Sendable {
     }
 
     private static func decision(_ row: PendingRow, _ verdict: Verdict, _ seq: Int64) -> GateDecision {
-        GateDecision(
+        var d = GateDecision(
             allowed: verdict.allowed, subject: row.subject, capability: row.capability, reason: verdict.reason,
             grantID: verdict.grantID, credentialID: verdict.credentialID, auditSeq: seq, validUntil: verdict.validUntil,
             credentialIssuer: verdict.credentialIssuer)
+        d.credentialOwnerDocument = verdict.credentialOwnerDocument
+        return d
     }
 
     private static func unaudited(_ row: PendingRow, _ error: any Error) -> GateDecision {

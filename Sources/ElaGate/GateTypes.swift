@@ -57,6 +57,9 @@ public struct GateDecision: Sendable, Equatable {
     public var validUntil: Int64?
     /// The owner DID that issued the credential that allowed the call.
     public var credentialIssuer: String?
+    /// The stored owner document that credential was verified against: once it changes (a rotated owner key), the
+    /// decision no longer stands (``Gate/stillAllows(_:now:)``).
+    public internal(set) var credentialOwnerDocument: String?
 
     public init(
         allowed: Bool, subject: String, capability: String?, reason: String, grantID: Int64? = nil,

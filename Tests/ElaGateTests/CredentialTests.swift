@@ -69,6 +69,11 @@ private struct CredentialSetup {
             try s.fixture.gate.setOwner(documentText: try successor.document().normalizedString, uid: 0, now: testNow)
         }
         #expect(s.fixture.gate.stillAllows(decision, now: testNow), "a refused replacement changes nothing")
+        // The owner's document changing under the same DID (a rotated key) ends it too: a new request is judged afresh.
+        try s.fixture.store.setOwner(did: s.owner.did.description, document: s.ownerDocument.normalizedString + " ", now: testNow)
+        #expect(!s.fixture.gate.stillAllows(decision, now: testNow))
+        try s.fixture.store.setOwner(did: s.owner.did.description, document: s.ownerDocument.normalizedString, now: testNow)
+        #expect(s.fixture.gate.stillAllows(decision, now: testNow))
         _ = try s.fixture.gate.setOwner(documentText: try successor.document().normalizedString, replace: true, uid: 0, now: testNow)
         #expect(!s.fixture.gate.stillAllows(decision, now: testNow))
         let row = try #require(try s.fixture.gate.audit.record(seq: decision.auditSeq ?? -1))
