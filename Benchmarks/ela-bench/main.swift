@@ -75,7 +75,9 @@ func benchDocument(name: String, text: String) throws {
     print("  cold: \(fmt(cold)) docs/s | raw P-256 verify incl. key decoding: \(fmt(rawCold)) /s | ratio \(fmt(cold / rawCold))")
 }
 
-if CommandLine.arguments.dropFirst().first == "echo-child" { runEchoChild() }
+if CommandLine.arguments.dropFirst().first == "echo-child" {
+    runEchoChild(CommandLine.arguments.dropFirst(2).first.flatMap(WaitStyle.init(rawValue:)) ?? .read)
+}
 
 /// `ela-bench [did] [spv] [sync] [plugins] [mqtt] [carrier]`: the sections named, or all of them.
 let sections = Set(CommandLine.arguments.dropFirst())
