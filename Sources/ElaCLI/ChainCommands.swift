@@ -21,7 +21,11 @@ extension SPVCommand {
             } else {
                 print("peer:     \(s("peer")) (\(s("phase")), peer height \(s("peerHeight")))")
             }
-            print("verify:   \(s("confirmationsRequired")) confirmations")
+            if r["didAnchoring"]?.boolValue == false {
+                print("verify:   DIDs are not on this chain (they live on the EID side chain): DApps must be pinned (elactl peer pin)")
+            } else {
+                print("verify:   \(s("confirmationsRequired")) confirmations")
+            }
             if r["lastError"]?.stringValue != nil { print("last error: \(s("lastError"))") }
         }
     }

@@ -19,8 +19,14 @@ extension ControlContext {
                 ("confirmationsRequired", .number(JSONNumber(config.spvConfirmations))),
                 ("peersConfigured", .array(config.spvPeers.map(JSONValue.string))),
                 ("lastError", s.lastError.map(JSONValue.string) ?? .null),
+                ("didAnchoring", .bool(Self.anchorsDIDs(config.spvNetwork))),
             ]))
     }
+
+    /// Whether DID requests ride on the chain this agent follows. Only the devnet (`ela-regtest`) carries them in
+    /// its blocks; on mainnet and testnet Elastos DIDs live on the EID side chain (an EVM chain), which this agent
+    /// neither reads nor publishes to: there, DApps are pinned (`elactl peer pin`), and the headers alone are synced.
+    static func anchorsDIDs(_ network: ChainNetwork) -> Bool { network == .regnet }
 
     func listPeers() throws(ControlError) -> JSONValue {
         var known: [(DID, DIDChainStatus)]
@@ -88,6 +94,13 @@ extension ControlContext {
 
     /// Publishes the device DID: `create` the first time, later an `update` naming the last anchored transaction.
     func publishDID() async throws(ControlError) -> JSONValue {
+        guard Self.anchorsDIDs(config.spvNetwork) else {
+            throw ControlError(
+                code: -32022,
+                message: "on \(config.spvNetwork.rawValue), Elastos DIDs are published on the EID side chain, which this agent does not "
+                    + "reach: publish the device document (elactl identity show --document) with an Elastos wallet or SDK, "
+                    + "and pin DApps with elactl peer pin. Only the devnet (spv.network = \"regnet\") carries DID requests itself")
+        }
         let did = identity.did
         guard let signKey = identity.document.defaultKeyId else {
             throw ControlError(code: ControlError.internalError, message: "the device document has no default key")

@@ -149,6 +149,12 @@ public struct SPVSync: Sendable {
                 // The transactions it proves still come; they are read and dropped.
                 send.append(.getblocks(locator: chain.locator(), stop: .zero))
                 kept = false
+            } catch let e as HeaderRuleError where e.rule == .futureTime {
+                // Most likely our clock is behind (a board without a real-time clock, before NTP), not the peer
+                // lying: leave it without a penalty, and say what to check. The next connection tries again.
+                throw SPVPeerError(
+                    "block \(hash) is stamped in the future by this device's clock (\(e.message)); check the clock (timedatectl): "
+                        + "a device clock behind the chain stops the sync", penalty: 0)
             } catch let e as HeaderRuleError where e.rule == .sideBranchLimit {
                 // Our memory bound, not the peer's fault: the block is not kept, the transactions it proves are
                 // read and dropped.

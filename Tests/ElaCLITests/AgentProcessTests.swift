@@ -197,6 +197,11 @@ import Testing
         #expect(list.stdout.contains(did) && list.stdout.contains("pinned"), "\(list.stdout)")
         let verify = try ChildProcess.run(elactl, ["peer", "verify", did, "--socket", agent.socket])
         #expect(verify.status == 1 && verify.stdout.contains("not-found") && verify.stdout.contains("pinned by an admin"), "\(verify.stdout)")
+        // On mainnet (the default) DIDs are not on the chain the agent follows: it says so rather than publish there.
+        let status = try ChildProcess.run(elactl, ["spv", "status", "--socket", agent.socket])
+        #expect(status.stdout.contains("DIDs are not on this chain") && status.stdout.contains("elactl peer pin"), "\(status.stdout)")
+        let publish = try ChildProcess.run(elactl, ["did", "publish", "--socket", agent.socket])
+        #expect(publish.status != 0 && publish.stderr.contains("EID side chain"), "\(publish.stdout) \(publish.stderr)")
         agent.process.signal(SIGTERM)
         try agent.process.wait()
     }

@@ -277,6 +277,25 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         #expect(try DIDRegistry.status(of: doc.subject, chain: chain, store: store, minConfirmations: 2, now: now) == .notFound)
     }
 
+    /// A block ahead of our clock is most likely our clock being behind (no RTC, before NTP): the peer is left
+    /// without a penalty, and the error says to check the clock.
+    @Test func aBlockFromOurFutureIsAClockProblemNotThePeers() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try AgentStore(path: dir.path + "/agent.db")
+        var (chain, session) = try handshakenSession(store, peerHeight: 1)
+        var net = Devnet()
+        let block = net.mine()
+        let behind = block.header.timestamp - 3 * 3600
+        do {
+            _ = try session.handle(net.serve(block)[0], chain: &chain, now: behind)
+            Issue.record("a block 3 h ahead of the clock was taken")
+        } catch {
+            #expect(error.penalty == 0 && error.message.contains("check the clock"), "\(error)")
+        }
+        #expect(chain.tip.height == 0)
+    }
+
     @Test func peersThatLieAreDropped() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
