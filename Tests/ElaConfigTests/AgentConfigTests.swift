@@ -19,6 +19,24 @@ import Testing
         #expect(try AgentConfig.parse("") == AgentConfig())
     }
 
+    /// The commented `[carrier]` example in the packaged file, uncommented, is a valid section with the defaults it
+    /// claims (the key of its nodes filled in).
+    @Test func packagedCarrierExampleParsesWithItsDefaults() throws {
+        let text = try #require(TestData.readString(TestData.repoRoot + "/Packaging/agent.toml"))
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex(of: "# [carrier]"))
+        let section = lines[start...].prefix { $0.hasPrefix("# ") }.map { line -> String in
+            let uncommented = String(line.dropFirst(2))
+            // A trailing "# why" is a comment in TOML too; only the placeholder key needs a value.
+            return uncommented.contains("<64 hex digits>") ? "public_key = \"\(String(repeating: "ab", count: 32))\"" : uncommented
+        }
+        let c = try AgentConfig.parse(section.joined(separator: "\n")).carrier
+        let defaults = CarrierSettings()
+        #expect(c.udp == defaults.udp && c.lanDiscovery == defaults.lanDiscovery && c.window == defaults.window && c.udpWindow == defaults.udpWindow)
+        #expect(c.bootstrap.count == 1 && c.relays.count == 1 && c.bootstrap.first?.port == 33445)
+        #expect(c.isEnabled)
+    }
+
     @Test func auditRetentionParses() throws {
         let c = try AgentConfig.parse("[audit]\nmax_rows = 0\nmax_age_days = 30\n")
         #expect(c.auditMaxRows == 0 && c.auditMaxAgeDays == 30)
