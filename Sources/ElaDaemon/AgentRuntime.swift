@@ -73,6 +73,13 @@ struct AgentRuntime {
             throw AgentStartupError(message: "\(error)")
         }
         defer { state.close() }
+        switch state.store.migrationSnapshot {
+        case .success(let copy):
+            logger.notice("the database was upgraded; its previous form is kept for going back to the older version", metadata: ["copy": "\(copy)"])
+        case .failure(let error):
+            logger.warning("the database was upgraded without a copy of its previous form", metadata: ["error": "\(error)"])
+        case nil: break
+        }
         let starts = (try? state.store.recordStart(version: AgentInfo.version, pid: Int(getpid()), now: startedAt.secondsSince1970)) ?? 0
 
         var loaded: DeviceIdentity
@@ -83,7 +90,11 @@ struct AgentRuntime {
         switch outcome {
         case .created: logger.notice("created device identity", metadata: ["did": "\(loaded.did)"])
         case .loaded: logger.info("loaded device identity", metadata: ["did": "\(loaded.did)"])
-        case .renewed: logger.notice("renewed device DID document", metadata: ["did": "\(loaded.did)", "expires": "\(loaded.document.expires)"])
+        case .renewed:
+            // The copy on chain still has the old expiry: once that passes, resolvers treat the DID as expired.
+            logger.notice(
+                "renewed device DID document; publish it again (elactl did publish, or a wallet on mainnet) before the chain's copy expires",
+                metadata: ["did": "\(loaded.did)", "expires": "\(loaded.document.expires)"])
         }
 
         let parameters: ChainParameters =

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 internal import Synchronization
 
 /// The one connection to a database file, shared safely between tasks and threads.
@@ -49,6 +52,32 @@ public final class SQLiteDatabase: @unchecked Sendable {
     @discardableResult
     public func migrate(_ migrator: SQLiteMigrator) throws -> [SQLiteMigration] {
         try lock.withLock { _ in try migrator.migrate(connection) }
+    }
+
+    /// Like ``migrate(_:)``, but first, when an existing database is behind `migrator`, writes a consistent copy of it
+    /// to `snapshotPath(currentVersion)` (`VACUUM INTO`, unless that file exists): the way back to the older program,
+    /// which refuses a database migrated past it. Copies of older versions (`snapshotPath(1)` up) are removed then, so
+    /// one copy at most takes the space. A copy that cannot be written (a full disk) does not stop the migration: its
+    /// error is returned with the migrations applied.
+    public func migrate(_ migrator: SQLiteMigrator, snapshotPath: (Int) -> String)
+        throws -> (applied: [SQLiteMigration], snapshot: Result<String, SQLiteError>?)
+    {
+        try lock.withLock { _ in
+            let current = try migrator.currentVersion(of: connection)
+            var snapshot: Result<String, SQLiteError>?
+            if current > 0 && current < migrator.latestVersion, case let path = snapshotPath(current), access(path, F_OK) != 0 {
+                do throws(SQLiteError) {
+                    // A literal: VACUUM INTO takes an expression, and execute binds no parameters.
+                    try connection.execute("VACUUM INTO '\(path.replacing("'", with: "''"))'")
+                    snapshot = .success(path)
+                    for older in 1..<current { unlink(snapshotPath(older)) }
+                } catch {
+                    unlink(path)
+                    snapshot = .failure(error)
+                }
+            }
+            return (try migrator.migrate(connection), snapshot)
+        }
     }
 
     /// Closes the connection; later calls fail with `.misuse`.

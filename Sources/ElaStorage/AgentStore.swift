@@ -149,11 +149,14 @@ public final class AgentStore: Sendable {
     ])
 
     let database: SQLiteDatabase
+    /// The copy of the database taken before this open migrated it (`<path>.schema-<version>`, the only one kept), for
+    /// going back to the program that wrote it, or why it could not be written; nil when nothing was migrated.
+    public let migrationSnapshot: Result<String, SQLiteError>?
 
-    /// Opens (creating if needed) and migrates the database.
+    /// Opens (creating if needed) and migrates the database; an existing one is copied first when it is migrated.
     public init(path: String) throws {
         database = try SQLiteDatabase(path: path)
-        _ = try database.migrate(Self.migrations)
+        migrationSnapshot = try database.migrate(Self.migrations) { version in "\(path).schema-\(version)" }.snapshot
     }
 
     public var path: String { database.path }

@@ -68,6 +68,38 @@ import Testing
         #expect(try conn.query("PRAGMA journal_mode") { try $0[0, as: String.self] } == ["wal"])
     }
 
+    /// An upgrade that migrates an existing database keeps a copy of it first (the older program refuses a database
+    /// migrated past it); a new database or one already current gets none.
+    @Test func migratingAnOlderDatabaseKeepsACopyOfIt() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/agent.db"
+        do {
+            let conn = try SQLiteConnection(path: path)
+            try SQLiteMigrator(Array(AgentStore.migrations.migrations.prefix(5))).migrate(conn)
+            try conn.run("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)", "kept", "yes", 1)
+            conn.close()
+        }
+        let store = try AgentStore(path: path)
+        #expect(try store.migrationSnapshot?.get() == path + ".schema-5")
+        store.close()
+        let copy = try SQLiteConnection(path: path + ".schema-5")
+        #expect(try AgentStore.migrations.currentVersion(of: copy) == 5)
+        #expect(try copy.query("SELECT value FROM settings WHERE key = 'kept'") { try $0[0, as: String.self] } == ["yes"])
+        copy.close()
+        #expect(try AgentStore(path: path).migrationSnapshot == nil, "already current")
+        #expect(try AgentStore(path: dir.path + "/fresh.db").migrationSnapshot == nil, "new")
+        // The next upgrade keeps only its own copy.
+        do {
+            let conn = try SQLiteConnection(path: dir.path + "/next.db")
+            try SQLiteMigrator(Array(AgentStore.migrations.migrations.prefix(6))).migrate(conn)
+            conn.close()
+        }
+        _ = dir.write("next.db.schema-5", "an older copy")
+        #expect(try AgentStore(path: dir.path + "/next.db").migrationSnapshot?.get() == dir.path + "/next.db.schema-6")
+        #expect(TestData.readString(dir.path + "/next.db.schema-5") == nil)
+    }
+
     @Test func aGarbageDatabaseFileIsATypedError() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
