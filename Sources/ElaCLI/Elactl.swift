@@ -12,7 +12,8 @@ public struct Elactl: ParsableCommand {
         version: AgentVersion.string,
         subcommands: [
             Status.self, IdentityCommand.self, DIDCommand.self, SPVCommand.self, PeerCommand.self, PluginCommand.self,
-            EventsCommand.self, BoardCommand.self, CallCommand.self, GrantCommand.self, OwnerCommand.self, AuditCommand.self,
+            EventsCommand.self, BoardCommand.self, CallCommand.self, GrantCommand.self, OwnerCommand.self, CredentialCommand.self,
+            AuditCommand.self,
             MQTTCommand.self, CarrierCommand.self, RemoteCommand.self,
         ]
     )

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import ElaCrypto
 import ElaDeviceIdentity
 import ElaFileSystem
 import ElaGate
@@ -196,6 +197,69 @@ struct OwnerCommand: ParsableCommand {
     }
 }
 
+/// `elactl credential revoke|unrevoke|list`: end an owner's credential on this device before it expires.
+struct CredentialCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credential", abstract: "Revoke owner-issued credentials on this device (a lost phone, a DApp gone bad).",
+        subcommands: [Revoke.self, Unrevoke.self, List.self])
+
+    /// A credential file (its id is taken), a credential id, or a DID.
+    static func key(_ argument: String) -> String {
+        guard FileSystem.exists(argument), let text = try? FileSystem.readText(argument),
+            let vc = try? VerifiableCredential(json: try JSONParser.parse(text))
+        else { return argument }
+        return vc.id.description
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a credential: calls presenting it are denied, sessions and subscriptions resting on it end.",
+            discussion: """
+                Name it by its file (elactl identity issue-access wrote it), its id (did:elastos:<holder>#<fragment>), \
+                or the holder's DID to revoke every credential issued to it. Grants are not touched (elactl grant revoke).
+                """)
+        @OptionGroup var options: DaemonOptions
+        @Argument(help: "Credential file, credential id, or holder DID.") var credential: String
+        @Option(name: .long, help: "Why (kept with the revocation and in the audit log).") var note = ""
+
+        func run() throws {
+            let key = CredentialCommand.key(credential)
+            let r = try callAgent(options, "credential.revoke", params: ["key": .string(key), "note": .string(note)])
+            if options.json { return print(JSONWriter.pretty(r)) }
+            print(r["changed"] == .bool(true) ? "revoked: \(key)" : "\(key) was revoked already")
+        }
+    }
+
+    struct Unrevoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a revocation back: the credential counts again until it expires.")
+        @OptionGroup var options: DaemonOptions
+        @Argument(help: "Credential file, credential id, or holder DID, as revoked.") var credential: String
+
+        func run() throws {
+            let key = CredentialCommand.key(credential)
+            let r = try callAgent(options, "credential.unrevoke", params: ["key": .string(key)])
+            if options.json { return print(JSONWriter.pretty(r)) }
+            print(r["changed"] == .bool(true) ? "counts again: \(key)" : "\(key) was not revoked")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The revoked credentials and holders.")
+        @OptionGroup var options: DaemonOptions
+
+        func run() throws {
+            let r = try callAgent(options, "credential.list")
+            if options.json { return print(JSONWriter.pretty(r)) }
+            let rows = r.arrayValue ?? []
+            if rows.isEmpty { return print("no credential is revoked") }
+            for row in rows {
+                let s = fieldText(row)
+                print("\(s("key"))  revoked \(s("revokedAt"))\(row["note"]?.stringValue.map { $0.isEmpty ? "" : "  (\($0))" } ?? "")")
+            }
+        }
+    }
+}
+
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "The hash-chained log of every gate decision.", subcommands: [List.self, Verify.self, Prune.self])
@@ -356,11 +420,14 @@ extension IdentityCommand {
             }
             let now = Int64(time(nil))
             do {
+                // Its own id, so that `elactl credential revoke` can end this one and not the holder's others.
+                let fragment = "device-access-" + Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
                 let vc = try DeviceAccessCredential.issue(
-                    to: subject, capabilities: patterns, device: deviceDID, constraints: constraints, owner: owner.document,
-                    key: owner.key, issuanceDate: DIDDate(secondsSince1970: now),
+                    to: subject, fragment: fragment, capabilities: patterns, device: deviceDID, constraints: constraints,
+                    owner: owner.document, key: owner.key, issuanceDate: DIDDate(secondsSince1970: now),
                     expirationDate: DIDDate(secondsSince1970: now + Int64(days) * 86400))
                 print(JSONWriter.compact(vc.normalizedJSON()))
+                printError("issued \(vc.id) (revoke it on a device with: elactl credential revoke \(vc.id))")
             } catch {
                 printError("elactl: cannot issue the credential: \(error)")
                 throw ExitCode(1)

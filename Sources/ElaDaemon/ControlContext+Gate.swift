@@ -26,6 +26,9 @@ extension ControlContext {
             "owner.set": { params throws(ControlError) in try ctx.ownerSet(params) },
             "owner.show": { _ throws(ControlError) in try ctx.ownerShow() },
             "owner.clear": { _ throws(ControlError) in try ctx.ownerClear() },
+            "credential.revoke": { params throws(ControlError) in try ctx.credentialRevoke(params, revoke: true) },
+            "credential.unrevoke": { params throws(ControlError) in try ctx.credentialRevoke(params, revoke: false) },
+            "credential.list": { _ throws(ControlError) in try ctx.credentialList() },
             // Both may read the whole chain: off the event loop that serves plugin calls.
             "audit.list": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.auditList(params) } },
             "audit.verify": { _ in await offLoop { ctx.auditVerify() } },
@@ -173,6 +176,34 @@ extension ControlContext {
         } catch let error as ControlError {
             throw error
         } catch { throw ControlError(code: ControlError.invalidParams, message: "\(error)") }
+    }
+
+    /// `{"key": <credential id or holder DID>, "note": ...}`: revokes (or takes back the revocation of) an owner's
+    /// credential on this device.
+    func credentialRevoke(_ params: JSONObject, revoke: Bool) throws(ControlError) -> JSONValue {
+        guard let key = params["key"]?.stringValue else {
+            throw ControlError(code: ControlError.invalidParams, message: "params.key must be a credential id or a DID")
+        }
+        do {
+            let changed =
+                revoke
+                ? try gate.revokeCredential(key, note: try params.optionalString("note") ?? "", uid: adminUID, now: wallSeconds())
+                : try gate.unrevokeCredential(key, uid: adminUID, now: wallSeconds())
+            return .object(["key": .string(key), "changed": .bool(changed)])
+        } catch let error as ControlError {
+            throw error
+        } catch { throw ControlError(code: ControlError.invalidParams, message: "\(error)") }
+    }
+
+    func credentialList() throws(ControlError) -> JSONValue {
+        do {
+            return .array(
+                try gate.revokedCredentials().map {
+                    .object([
+                        "key": .string($0.key), "note": .string($0.note), "revokedAt": .string(DIDDate(secondsSince1970: $0.revokedAt).description),
+                    ])
+                })
+        } catch { throw ControlError(code: ControlError.internalError, message: error.description) }
     }
 
     func ownerClear() throws(ControlError) -> JSONValue {

@@ -111,6 +111,8 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
     case notGenuine(String)
     case expired(DIDDate)
     case notYetValid(DIDDate)
+    /// The admin revoked it (`elactl credential revoke`): by its id, or every credential of its holder's DID.
+    case revoked(key: String, note: String)
 
     public var description: String {
         switch self {
@@ -126,6 +128,7 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
         case .notGenuine(let message): "credential: not genuine: \(message)"
         case .expired(let date): "credential: expired at \(date)"
         case .notYetValid(let date): "credential: not valid before \(date)"
+        case .revoked(let key, let note): "credential: revoked on this device (\(key))" + (note.isEmpty ? "" : ": \(note)")
         }
     }
 }

@@ -64,6 +64,7 @@ public final class Gate: Sendable {
                 return false
             }
         }
+        if let id = decision.credentialID, revocation(id: id, holder: decision.subject) != nil { return false }
         if let issuer = decision.credentialIssuer {
             // Another owner, or the owner's document changed (a rotated key): the credential is judged again only by
             // a new request or subscription.
@@ -239,6 +240,7 @@ public final class Gate: Sendable {
         if let isDeactivated = configuration.isDeactivated, isDeactivated(owner.subject) {
             return .failure(.ownerDeactivated(owner.subject.description))
         }
+        if let revoked = revocation(of: vc) { return .failure(revoked) }
         do {
             var checked = try DeviceAccessCredential(verifying: vc, owner: owner, caller: caller, device: configuration.deviceDID, now: now)
             checked.ownerDocumentText = record.document
@@ -254,6 +256,7 @@ public final class Gate: Sendable {
         let vc = credential.credential
         guard vc.subject == caller else { return .wrongSubject(subject: vc.subject.description, caller: caller.description) }
         if now > vc.expirationDate.secondsSince1970 { return .expired(vc.expirationDate) }
+        if let revoked = revocation(of: vc) { return revoked }
         let record: OwnerRecord?
         do { record = try store.owner() } catch { return .ownerUnreadable("\(error)") }
         guard let record else { return .noOwner }
@@ -263,6 +266,19 @@ public final class Gate: Sendable {
             return e
         }
         return nil
+    }
+
+    /// Whether the admin revoked `vc` (its id, or its holder's DID); an unreadable list counts as revoked.
+    func revocation(of vc: VerifiableCredential) -> CredentialError? {
+        revocation(id: vc.id.description, holder: vc.subject.description)
+    }
+
+    func revocation(id: String, holder: String) -> CredentialError? {
+        do {
+            return try store.revocation(of: [id, holder]).map { .revoked(key: $0.key, note: $0.note) }
+        } catch {
+            return .revoked(key: id, note: "the revocation list is unreadable: \(error)")
+        }
     }
 
     // MARK: Recording

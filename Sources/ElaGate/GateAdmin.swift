@@ -71,6 +71,54 @@ extension Gate {
         return removed
     }
 
+    // MARK: Revoked credentials
+
+    /// Revokes an owner's credential on this device before it expires (a lost phone): `key` is its id
+    /// (`did:elastos:<holder>#<fragment>`) or a holder's DID (every credential issued to it). Audited; calls that
+    /// present it are denied from now on and subscriptions resting on it end. False if it was revoked already.
+    @discardableResult
+    public func revokeCredential(_ key: String, note: String = "", uid: UInt32, now: Int64) throws(GateError) -> Bool {
+        let normalized = try Self.revocationKey(key)
+        return try storage {
+            try audit.prepareAppend()
+            return try store.write { tx in
+                guard try store.revokeCredential(normalized, note: note, now: now, in: tx) else { return false }
+                try appendAdminRow(
+                    method: "credential.revoke", params: ["key": .string(normalized), "note": .string(note)],
+                    reason: "revoked credential \(normalized)", uid: uid, now: now, in: tx)
+                return true
+            }
+        }
+    }
+
+    /// Takes a revocation back (audited); false if `key` was not revoked.
+    @discardableResult
+    public func unrevokeCredential(_ key: String, uid: UInt32, now: Int64) throws(GateError) -> Bool {
+        let normalized = try Self.revocationKey(key)
+        return try storage {
+            try audit.prepareAppend()
+            return try store.write { tx in
+                guard try store.unrevokeCredential(normalized, in: tx) else { return false }
+                try appendAdminRow(
+                    method: "credential.unrevoke", params: ["key": .string(normalized)],
+                    reason: "credential \(normalized) counts again", uid: uid, now: now, in: tx)
+                return true
+            }
+        }
+    }
+
+    public func revokedCredentials() throws(GateError) -> [RevokedCredential] {
+        try storage { try store.revokedCredentials() }
+    }
+
+    /// A credential id (a DID URL with a fragment) or a DID, in the form the gate compares.
+    static func revocationKey(_ text: String) throws(GateError) -> String {
+        if text.contains("#"), let url = try? DIDURL(text, base: nil), url.fragment != nil { return url.description }
+        do { return try callerDID(text).description } catch {
+            throw .invalidSubject("'\(text)' is neither a credential id (did:elastos:...#fragment) nor a DID")
+        }
+    }
+
     // MARK: Owner
 
     /// Sets the device owner from its DID document text: a genuine primitive-DID document, valid at `now` and not

@@ -146,6 +146,15 @@ public final class AgentStore: Sendable {
             sql: """
                 ALTER TABLE did_anchors ADD COLUMN height INTEGER;
                 """),
+        SQLiteMigration(
+            version: 8, name: "revoked owner credentials: a credential id, or a DID for every credential it holds",
+            sql: """
+                CREATE TABLE revoked_credentials (
+                    key TEXT PRIMARY KEY,
+                    note TEXT NOT NULL,
+                    revoked_at INTEGER NOT NULL
+                );
+                """),
     ])
 
     let database: SQLiteDatabase

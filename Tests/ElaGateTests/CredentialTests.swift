@@ -119,6 +119,36 @@ private struct CredentialSetup {
         #expect(call("gpio.read").allowed)
     }
 
+    /// A credential on a lost phone ends before it expires: revoked by its id, or every credential of its holder by
+    /// the holder's DID. Calls presenting it are denied, decisions resting on it stop standing, and a revocation
+    /// taken back lets it count again. Each change is an audited admin action.
+    @Test func aRevokedCredentialAllowsNothingMore() throws {
+        let s = try CredentialSetup()
+        let vc = try s.credential()
+        let allowed = try s.send(vc)
+        #expect(allowed.allowed)
+        let gate = s.fixture.gate
+        #expect(try gate.revokeCredential(vc.id.description, note: "phone lost", uid: 0, now: testNow))
+        #expect(try !gate.revokeCredential(vc.id.description, uid: 0, now: testNow), "already revoked")
+        let denied = try s.send(vc)
+        #expect(!denied.allowed && denied.reason == "credential: revoked on this device (\(vc.id)): phone lost", "\(denied.reason)")
+        #expect(!gate.stillAllows(allowed, now: testNow), "a subscription resting on it ends")
+        let checked = gate.verifyCredential(vc, caller: s.caller.did, now: testNow)
+        #expect(throws: CredentialError.self) { try checked.get() }
+        #expect(try gate.revokedCredentials().map(\.key) == [vc.id.description])
+
+        #expect(try gate.unrevokeCredential(vc.id.description, uid: 0, now: testNow))
+        #expect(try s.send(vc).allowed)
+        #expect(gate.stillAllows(allowed, now: testNow))
+        // By the holder's DID: every credential issued to it, this one included.
+        #expect(try gate.revokeCredential(s.caller.did.description, uid: 0, now: testNow))
+        #expect(try s.send(try s.credential(capabilities: ["gpio.read"])).reason.contains("revoked on this device (\(s.caller.did))"))
+        #expect(throws: GateError.self) { try gate.revokeCredential("not a credential", uid: 0, now: testNow) }
+        let rows = try gate.audit.list(AuditFilter(limit: 50)).map(\.entry.method)
+        #expect(rows.filter { $0 == "credential.revoke" }.count == 2 && rows.contains("credential.unrevoke"), "\(rows)")
+        #expect(gate.verifyAudit().isOK)
+    }
+
     @Test func credentialConstraintsAndCapabilitiesLimitTheCall() throws {
         let s = try CredentialSetup()
         let vc = try s.credential()
