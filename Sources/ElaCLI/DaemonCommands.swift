@@ -44,8 +44,23 @@ struct Status: ParsableCommand {
         print("ela-agent \(s("version")) running (pid \(s("pid")), up \(s("uptimeSeconds")) s)")
         print("DID:        \(s("did"))")
         print("board:      \(s("board")) (\(s("boardName")))")
-        print("state dir:  \(s("stateDir"))")
+        print("state dir:  \(s("stateDir"))\(freeText(r["health"]?["stateDirFreeBytes"]))")
         print("config:     \(s("config"))")
+        guard let health = r["health"] else { return }
+        let h = fieldText(health)
+        let audit = health["audit"]?.stringValue ?? "?"
+        print("audit log:  \(audit == "ok" ? "ok" : "FAILING (gated calls are denied): \(audit)")")
+        let failed = health["pluginsFailed"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        print("plugins:    \(h("pluginsRunning")) running\(failed.isEmpty ? "" : ", FAILED: \(failed.joined(separator: ", ")) (elactl plugin logs <name>)")")
+        print("carrier:    \(h("carrier"))")
+        print("chain:      \(h("spv"))\(health["spvError"]?.stringValue.map { " (last error: \($0))" } ?? "")")
+    }
+
+    /// ", 1.2 GB free" (a warning under 100 MB: the audit log and the chain need room).
+    func freeText(_ bytes: JSONValue?) -> String {
+        guard let bytes = bytes?.numberValue?.int64Value else { return "" }
+        let text = bytes >= 1 << 30 ? "\(bytes / (1 << 20) / 1024).\(bytes / (1 << 20) % 1024 * 10 / 1024) GB" : "\(bytes / (1 << 20)) MB"
+        return bytes < 100 << 20 ? ", LOW ON SPACE: \(text) free" : ", \(text) free"
     }
 }
 

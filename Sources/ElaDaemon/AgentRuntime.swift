@@ -272,7 +272,7 @@ struct ControlContext: Sendable {
         let ctx = self
         return ControlHandler(methods: pluginMethods.merging(gateMethods) { a, _ in a }.merging(carrierMethods) { a, _ in a }.merging([
             "ping": { _ in .string("pong") },
-            "status": { _ in ctx.status() },
+            "status": { _ in await ctx.status() },
             "identity.show": { _ in ctx.identityInfo() },
             "spv.status": { _ in ctx.spvStatus() },
             // Document checks and chain round trips: off the event loop that serves plugin calls.
@@ -283,7 +283,7 @@ struct ControlContext: Sendable {
         ]) { a, _ in a })
     }
 
-    func status() -> JSONValue {
+    func status() async -> JSONValue {
         let now = currentTime()
         return .object(
             JSONObject([
@@ -294,6 +294,27 @@ struct ControlContext: Sendable {
                 ("board", .string(config.board)), ("boardName", board.map { .string($0.name) } ?? .null),
                 ("stateDir", .string(config.stateDir)),
                 ("runtimeDir", .string(config.runtimeDir)), ("config", .string(configPath)),
+                ("health", await health()),
+            ]))
+    }
+
+    /// What needs attention, in one place: whether gated calls can be audited (else they are denied), the plugins,
+    /// the carrier, the chain, and the room left for the database.
+    func health() async -> JSONValue {
+        let statuses = await plugins.statuses()
+        let spvStatus = spv.status()
+        var free: JSONValue = .null
+        var fs = statvfs()
+        if statvfs(config.stateDir, &fs) == 0 { free = .number(JSONNumber(Int64(fs.f_bavail) * Int64(fs.f_frsize))) }
+        return .object(
+            JSONObject([
+                ("audit", gate.audit.problem.map(JSONValue.string) ?? "ok"),
+                ("pluginsRunning", .number(JSONNumber(statuses.count { $0.state == .running }))),
+                ("pluginsFailed", .array(statuses.filter { $0.state == .failed }.map { .string($0.name) })),
+                ("carrier", .string(config.carrier.isEnabled ? carrier.state.withLock { $0.selfConnection } : "off")),
+                ("spv", .string(config.spvPeers.isEmpty ? "no peers" : "\(spvStatus.phase) at \(spvStatus.height)")),
+                ("spvError", spvStatus.lastError.map(JSONValue.string) ?? .null),
+                ("stateDirFreeBytes", free),
             ]))
     }
 

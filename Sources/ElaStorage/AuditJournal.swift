@@ -70,6 +70,11 @@ final class AuditJournal: Sendable {
 
     var isOpen: Bool { state.withLock { $0.fd >= 0 } }
 
+    /// Why appends fail now (the journal did not open, or rows cannot reach the database), or nil.
+    var problem: String? {
+        state.withLock { s in s.fd < 0 ? (s.openError ?? "the journal is not open") : s.flushError?.description }
+    }
+
     func onRecovery(_ observer: @escaping @Sendable (AuditJournalRecovered) -> Void) {
         recoveryObserver.withLock { $0 = observer }
     }

@@ -196,6 +196,9 @@ public final class AuditLogStore: Sendable {
     /// Whether rows are written ahead to a journal (and a signed request's nonce can ride with its row).
     public var isJournaled: Bool { journal != nil }
 
+    /// Why rows cannot be appended now (gated calls are then denied), or nil.
+    public var problem: String? { journal?.problem }
+
     /// A signed request's row, with the nonce it uses up written in the same journal record: `entry` and the nonce,
     /// or, if the nonce is among those not yet moved into the database, `ifReplayed` and nothing remembered. The
     /// caller checks the database inside ``holdingFlushes(_:)`` (the same call), so no nonce slips between the two.

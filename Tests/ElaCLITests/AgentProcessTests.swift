@@ -39,6 +39,12 @@ import Testing
         #expect(status.stdout.contains("\"did\": \"\(first.did)\""))
         #expect(status.stdout.contains("\"board\": \"sim\""))
         #expect(status.stdout.contains("\"boardName\": \"Simulated board\""))
+        // What needs attention, at a glance: here nothing (no peers, no carrier configured).
+        let text = try ChildProcess.run(elactl, ["status", "--socket", first.socket]).stdout
+        for line in ["audit log:  ok", "carrier:    off", "chain:      no peers", " free"] {
+            #expect(text.contains(line), "\(line) in \(text)")
+        }
+        #expect(text.contains("plugins:    ") && !text.contains("FAILED"), "\(text)")
 
         // The document the agent serves is a genuine Elastos DID document.
         let show = try ChildProcess.run(elactl, ["identity", "show", "--socket", first.socket, "--document"])
