@@ -44,6 +44,18 @@ public struct ElaPrivateKey: Sendable {
         return try body(bytes)
     }
 
+    /// `count` bytes derived from this key for `purpose` (HKDF-SHA256 over the scalar; the purpose separates the
+    /// uses): another key that comes back with this one when the identity is restored from its recovery words, and
+    /// from which this key cannot be learned. The caller zeroes it when done.
+    public func derivedSecret(purpose: String, count: Int) -> [UInt8] {
+        withRawBytes { scalar in
+            let derived = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: scalar), salt: Array("elastos-device-agent".utf8), info: Array(purpose.utf8),
+                outputByteCount: count)
+            return derived.withUnsafeBytes { Array($0) }
+        }
+    }
+
     /// Signs SHA-256(concatenation of `parts`); returns raw r||s, 64 bytes. k is random, so signatures differ per
     /// call: compare them by verifying, never byte for byte.
     public func signature(over parts: [[UInt8]]) throws(KeyError) -> [UInt8] {

@@ -115,7 +115,8 @@ struct AgentRuntime {
         var carrierIdentity: CarrierIdentity?
         if config.carrier.isEnabled {
             do {
-                carrierIdentity = try CarrierIdentity.loadOrCreate(keystore: state.identity.keystore, protection: state.identity.protection)
+                carrierIdentity = try CarrierIdentity.loadOrCreate(
+                    keystore: state.identity.keystore, protection: state.identity.protection, deviceKey: loaded.key)
             } catch { throw AgentStartupError(message: "carrier identity: \(error)") }
             // The DID document names the carrier address, so a DApp that resolves the DID finds the device.
             if let carrierIdentity {

@@ -23,7 +23,10 @@ struct CarrierIdentity: Sendable {
         DIDService(id: DIDURL(did: did, fragment: "carrier"), type: "CarrierAddress", endpoint: "carrier://\(try address())")
     }
 
-    static func loadOrCreate(keystore: Keystore, protection: KeyProtection) throws -> CarrierIdentity {
+    /// The stored Tox identity, or a new one derived from the device key (so an identity restored from its recovery
+    /// words gets the same carrier address back, and DApps find the device where they paired with it). Devices set
+    /// up before derivation keep their stored random one.
+    static func loadOrCreate(keystore: Keystore, protection: KeyProtection, deviceKey: ElaPrivateKey) throws -> CarrierIdentity {
         if keystore.exists(name: keyName) {
             let secret = try keystore.load(name: keyName, protection: protection)
             let bytes = secret.withUnsafeBytes { Array($0) }
@@ -31,7 +34,8 @@ struct CarrierIdentity: Sendable {
             return CarrierIdentity(
                 secretKey: Array(bytes.prefix(32)), nospam: bytes[32...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         }
-        let fresh = Sodium.randomBytes(36)
+        var fresh = deviceKey.derivedSecret(purpose: "carrier-tox", count: 36)
+        defer { for i in fresh.indices { fresh[i] = 0 } }
         try keystore.store(SecretBytes(fresh), name: keyName, protection: protection)
         return CarrierIdentity(secretKey: Array(fresh.prefix(32)), nospam: fresh[32...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
     }

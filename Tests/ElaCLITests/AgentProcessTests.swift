@@ -258,7 +258,14 @@ import Testing
     @Test func backupAndRestoreMoveTheIdentityToAnotherDevice() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
-        let agent = try startAgent(dir)
+        // With the carrier on: its address (in the DID document) comes back with the words too.
+        let config = dir.write("agent.toml", "[carrier]\nenable = true\n")
+        let agent = try startAgent(dir, extra: ["--config", config])
+        func carrierAddress(_ socket: String) throws -> String? {
+            let document = try ChildProcess.run(elactl, ["identity", "show", "--document", "--socket", socket]).stdout
+            return document.split(separator: "\"").first { $0.hasPrefix("carrier://") }.map(String.init)
+        }
+        let address = try #require(try carrierAddress(agent.socket))
         // Offline commands refuse to touch the state while the agent holds it.
         let busy = try ChildProcess.run(elactl, ["identity", "backup", "--state-dir", dir.path + "/state"])
         #expect(busy.status == 1)
@@ -279,9 +286,10 @@ import Testing
         let restore = try ChildProcess.run(elactl, ["identity", "restore", "--state-dir", other.path + "/state", "--mnemonic", mnemonic])
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout == "restored device DID \(agent.did)\n")
-        let twin = try startAgent(other)
+        let twin = try startAgent(other, extra: ["--config", config])
         #expect(twin.did == agent.did)
         #expect(twin.process.stdout.contains("(existing identity)"))
+        #expect(try carrierAddress(twin.socket) == address, "DApps find the restored device where they paired with it")
         twin.process.signal(SIGTERM)
         try twin.process.wait()
     }
