@@ -14,7 +14,7 @@ public struct Elactl: ParsableCommand {
             Status.self, IdentityCommand.self, DIDCommand.self, SPVCommand.self, PeerCommand.self, PluginCommand.self,
             EventsCommand.self, BoardCommand.self, CallCommand.self, GrantCommand.self, OwnerCommand.self, CredentialCommand.self,
             AuditCommand.self,
-            MQTTCommand.self, CarrierCommand.self, RemoteCommand.self,
+            MQTTCommand.self, CarrierCommand.self, RemoteCommand.self, ConfigCommand.self,
         ]
     )
 

@@ -80,9 +80,10 @@ public struct AgentConfig: Sendable, Equatable {
     public var pluginStateRoot: String { stateDir + "/plugins" }
     public var effectiveProtection: KeyProtectionSetting { protection ?? .machineSecret(path: stateDir + "/machine.key") }
 
-    /// Parses and validates a config file's text. Errors name the file, line and key.
-    public static func parse(_ text: String, fileName: String = "agent.toml") throws(ConfigError) -> AgentConfig {
-        let (file, table) = try decodeTOMLFile(ConfigFile.self, text, fileName: fileName)
+    /// Parses and validates a config file's text, with `overrides` (``ConfigOverrides``) in place of the file's
+    /// values. Errors name the file, line and key.
+    public static func parse(_ text: String, fileName: String = "agent.toml", overrides: [String: String] = [:]) throws(ConfigError) -> AgentConfig {
+        let (file, table) = try decodeTOMLFile(ConfigFile.self, text, fileName: fileName, overrides: overrides)
         func fail(_ section: String, _ key: String, _ message: String) -> ConfigError {
             let line = table[section]?.tableValue?.position(of: key)?.line
             return ConfigError(file: fileName, line: line, key: "\(section).\(key)", message: message)

@@ -42,10 +42,8 @@ struct AgentRuntime {
     let options: Options
 
     func run() async throws {
-        var config = try loadConfig()
-        do { try config.override(board: options.board, stateDir: options.stateDir, runtimeDir: options.runtimeDir) } catch {
-            throw AgentStartupError(message: error.description, exitCode: 2)
-        }
+        let configText = try loadConfigText()
+        var config = try parseConfig(configText)
         let logLevel = Logger.Level(rawValue: config.logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -73,6 +71,14 @@ struct AgentRuntime {
             throw AgentStartupError(message: "\(error)")
         }
         defer { state.close() }
+        // What `elactl config set` changed, over the file (sections read only from here on).
+        let overrides = Dictionary(
+            ((try? state.store.settings(withPrefix: ConfigOverrides.settingPrefix)) ?? []).map { (String($0.key.dropFirst(ConfigOverrides.settingPrefix.count)), $0.value) },
+            uniquingKeysWith: { a, _ in a })
+        if !overrides.isEmpty {
+            config = try parseConfig(configText, overrides: overrides)
+            logger.info("configuration: settings from elactl config set", metadata: ["keys": "\(overrides.keys.sorted().joined(separator: ", "))"])
+        }
         switch state.store.migrationSnapshot {
         case .success(let copy):
             logger.notice("the database was upgraded; its previous form is kept for going back to the older version", metadata: ["copy": "\(copy)"])
@@ -196,7 +202,7 @@ struct AgentRuntime {
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
             protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions(), gate: gate,
-            carrier: carrier, auditRetention: retention)
+            carrier: carrier, auditRetention: retention, store: state.store, configText: configText)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let systemd = SystemdNotifier.fromEnvironment()
@@ -238,18 +244,25 @@ struct AgentRuntime {
         logger.info("stopped")
     }
 
-    func loadConfig() throws -> AgentConfig {
+    /// The config file's text; empty (built-in defaults) when there is no file at the default path.
+    func loadConfigText() throws -> String {
         let path = options.configPath
-        guard FileSystem.exists(path) || options.configIsExplicit else {
-            return AgentConfig()  // no file at the default path: built-in defaults
-        }
-        let text: String
-        do { text = try FileSystem.readText(path) } catch {
+        guard FileSystem.exists(path) || options.configIsExplicit else { return "" }
+        do { return try FileSystem.readText(path) } catch {
             throw AgentStartupError(message: "\(error)", exitCode: 2)
         }
-        do { return try AgentConfig.parse(text, fileName: path) } catch {
+    }
+
+    /// The file's settings with `overrides` over them, then the command line's.
+    func parseConfig(_ text: String, overrides: [String: String] = [:]) throws -> AgentConfig {
+        var config: AgentConfig
+        do { config = try AgentConfig.parse(text, fileName: options.configPath, overrides: overrides) } catch {
             throw AgentStartupError(message: "invalid configuration: \(error)", exitCode: 2)
         }
+        do { try config.override(board: options.board, stateDir: options.stateDir, runtimeDir: options.runtimeDir) } catch {
+            throw AgentStartupError(message: error.description, exitCode: 2)
+        }
+        return config
     }
 }
 
@@ -268,10 +281,13 @@ struct ControlContext: Sendable {
     let gate: Gate
     let carrier: CarrierService
     let auditRetention: AuditRetentionService
+    let store: AgentStore
+    /// The config file as the agent read it at start (`elactl config set` checks a change against it).
+    let configText: String
 
     func handler() -> ControlHandler {
         let ctx = self
-        return ControlHandler(methods: pluginMethods.merging(gateMethods) { a, _ in a }.merging(carrierMethods) { a, _ in a }.merging([
+        return ControlHandler(methods: pluginMethods.merging(gateMethods) { a, _ in a }.merging(carrierMethods) { a, _ in a }.merging(configMethods) { a, _ in a }.merging([
             "ping": { _ in .string("pong") },
             "status": { _ in await ctx.status() },
             "identity.show": { _ in ctx.identityInfo() },

@@ -1,6 +1,6 @@
 public import ElaIdentity
 internal import ElaCrypto
-internal import ElaJSON
+public import ElaJSON
 public import ElaStorage
 
 /// The daemon's management API: grants, owner and audit. Every change is audited as an admin action in the same
@@ -209,6 +209,14 @@ extension Gate {
             throw .invalidSubject("\(did) is not a DID made from a key (its checksum does not match: a typo?); only such DIDs sign calls")
         }
         return did
+    }
+
+    /// Audits an admin's change made outside the gate (say `elactl config set`), in its own row.
+    public func recordAdminAction(method: String, params: JSONObject, reason: String, uid: UInt32, now: Int64) throws(GateError) {
+        try storage {
+            try audit.prepareAppend()
+            try store.write { tx in try appendAdminRow(method: method, params: params, reason: reason, uid: uid, now: now, in: tx) }
+        }
     }
 
     private func appendAdminRow(

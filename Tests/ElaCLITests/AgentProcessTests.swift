@@ -294,6 +294,37 @@ import Testing
         try twin.process.wait()
     }
 
+    /// Settings changed without editing agent.toml: checked at once, audited, applied at the next start.
+    @Test func configSetChangesASettingAtTheNextStart() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let agent = try startAgent(dir)
+        func ctl(_ args: [String], _ socket: String) throws -> (status: Int32, stdout: String, stderr: String) {
+            try ChildProcess.run(elactl, args + ["--socket", socket])
+        }
+        #expect(try ctl(["config", "set", "spv.network", "regnet"], agent.socket).stdout.contains("spv.network = \"regnet\""))
+        #expect(try ctl(["config", "set", "audit.max_rows", "1000"], agent.socket).status == 0)
+        let refusedSection = try ctl(["config", "set", "agent.board", "raspberry-pi-5"], agent.socket)
+        #expect(refusedSection.status != 0 && refusedSection.stderr.contains("change it in agent.toml"), "\(refusedSection.stderr)")
+        let refusedValue = try ctl(["config", "set", "spv.network", "moon"], agent.socket)
+        #expect(refusedValue.status != 0 && refusedValue.stderr.contains("spv.network"), "\(refusedValue.stderr)")
+        let refusedKey = try ctl(["config", "set", "spv.colour", "1"], agent.socket)
+        #expect(refusedKey.status != 0, "\(refusedKey.stdout)")
+        let show = try ctl(["config", "show"], agent.socket).stdout
+        #expect(show.contains("audit.max_rows = 1000") && show.contains("spv.network = \"regnet\"") && !show.contains("moon"), "\(show)")
+        #expect(try ctl(["audit", "list", "--limit", "20"], agent.socket).stdout.contains("config.set"))
+        #expect(try ctl(["spv", "status"], agent.socket).stdout.contains("mainnet"), "not before the next start")
+        agent.process.signal(SIGTERM)
+        try agent.process.wait()
+
+        let again = try startAgent(dir)
+        #expect(try ctl(["spv", "status"], again.socket).stdout.contains("regnet"))
+        #expect(try ctl(["config", "unset", "spv.network"], again.socket).status == 0)
+        #expect(try ctl(["config", "unset", "spv.network"], again.socket).status != 0, "not set any more")
+        again.process.signal(SIGTERM)
+        try again.process.wait()
+    }
+
     @Test func elactlWithoutAnAgentExitsThree() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -37,6 +37,22 @@ import Testing
         #expect(c.isEnabled)
     }
 
+    /// `elactl config set` values lie over the file's; bare words are taken as text; only some sections may be set.
+    @Test func overridesReplaceTheFilesValues() throws {
+        let c = try AgentConfig.parse("[spv]\nconfirmations = 6\n", overrides: ["spv.confirmations": "3", "audit.max_rows": "2000"])
+        #expect(c.spvConfirmations == 3 && c.auditMaxRows == 2000)
+        #expect(ConfigOverrides.valueText("regnet") == "\"regnet\"")
+        #expect(ConfigOverrides.valueText("3") == "3" && ConfigOverrides.valueText("[\"a\", \"b\"]") == "[\"a\", \"b\"]")
+        #expect(ConfigOverrides.valueText("a \"quoted\" \\ word") == "\"a \\\"quoted\\\" \\\\ word\"")
+        #expect(try AgentConfig.parse("", overrides: ["spv.network": ConfigOverrides.valueText("regnet")]).spvNetwork == .regnet)
+        #expect(throws: ConfigError.self) { try AgentConfig.parse("", overrides: ["spv.network": "\"moon\""]) }
+        #expect(throws: ConfigError.self) { try AgentConfig.parse("", overrides: ["spv.colour": "1"]) }
+        #expect(throws: ConfigError.self) { try AgentConfig.parse("", overrides: ["spv.network": "not toml ["]) }
+        #expect(ConfigOverrides.refusal("agent.state_dir")?.contains("agent.toml") == true)
+        #expect(ConfigOverrides.refusal("spv") != nil && ConfigOverrides.refusal("spv.a.b") != nil)
+        #expect(ConfigOverrides.refusal("carrier.udp") == nil)
+    }
+
     @Test func auditRetentionParses() throws {
         let c = try AgentConfig.parse("[audit]\nmax_rows = 0\nmax_age_days = 30\n")
         #expect(c.auditMaxRows == 0 && c.auditMaxAgeDays == 30)

@@ -1,0 +1,52 @@
+internal import ElaTOML
+
+/// Settings changed with `elactl config set`: kept in the agent's database (settings `config.<section>.<key>`, a
+/// TOML value's text each), laid over `/etc/ela-agent/agent.toml` at the next start, so the packaged file (a Debian
+/// conffile) stays as installed. Only sections read after the state directory opens can be changed this way.
+public enum ConfigOverrides {
+    /// The settings-table prefix.
+    public static let settingPrefix = "config."
+    /// How errors name where an override came from.
+    static let origin = "elactl config set"
+    /// Read before the database opens (where the state is, how the key is protected, logging, the control socket):
+    /// these stay in agent.toml.
+    public static let sections = ["spv", "plugins", "audit", "carrier", "mqtt"]
+
+    /// The TOML value of `text`, or nil.
+    static func value(_ text: String) -> TOMLValue? {
+        (try? TOML.parse("v = " + text))?["v"]
+    }
+
+    /// `text` as a TOML value's text: as given when it is one (`3`, `true`, `"regnet"`, `["a", "b"]`), else quoted
+    /// as a string (so `regnet` works too).
+    public static func valueText(_ text: String) -> String {
+        if value(text) != nil, !text.contains("\n") { return text }
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    quoted += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                } else {
+                    quoted.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return quoted + "\""
+    }
+
+    /// Why `key` cannot be set with `elactl config set`, or nil.
+    public static func refusal(_ key: String) -> String? {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[1].isEmpty else { return "'\(key)' is not section.key (e.g. spv.confirmations)" }
+        guard sections.contains(String(parts[0])) else {
+            return "[\(parts[0])] is read before the agent's state opens: change it in agent.toml (sections set here: "
+                + sections.joined(separator: ", ") + ")"
+        }
+        return nil
+    }
+}
