@@ -16,6 +16,9 @@ struct ConfigCommand: ParsableCommand {
             let r = try callAgent(options, "config.show")
             if options.json { return print(JSONWriter.pretty(r)) }
             print("file: \(r["file"]?.stringValue ?? "-")")
+            if let ignored = r["ignoredAtStart"]?.stringValue {
+                print("IGNORED at this start (agent.toml alone applies; unset or fix the setting named): \(ignored)")
+            }
             let overrides = r["overrides"]?.arrayValue ?? []
             if overrides.isEmpty { print("no settings made with elactl config set") }
             for o in overrides { print("\(o["key"]?.stringValue ?? "?") = \(o["value"]?.stringValue ?? "?")") }

@@ -50,6 +50,9 @@ struct Status: ParsableCommand {
         let h = fieldText(health)
         let audit = health["audit"]?.stringValue ?? "?"
         print("audit log:  \(audit == "ok" ? "ok" : "FAILING (gated calls are denied): \(audit)")")
+        if let ignored = health["configIgnored"]?.stringValue {
+            print("settings:   IGNORED at start (agent.toml alone applies; see elactl config show): \(ignored)")
+        }
         let failed = health["pluginsFailed"]?.arrayValue?.compactMap(\.stringValue) ?? []
         print("plugins:    \(h("pluginsRunning")) running\(failed.isEmpty ? "" : ", FAILED: \(failed.joined(separator: ", ")) (elactl plugin logs <name>)")")
         print("carrier:    \(h("carrier"))")

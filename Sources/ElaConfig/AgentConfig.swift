@@ -85,6 +85,9 @@ public struct AgentConfig: Sendable, Equatable {
     public static func parse(_ text: String, fileName: String = "agent.toml", overrides: [String: String] = [:]) throws(ConfigError) -> AgentConfig {
         let (file, table) = try decodeTOMLFile(ConfigFile.self, text, fileName: fileName, overrides: overrides)
         func fail(_ section: String, _ key: String, _ message: String) -> ConfigError {
+            if overrides["\(section).\(key)"] != nil {
+                return ConfigError(file: ConfigOverrides.origin, line: nil, key: "\(section).\(key)", message: message)
+            }
             let line = table[section]?.tableValue?.position(of: key)?.line
             return ConfigError(file: fileName, line: line, key: "\(section).\(key)", message: message)
         }

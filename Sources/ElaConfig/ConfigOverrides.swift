@@ -7,7 +7,7 @@ public enum ConfigOverrides {
     /// The settings-table prefix.
     public static let settingPrefix = "config."
     /// How errors name where an override came from.
-    static let origin = "elactl config set"
+    public static let origin = "elactl config set"
     /// Read before the database opens (where the state is, how the key is protected, logging, the control socket):
     /// these stay in agent.toml.
     public static let sections = ["spv", "plugins", "audit", "carrier", "mqtt"]
@@ -43,6 +43,8 @@ public enum ConfigOverrides {
     public static func refusal(_ key: String) -> String? {
         let parts = key.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[1].isEmpty else { return "'\(key)' is not section.key (e.g. spv.confirmations)" }
+        // Settings and the audit log are readable by the ela-agent group: a secret goes in a root-only file.
+        if key == "mqtt.password" { return "a password is not kept in the settings: put it in a root-only file and set mqtt.password_file" }
         guard sections.contains(String(parts[0])) else {
             return "[\(parts[0])] is read before the agent's state opens: change it in agent.toml (sections set here: "
                 + sections.joined(separator: ", ") + ")"

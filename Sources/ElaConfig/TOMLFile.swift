@@ -22,6 +22,7 @@ func decodeTOMLFile<T: Decodable>(
     do {
         return (try TOMLDecoder(rejectUnknownKeys: true, fileName: fileName).decode(T.self, from: table), table)
     } catch let e as TOMLDecodingError {
+        if overrides[e.codingPath] != nil { throw ConfigError(file: ConfigOverrides.origin, line: nil, key: e.codingPath, message: e.message) }
         throw ConfigError(file: fileName, line: e.line, key: e.codingPath.isEmpty ? nil : e.codingPath, message: e.message)
     } catch {
         throw ConfigError(file: fileName, line: nil, key: nil, message: "\(error)")

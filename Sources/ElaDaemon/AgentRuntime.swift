@@ -71,13 +71,25 @@ struct AgentRuntime {
             throw AgentStartupError(message: "\(error)")
         }
         defer { state.close() }
-        // What `elactl config set` changed, over the file (sections read only from here on).
-        let overrides = Dictionary(
-            ((try? state.store.settings(withPrefix: ConfigOverrides.settingPrefix)) ?? []).map { (String($0.key.dropFirst(ConfigOverrides.settingPrefix.count)), $0.value) },
-            uniquingKeysWith: { a, _ in a })
-        if !overrides.isEmpty {
-            config = try parseConfig(configText, overrides: overrides)
-            logger.info("configuration: settings from elactl config set", metadata: ["keys": "\(overrides.keys.sorted().joined(separator: ", "))"])
+        // What `elactl config set` changed, over the file (sections read only from here on). Settings that no longer
+        // fit (agent.toml edited since, a key an upgrade renamed) are all left out rather than keep the agent down,
+        // since only a running agent can change them: the log and `elactl status` say so.
+        var overridesIgnored: String?
+        do {
+            let rows = try state.store.settings(withPrefix: ConfigOverrides.settingPrefix)
+            let overrides = Dictionary(rows.map { (String($0.key.dropFirst(ConfigOverrides.settingPrefix.count)), $0.value) }, uniquingKeysWith: { a, _ in a })
+            if !overrides.isEmpty {
+                do {
+                    config = try parseConfig(configText, overrides: overrides)
+                    logger.info("configuration: settings from elactl config set", metadata: ["keys": "\(overrides.keys.sorted().joined(separator: ", "))"])
+                } catch {
+                    overridesIgnored = "\(error)"
+                    logger.error("configuration: the settings from elactl config set are ignored (fix with elactl config unset)", metadata: ["error": "\(error)"])
+                }
+            }
+        } catch {
+            overridesIgnored = "cannot read them: \(error)"
+            logger.error("configuration: cannot read the settings from elactl config set; agent.toml alone applies", metadata: ["error": "\(error)"])
         }
         switch state.store.migrationSnapshot {
         case .success(let copy):
@@ -202,7 +214,7 @@ struct AgentRuntime {
         let context = ControlContext(
             config: config, board: board, configPath: options.configPath, identity: identity, startedAt: startedAt, starts: starts,
             protectionKind: state.protectionKind, spv: spv, plugins: plugins, subscriptions: ControlSubscriptions(), gate: gate,
-            carrier: carrier, auditRetention: retention, store: state.store, configText: configText)
+            carrier: carrier, auditRetention: retention, store: state.store, configText: configText, configOverridesIgnored: overridesIgnored)
         let foreground = options.foreground
         let socketPath = config.controlSocketPath
         let systemd = SystemdNotifier.fromEnvironment()
@@ -284,6 +296,8 @@ struct ControlContext: Sendable {
     let store: AgentStore
     /// The config file as the agent read it at start (`elactl config set` checks a change against it).
     let configText: String
+    /// Why the stored `elactl config set` settings were left out at start, if they were.
+    let configOverridesIgnored: String?
 
     func handler() -> ControlHandler {
         let ctx = self
@@ -326,6 +340,7 @@ struct ControlContext: Sendable {
         return .object(
             JSONObject([
                 ("audit", gate.audit.problem.map(JSONValue.string) ?? "ok"),
+                ("configIgnored", configOverridesIgnored.map(JSONValue.string) ?? .null),
                 ("pluginsRunning", .number(JSONNumber(statuses.count { $0.state == .running }))),
                 ("pluginsFailed", .array(statuses.filter { $0.state == .failed }.map { .string($0.name) })),
                 ("carrier", .string(config.carrier.isEnabled ? carrier.state.withLock { $0.selfConnection } : "off")),

@@ -343,16 +343,21 @@ final class CarrierService: Sendable {
         // Access comes from a grant or from the credential the proof presents (admission let a DApp in without a
         // grant only if its hello announced one).
         guard let gate = late.gate else { return .failure(SessionRefused("the agent is starting")) }
-        let grants = (try? gate.grants.list(subject: session.did.description, includeExpired: false, now: now).count) ?? 0
+        // nil: the lookup failed, which says nothing about the DApp's access (it keeps its friendship).
+        let grants = try? gate.grants.list(subject: session.did.description, includeExpired: false, now: now).count
         var credential: DeviceAccessCredential?
+        var credentialRefused: CredentialError?
         if let vc = verified.credential {
             switch gate.verifyCredential(vc, caller: session.did, now: now) {
             case .success(let c): credential = c
-            case .failure(let e): return .failure(SessionRefused("\(e)", noAccess: grants == 0))
+            case .failure(let e) where (grants ?? 0) > 0:
+                // Its grants still stand (as `credential revoke` promises): the session opens on them alone.
+                credentialRefused = e
+            case .failure(let e): return .failure(SessionRefused("\(e)", noAccess: grants == 0 && !e.isStorageFailure))
             }
         }
-        guard grants > 0 || credential != nil else {
-            return .failure(SessionRefused("\(session.did) holds no grant and presented no credential from the owner", noAccess: true))
+        guard (grants ?? 0) > 0 || credential != nil else {
+            return .failure(SessionRefused("\(session.did) holds no grant and presented no credential from the owner", noAccess: grants == 0))
         }
         var macKey: SessionMACKey?
         if let dappKey {
@@ -375,7 +380,7 @@ final class CarrierService: Sendable {
         let calls = macKey == nil ? "signed calls" : "sealed calls"
         let seq = audit(
             subject: session.did.description, allow: true,
-            reason: "session opened (\(calls)\(credential.map { ", credential \($0.id)" } ?? ""))",
+            reason: "session opened (\(calls)\(credential.map { ", credential \($0.id)" } ?? "")\(credentialRefused.map { "; on its grants alone, \($0)" } ?? ""))",
             request: proof, method: CarrierSessionProof.method, caller: credential == nil ? .signed : .credential)
         guard seq != nil else {
             // Fail-closed: a session without its audit row does not open.

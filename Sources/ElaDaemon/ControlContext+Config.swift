@@ -16,48 +16,61 @@ extension ControlContext {
         ]
     }
 
-    func storedOverrides() throws(ControlError) -> [String: String] {
-        do {
-            return Dictionary(
-                try store.settings(withPrefix: ConfigOverrides.settingPrefix).map { (String($0.key.dropFirst(ConfigOverrides.settingPrefix.count)), $0.value) },
-                uniquingKeysWith: { a, _ in a })
-        } catch { throw ControlError(code: ControlError.internalError, message: "cannot read the settings: \(error)") }
+    func storedOverrides(in transaction: StoreTransaction? = nil) throws -> [String: String] {
+        let rows = try transaction.map { try store.settings(withPrefix: ConfigOverrides.settingPrefix, in: $0) }
+            ?? store.settings(withPrefix: ConfigOverrides.settingPrefix)
+        return Dictionary(rows.map { (String($0.key.dropFirst(ConfigOverrides.settingPrefix.count)), $0.value) }, uniquingKeysWith: { a, _ in a })
     }
 
     func configShow() throws(ControlError) -> JSONValue {
-        .object([
+        let overrides: [String: String]
+        do { overrides = try storedOverrides() } catch { throw ControlError(code: ControlError.internalError, message: "cannot read the settings: \(error)") }
+        return .object([
             "file": .string(configPath),
-            "overrides": .array(try storedOverrides().sorted { $0.key < $1.key }.map { .object(["key": .string($0.key), "value": .string($0.value)]) }),
+            "overrides": .array(overrides.sorted { $0.key < $1.key }.map { .object(["key": .string($0.key), "value": .string($0.value)]) }),
             "sections": .array(ConfigOverrides.sections.map(JSONValue.string)),
+            "ignoredAtStart": configOverridesIgnored.map(JSONValue.string) ?? .null,
         ])
     }
 
-    /// `{"key": "section.key", "value": <TOML value text or a bare word>}`; checked against the file as read at start
-    /// with every other override, so a value the agent would refuse at its next start is refused now.
+    /// `{"key": "section.key", "value": <TOML value text or a bare word>}`. Root only: these settings can point the
+    /// agent at plugin folders and files it reads as root. Checked against the file as read at start with every other
+    /// setting, and stored with its audit row, in one transaction (two changes at once cannot both pass the check).
     func configSet(_ params: JSONObject, unset: Bool) throws(ControlError) -> JSONValue {
+        guard adminUID == 0 else {
+            throw ControlError(code: ControlError.denied, message: "only root may change the agent's settings (sudo elactl config ...)")
+        }
         guard let key = params["key"]?.stringValue else { throw ControlError(code: ControlError.invalidParams, message: "params.key is missing") }
         if let why = ConfigOverrides.refusal(key) { throw ControlError(code: ControlError.invalidParams, message: why) }
-        var overrides = try storedOverrides()
         let value: String?
         if unset {
-            guard overrides.removeValue(forKey: key) != nil else {
-                throw ControlError(code: ControlError.notFound, message: "\(key) is not set with elactl config set")
-            }
             value = nil
         } else {
             guard let given = params["value"]?.stringValue else { throw ControlError(code: ControlError.invalidParams, message: "params.value is missing") }
             value = ConfigOverrides.valueText(given)
-            overrides[key] = value
         }
-        do { _ = try AgentConfig.parse(configText, fileName: configPath, overrides: overrides) } catch {
-            throw ControlError(code: ControlError.invalidParams, message: "\(error)")
-        }
+        let name = ConfigOverrides.settingPrefix + key
         do {
             try gate.recordAdminAction(
-                method: unset ? "config.unset" : "config.set", params: ["key": .string(key), "value": value.map(JSONValue.string) ?? .null],
-                reason: unset ? "config \(key) back to agent.toml's" : "config \(key) = \(value ?? "")", uid: adminUID, now: wallSeconds())
-            let name = ConfigOverrides.settingPrefix + key
-            if let value { try store.setSetting(name, value, now: wallSeconds()) } else { _ = try store.removeSetting(name) }
+                method: unset ? "config.unset" : "config.set", uid: adminUID, now: wallSeconds(),
+                change: { tx throws -> Void in
+                    var overrides = try storedOverrides(in: tx)
+                    if let value {
+                        overrides[key] = value
+                    } else if overrides.removeValue(forKey: key) == nil {
+                        throw ControlError(code: ControlError.notFound, message: "\(key) is not set with elactl config set")
+                    }
+                    do { _ = try AgentConfig.parse(configText, fileName: configPath, overrides: overrides) } catch {
+                        throw ControlError(code: ControlError.invalidParams, message: "\(error)")
+                    }
+                    if let value { try store.setSetting(name, value, now: wallSeconds(), in: tx) } else { try store.removeSetting(name, in: tx) }
+                },
+                record: { _ in
+                    (["key": .string(key), "value": value.map(JSONValue.string) ?? .null],
+                     unset ? "config \(key) back to agent.toml's" : "config \(key) = \(value ?? "")")
+                })
+        } catch let error as ControlError {
+            throw error
         } catch { throw ControlError(code: ControlError.internalError, message: "cannot store the setting: \(error)") }
         return .object(["key": .string(key), "value": value.map(JSONValue.string) ?? .null, "appliesAt": "the next start (sudo systemctl restart ela-agent)"])
     }

@@ -1,5 +1,6 @@
 import ElaCarrier
 import ElaConfig
+import ElaDeviceIdentity
 import ElaCrypto
 import ElaIdentity
 import ElaJSON
@@ -9,7 +10,7 @@ import ElaSodium
 /// The device's Tox identity: secret key and nospam (so the carrier address survives restarts), kept in the
 /// agent's encrypted keystore and handed to ela-carrier in its hello (it has no state directory of its own).
 struct CarrierIdentity: Sendable {
-    static let keyName = "carrier-tox"
+    static let keyName = DeviceIdentityService.carrierKeyName
     let secretKey: [UInt8]
     let nospam: UInt32
 

@@ -125,6 +125,11 @@ public struct DeviceIdentityService: Sendable {
             throw DeviceIdentityError(
                 "this device already has identity \(existing); restoring would replace it with \(restored) (use --force)")
         }
+        // Keys derived from the identity being replaced (the carrier's) would outlive it: the restored identity
+        // derives its own at the next start.
+        if let existing, existing != restored {
+            do { _ = try keystore.remove(name: Self.carrierKeyName) } catch { throw DeviceIdentityError("cannot remove the old carrier key: \(error)") }
+        }
         return try install(IdentityBackup(mnemonic: words.phrase, passphrase: backup.passphrase, index: backup.index), now: now)
     }
 
@@ -145,6 +150,9 @@ public struct DeviceIdentityService: Sendable {
             did: document.subject.description, document: document.normalizedString, now: now.secondsSince1970)
         return DeviceIdentity(key: key, document: document, createdAt: now.secondsSince1970)
     }
+
+    /// The carrier's Tox key in the keystore: derived from the device key (so it comes back with a restore).
+    public static let carrierKeyName = "carrier-tox"
 
     func loadKey() throws -> ElaPrivateKey {
         let secret = try keystore.load(name: Self.keyName, protection: protection)

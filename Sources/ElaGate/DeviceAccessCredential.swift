@@ -113,6 +113,16 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
     case notYetValid(DIDDate)
     /// The admin revoked it (`elactl credential revoke`): by its id, or every credential of its holder's DID.
     case revoked(key: String, note: String)
+    /// The revocation list could not be read (the credential is refused meanwhile).
+    case revocationUnreadable(String)
+
+    /// The device's own storage failed: no verdict on the credential or its holder.
+    public var isStorageFailure: Bool {
+        switch self {
+        case .ownerUnreadable, .revocationUnreadable: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -129,6 +139,7 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
         case .expired(let date): "credential: expired at \(date)"
         case .notYetValid(let date): "credential: not valid before \(date)"
         case .revoked(let key, let note): "credential: revoked on this device (\(key))" + (note.isEmpty ? "" : ": \(note)")
+        case .revocationUnreadable(let message): "credential: the revocation list is unreadable: \(message)"
         }
     }
 }

@@ -277,7 +277,7 @@ public final class Gate: Sendable {
         do {
             return try store.revocation(of: [id, holder]).map { .revoked(key: $0.key, note: $0.note) }
         } catch {
-            return .revoked(key: id, note: "the revocation list is unreadable: \(error)")
+            return .revocationUnreadable("\(error)")
         }
     }
 

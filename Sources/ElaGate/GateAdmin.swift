@@ -211,11 +211,18 @@ extension Gate {
         return did
     }
 
-    /// Audits an admin's change made outside the gate (say `elactl config set`), in its own row.
-    public func recordAdminAction(method: String, params: JSONObject, reason: String, uid: UInt32, now: Int64) throws(GateError) {
-        try storage {
-            try audit.prepareAppend()
-            try store.write { tx in try appendAdminRow(method: method, params: params, reason: reason, uid: uid, now: now, in: tx) }
+    /// Makes an admin's change outside the gate (say `elactl config set`) in one transaction with its audit row:
+    /// `change` runs first and may throw (nothing is written then); `record` says what to audit from its result.
+    public func recordAdminAction<T: Sendable>(
+        method: String, uid: UInt32, now: Int64, change: (StoreTransaction) throws -> T,
+        record: (T) -> (params: JSONObject, reason: String)
+    ) throws -> T {
+        do { try audit.prepareAppend() } catch { throw GateError.storage("\(error)") }
+        return try store.write { tx in
+            let result = try change(tx)
+            let (params, reason) = record(result)
+            try appendAdminRow(method: method, params: params, reason: reason, uid: uid, now: now, in: tx)
+            return result
         }
     }
 

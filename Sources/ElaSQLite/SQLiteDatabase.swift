@@ -55,24 +55,31 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// Like ``migrate(_:)``, but first, when an existing database is behind `migrator`, writes a consistent copy of it
-    /// to `snapshotPath(currentVersion)` (`VACUUM INTO`, unless that file exists): the way back to the older program,
-    /// which refuses a database migrated past it. Copies of older versions (`snapshotPath(1)` up) are removed then, so
-    /// one copy at most takes the space. A copy that cannot be written (a full disk) does not stop the migration: its
-    /// error is returned with the migrations applied.
+    /// to `snapshotPath(currentVersion)` (`VACUUM INTO` a temporary file, renamed into place, so a cut-off copy never
+    /// looks like a good one; an older copy of that name is replaced): the way back to the older program, which
+    /// refuses a database migrated past it. Copies of older versions (`snapshotPath(1)` up) are removed then, so one
+    /// copy at most takes the space. A copy that cannot be written (a full disk) does not stop the migration: its error
+    /// is returned with the migrations applied.
     public func migrate(_ migrator: SQLiteMigrator, snapshotPath: (Int) -> String)
         throws -> (applied: [SQLiteMigration], snapshot: Result<String, SQLiteError>?)
     {
         try lock.withLock { _ in
             let current = try migrator.currentVersion(of: connection)
             var snapshot: Result<String, SQLiteError>?
-            if current > 0 && current < migrator.latestVersion, case let path = snapshotPath(current), access(path, F_OK) != 0 {
+            if current > 0 && current < migrator.latestVersion {
+                let path = snapshotPath(current)
+                let temporary = path + ".partial"
+                unlink(temporary)
                 do throws(SQLiteError) {
                     // A literal: VACUUM INTO takes an expression, and execute binds no parameters.
-                    try connection.execute("VACUUM INTO '\(path.replacing("'", with: "''"))'")
+                    try connection.execute("VACUUM INTO '\(temporary.replacing("'", with: "''"))'")
+                    guard rename(temporary, path) == 0 else {
+                        throw SQLiteError(code: .error, message: "cannot rename \(temporary): \(String(cString: strerror(errno)))", path: path)
+                    }
                     snapshot = .success(path)
                     for older in 1..<current { unlink(snapshotPath(older)) }
                 } catch {
-                    unlink(path)
+                    unlink(temporary)
                     snapshot = .failure(error)
                 }
             }

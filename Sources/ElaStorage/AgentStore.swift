@@ -275,11 +275,28 @@ public final class AgentStore: Sendable {
 
     /// Every setting whose key starts with `prefix`, by key.
     public func settings(withPrefix prefix: String) throws -> [(key: String, value: String)] {
-        try database.read { db in
-            try db.query(
-                "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key", Int64(prefix.utf8.count), prefix
-            ) { row in (key: try row["key", as: String.self], value: try row["value", as: String.self]) }
-        }
+        try database.read { db in try Self.settings(withPrefix: prefix, in: db) }
+    }
+
+    /// The same inside the caller's transaction (a read-check-write of settings that must not interleave).
+    public func settings(withPrefix prefix: String, in transaction: StoreTransaction) throws -> [(key: String, value: String)] {
+        try Self.settings(withPrefix: prefix, in: transaction.connection)
+    }
+
+    public func setSetting(_ key: String, _ value: String, now: Int64, in transaction: StoreTransaction) throws {
+        try Self.setSetting(key, value, now: now, in: transaction.connection)
+    }
+
+    @discardableResult
+    public func removeSetting(_ key: String, in transaction: StoreTransaction) throws -> Bool {
+        try transaction.connection.run("DELETE FROM settings WHERE key = ?", key)
+        return transaction.connection.changes > 0
+    }
+
+    private static func settings(withPrefix prefix: String, in db: SQLiteConnection) throws -> [(key: String, value: String)] {
+        try db.query(
+            "SELECT key, value FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key", Int64(prefix.utf8.count), prefix
+        ) { row in (key: try row["key", as: String.self], value: try row["value", as: String.self]) }
     }
 
     /// Removes a setting; false if there was none.

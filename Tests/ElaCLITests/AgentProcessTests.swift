@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ElaSQLite
 import ElaTestSupport
 import Testing
 
@@ -292,6 +293,21 @@ import Testing
         #expect(try carrierAddress(twin.socket) == address, "DApps find the restored device where they paired with it")
         twin.process.signal(SIGTERM)
         try twin.process.wait()
+
+        // Over a device that had an identity (and a carrier key) of its own: --force replaces both.
+        let used = TemporaryDirectory()
+        defer { used.remove() }
+        let before = try startAgent(used, extra: ["--config", config])
+        #expect(try carrierAddress(before.socket) != address)
+        before.process.signal(SIGTERM)
+        try before.process.wait()
+        let forced = try ChildProcess.run(elactl, ["identity", "restore", "--state-dir", used.path + "/state", "--mnemonic", mnemonic, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let replaced = try startAgent(used, extra: ["--config", config])
+        #expect(replaced.did == agent.did)
+        #expect(try carrierAddress(replaced.socket) == address, "the old identity's carrier key went with it")
+        replaced.process.signal(SIGTERM)
+        try replaced.process.wait()
     }
 
     /// Settings changed without editing agent.toml: checked at once, audited, applied at the next start.
@@ -321,8 +337,29 @@ import Testing
         #expect(try ctl(["spv", "status"], again.socket).stdout.contains("regnet"))
         #expect(try ctl(["config", "unset", "spv.network"], again.socket).status == 0)
         #expect(try ctl(["config", "unset", "spv.network"], again.socket).status != 0, "not set any more")
+        // Only root: a member of the socket's group (here another uid in group root) is refused.
+        if getuid() == 0 {
+            for path in [dir.path, dir.path + "/run"] { chmod(path, 0o711) }
+            let member = try ChildProcess.run(
+                "/usr/bin/setpriv", ["--reuid=65534", "--regid=0", "--clear-groups", elactl, "config", "set", "audit.max_rows", "5000", "--socket", again.socket])
+            #expect(member.status != 0 && member.stderr.contains("only root"), "\(member.status) \(member.stdout) \(member.stderr)")
+        }
+        let secret = try ctl(["config", "set", "mqtt.password", "hunter2"], again.socket)
+        #expect(secret.status != 0 && secret.stderr.contains("password_file"), "\(secret.stderr)")
         again.process.signal(SIGTERM)
         try again.process.wait()
+
+        // A stored setting that no longer fits (written here behind the agent's back, as an edited agent.toml or a
+        // renamed key would leave it) does not keep the agent down: it starts on agent.toml alone and says so.
+        let db = try SQLiteConnection(path: dir.path + "/state/agent.db")
+        try db.run("INSERT INTO settings (key, value, updated_at) VALUES ('config.spv.colour', '1', 0)")
+        db.close()
+        let third = try startAgent(dir)
+        let status = try ctl(["status"], third.socket).stdout
+        #expect(status.contains("settings:   IGNORED") && status.contains("spv.colour"), "\(status)")
+        #expect(try ctl(["config", "show"], third.socket).stdout.contains("IGNORED at this start"))
+        third.process.signal(SIGTERM)
+        try third.process.wait()
     }
 
     @Test func elactlWithoutAnAgentExitsThree() throws {

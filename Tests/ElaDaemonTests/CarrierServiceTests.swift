@@ -147,8 +147,10 @@ struct ServiceFixture {
         _ = try gate.addGrant(subject: dapp.did.description, capability: "gpio.read", constraints: .none, expiresAt: nil, note: "", uid: 0, now: now)
         await deliver(try awaitingProof(try credential(expires: -60)).1)
         #expect(try isFriend(), "its grant still gives it access")
-        await deliver(try awaitingProof(nil).1)
-        #expect(service.state.withLock { $0.sessions[keyHex]?.ready } == true)
+        #expect(service.state.withLock { $0.sessions[keyHex]?.ready } == true, "the session opens on its grants alone")
+        #expect(service.state.withLock { $0.sessions[keyHex]?.credential } == nil)
+        let row = try #require(try gate.audit.list(AuditFilter(limit: 1)).first)
+        #expect(row.entry.reason.contains("on its grants alone, credential: expired"), "\(row.entry.reason)")
     }
 
     /// An unsubscribe that overtakes its subscribe (the DApp dropped the stream before the answer): the subscription

@@ -96,8 +96,12 @@ import Testing
             conn.close()
         }
         _ = dir.write("next.db.schema-5", "an older copy")
+        _ = dir.write("next.db.schema-6", "a stale copy of the same version, replaced")
         #expect(try AgentStore(path: dir.path + "/next.db").migrationSnapshot?.get() == dir.path + "/next.db.schema-6")
         #expect(TestData.readString(dir.path + "/next.db.schema-5") == nil)
+        let refreshed = try SQLiteConnection(path: dir.path + "/next.db.schema-6")
+        #expect(try AgentStore.migrations.currentVersion(of: refreshed) == 6)
+        refreshed.close()
     }
 
     @Test func aGarbageDatabaseFileIsATypedError() throws {
