@@ -21,22 +21,7 @@ public enum ConfigOverrides {
     /// as a string (so `regnet` works too).
     public static func valueText(_ text: String) -> String {
         if value(text) != nil, !text.contains("\n") { return text }
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    quoted += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        return TOML.basicString(text)
     }
 
     /// Why `key` cannot be set with `elactl config set`, or nil.

@@ -11,22 +11,7 @@ struct KeyPart {
     /// A bare key as is, anything else as a basic string.
     static func quotedIfNeeded(_ name: String) -> String {
         if !name.isEmpty, name.unicodeScalars.allSatisfy({ Char.isBareKey($0.value) }) { return name }
-        var quoted = "\""
-        for scalar in name.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            default:
-                if Char.isControl(scalar.value) {
-                    quoted += "\\u" + String(Char.codePoint(scalar.value).dropFirst(2))
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        return TOML.basicString(name)
     }
 }
 

@@ -12,6 +12,26 @@ public enum TOML {
         return try parser.parseDocument()
     }
 
+    /// `text` as a TOML basic string (`"..."`, escaped), which parses back to `text`.
+    public static func basicString(_ text: String) -> String {
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            default:
+                if Char.isControl(scalar.value) {
+                    quoted += "\\u" + String(Char.codePoint(scalar.value).dropFirst(2))
+                } else {
+                    quoted.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return quoted + "\""
+    }
+
     /// Parses a TOML document from bytes, which must be valid UTF-8 (a leading byte order mark is skipped).
     public static func parse(bytes: [UInt8]) throws(TOMLError) -> TOMLTable {
         var parser = Parser(source: try ScalarSource(bytes: bytes))
