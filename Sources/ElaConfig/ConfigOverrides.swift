@@ -12,6 +12,13 @@ public enum ConfigOverrides {
     /// these stay in agent.toml.
     public static let sections = ["spv", "plugins", "audit", "carrier", "mqtt"]
 
+    /// Stored settings (`config.<section>.<key>` rows) as overrides, `section.key` to value text.
+    public static func overrides(fromSettings rows: [(key: String, value: String)]) -> [String: String] {
+        Dictionary(
+            rows.filter { $0.key.hasPrefix(settingPrefix) }.map { (String($0.key.dropFirst(settingPrefix.count)), $0.value) },
+            uniquingKeysWith: { first, _ in first })
+    }
+
     /// The TOML value of `text`, or nil.
     static func value(_ text: String) -> TOMLValue? {
         (try? TOML.parse("v = " + text))?["v"]

@@ -76,8 +76,7 @@ struct AgentRuntime {
         // since only a running agent can change them: the log and `elactl status` say so.
         var overridesIgnored: String?
         do {
-            let rows = try state.store.settings(withPrefix: ConfigOverrides.settingPrefix)
-            let overrides = Dictionary(rows.map { (String($0.key.dropFirst(ConfigOverrides.settingPrefix.count)), $0.value) }, uniquingKeysWith: { a, _ in a })
+            let overrides = ConfigOverrides.overrides(fromSettings: try state.store.settings(withPrefix: ConfigOverrides.settingPrefix))
             if !overrides.isEmpty {
                 do {
                     config = try parseConfig(configText, overrides: overrides)

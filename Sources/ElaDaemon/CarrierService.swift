@@ -72,6 +72,11 @@ final class CarrierService: Sendable {
         var refused = 0
         var admitted = 0
         var awaitingAdmin = RefusedKeys()
+
+        /// Forgets the friend's session; its subscriptions stop.
+        mutating func endSession(_ keyHex: String) {
+            if let old = sessions.removeValue(forKey: keyHex) { for sub in old.subscriptions.values { sub.cancel() } }
+        }
     }
 
     /// DID -> Tox keys whose authentic hello was refused for want of a pin or grant; a grant or pin for the DID lets
@@ -261,7 +266,7 @@ final class CarrierService: Sendable {
         let did = (try? store.setting(Self.friendPrefix + keyHex)).flatMap { $0 }.flatMap { try? DID($0) }
         let challenge = Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
         let session = state.withLock { s -> Session? in
-            if let old = s.sessions.removeValue(forKey: keyHex) { for sub in old.subscriptions.values { sub.cancel() } }
+            s.endSession(keyHex)
             guard online, let did else { return nil }
             let session = Session(did: did, challenge: challenge)
             s.sessions[keyHex] = session
@@ -410,9 +415,7 @@ final class CarrierService: Sendable {
     /// Its next friend request is judged afresh.
     func dropFriend(_ keyHex: String, _ did: DID) async {
         _ = try? store.removeSetting(Self.friendPrefix + keyHex)
-        state.withLock { s in
-            if let old = s.sessions.removeValue(forKey: keyHex) { for sub in old.subscriptions.values { sub.cancel() } }
-        }
+        state.withLock { $0.endSession(keyHex) }
         _ = await supervisor?.call("carrier.remove", ["key": .string(keyHex)])
         logger.notice("carrier friend dropped: no grant and no credential", metadata: ["did": "\(did)"])
     }

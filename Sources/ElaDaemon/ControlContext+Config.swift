@@ -19,7 +19,7 @@ extension ControlContext {
     func storedOverrides(in transaction: StoreTransaction? = nil) throws -> [String: String] {
         let rows = try transaction.map { try store.settings(withPrefix: ConfigOverrides.settingPrefix, in: $0) }
             ?? store.settings(withPrefix: ConfigOverrides.settingPrefix)
-        return Dictionary(rows.map { (String($0.key.dropFirst(ConfigOverrides.settingPrefix.count)), $0.value) }, uniquingKeysWith: { a, _ in a })
+        return ConfigOverrides.overrides(fromSettings: rows)
     }
 
     func configShow() throws(ControlError) -> JSONValue {
