@@ -40,7 +40,10 @@ final class AuditJournal: Sendable {
         /// Nonces seen before this are forgotten at the next flush (the latest cutoff a recording gate asked for).
         var pruneNoncesBefore: Int64?
         var fileBytes = 0
+        /// A timer will flush: appends meanwhile do not start another.
         var flushScheduled = false
+        /// Transactions that moved rows into the database (how well appends are batched).
+        var flushTransactions = 0
         /// Why the journal could not be opened (appends fail with it until an open succeeds).
         var openError: String?
         /// After ``AuditJournal/close()``: nothing opens it again.
@@ -260,6 +263,10 @@ final class AuditJournal: Sendable {
         }
         if schedule {
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
+                // Cleared before the flush takes its batch: a row appended from here on schedules the next timer.
+                // (Clearing it in every round of a flush, as before, let each round schedule another timer: under
+                // load nearly every append did, and the rows went in as many tiny transactions.)
+                state.withLock { $0.flushScheduled = false }
                 // A failure leaves the rows in the file and in memory; the next flush (or the next start) moves them.
                 try? flush()
             }
@@ -275,6 +282,9 @@ final class AuditJournal: Sendable {
     }
 
     // MARK: Flushing
+
+    /// Transactions that moved rows into the database so far.
+    var flushTransactions: Int { state.withLock { $0.flushTransactions } }
 
     /// Opens the journal if needed and retries a failed move into the database, so that an append inside a
     /// transaction (which can do neither) finds the journal usable.
@@ -302,10 +312,7 @@ final class AuditJournal: Sendable {
                 let moved: Int
                 do {
                     moved = try store.write { tx in
-                        let (batch, pruneBefore) = state.withLock { s -> ([JournalRecord], Int64?) in
-                            s.flushScheduled = false
-                            return (s.pending, s.pruneNoncesBefore)
-                        }
+                        let (batch, pruneBefore) = state.withLock { s in (s.pending, s.pruneNoncesBefore) }
                         // Once per batch rather than once per request, and before the batch's own nonces go in, as
                         // the gate did per request.
                         if let pruneBefore { try NonceStore.prune(seenBefore: pruneBefore, in: tx) }
@@ -324,6 +331,7 @@ final class AuditJournal: Sendable {
                     tell(.flushed(after: failedBefore.description))
                 }
                 let caughtUp = try state.withLock { s throws(AuditJournalError) -> Bool in
+                    s.flushTransactions += 1
                     for journaled in s.pending.prefix(moved) {
                         if let nonce = journaled.nonce { s.pendingNonces.remove(nonce.key) }
                     }

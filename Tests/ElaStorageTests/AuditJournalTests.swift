@@ -88,6 +88,37 @@ import Testing
         #expect(moved == 1)
     }
 
+    /// Under a steady stream of appends, one timer is pending at a time and each flush takes what came in since:
+    /// rows go in as a few large transactions, not as many small ones (each writes the same pages again).
+    @Test func aSteadyStreamOfAppendsIsMovedInFewTransactions() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let delay = 25
+        let (store, log) = try journaled(dir, flushDelayMillis: delay)
+        defer { store.close() }
+        let journal = try #require(log.journal)
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let start = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        var appended = 0
+        var elapsed = 0.0
+        while elapsed < 0.5 {
+            // Appends never pause for long, so every flush overlaps some (as a busy agent's do).
+            for _ in 0..<5 {
+                appended += 1
+                try log.append(entry(appended))
+            }
+            usleep(100)
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            elapsed = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - start
+        }
+        #expect(try log.count() == Int64(appended))
+        // At most one flush per delay (plus the reader's above and one in progress), each at most 8 rounds.
+        let bound = (Int(elapsed * 1000) / delay + 3) * 8
+        #expect(journal.flushTransactions <= bound, "\(journal.flushTransactions) transactions for \(appended) rows")
+        #expect(appended > 4 * bound, "the test appended too few rows to tell")
+    }
+
     @Test func rowsAKilledProcessLeftAreImportedAtOpen() throws {
         let records = try threeRecords()
         let dir = TemporaryDirectory()
