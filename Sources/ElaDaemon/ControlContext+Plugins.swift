@@ -257,9 +257,8 @@ extension ControlContext {
         let max = Int(clamping: Swift.max(1, Swift.min(try params.optionalInt64("max") ?? 100, 1000)))
         let waitMs = Int(clamping: Swift.max(0, min(try params.optionalInt64("waitMs") ?? 1000, 30000)))
         var events = sub.drain(max: max)
-        let deadline = monotonicNow() + Double(waitMs) / 1000
-        while events.isEmpty && monotonicNow() < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        if events.isEmpty {
+            await sub.waitForEvents(timeoutMillis: waitMs)
             events = sub.drain(max: max)
             if !events.isEmpty, let ended = ended() { throw ended }
         }

@@ -14,6 +14,9 @@ public final class EventBus: Sendable {
             var dropped = 0
             var delivered = 0
             var waiter: CheckedContinuation<PluginEvent?, Never>?
+            /// Callers of ``waitForEvents(timeoutMillis:)``, by token: woken by the next event, a cancel or their timer.
+            var readyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+            var nextToken = 0
             var cancelled = false
             var count: Int { events.count - head }
         }
@@ -30,13 +33,16 @@ public final class EventBus: Sendable {
 
         /// Returns false when the event pushed out an older one.
         func offer(_ event: PluginEvent) -> Bool {
-            let (waiter, droppedOne) = queue.withLock { q -> (CheckedContinuation<PluginEvent?, Never>?, Bool) in
-                if q.cancelled { return (nil, false) }
+            let (waiter, droppedOne, ready) = queue.withLock {
+                q -> (CheckedContinuation<PluginEvent?, Never>?, Bool, [CheckedContinuation<Void, Never>]) in
+                if q.cancelled { return (nil, false, []) }
                 if let w = q.waiter {
                     q.waiter = nil
                     q.delivered += 1
-                    return (w, false)
+                    return (w, false, [])
                 }
+                let ready = Array(q.readyWaiters.values)
+                q.readyWaiters = [:]
                 var dropped = false
                 if q.count >= capacity {
                     q.head += 1
@@ -48,10 +54,34 @@ public final class EventBus: Sendable {
                     q.events.removeFirst(q.head)
                     q.head = 0
                 }
-                return (nil, dropped)
+                return (nil, dropped, ready)
             }
             waiter?.resume(returning: event)
+            for r in ready { r.resume() }
             return !droppedOne
+        }
+
+        /// Waits until an event is queued, the subscription is cancelled, or `timeoutMillis` passed, whichever comes
+        /// first; takes nothing. (A long poll that sleeps in steps would add a step's delay to every event and wake
+        /// the agent many times a second for an idle subscriber.)
+        public func waitForEvents(timeoutMillis: Int) async {
+            guard timeoutMillis > 0 else { return }
+            var timer: Task<Void, Never>?
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let token = queue.withLock { q -> Int? in
+                    if q.count > 0 || q.cancelled { return nil }
+                    q.nextToken += 1
+                    q.readyWaiters[q.nextToken] = c
+                    return q.nextToken
+                }
+                guard let token else { return c.resume() }
+                // Started once registered, so it cannot fire before there is something to wake.
+                timer = Task { [self] in
+                    try? await Task.sleep(for: .milliseconds(timeoutMillis))
+                    queue.withLock { $0.readyWaiters.removeValue(forKey: token) }?.resume()
+                }
+            }
+            timer?.cancel()
         }
 
         /// The next event, or nil once cancelled.
@@ -89,12 +119,16 @@ public final class EventBus: Sendable {
         public var queued: Int { queue.withLock { $0.count } }
 
         public func cancel() {
-            let waiter = queue.withLock { q -> CheckedContinuation<PluginEvent?, Never>? in
+            let (waiter, ready) = queue.withLock { q -> (CheckedContinuation<PluginEvent?, Never>?, [CheckedContinuation<Void, Never>]) in
                 q.cancelled = true
-                defer { q.waiter = nil }
-                return q.waiter
+                defer {
+                    q.waiter = nil
+                    q.readyWaiters = [:]
+                }
+                return (q.waiter, Array(q.readyWaiters.values))
             }
             waiter?.resume(returning: nil)
+            for r in ready { r.resume() }
             bus.remove(id)
         }
     }

@@ -93,6 +93,31 @@ import Testing
         #expect(got == [6, 7, 8, 9])
     }
 
+    /// The long poll of `events.next`: woken by an event (not by a step of a sleep loop), by a cancel, or by its
+    /// timer; it takes nothing itself.
+    @Test func waitingForEventsEndsWithAnEventACancelOrTheTimeout() async {
+        let bus = EventBus()
+        let sub = bus.subscribe(patterns: ["*"])
+        let clock = ContinuousClock()
+        let waited = await clock.measure { await sub.waitForEvents(timeoutMillis: 60) }
+        #expect(waited >= .milliseconds(60) && sub.queued == 0)
+
+        let waiting = Task { await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) } }
+        try? await Task.sleep(for: .milliseconds(30))
+        bus.publish(event("a.b", 1))
+        #expect(await waiting.value < .seconds(30))
+        #expect(sub.queued == 1)
+        // An event already queued: no wait at all.
+        await sub.waitForEvents(timeoutMillis: 60_000)
+        #expect(sub.drain(max: 10).count == 1)
+
+        let cancelled = Task { await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) } }
+        try? await Task.sleep(for: .milliseconds(30))
+        sub.cancel()
+        #expect(await cancelled.value < .seconds(30))
+        await sub.waitForEvents(timeoutMillis: 60_000)  // cancelled: returns at once
+    }
+
     @Test func cancelEndsTheSubscriptionAndUnregisters() async {
         let bus = EventBus()
         let sub = bus.subscribe(patterns: ["*"])
