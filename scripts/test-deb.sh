@@ -134,7 +134,7 @@ done
 check "board files in /usr/share/ela-agent/boards" test -f "$R/usr/share/ela-agent/boards/sim.toml" -a -f "$R/usr/share/ela-agent/boards/raspberry-pi-4b.toml"
 check "/etc/ela-agent/agent.toml is a conffile" bash -c "grep -q '^ /etc/ela-agent/agent.toml ' <(chroot '$R' dpkg-query -W -f='\${Conffiles}\n' ela-agent)"
 check_is "/var/lib/ela-agent 700 root:root" "$(mode_of /var/lib/ela-agent)" "700 root:root"
-check_is "/var/log/ela-agent 2750 root:ela-agent" "$(mode_of /var/log/ela-agent)" "2750 root:ela-agent"
+check "no /var/log/ela-agent (the agent logs to the journal)" test ! -e "$R/var/log/ela-agent"
 user_line=$(in_root getent passwd ela-agent || true)
 uid=$(echo "$user_line" | cut -d: -f3)
 check "system user ela-agent (uid $uid, no login shell)" bash -c "[ -n '$uid' ] && [ '$uid' -lt 1000 ] && [[ '$user_line' == *:/usr/sbin/nologin ]]"
