@@ -140,7 +140,7 @@ final class PluginSession: Sendable {
             }
             if fds[1].revents != 0 { return }
             if fds[2].revents != 0 { return finish(0) }
-            if fds[3].revents != 0 { readerExecutor?.runPending() }
+            if fds[3].revents != 0 { readerExecutor?.runPending(drainingDoorbell: true) }
             let events = Int32(fds[0].revents)
             if events & Int32(POLLNVAL) != 0 {
                 PluginLog.write("\(definition.name): the host socket (fd \(fd)) was closed under the plugin")

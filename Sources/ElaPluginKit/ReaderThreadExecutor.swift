@@ -59,10 +59,14 @@ final class ReaderThreadExecutor: TaskExecutor, @unchecked Sendable {  // state 
         }
     }
 
-    /// Runs every queued job, including those they queue in turn (reader thread only).
-    func runPending() {
-        var doorbell = [UInt8](repeating: 0, count: 64)
-        while read(wakeDescriptor, &doorbell, doorbell.count) == doorbell.count {}
+    /// Runs every queued job, including those they queue in turn (reader thread only). `drainingDoorbell` when poll
+    /// said the pipe is readable: after a frame, the reader's own jobs rang nothing, and an empty pipe's read would
+    /// be a wasted system call per call (a byte left there only makes the next poll return at once).
+    func runPending(drainingDoorbell: Bool = false) {
+        if drainingDoorbell {
+            var doorbell = [UInt8](repeating: 0, count: 64)
+            while read(wakeDescriptor, &doorbell, doorbell.count) == doorbell.count {}
+        }
         while true {
             let batch = queue.withLock { q -> [UnownedJob] in
                 defer { q.jobs.removeAll(keepingCapacity: true) }
