@@ -177,7 +177,7 @@ struct RemoteCommand: ParsableCommand {
                 return r
             }
             switch r {
-            case .success(let v): print(JSONWriter.compact(v))
+            case .success(let v): print(resultText(v))
             case .failure(let e):
                 printError("elactl: \(e)")
                 throw ExitCode(1)

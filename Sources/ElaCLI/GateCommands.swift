@@ -44,7 +44,7 @@ struct CallCommand: ParsableCommand {
             request = ["method": .string(method), "params": .object(p)]
         }
         let r = try callAgent(options, "call", params: request)
-        print(options.json ? JSONWriter.pretty(r) : JSONWriter.compact(r))
+        print(resultText(r, json: options.json))
     }
 }
 
