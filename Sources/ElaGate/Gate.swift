@@ -1,6 +1,7 @@
 public import ElaIdentity
 internal import ElaJSON
 public import ElaStorage
+internal import Synchronization
 
 /// Authorizes every call into a plugin and writes each decision, allowed or denied, to the hash-chained audit log.
 ///
@@ -23,6 +24,9 @@ public final class Gate: Sendable {
     let capabilityOf: @Sendable (String) -> String?
     /// Event name to the capability a subscription to it needs; nil for an unknown event.
     let eventCapabilityOf: @Sendable (String) -> String?
+    /// Session credentials whose proof held against a later owner document (key: id and signature, value: that
+    /// document), so each call of a session does not check it again; bounded (cleared when full).
+    private let reverified = Mutex<(documents: [String: String], checks: Int)>(([:], 0))
 
     public init(
         store: AgentStore, configuration: GateConfiguration = GateConfiguration(),
@@ -262,11 +266,23 @@ public final class Gate: Sendable {
         guard let record else { return .noOwner }
         guard record.did == vc.issuer.description else { return .wrongIssuer(issuer: vc.issuer.description, owner: record.did) }
         if let isDeactivated = configuration.isDeactivated, isDeactivated(vc.issuer) { return .ownerDeactivated(record.did) }
-        if record.document != credential.ownerDocumentText, case .failure(let e) = verifyCredential(vc, caller: caller, now: now) {
-            return e
+        if record.document != credential.ownerDocumentText {
+            // The outcome for one credential and one document text never changes (expiry and revocation are checked
+            // above, every time).
+            let key = "\(vc.id) \(vc.proof?.signature ?? "")"
+            guard reverified.withLock({ $0.documents[key] }) != record.document else { return nil }
+            reverified.withLock { $0.checks += 1 }
+            if case .failure(let e) = verifyCredential(vc, caller: caller, now: now) { return e }
+            reverified.withLock { r in
+                if r.documents.count >= 256 { r.documents.removeAll() }
+                r.documents[key] = record.document
+            }
         }
         return nil
     }
+
+    /// How often a session's credential was checked again against a changed owner document (for tests).
+    var credentialRechecks: Int { reverified.withLock { $0.checks } }
 
     /// Whether the admin revoked `vc` (its id, or its holder's DID); an unreadable list counts as revoked.
     func revocation(of vc: VerifiableCredential) -> CredentialError? {

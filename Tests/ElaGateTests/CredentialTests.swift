@@ -1,5 +1,5 @@
 import ElaCrypto
-import ElaGate
+@testable import ElaGate
 import ElaIdentity
 import ElaJSON
 import ElaStorage
@@ -111,6 +111,11 @@ private struct CredentialSetup {
         #expect(!recheck.allowed && recheck.reason.contains("the session's credential"), "\(recheck.reason)")
         try s.fixture.store.setOwner(did: s.owner.did.description, document: s.ownerDocument.normalizedString, now: testNow)
         #expect(call("gpio.read").allowed)
+        // A new document that still verifies it (the same key, issued later): checked once, not on every call.
+        let checksBefore = s.fixture.gate.credentialRechecks
+        try s.fixture.store.setOwner(did: s.owner.did.description, document: try s.owner.document(now: testNow + 60).normalizedString, now: testNow)
+        for _ in 0..<3 { #expect(call("gpio.read").allowed) }
+        #expect(s.fixture.gate.credentialRechecks == checksBefore + 1)
         // Another owner: the session's credential no longer counts, but a grant of its own still does.
         _ = try s.fixture.gate.setOwner(documentText: try Caller().document().normalizedString, replace: true, uid: 0, now: testNow)
         let orphaned = call("gpio.read")
