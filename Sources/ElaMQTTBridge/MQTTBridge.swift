@@ -179,8 +179,15 @@ public final class MQTTBridge: Sendable {
         var inflight: [Int32: Int64] = [:]
         var unsent: [OutboxMessage] = []
         var lastSource: EventSource?
+        // Since when (monotonic ms) delivered messages wait to be removed from the outbox.
+        var deliveredSinceMs: Int64 = 0
+        // Messages wait in the outbox beyond the window: each PUBACK makes room for one, so acks commit at once.
+        var backlog = false
         while true {
-            _ = worker.wait(timeoutMs: 500)
+            let removalDue = Self.removalDelayMs - (monotonicMs() - deliveredSinceMs)
+            let signalled = worker.wait(timeoutMs: outbox.unremovedDeliveries == 0 ? 500 : Int(max(1, removalDue)))
+            // The events of one sensor poll (or any burst) arrive microseconds apart: let them land in one commit.
+            if signalled && shared.withLock({ !$0.entries.isEmpty && !$0.stopping }) { usleep(Self.burstMicros) }
             worker.drain()
             let (entries, acks, announce, online, stopping) = shared.withLock { s in
                 defer {
@@ -194,11 +201,22 @@ public final class MQTTBridge: Sendable {
                 _ = try? client.subscribe(topics.commandFilter, qos: 1)
                 _ = try? client.publish(topic: topics.status, payload: Self.statusPayload("online", did: deviceDID), qos: 1, retain: true)
             }
-            let delivered = acks.compactMap { inflight.removeValue(forKey: $0) }
+            let acked = acks.compactMap { inflight.removeValue(forKey: $0) }
+            if outbox.unremovedDeliveries == 0 && !acked.isEmpty { deliveredSinceMs = monotonicMs() }
+            outbox.acknowledge(acked)
+            // No transaction without something to store, take or send. Removing delivered messages alone waits (up to
+            // `removalDelayMs`) for the next commit to take it along: a transaction per PUBACK, and one per idle
+            // wake-up for the counters, rewrote the same pages again and again (SD card wear). A message removed late
+            // is sent again only if the plugin dies meanwhile (QoS 1 allows that; it is counted as a duplicate).
+            let nothingUrgent = entries.isEmpty && !announce && !stopping && !backlog && unsent.isEmpty
+            if nothingUrgent && (outbox.unremovedDeliveries == 0 || monotonicMs() - deliveredSinceMs < Self.removalDelayMs) {
+                if !acked.isEmpty { publishStats(outbox, inFlight: inflight.count + unsent.count) }
+                continue
+            }
             // Messages taken earlier that the client refused go first, then new ones, in sequence order.
             let room = online && !stopping ? max(0, config.window - inflight.count - unsent.count) : 0
             let commit: OutboxCommit
-            do { commit = try outbox.commit(entries: entries, delivered: delivered, take: room) } catch {
+            do { commit = try outbox.commit(entries: entries, delivered: [], take: room) } catch {
                 hooks.log("mqtt: \(error)")
                 shared.withLock { s in
                     s.failure = error.description
@@ -229,14 +247,25 @@ public final class MQTTBridge: Sendable {
                 lastSource = s
                 hooks.stored(s)
             }
-            var stats = outbox.stats
-            stats.inFlight = inflight.count + unsent.count
-            shared.withLock { $0.stats = stats }
+            publishStats(outbox, inFlight: inflight.count + unsent.count)
             if stopping { return }
             // More may be waiting in the outbox than one window: go round again without waiting.
-            if online && commit.taken.count == room && room > 0 { worker.signal() }
+            backlog = online && outbox.waiting > 0
+            if backlog && commit.taken.count == room && room > 0 { worker.signal() }
         }
     }
+
+    /// What `status` shows of the outbox (`inFlight`: handed to the client or refused by it, not yet PUBACKed).
+    private func publishStats(_ outbox: Outbox, inFlight: Int) {
+        var stats = outbox.stats
+        stats.inFlight = inFlight
+        shared.withLock { $0.stats = stats }
+    }
+
+    /// The longest a delivered message waits to be removed from the outbox.
+    static let removalDelayMs: Int64 = 1000
+    /// How long a wake-up waits for the rest of a burst of events before committing.
+    static let burstMicros: UInt32 = 2000
 
     // MARK: Commands
 
@@ -283,6 +312,7 @@ public final class MQTTBridge: Sendable {
             ("oldestPendingAgeMs", st?.oldestCreatedMs.map { .number(JSONNumber(max(0, now - $0))) } ?? .null),
             ("maxMessages", .number(JSONNumber(config.outboxMaxMessages))), ("maxBytes", .number(JSONNumber(config.outboxMaxBytes))),
             ("full", .string(config.outboxFull.rawValue)), ("path", .string(outboxPath)),
+            ("transactions", .number(JSONNumber(st?.transactions ?? 0))),
         ])
         if let f = s.failure { outbox["failure"] = .string(f) }
         let c = st?.counters ?? OutboxCounters()

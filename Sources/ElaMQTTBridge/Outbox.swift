@@ -68,6 +68,8 @@ public struct OutboxStats: Sendable, Equatable {
     /// Handed to the MQTT client, waiting for PUBACK.
     public var inFlight: Int
     public var counters: OutboxCounters
+    /// Transactions since the outbox opened (each rewrites a few pages: what the SD card sees).
+    public var transactions = 0
 }
 
 /// What one `commit` did.
@@ -101,6 +103,9 @@ public final class Outbox {
     /// Handed and not yet acknowledged: sequence -> payload size.
     private var handed: [Int64: Int] = [:]
     private var source: EventSource?
+    private var transactions = 0
+    /// PUBACKed, still stored: the next commit removes them (see ``acknowledge(_:)``).
+    private var acknowledged: [Int64] = []
 
     public init(path: String, maxMessages: Int, maxBytes: Int, policy: OutboxFullPolicy) throws(OutboxError) {
         self.path = path
@@ -180,16 +185,18 @@ public final class Outbox {
     /// already stored), apply the full policy, and take up to `take` further messages for the client.
     public func commit(entries: [OutboxEntry], delivered: [Int64], take: Int) throws(OutboxError) -> OutboxCommit {
         var result = OutboxCommit()
+        transactions += 1
         do {
             try db.transaction {
-                for seq in delivered {
+                // Acknowledged ones were counted as sent when acknowledged.
+                for (seq, counted) in delivered.map({ ($0, false) }) + acknowledged.map({ ($0, true) }) {
                     guard let size = handed.removeValue(forKey: seq) else { continue }
                     try delete.bind([seq])
                     try delete.execute()
                     if db.changes > 0 {
                         count -= 1
                         bytes -= size
-                        counters.sent += 1
+                        if !counted { counters.sent += 1 }
                     }
                 }
                 for e in entries {
@@ -229,9 +236,22 @@ public final class Outbox {
         } catch {
             throw OutboxError(path: path, message: "\(error)")
         }
+        acknowledged = []
         result.storedSource = source
         return result
     }
+
+    /// PUBACKed messages, removed by the next ``commit(entries:delivered:take:)`` without a transaction of their own.
+    /// Until then they are stored but no longer count as waiting or in flight.
+    public func acknowledge(_ delivered: [Int64]) {
+        for seq in delivered where handed[seq] != nil {
+            acknowledged.append(seq)
+            counters.sent += 1
+        }
+    }
+
+    /// Acknowledged messages the next commit removes.
+    public var unremovedDeliveries: Int { acknowledged.count }
 
     /// Removes the oldest messages not yet handed to the client until the limits hold; returns how many.
     private func dropOldest() throws -> Int {
@@ -267,12 +287,17 @@ public final class Outbox {
         handed.removeAll()
     }
 
+    /// Stored messages not handed to the client yet.
+    public var waiting: Int { count - handed.count }
+
     public var stats: OutboxStats {
-        let oldest = try? db.query("SELECT created_ms FROM outbox ORDER BY seq LIMIT 1") { row -> Int64? in
-            if case .integer(let i) = try row[0, as: SQLiteValue.self] { return i }
-            return nil
-        }
-        return OutboxStats(depth: count, bytes: bytes, oldestCreatedMs: oldest?.first ?? nil, inFlight: handed.count, counters: counters)
+        let gone = Set(acknowledged)
+        let oldest = try? db.query("SELECT seq, created_ms FROM outbox ORDER BY seq LIMIT ?", Int64(gone.count + 1)) { row in
+            (try row[0, as: Int64.self], try row[1, as: Int64.self])
+        }.first { !gone.contains($0.0) }?.1
+        return OutboxStats(
+            depth: count - gone.count, bytes: bytes - gone.reduce(0) { $0 + (handed[$1] ?? 0) }, oldestCreatedMs: oldest,
+            inFlight: handed.count - gone.count, counters: counters, transactions: transactions)
     }
 
     /// Every message in order (tests and diagnostics).

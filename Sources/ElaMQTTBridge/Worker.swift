@@ -64,8 +64,13 @@ final class Worker: @unchecked Sendable {  // `thread` is written once before an
     }
 }
 
-func wallClockMs() -> Int64 {
+func wallClockMs() -> Int64 { clockMs(CLOCK_REALTIME) }
+
+/// For intervals (unaffected by clock steps).
+func monotonicMs() -> Int64 { clockMs(CLOCK_MONOTONIC) }
+
+private func clockMs(_ clock: clockid_t) -> Int64 {
     var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
+    clock_gettime(clock, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }

@@ -309,7 +309,7 @@ import Testing
         let st = try mqttStatus(agent)
         #expect(Int64(duplicates) <= (st["duplicates"]?.numberValue?.int64Value ?? 0), "duplicates \(duplicates), status \(st)")
         print("mqtt kill test: received \(got.count) for \(total) events, \(duplicates) duplicates seen; bridge counted duplicates=\(st["duplicates"]?.numberValue?.text ?? "?"), redeliveriesSkipped=\(st["redeliveriesSkipped"]?.numberValue?.text ?? "?"), sent=\(st["sent"]?.numberValue?.text ?? "?")")
-        #expect(await eventually(20) { ((try? mqttStatus(agent))?["outbox"]?["depth"]?.numberValue?.int64Value ?? -1) == 0 })
+        #expect(await eventually(20) { ((try? mqttStatus(agent))?["outbox"]?["depth"]?.numberValue?.int64Value ?? -1) == 0 }, "\(String(describing: try? mqttStatus(agent)))")
 
         agent.process.signal(SIGTERM)
         #expect(try agent.process.wait(timeoutSeconds: 30) == 0)

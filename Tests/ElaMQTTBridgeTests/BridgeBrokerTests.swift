@@ -131,6 +131,37 @@ extension MosquittoMessage {
         await bridge.stop()
     }
 
+    /// A sensor poll's events arrive together: they are stored in one transaction, and the removal of delivered
+    /// messages rides along with the next one (or waits a second) instead of a transaction per PUBACK.
+    @Test func burstsOfEventsAreStoredAndRemovedInFewTransactions() async throws {
+        let broker = try MosquittoBroker()
+        let dir = TemporaryDirectory(prefix: "ela-bridge")
+        defer { dir.remove() }
+        let sub = try await Subscriber.make(port: broker.port, pattern: "ela/#")
+        defer { sub.stop() }
+        let bridge = try MQTTBridge(
+            config: config(port: broker.port), deviceDID: Self.did, outboxPath: dir.path + "/outbox.db",
+            hooks: BridgeHooks(relay: { _ in .failure(CommandFailure(code: -1, message: "unused")) }))
+        try bridge.start()
+        #expect(await waitFor { bridge.status["state"] == "online" })
+        #expect(await waitFor { sub.all.contains { $0.topic.hasSuffix("/status") } })
+        let before = bridge.outboxStats?.transactions ?? 0
+        let bursts = 10
+        for b in 0..<bursts {
+            for s in 0..<5 {
+                bridge.enqueue(plugin: "sensors", event: "sensors.reading", params: ["n": .number(JSONNumber(b * 5 + s))], atMs: 0)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(await waitFor { sub.count("ela/iTestDevice123/events/") == bursts * 5 })
+        #expect(await waitFor { bridge.outboxStats?.depth == 0 })
+        let used = (bridge.outboxStats?.transactions ?? 0) - before
+        // One per burst and the last removal; a slow machine may split a burst once in a while.
+        #expect(used <= 2 * bursts, "\(used) transactions for \(bursts) bursts of 5")
+        #expect(bridge.status["sent"] == .number(JSONNumber(bursts * 5)))
+        await bridge.stop()
+    }
+
     @Test func aFullOutboxDropsTheOldestAndCountsExactly() async throws {
         let broker = try MosquittoBroker(persistent: true)
         let dir = TemporaryDirectory(prefix: "ela-bridge")

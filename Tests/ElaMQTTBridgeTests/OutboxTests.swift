@@ -36,6 +36,31 @@ import Testing
         #expect(again.taken.map(\.seq) == Array(3...10))
     }
 
+    /// PUBACKs between commits: the messages count as sent and no longer as waiting at once, and leave the file with
+    /// the next commit (no transaction of their own). Killed before that, they go again (counted as duplicates).
+    @Test func acknowledgedMessagesLeaveWithTheNextCommit() throws {
+        let dir = TemporaryDirectory(prefix: "ela-outbox")
+        defer { dir.remove() }
+        let path = dir.path + "/outbox.db"
+        do {
+            let o = try Outbox(path: path, maxMessages: 100, maxBytes: 1 << 20, policy: .dropOldest)
+            _ = try o.commit(entries: (0..<4).map { entry("t", $0) }, delivered: [], take: 4)
+            let transactions = o.stats.transactions
+            o.acknowledge([1, 2, 77])  // 77 was never handed out
+            #expect(o.unremovedDeliveries == 2 && o.stats.transactions == transactions)
+            #expect(o.stats.depth == 2 && o.stats.inFlight == 2 && o.stats.counters.sent == 2 && o.stats.oldestCreatedMs == 1002)
+            #expect(try o.all().map(\.seq) == [1, 2, 3, 4])
+            _ = try o.commit(entries: [entry("t", 4)], delivered: [], take: 0)
+            #expect(o.unremovedDeliveries == 0 && o.stats.counters.sent == 2)
+            #expect(try o.all().map(\.seq) == [3, 4, 5])
+            o.acknowledge([3])
+        }
+        // Reopened before a commit removed 3: it is stored, goes again, and counts as a duplicate.
+        let o = try Outbox(path: path, maxMessages: 100, maxBytes: 1 << 20, policy: .dropOldest)
+        #expect(o.stats.depth == 3 && o.stats.counters.sent == 2 && o.stats.counters.duplicates == 2)
+        #expect(try o.commit(entries: [], delivered: [], take: 10).taken.map(\.seq) == [3, 4, 5])
+    }
+
     @Test func theCountLimitDropsExactlyTheOldestNotYetHandedOut() throws {
         let dir = TemporaryDirectory(prefix: "ela-outbox")
         defer { dir.remove() }
