@@ -220,8 +220,7 @@ public final class MQTTBridge: Sendable {
                 hooks.log("mqtt: \(error)")
                 shared.withLock { s in
                     s.failure = error.description
-                    s.entries.insert(contentsOf: entries, at: 0)
-                    s.acks.insert(contentsOf: acks, at: 0)
+                    s.entries.insert(contentsOf: entries, at: 0)  // (the PUBACKs stay with the outbox, acknowledged)
                 }
                 if stopping { return }
                 usleep(200_000)
