@@ -27,6 +27,8 @@ final class AuditJournal: Sendable {
     let hashFunction: AuditHashFunction
     /// How long rows may wait in the file before a background flush moves them.
     let flushDelayMillis: Int
+    /// Rows that start a flush at once, whatever the delay.
+    static let flushRows = 1000
     /// Past this size a flush that cannot catch up (appends keep coming) rewrites the file with the rows not yet moved.
     static let compactBytes = 1 << 20
 
@@ -227,7 +229,7 @@ final class AuditJournal: Sendable {
             guard mayOpen else { throw failed }
             try flush()
         }
-        let (record, replayed, schedule) = try state.withLock { s throws(AuditJournalError) -> (AuditRecord, Bool, Bool) in
+        let (record, replayed, schedule, full) = try state.withLock { s throws(AuditJournalError) -> (AuditRecord, Bool, Bool, Bool) in
             guard s.fd >= 0 else { throw .notOpen(s.openError ?? "closed") }
             let replayed = nonce.map { s.pendingNonces.contains($0.key) } ?? false
             let entry = replayed ? replayEntry : entry
@@ -259,8 +261,10 @@ final class AuditJournal: Sendable {
             s.head = AuditHead(seq: seq, hash: record.hash)
             let schedule = !s.flushScheduled
             s.flushScheduled = true
-            return (record, replayed, schedule)
+            return (record, replayed, schedule, s.pending.count % Self.flushRows == 0)
         }
+        // Enough rows for a batch (a busy caller): move them now rather than hold more in memory.
+        if full { DispatchQueue.global().async { [self] in try? flush() } }
         if schedule {
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
                 // Cleared before the flush takes its batch: a row appended from here on schedules the next timer.

@@ -137,12 +137,14 @@ public final class AuditLogStore: Sendable {
 
     /// `journalPath`: where rows are written ahead; nil for one transaction per row. One store per journal: a second
     /// one on the same file fails to open it (``AuditJournalError/inUse(_:)``). `flushDelayMillis`: how long rows may
-    /// wait in the journal before a background flush moves them.
+    /// wait in the journal before a background flush moves them (sooner once 1,000 wait, and before any read). Each
+    /// flush rewrites a few pages of the database whatever it moves, so the delay sets how much an SD card is
+    /// written for a steady trickle of calls; the journal keeps the rows meanwhile as safely as the database would.
     ///
     /// Never call the methods without a transaction argument (appends, reads, flushes) from inside an
     /// ``AgentStore/write(_:)`` or ``AgentStore/read(_:)`` body: they take the database themselves, which is not
     /// reentrant. Inside a transaction use ``append(_:in:)`` after ``prepareAppend()``.
-    public init(_ store: AgentStore, journalPath: String? = nil, flushDelayMillis: Int = 200, hash: @escaping AuditHashFunction) {
+    public init(_ store: AgentStore, journalPath: String? = nil, flushDelayMillis: Int = 5000, hash: @escaping AuditHashFunction) {
         self.store = store
         self.hashFunction = hash
         self.journal = journalPath.map { AuditJournal(path: $0, store: store, flushDelayMillis: flushDelayMillis, hash: hash) }
