@@ -27,8 +27,10 @@ final class AuditJournal: Sendable {
     let hashFunction: AuditHashFunction
     /// How long rows may wait in the file before a background flush moves them.
     let flushDelayMillis: Int
-    /// Rows that start a flush at once, whatever the delay.
+    /// Rows that bring the flush forward to within ``busyFlushMillis``, whatever the delay: a busy caller's rows
+    /// go in batches as often as that at most, and do not pile up in memory.
     static let flushRows = 1000
+    static let busyFlushMillis = 200
     /// Past this size a flush that cannot catch up (appends keep coming) rewrites the file with the rows not yet moved.
     static let compactBytes = 1 << 20
 
@@ -44,6 +46,8 @@ final class AuditJournal: Sendable {
         var fileBytes = 0
         /// A timer will flush: appends meanwhile do not start another.
         var flushScheduled = false
+        /// A flush within ``busyFlushMillis`` is on its way (``flushRows`` rows were waiting).
+        var busyFlushScheduled = false
         /// Transactions that moved rows into the database (how well appends are batched).
         var flushTransactions = 0
         /// Why the journal could not be opened (appends fail with it until an open succeeds).
@@ -261,10 +265,16 @@ final class AuditJournal: Sendable {
             s.head = AuditHead(seq: seq, hash: record.hash)
             let schedule = !s.flushScheduled
             s.flushScheduled = true
-            return (record, replayed, schedule, s.pending.count % Self.flushRows == 0)
+            let full = s.pending.count >= Self.flushRows && !s.busyFlushScheduled
+            if full { s.busyFlushScheduled = true }
+            return (record, replayed, schedule, full)
         }
-        // Enough rows for a batch (a busy caller): move them now rather than hold more in memory.
-        if full { DispatchQueue.global().async { [self] in try? flush() } }
+        if full {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Self.busyFlushMillis)) { [self] in
+                state.withLock { $0.busyFlushScheduled = false }
+                try? flush()
+            }
+        }
         if schedule {
             DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
                 // Cleared before the flush takes its batch: a row appended from here on schedules the next timer.
