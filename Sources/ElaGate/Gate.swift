@@ -272,10 +272,15 @@ public final class Gate: Sendable {
             let key = "\(vc.id) \(vc.proof?.signature ?? "")"
             guard reverified.withLock({ $0.documents[key] }) != record.document else { return nil }
             reverified.withLock { $0.checks += 1 }
-            if case .failure(let e) = verifyCredential(vc, caller: caller, now: now) { return e }
+            let checked: DeviceAccessCredential
+            switch verifyCredential(vc, caller: caller, now: now) {
+            case .failure(let e): return e
+            case .success(let c): checked = c
+            }
+            // The document it was checked against (read again inside): it may be newer than `record`'s.
             reverified.withLock { r in
                 if r.documents.count >= 256 { r.documents.removeAll() }
-                r.documents[key] = record.document
+                r.documents[key] = checked.ownerDocumentText
             }
         }
         return nil

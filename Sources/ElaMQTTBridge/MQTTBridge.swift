@@ -208,19 +208,20 @@ public final class MQTTBridge: Sendable {
             // `removalDelayMs`) for the next commit to take it along: a transaction per PUBACK, and one per idle
             // wake-up for the counters, rewrote the same pages again and again (SD card wear). A message removed late
             // is sent again only if the plugin dies meanwhile (QoS 1 allows that; it is counted as a duplicate).
-            let nothingUrgent = entries.isEmpty && !announce && !stopping && !backlog && unsent.isEmpty
+            // (A backlog is urgent only when PUBACKs made room for more of it.)
+            let room = online && !stopping ? max(0, config.window - inflight.count - unsent.count) : 0
+            let nothingUrgent = entries.isEmpty && !announce && !stopping && !(backlog && room > 0) && unsent.isEmpty
             if nothingUrgent && (outbox.unremovedDeliveries == 0 || monotonicMs() - deliveredSinceMs < Self.removalDelayMs) {
                 if !acked.isEmpty { publishStats(outbox, inFlight: inflight.count + unsent.count) }
                 continue
             }
             // Messages taken earlier that the client refused go first, then new ones, in sequence order.
-            let room = online && !stopping ? max(0, config.window - inflight.count - unsent.count) : 0
             let commit: OutboxCommit
             do { commit = try outbox.commit(entries: entries, delivered: [], take: room) } catch {
                 hooks.log("mqtt: \(error)")
                 shared.withLock { s in
                     s.failure = error.description
-                    s.entries.insert(contentsOf: entries, at: 0)  // (the PUBACKs stay with the outbox, acknowledged)
+                    s.entries.insert(contentsOf: entries, at: 0)  // (the PUBACKs stay acknowledged in the outbox)
                 }
                 if stopping { return }
                 usleep(200_000)

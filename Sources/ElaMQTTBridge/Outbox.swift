@@ -186,6 +186,10 @@ public final class Outbox {
     public func commit(entries: [OutboxEntry], delivered: [Int64], take: Int) throws(OutboxError) -> OutboxCommit {
         var result = OutboxCommit()
         transactions += 1
+        // What the transaction changes in memory, restored if it rolls back: otherwise a failed commit would leave
+        // acknowledged rows unremovable, messages taken but never sent, and a source mark past events not stored
+        // (the host would then forget them).
+        let before = (count, bytes, counters, source, cursor, handed)
         do {
             try db.transaction {
                 // Acknowledged ones were counted as sent when acknowledged.
@@ -231,9 +235,9 @@ public final class Outbox {
                 }
                 try writeCounters()
             }
-        } catch let e as SQLiteError {
-            throw OutboxError(path: path, message: e.description)
         } catch {
+            (count, bytes, counters, source, cursor, handed) = before
+            if let e = error as? SQLiteError { throw OutboxError(path: path, message: e.description) }
             throw OutboxError(path: path, message: "\(error)")
         }
         acknowledged = []

@@ -1,4 +1,5 @@
 import ElaMQTTBridge
+import ElaSQLite
 import ElaTestSupport
 import Testing
 
@@ -59,6 +60,35 @@ import Testing
         let o = try Outbox(path: path, maxMessages: 100, maxBytes: 1 << 20, policy: .dropOldest)
         #expect(o.stats.depth == 3 && o.stats.counters.sent == 2 && o.stats.counters.duplicates == 2)
         #expect(try o.commit(entries: [], delivered: [], take: 10).taken.map(\.seq) == [3, 4, 5])
+    }
+
+    /// A commit that fails halfway (here: a trigger another connection installed refuses the insert, after the
+    /// acknowledged rows were deleted) changes nothing in memory either: acknowledged messages are still removed by
+    /// the next commit, nothing taken is lost, and the host's events are not marked as stored.
+    @Test func aFailedCommitLeavesTheOutboxAsItWas() throws {
+        let dir = TemporaryDirectory(prefix: "ela-outbox")
+        defer { dir.remove() }
+        let path = dir.path + "/outbox.db"
+        let o = try Outbox(path: path, maxMessages: 100, maxBytes: 1 << 20, policy: .dropOldest)
+        _ = try o.commit(entries: (0..<4).map { entry("t", $0) }, delivered: [], take: 4)
+        o.acknowledge([1, 2])
+        let before = o.stats
+        let other = try SQLiteConnection(path: path)
+        defer { other.close() }
+        try other.execute("CREATE TRIGGER refuse BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        var next = entry("t", 4)
+        next.source = EventSource(epoch: "e", seq: 9)
+        #expect(throws: OutboxError.self) { try o.commit(entries: [next], delivered: [], take: 10) }
+        var after = o.stats
+        after.transactions -= 1  // the failed one is counted
+        #expect(after == before)
+        #expect(o.unremovedDeliveries == 2)
+        #expect(try o.all().map(\.seq) == [1, 2, 3, 4])
+        try other.execute("DROP TRIGGER refuse")
+        let retried = try o.commit(entries: [next], delivered: [], take: 10)
+        #expect(retried.taken.map(\.seq) == [5] && retried.storedSource == EventSource(epoch: "e", seq: 9))
+        #expect(try o.all().map(\.seq) == [3, 4, 5])
+        #expect(o.stats.depth == 3 && o.stats.counters.accepted == 5 && o.stats.counters.sent == 2)
     }
 
     @Test func theCountLimitDropsExactlyTheOldestNotYetHandedOut() throws {
