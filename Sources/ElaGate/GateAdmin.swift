@@ -21,24 +21,21 @@ extension Gate {
             guard expiresAt <= DIDDate.writableSeconds.upperBound else { throw .expiryOutOfRange(expiresAt: expiresAt) }
             guard expiresAt > now else { throw .expiryNotInFuture(expiresAt: expiresAt, now: now) }
         }
-        let stored: StoredGrant = try storage {
-            try audit.prepareAppend()
-            return try store.write { tx in
-                let grant = try grants.add(
-                    subject: did.description, capability: pattern.text, constraints: constraints.jsonText,
-                    expiresAt: expiresAt, note: note, now: now, in: tx)
-                var params = JSONObject()
-                params["id"] = .number(JSONNumber(grant.id))
-                params["subject"] = .string(grant.subject)
-                params["capability"] = .string(grant.capability)
-                params["constraints"] = constraints.json
-                params["expiresAt"] = expiresAt.map { .number(JSONNumber($0)) } ?? .null
-                params["note"] = .string(note)
-                try appendAdminRow(
-                    method: "grant.add", params: params, reason: "granted \(pattern) to \(did) as grant \(grant.id)", uid: uid,
-                    now: now, in: tx)
-                return grant
-            }
+        let stored: StoredGrant = try adminTransaction { tx in
+            let grant = try grants.add(
+                subject: did.description, capability: pattern.text, constraints: constraints.jsonText,
+                expiresAt: expiresAt, note: note, now: now, in: tx)
+            var params = JSONObject()
+            params["id"] = .number(JSONNumber(grant.id))
+            params["subject"] = .string(grant.subject)
+            params["capability"] = .string(grant.capability)
+            params["constraints"] = constraints.json
+            params["expiresAt"] = expiresAt.map { .number(JSONNumber($0)) } ?? .null
+            params["note"] = .string(note)
+            try appendAdminRow(
+                method: "grant.add", params: params, reason: "granted \(pattern) to \(did) as grant \(grant.id)", uid: uid,
+                now: now, in: tx)
+            return grant
         }
         return Grant(
             id: stored.id, subject: did, capability: pattern, constraints: constraints, expiresAt: expiresAt,
@@ -55,17 +52,14 @@ extension Gate {
     /// Removes a grant and audits the removal; returns what was removed.
     @discardableResult
     public func revokeGrant(id: Int64, uid: UInt32, now: Int64) throws(GateError) -> StoredGrant {
-        let removed: StoredGrant? = try storage {
-            try audit.prepareAppend()
-            return try store.write { tx in
-                guard let grant = try grants.remove(id: id, in: tx) else { return nil }
-                var params = JSONObject()
-                params["id"] = .number(JSONNumber(id))
-                try appendAdminRow(
-                    method: "grant.revoke", params: params,
-                    reason: "revoked grant \(id) (\(grant.capability) for \(grant.subject))", uid: uid, now: now, in: tx)
-                return grant
-            }
+        let removed: StoredGrant? = try adminTransaction { tx in
+            guard let grant = try grants.remove(id: id, in: tx) else { return nil }
+            var params = JSONObject()
+            params["id"] = .number(JSONNumber(id))
+            try appendAdminRow(
+                method: "grant.revoke", params: params,
+                reason: "revoked grant \(id) (\(grant.capability) for \(grant.subject))", uid: uid, now: now, in: tx)
+            return grant
         }
         guard let removed else { throw .grantNotFound(id) }
         return removed
@@ -79,15 +73,12 @@ extension Gate {
     @discardableResult
     public func revokeCredential(_ key: String, note: String = "", uid: UInt32, now: Int64) throws(GateError) -> Bool {
         let normalized = try Self.revocationKey(key)
-        return try storage {
-            try audit.prepareAppend()
-            return try store.write { tx in
-                guard try store.revokeCredential(normalized, note: note, now: now, in: tx) else { return false }
-                try appendAdminRow(
-                    method: "credential.revoke", params: ["key": .string(normalized), "note": .string(note)],
-                    reason: "revoked credential \(normalized)", uid: uid, now: now, in: tx)
-                return true
-            }
+        return try adminTransaction { tx in
+            guard try store.revokeCredential(normalized, note: note, now: now, in: tx) else { return false }
+            try appendAdminRow(
+                method: "credential.revoke", params: ["key": .string(normalized), "note": .string(note)],
+                reason: "revoked credential \(normalized)", uid: uid, now: now, in: tx)
+            return true
         }
     }
 
@@ -95,15 +86,12 @@ extension Gate {
     @discardableResult
     public func unrevokeCredential(_ key: String, uid: UInt32, now: Int64) throws(GateError) -> Bool {
         let normalized = try Self.revocationKey(key)
-        return try storage {
-            try audit.prepareAppend()
-            return try store.write { tx in
-                guard try store.unrevokeCredential(normalized, in: tx) else { return false }
-                try appendAdminRow(
-                    method: "credential.unrevoke", params: ["key": .string(normalized)],
-                    reason: "credential \(normalized) counts again", uid: uid, now: now, in: tx)
-                return true
-            }
+        return try adminTransaction { tx in
+            guard try store.unrevokeCredential(normalized, in: tx) else { return false }
+            try appendAdminRow(
+                method: "credential.unrevoke", params: ["key": .string(normalized)],
+                reason: "credential \(normalized) counts again", uid: uid, now: now, in: tx)
+            return true
         }
     }
 
@@ -148,33 +136,27 @@ extension Gate {
         if let isDeactivated = configuration.isDeactivated, isDeactivated(document.subject) {
             throw .invalidOwnerDocument("\(document.subject) is deactivated")
         }
-        try storage {
-            try audit.prepareAppend()
-            return try store.write { tx in
-                if !replace, let current = try store.owner(in: tx)?.did, current != document.subject.description {
-                    throw GateError.ownerExists(current)
-                }
-                try store.setOwner(did: document.subject.description, document: document.normalizedString, now: now, in: tx)
-                var params = JSONObject()
-                params["did"] = .string(document.subject.description)
-                try appendAdminRow(
-                    method: "owner.set", params: params, reason: "owner set to \(document.subject)", uid: uid, now: now, in: tx)
+        try adminTransaction { tx in
+            if !replace, let current = try store.owner(in: tx)?.did, current != document.subject.description {
+                throw GateError.ownerExists(current)
             }
+            try store.setOwner(did: document.subject.description, document: document.normalizedString, now: now, in: tx)
+            var params = JSONObject()
+            params["did"] = .string(document.subject.description)
+            try appendAdminRow(
+                method: "owner.set", params: params, reason: "owner set to \(document.subject)", uid: uid, now: now, in: tx)
         }
         return document
     }
 
     /// Removes the owner (its credentials stop counting); the DID that was owner, nil if there was none.
     public func clearOwner(uid: UInt32, now: Int64) throws(GateError) -> String? {
-        try storage {
-            try audit.prepareAppend()
-            return try store.write { tx -> String? in
-                guard let current = try store.owner(in: tx)?.did else { return nil }
-                try store.removeOwner(in: tx)
-                try appendAdminRow(
-                    method: "owner.clear", params: ["did": .string(current)], reason: "owner \(current) removed", uid: uid, now: now, in: tx)
-                return current
-            }
+        try adminTransaction { tx -> String? in
+            guard let current = try store.owner(in: tx)?.did else { return nil }
+            try store.removeOwner(in: tx)
+            try appendAdminRow(
+                method: "owner.clear", params: ["did": .string(current)], reason: "owner \(current) removed", uid: uid, now: now, in: tx)
+            return current
         }
     }
 
@@ -233,6 +215,15 @@ extension Gate {
             at: now.multipliedReportingOverflow(by: 1000).partialValue, subject: "uid:\(uid)", caller: .admin,
             method: method, capability: "", decision: .allow, reason: reason, request: JSONWriter.compact(.object(params)))
         _ = try audit.append(entry, in: tx)
+    }
+
+    /// One admin change: its writes and its audit row in one transaction, the audit journal opened (or its failed
+    /// move retried) first.
+    private func adminTransaction<T: Sendable>(_ body: (StoreTransaction) throws -> T) throws(GateError) -> T {
+        try storage {
+            try audit.prepareAppend()
+            return try store.write(body)
+        }
     }
 
     private func storage<T>(_ body: () throws -> T) throws(GateError) -> T {
