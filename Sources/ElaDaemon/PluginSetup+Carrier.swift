@@ -32,13 +32,19 @@ struct CarrierIdentity: Sendable {
             let secret = try keystore.load(name: keyName, protection: protection)
             let bytes = secret.withUnsafeBytes { Array($0) }
             guard bytes.count == 36 else { throw KeystoreCarrierError(message: "keystore entry \(keyName) has \(bytes.count) bytes, not 36") }
-            return CarrierIdentity(
-                secretKey: Array(bytes.prefix(32)), nospam: bytes[32...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            return CarrierIdentity(keystoreEntry: bytes)
         }
         var fresh = deviceKey.derivedSecret(purpose: "carrier-tox", count: 36)
         defer { for i in fresh.indices { fresh[i] = 0 } }
         try keystore.store(SecretBytes(fresh), name: keyName, protection: protection)
-        return CarrierIdentity(secretKey: Array(fresh.prefix(32)), nospam: fresh[32...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        return CarrierIdentity(keystoreEntry: fresh)
+    }
+}
+
+extension CarrierIdentity {
+    /// From the keystore entry's 36 bytes: the secret key, then the nospam (big-endian).
+    init(keystoreEntry bytes: [UInt8]) {
+        self.init(secretKey: Array(bytes.prefix(32)), nospam: bytes[32...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
     }
 }
 
