@@ -61,6 +61,24 @@ func runEchoChild(_ style: WaitStyle) -> Never {
     }
 }
 
+/// `ela-bench relay-child [read|poll]`: the middle of a three-process chain doing no work: spawns an echo child and
+/// copies bytes between fd 3 and it, waiting in poll as the daemon waits in epoll. The chain's rate is what any
+/// design with a process between caller and plugin can reach at best on this machine.
+func runRelayChild(_ style: WaitStyle) -> Never {
+    guard let echo = try? PluginProcess(PluginLaunch(arguments: [selfPath(), "echo-child", style.rawValue], environment: [:], reportFD: nil))
+    else { exit(3) }
+    var fds = [pollfd(fd: 3, events: Int16(POLLIN), revents: 0), pollfd(fd: echo.socket, events: Int16(POLLIN), revents: 0)]
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        guard poll(&fds, 2, -1) > 0 else { continue }
+        for (i, other) in [(0, echo.socket), (1, Int32(3))] where fds[i].revents != 0 {
+            let n = buf.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
+            if n <= 0 { exit(0) }
+            guard (try? writeAll(other, Array(buf[0..<n]))) != nil else { exit(0) }
+        }
+    }
+}
+
 /// How a benchmark process waits for its answer: blocked in `read()` (the headline figures), or in `poll(POLLIN)`
 /// first, as the agent's own processes do (the plugins in poll, the daemon in epoll). A reader blocked in `read()` on
 /// a unix socket is also woken, for nothing, each time its peer reads (the kernel's write-space wake-up reaches every
@@ -84,8 +102,10 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
     }
 }
 
-func benchRawEcho(method: String, params: JSONObject, count: Int, waiting style: WaitStyle = .read) throws -> Latencies {
-    let child = try PluginProcess(PluginLaunch(arguments: [selfPath(), "echo-child", style.rawValue], environment: [:], reportFD: nil))
+/// The raw echo; with `relayed`, through a zero-work relay process in the middle (`relay-child`).
+func benchRawEcho(method: String, params: JSONObject, count: Int, waiting style: WaitStyle = .read, relayed: Bool = false) throws -> Latencies {
+    let role = relayed ? "relay-child" : "echo-child"
+    let child = try PluginProcess(PluginLaunch(arguments: [selfPath(), role, style.rawValue], environment: [:], reportFD: nil))
     defer {
         close(child.socket)
         child.signal(SIGKILL)
@@ -269,6 +289,11 @@ func benchPlugins() async throws {
     print(
         "  the same, every process waiting in poll() (as the agent's plugins do): raw \(rawPolling.summary) | gated \(adminPolling.summary) | ratio \(fmt(adminPolling.rate / rawPolling.rate)); gated against the faster raw: \(fmt(max(admin.rate, adminPolling.rate) / max(raw.rate, rawPolling.rate)))"
     )
+    // The ceiling of the topology: the same echo with a process in the middle that only copies bytes.
+    let relay = try benchRawEcho(method: method, params: params, count: count, relayed: true)
+    print(
+        "  three processes, a zero-work relay in the middle (the best any daemon between caller and plugin can do here): \(relay.summary) | ratio to raw \(fmt(relay.rate / raw.rate)); gated to relay \(fmt(admin.rate / relay.rate))"
+    )
 
     // A remote caller's path: signed requests (signed beforehand, as a DApp does on its side).
     let key = ElaPrivateKey.generate()
@@ -318,6 +343,40 @@ func benchPlugins() async throws {
     print(
         "  plugin start to first answer: sandboxed \(fmt(sandboxedStart * 1000)) ms | plain spawn \(fmt(plainStart * 1000)) ms | ratio \(fmt(sandboxedStart / plainStart))"
     )
+    // Again with every process on one CPU (taskset, inherited by the agent and its plugins): no cross-CPU wake-ups,
+    // whose cost on a VM (an idle vCPU halts) dominates the round trips above, so this shows the work per call.
+    fflush(stdout)
+    if system("taskset -c 0 '\(selfPath())' plugins-one-cpu") != 0 { print("  one CPU: taskset failed") }
+}
+
+/// `ela-bench plugins-one-cpu` (run under `taskset -c 0` by the plugins section): raw echo, zero-work relay and
+/// gated admin call with all processes on one CPU.
+func benchPluginsOneCPU() async throws {
+    let method = "gpio.read"
+    let params: JSONObject = ["pin": "LED0"]
+    let count = 10_000
+    let raw = try benchRawEcho(method: method, params: params, count: count)
+    let relay = try benchRawEcho(method: method, params: params, count: count, relayed: true)
+    let agent = try await startAgent(plugins: ["gpio"], sandbox: true)
+    let cpus: String
+    let admin: Latencies
+    do {
+        let c = try ControlConnection(path: agent.socket)
+        let gpio = try await waitRunning(c, "gpio")
+        cpus = readFile("/proc/\(gpio["pid"]?.numberValue?.int64Value ?? 0)/status")?.split(separator: "\n")
+            .first { $0.hasPrefix("Cpus_allowed_list:") }?.split(separator: "\t").last.map(String.init) ?? "?"
+        admin = try timeCalls(count: count) { i in
+            _ = try c.call("call", ["method": .string(method), "params": .object(params)], id: Int64(i + 10_000_000))
+        }
+    } catch {
+        await stopAgent(agent)
+        throw error
+    }
+    await stopAgent(agent)
+    print("  the same on one CPU (the gpio plugin's allowed CPUs: \(cpus)):")
+    print("    raw echo \(raw.summary)")
+    print("    zero-work relay \(relay.summary) | ratio to raw \(fmt(relay.rate / raw.rate))")
+    print("    gated admin call \(admin.summary) | ratio to raw \(fmt(admin.rate / raw.rate)); to relay \(fmt(admin.rate / relay.rate))")
 }
 
 /// `ela-bench plugin-rounds`: raw echo and gated admin calls in alternating rounds of 5,000, for profiling and for

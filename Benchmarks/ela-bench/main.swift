@@ -78,13 +78,16 @@ func benchDocument(name: String, text: String) throws {
 if CommandLine.arguments.dropFirst().first == "echo-child" {
     runEchoChild(CommandLine.arguments.dropFirst(2).first.flatMap(WaitStyle.init(rawValue:)) ?? .read)
 }
+if CommandLine.arguments.dropFirst().first == "relay-child" {
+    runRelayChild(CommandLine.arguments.dropFirst(2).first.flatMap(WaitStyle.init(rawValue:)) ?? .read)
+}
 
 /// `ela-bench [did] [spv] [sync] [plugins] [mqtt] [carrier]`: the sections named, or all of them.
 let sections = Set(CommandLine.arguments.dropFirst())
 func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
 
 do {
-    print("ela-bench: release build, one core, figures in operations per second")
+    if !sections.contains("plugins-one-cpu") { print("ela-bench: release build, one core, figures in operations per second") }
     if !wants("did") {
     } else if let user4 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user4.id.json") {
         try benchDocument(name: "SDK user4.id.json", text: user4)
@@ -112,6 +115,7 @@ do {
         try await benchPlugins()
     }
     if sections.contains("plugin-rounds") { try await benchPluginRounds() }
+    if sections.contains("plugins-one-cpu") { try await benchPluginsOneCPU() }
     if sections.contains("gate") {
         print("gate decisions alone (admin, audited): \(fmt(try benchGate())) /s")
         let signed = try benchSignedGate()
