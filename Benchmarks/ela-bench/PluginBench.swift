@@ -345,7 +345,7 @@ func benchPlugins() async throws {
     )
     // Again with every process on one CPU (taskset, inherited by the agent and its plugins): no cross-CPU wake-ups,
     // whose cost on a VM (an idle vCPU halts) dominates the round trips above, so this shows the work per call.
-    fflush(stdout)
+    fflush(nil)
     if system("taskset -c 0 '\(selfPath())' plugins-one-cpu") != 0 { print("  one CPU: taskset failed") }
 }
 
