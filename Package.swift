@@ -205,7 +205,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // Tests: one target per library target, shared helpers in ElaTestSupport.
-        .target(name: "ElaTestSupport", path: "Tests/ElaTestSupport", swiftSettings: swiftSettings),
+        .target(name: "ElaTestSupport", dependencies: ["ElaFileSystem"], path: "Tests/ElaTestSupport", swiftSettings: swiftSettings),
         // The host's side of a plugin socket, for testing plugins in-process or spawned.
         .target(
             name: "ElaPluginTestSupport", dependencies: ["ElaPluginKit", "ElaPluginProtocol", "ElaJSON"],

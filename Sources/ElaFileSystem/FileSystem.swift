@@ -24,6 +24,49 @@ public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertib
 
 /// The few file operations the agent and CLI need, without Foundation: EINTR-safe, size-limited reads.
 public enum FileSystem {
+    /// Removes `path` and, for a directory, everything below it. Symbolic links are removed, never followed. False
+    /// when something could not be removed (what could is gone).
+    @discardableResult
+    public static func removeTree(_ path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return false }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return unlink(path) == 0 }
+        var removedAll = true
+        if let d = opendir(path) {
+            var names: [String] = []
+            while let entry = readdir(d) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(d)
+            for n in names where !removeTree(path + "/" + n) { removedAll = false }
+        }
+        return rmdir(path) == 0 && removedAll
+    }
+
+    /// True when `path` is on a filesystem held in memory (tmpfs, ramfs): files rewritten often there never wear a
+    /// board's SD card.
+    /// (From /proc/self/mounts: the mount with the longest mount point above the resolved path; Glibc's Swift
+    /// module has no statfs.)
+    public static func isInMemory(_ path: String) -> Bool {
+        guard let resolved = realpath(path, nil) else { return false }
+        let target = String(cString: resolved)
+        free(resolved)
+        guard let mounts = try? readText("/proc/self/mounts") else { return false }
+        var best = (length: -1, inMemory: false)
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            // Spaces and other odd bytes in mount points are written as octal escapes (\040).
+            let point = String(fields[1]).replacingOctalEscapes()
+            let covers = point == "/" || target == point || target.hasPrefix(point + "/")
+            if covers && point.utf8.count >= best.length {
+                best = (point.utf8.count, fields[2] == "tmpfs" || fields[2] == "ramfs")
+            }
+        }
+        return best.inMemory
+    }
+
     /// Reads a whole file; refuses files larger than `limit` bytes.
     public static func read(_ path: String, limit: Int = 16 << 20) throws(FileSystemError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -140,5 +183,25 @@ extension FileSystem {
             _ = fsync(dfd)
             close(dfd)
         }
+    }
+}
+
+extension String {
+    /// `\ooo` octal escapes (as in /proc/self/mounts) replaced by their bytes.
+    fileprivate func replacingOctalEscapes() -> String {
+        guard contains("\\") else { return self }
+        var out: [UInt8] = []
+        let bytes = Array(utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\\"), i + 3 < bytes.count, let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -15,22 +15,47 @@ public final class SensorsRuntime: Sendable {
     private let clock: any SensorClock
     private let startMs: Int64
 
-    /// With `config.simulate`, creates the simulated tree in `<stateDirectory>/sim-sysfs` (a new temporary directory
-    /// when there is none) and reads from it; otherwise reads `config.sysfsRoot`.
-    public init(config: SensorsConfig, stateDirectory: String?, clock: any SensorClock = SystemClock()) throws(SensorError) {
+    /// The directory made for the simulated tree, removed by `stop()`; nil when the tree is in the state directory.
+    private let simulationDirectory: String?
+    /// Where a simulated tree may go, in order: memory filesystems only (/dev/shm; /tmp, which is a private tmpfs in
+    /// the plugin sandbox). The tree is rewritten every step: on a board's SD card that was ~42 KB/s of writes.
+    public static var memoryBases: [String] { ["/dev/shm", SysfsIO.temporaryBase] }
+    static let simulationPrefix = "ela-sensors-sim"
+
+    /// With `config.simulate`, creates the simulated tree in a new directory on a memory filesystem (else in
+    /// `<stateDirectory>/sim-sysfs`, else a temporary directory) and reads from it; otherwise reads `config.sysfsRoot`.
+    public init(
+        config: SensorsConfig, stateDirectory: String?, memoryBases: [String] = SensorsRuntime.memoryBases, clock: any SensorClock = SystemClock()
+    ) throws(SensorError) {
         self.config = config
         self.clock = clock
         startMs = clock.monotonicMs()
         var notes = config.warnings
         if config.simulate {
+            let prefix = "\(Self.simulationPrefix)-\(SysfsIO.processID)"
+            let memory = SysfsIO.writableMemoryDirectory(among: memoryBases)
             let base: String
-            if let stateDirectory { base = stateDirectory } else { base = try SysfsIO.makeTemporaryDirectory(prefix: "ela-sensors") }
+            if let memory {
+                SysfsIO.removeAbandonedSimulations(in: memory, prefix: Self.simulationPrefix)
+                base = try SysfsIO.makeTemporaryDirectory(prefix: prefix, in: memory)
+                simulationDirectory = base
+            } else {
+                notes.append("no memory filesystem writable (\(memoryBases.joined(separator: ", "))): the simulated tree is written to disk")
+                if let stateDirectory {
+                    base = stateDirectory
+                    simulationDirectory = nil
+                } else {
+                    base = try SysfsIO.makeTemporaryDirectory(prefix: prefix)
+                    simulationDirectory = base
+                }
+            }
             let sim = try SimulatedSysfs(root: base + "/sim-sysfs", seed: config.simulationSeed)
             simulation = sim
             root = sim.root
             notes.append("simulating sensors in \(sim.root)")
         } else {
             simulation = nil
+            simulationDirectory = nil
             root = config.sysfsRoot
         }
         let service = SensorsService(root: root, policy: config.policy, rediscoverMs: config.rediscoverMs, clock: clock)
@@ -66,7 +91,7 @@ public final class SensorsRuntime: Sendable {
         }
     }
 
-    /// Stops the poll loop and waits for it to finish.
+    /// Stops the poll loop, waits for it to finish and removes the simulated tree's directory: stopped for good.
     public func stop() async {
         let task = poller.withLock { old -> Task<Void, Never>? in
             defer { old = nil }
@@ -74,6 +99,7 @@ public final class SensorsRuntime: Sendable {
         }
         task?.cancel()
         await task?.value
+        if let simulationDirectory { SysfsIO.removeTree(simulationDirectory) }
     }
 
     func run(emit: @Sendable (SensorReading) -> Void, log: @Sendable (String) -> Void) async {

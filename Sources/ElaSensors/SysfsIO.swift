@@ -57,9 +57,13 @@ enum SysfsIO {
         guard Glibc.symlink(target, path) == 0 else { throw .writeFailed(path: path, reason: errorText(errno)) }
     }
 
-    /// A new private directory under $TMPDIR (or /tmp), for a simulated tree when the plugin has no state directory.
-    static func makeTemporaryDirectory(prefix: String) throws(SensorError) -> String {
-        let base = getenv("TMPDIR").flatMap { String(validatingCString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    /// $TMPDIR, or /tmp.
+    static var temporaryBase: String {
+        getenv("TMPDIR").flatMap { String(validatingCString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
+    /// A new private directory (mode 0700, unguessable name) under `base`.
+    static func makeTemporaryDirectory(prefix: String, in base: String = temporaryBase) throws(SensorError) -> String {
         var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return false }
@@ -77,6 +81,28 @@ enum SysfsIO {
     }
 
     static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// The first of `bases` on a memory filesystem that this process may write to.
+    static func writableMemoryDirectory(among bases: [String]) -> String? {
+        bases.first { FileSystem.isInMemory($0) && access($0, W_OK) == 0 }
+    }
+
+    static var processID: Int32 { getpid() }
+
+    /// Removes what `ela-sensors-sim-<pid>-*` directories in `base` this user's simulations left behind when their
+    /// process was killed (the pid no longer runs). Only real directories owned by this uid.
+    static func removeAbandonedSimulations(in base: String, prefix: String) {
+        guard let names = try? entries(in: base) else { return }
+        for name in names where name.hasPrefix(prefix + "-") {
+            guard let pid = Int32(name.dropFirst(prefix.count + 1).prefix { $0 != "-" }), pid != getpid() else { continue }
+            var st = stat()
+            let path = base + "/" + name
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == getuid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { FileSystem.removeTree(path) }
+        }
+    }
+
+    static func removeTree(_ path: String) { FileSystem.removeTree(path) }
 
     static let accessDenied: Set<Int32> = [EACCES, EPERM]
     static let notFound: Set<Int32> = [ENOENT, ENOTDIR, ENODEV, ENXIO]

@@ -6,6 +6,26 @@ import ElaTestSupport
 import Testing
 
 @Suite(.ownThread) struct FileSystemTests {
+    @Test func removeTreeRemovesLinksNotWhatTheyPointTo() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let outside = TemporaryDirectory()
+        defer { outside.remove() }
+        let kept = outside.write("kept.txt", "x")
+        try FileSystem.makeDirectory(dir.path + "/tree/a/b", mode: 0o755)
+        _ = dir.write("tree/a/b/file", "y")
+        #expect(symlink(outside.path, dir.path + "/tree/a/link") == 0)
+        #expect(FileSystem.removeTree(dir.path + "/tree"))
+        #expect(!FileSystem.exists(dir.path + "/tree") && FileSystem.exists(kept))
+        #expect(!FileSystem.removeTree(dir.path + "/tree"))  // nothing there
+    }
+
+    @Test func memoryFilesystemsAreTold() throws {
+        #expect(FileSystem.isInMemory("/dev/shm"))  // tmpfs on every Linux system
+        #expect(!FileSystem.isInMemory("/proc/self"))
+        #expect(!FileSystem.isInMemory("/no/such/path"))
+    }
+
     @Test func readsAndLimits() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ElaConfig
+import ElaFileSystem
 import ElaJSON
 import ElaPluginProtocol
 import ElaSensors
@@ -48,7 +49,11 @@ import Testing
 
         let list = try host.result(of: 2, "sensors.list")
         #expect(list["sensors"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == SimulatedSysfs.sensorIds)
-        #expect(list["sensors"]?.arrayValue?.first?["path"]?.stringValue?.hasPrefix(state.path + "/sim-sysfs/") == true)
+        // The simulated tree is on a memory filesystem, not in the state directory, and gone when the plugin stops.
+        let path = try #require(list["sensors"]?.arrayValue?.first?["path"]?.stringValue)
+        #expect(!path.hasPrefix(state.path) && path.contains("/ela-sensors-sim-\(plugin.pid)-") && FileSystem.isInMemory(path))
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        let simulation = parts[..<(try #require(parts.firstIndex(of: "sim-sysfs")))].joined(separator: "/")
 
         let one = try host.result(of: 3, "sensors.read", JSONObject([("sensor", "iio/bme280/pressure")]))
         let pressure = try #require(one["readings"]?.arrayValue?.first)
@@ -75,7 +80,8 @@ import Testing
 
         shutdown(fds[0], Int32(SHUT_WR))  // the host hangs up: the plugin stops its poller and exits cleanly
         #expect(try plugin.wait(timeoutSeconds: 10) == 0)
-        #expect(plugin.stderr.contains("simulating sensors in \(state.path)/sim-sysfs"))
+        #expect(plugin.stderr.contains("simulating sensors in \(simulation)/sim-sysfs"))
+        #expect(!FileSystem.exists(simulation))
     }
 
     @Test func badConfigFailsTheStartWithTheKey() throws {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ElaFileSystem
 import ElaJSON
 import ElaSensors
 import ElaTestSupport
@@ -169,7 +173,9 @@ func smallTree() -> FakeSysfs {
         defer { dir.remove() }
         let config = try SensorsConfig(json: JSONObject([("simulate", true), ("interval_ms", 100), ("sim_step_ms", 50)]))
         let runtime = try SensorsRuntime(config: config, stateDirectory: dir.path)
-        #expect(runtime.root == dir.path + "/sim-sysfs")
+        // On a memory filesystem, not in the state directory (the tree is rewritten every step).
+        #expect(!runtime.root.hasPrefix(dir.path) && runtime.root.hasSuffix("/sim-sysfs"))
+        #expect(FileSystem.isInMemory(runtime.root))
         #expect(runtime.listJSON()["sensors"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == SimulatedSysfs.sensorIds)
         let all = try runtime.readJSON(sensor: nil)
         #expect(all["readings"]?.arrayValue?.count == 5)
@@ -185,17 +191,47 @@ func smallTree() -> FakeSysfs {
         let readings = received.withLock { $0 }
         #expect(Set(readings.map(\.sensor)) == Set(SimulatedSysfs.sensorIds))
         #expect(logs.withLock { $0 } == [])
-        // Stopped: nothing more arrives.
+        // Stopped: nothing more arrives, and the tree is gone.
         let count = readings.count
         try await Task.sleep(for: .milliseconds(300))
         #expect(received.withLock { $0.count } == count)
+        #expect(!FileSystem.exists(String(runtime.root.dropLast("/sim-sysfs".count))))
     }
 
-    @Test func withoutAStateDirectoryTheTreeGoesToATemporaryDirectory() throws {
-        let runtime = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil)
-        defer { TemporaryDirectory.removeTree(String(runtime.root.dropLast("/sim-sysfs".count))) }
+    @Test func withoutAMemoryFilesystemTheTreeGoesToTheStateDirectory() async throws {
+        let dir = TemporaryDirectory(prefix: "ela-sensors-state")
+        defer { dir.remove() }
+        let config = try SensorsConfig(json: JSONObject([("simulate", true)]))
+        let runtime = try SensorsRuntime(config: config, stateDirectory: dir.path, memoryBases: [dir.path])
+        #expect(runtime.root == dir.path + "/sim-sysfs")
+        #expect(runtime.startupNotes.contains { $0.contains("no memory filesystem writable (\(dir.path))") })
+        #expect(runtime.tick().readings.count == 5)
+        await runtime.stop()
+        #expect(FileSystem.exists(runtime.root))  // the state directory's tree is kept
+    }
+
+    @Test func withoutEitherTheTreeGoesToATemporaryDirectoryRemovedAtStop() async throws {
+        let runtime = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [])
         #expect(runtime.root.hasSuffix("/sim-sysfs"))
         #expect(runtime.tick().readings.count == 5)
+        await runtime.stop()
+        #expect(!FileSystem.exists(String(runtime.root.dropLast("/sim-sysfs".count))))
+    }
+
+    @Test func treesOfKilledSimulationsAreRemovedAtStart() async throws {
+        try #require(FileSystem.isInMemory("/dev/shm"))
+        let base = TemporaryDirectory(prefix: "ela-sensors-shm", in: "/dev/shm")
+        defer { base.remove() }
+        // Above the kernel's pid limit (2^22): no such process. Pid 1 runs: its tree stays, as do other names.
+        let dead = base.path + "/ela-sensors-sim-4194305-abcdef"
+        let alive = base.path + "/ela-sensors-sim-1-abcdef"
+        let other = base.path + "/ela-sensors-simulator"
+        for path in [dead, alive, other] { try FileSystem.makeDirectory(path + "/sim-sysfs", mode: 0o700) }
+        let runtime = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [base.path])
+        #expect(runtime.root.hasPrefix(base.path + "/ela-sensors-sim-\(getpid())-"))
+        #expect(!FileSystem.exists(dead) && FileSystem.exists(alive) && FileSystem.exists(other))
+        await runtime.stop()
+        #expect(!FileSystem.exists(String(runtime.root.dropLast("/sim-sysfs".count))))
     }
 
     @Test func realRootWithNothingThereIsEmptyNotAnError() throws {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ElaFileSystem
 
 /// Locates shared test vectors and project files for tests.
 public enum TestData {
@@ -67,10 +68,10 @@ public enum TestData {
 public struct TemporaryDirectory: Sendable {
     public let path: String
 
-    public init(prefix: String = "ela-test") {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    public init(prefix: String = "ela-test", in base: String = "/tmp") {
+        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        path = p.map { String(cString: $0) } ?? "/tmp/\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        path = p.map { String(cString: $0) } ?? "\(base)/\(prefix)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         if p == nil { mkdir(path, 0o700) }
     }
 
@@ -79,25 +80,7 @@ public struct TemporaryDirectory: Sendable {
     }
 
     @discardableResult
-    public static func removeTree(_ path: String) -> Bool {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return false }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            if let d = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(d) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                    }
-                    if name != "." && name != ".." { names.append(name) }
-                }
-                closedir(d)
-                for n in names { removeTree(path + "/" + n) }
-            }
-            return rmdir(path) == 0
-        }
-        return unlink(path) == 0
-    }
+    public static func removeTree(_ path: String) -> Bool { FileSystem.removeTree(path) }
 
     public func write(_ name: String, _ contents: String) -> String {
         let p = path + "/" + name
