@@ -43,6 +43,20 @@ let testdata: String = {
     return "../shared/testdata"
 }()
 
+/// `ela-bench did-parts`: where a document verify's time goes (µs per step), for profiling; not in `make bench`.
+func benchDocumentParts(name: String, text: String) throws {
+    let json = try JSONParser.parse(text)
+    let doc = try DIDDocument(json: json)
+    let verifier = DIDVerifier()
+    let normalized = doc.normalizedJSON()
+    let steps: [(String, () throws -> Void)] = [
+        ("parse", { _ = try JSONParser.parse(text) }), ("decode", { _ = try DIDDocument(json: json) }),
+        ("normalize", { _ = doc.normalizedJSON() }), ("write", { _ = JSONWriter.compactBytes(normalized) }),
+        ("signing input", { _ = doc.signingInput }), ("check (signing input + verify)", { try verifier.checkGenuine(doc) }),
+    ]
+    print("\(name) (\(text.utf8.count) B): " + (try steps.map { "\($0.0) \(fmt(1e6 / (try measure(seconds: 0.5, $0.1)))) µs" }.joined(separator: ", ")))
+}
+
 /// Document verification (parse + normalize + verify) against the raw cost of one P-256 verify over the same
 /// signing input with an already-parsed key.
 func benchDocument(name: String, text: String) throws {
@@ -114,6 +128,12 @@ do {
         try await Task.sleep(for: .seconds(1))
         try await benchPlugins()
     }
+    if sections.contains("did-parts") {
+        let key = ElaPrivateKey.generate()
+        let nowDate = DIDDate(secondsSince1970: Int64(time(nil)))
+        try benchDocumentParts(name: "device document", text: try DIDDocument.primitive(for: key.publicKey, now: nowDate).signed(with: key, created: nowDate).normalizedString)
+        if let user1 = readFile(testdata + "/elastos-did/java-sdk/v2.2/testdata/user1.id.json") { try benchDocumentParts(name: "SDK user1.id.json", text: user1) }
+    }
     if sections.contains("plugin-rounds") { try await benchPluginRounds() }
     if sections.contains("plugins-one-cpu") { try await benchPluginsOneCPU() }
     if sections.contains("gate") {
@@ -127,3 +147,4 @@ do {
     print("ela-bench: \(error)")
     exit(1)
 }
+

@@ -9,11 +9,15 @@ public struct DID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let description: String
 
     public init(methodSpecificId: String) throws(DIDError) {
-        guard !methodSpecificId.isEmpty, methodSpecificId.utf8.allSatisfy(DID.isIdChar) else {
+        try self.init(methodSpecificId: methodSpecificId, description: DID.prefix + methodSpecificId)
+    }
+
+    private init(methodSpecificId: String, description: String) throws(DIDError) {
+        guard !methodSpecificId.isEmpty, methodSpecificId.utf8AllSatisfy(DID.isIdChar) else {
             throw DIDError(.malformed, "invalid DID method-specific id '\(methodSpecificId)'")
         }
         self.methodSpecificId = methodSpecificId
-        self.description = DID.prefix + methodSpecificId
+        self.description = description
     }
 
     /// Parses `did:elastos:<id>`.
@@ -21,7 +25,7 @@ public struct DID: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard string.hasPrefix(DID.prefix) else {
             throw DIDError(.malformed, "'\(string)' is not a did:elastos: DID")
         }
-        try self.init(methodSpecificId: String(Substring(string.utf8.dropFirst(DID.prefix.utf8.count))))
+        try self.init(methodSpecificId: String(Substring(string.utf8.dropFirst(DID.prefix.utf8.count))), description: string)
     }
 
     public static func == (lhs: DID, rhs: DID) -> Bool { lhs.methodSpecificId == rhs.methodSpecificId }
@@ -65,9 +69,12 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init(_ text: String, base: DID?) throws(DIDError) {
         // The SDK parser trims, and (v1 compatibility) reads a bare "primary" as the fragment "#primary".
         let string = DIDURL.trimmed(text)
-        if string.hasPrefix("did:") {
+        let absolute = string.hasPrefix("did:")
+        if absolute {
             let utf8 = string.utf8
-            let end = utf8.firstIndex(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? utf8.endIndex
+            let isDelimiter = { (b: UInt8) in b == UInt8(ascii: ";") || b == UInt8(ascii: "/") || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") }
+            let offset = string.utf8FirstOffset(where: isDelimiter) ?? utf8.count
+            let end = utf8.index(utf8.startIndex, offsetBy: offset)
             self.did = try DID(String(string[..<end]))
             self.suffix = String(string[end...])
         } else {
@@ -76,14 +83,18 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
             self.did = base
             self.suffix = ";/?#".contains(first) ? string : "#" + string
         }
-        guard suffix.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
+        guard suffix.utf8AllSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
             throw DIDError(.malformed, "invalid characters in DID URL '\(string)'")
         }
-        self.description = did.description + suffix
+        // An absolute URL is its own description: no second copy built.
+        self.description = absolute ? string : did.description + suffix
     }
 
     static func trimmed(_ s: String) -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        // Almost always nothing to trim: answer from the end bytes without walking the characters.
+        let isSpaceByte: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        if let first = s.utf8.first, let last = s.utf8.last, !isSpaceByte(first), !isSpaceByte(last) { return s }
         guard let first = s.firstIndex(where: { !isSpace($0) }), let last = s.lastIndex(where: { !isSpace($0) }) else {
             return ""
         }
@@ -102,4 +113,21 @@ public struct DIDURL: Sendable, Hashable, Comparable, CustomStringConvertible {
     public func relative(to base: DID) -> String { did == base ? suffix : description }
 
     public static func < (lhs: DIDURL, rhs: DIDURL) -> Bool { lhs.description.javaPrecedes(rhs.description) }
+}
+
+extension String {
+    /// `utf8.allSatisfy` over the string's own buffer when it has one: the UTF-8 view's iterator cost more than the
+    /// rest of parsing a DID.
+    func utf8AllSatisfy(_ predicate: (UInt8) -> Bool) -> Bool {
+        utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes where !predicate(b) { return false }
+            return true
+        } ?? utf8.allSatisfy(predicate)
+    }
+
+    /// The offset of the first UTF-8 byte matching `predicate`, from the string's own buffer when it has one.
+    func utf8FirstOffset(where predicate: (UInt8) -> Bool) -> Int? {
+        utf8.withContiguousStorageIfAvailable { bytes in bytes.firstIndex(where: predicate) }
+            ?? utf8.firstIndex(where: predicate).map { utf8.distance(from: utf8.startIndex, to: $0) }
+    }
 }

@@ -106,6 +106,17 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         for (k, v) in members { self[k] = v }
     }
 
+    /// Members whose keys are known to be distinct (taken from another object), without looking each one up.
+    init(uniqueMembers: [(key: String, value: JSONValue)]) {
+        members = uniqueMembers
+        index = nil
+        if members.count > Self.indexThreshold {
+            var built: [String: Int] = [:]
+            for (n, m) in members.enumerated() { built[m.key] = n }
+            index = built
+        }
+    }
+
     public var count: Int { members.count }
     public var isEmpty: Bool { members.isEmpty }
     public var keys: [String] { members.map(\.key) }

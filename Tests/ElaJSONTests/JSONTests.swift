@@ -84,5 +84,21 @@ import Testing
         // UTF-16 order puts U+FF5E (fullwidth tilde) after U+1F600 is false: astral sorts before U+E000..U+FFFF.
         #expect("\u{1F600}".javaPrecedes("\u{FF5E}"))
         #expect(!"\u{FF5E}".javaPrecedes("\u{1F600}"))
+        // An object already in order keeps its members and still has its nested values sorted.
+        let sortedOutside = try JSONParser.parse(#"{"a":{"d":1,"c":2},"b":[{"y":1,"x":2}],"c":3}"#)
+        #expect(JSONWriter.compact(sortedOutside.sortedRecursively()) == #"{"a":{"c":2,"d":1},"b":[{"x":2,"y":1}],"c":3}"#)
+    }
+
+    /// The buffer-based comparison agrees with Java's UTF-16 order (compared here by `utf16`) on every pair of a set
+    /// mixing ASCII, prefixes, BMP characters on both sides of U+E000 and astral ones, in native and small strings.
+    @Test func javaOrderMatchesUTF16OrderOnAllPairs() {
+        let pieces = ["", "a", "ab", "abc", "b", "B", "a\u{E9}", "\u{E9}", "\u{D7FF}", "\u{E000}", "\u{FF5E}", "\u{1F600}", "x\u{1F600}y", "x\u{FF5E}y"]
+        var strings = pieces
+        for p in pieces { strings.append("did:elastos:iXcRhYB38gMt1phi5JXJMjeXL2TL8cg58y#" + p) }
+        for a in strings {
+            for b in strings {
+                #expect(a.javaPrecedes(b) == a.utf16.lexicographicallyPrecedes(b.utf16), "\(a) < \(b)")
+            }
+        }
     }
 }
