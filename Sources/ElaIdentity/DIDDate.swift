@@ -43,6 +43,25 @@ public struct DIDDate: Sendable, Hashable, Comparable, CustomStringConvertible {
         let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
         let rem = Int(seconds - Int64(days) * 86400)
         let (y, m, d) = DIDDate.civilFromDays(days)
+        if (0...9999).contains(y) {
+            // Digits into a fixed buffer: normalizing a document writes every date, and interpolation cost ~1 µs each.
+            var b = [UInt8](repeating: 0, count: 20)
+            func put(_ v: Int, at i: Int, width: Int) {
+                var v = v
+                for k in stride(from: i + width - 1, through: i, by: -1) {
+                    b[k] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(y, at: 0, width: 4)
+            put(m, at: 5, width: 2)
+            put(d, at: 8, width: 2)
+            put(rem / 3600, at: 11, width: 2)
+            put(rem / 60 % 60, at: 14, width: 2)
+            put(rem % 60, at: 17, width: 2)
+            (b[4], b[7], b[10], b[13], b[16], b[19]) = (0x2D, 0x2D, 0x54, 0x3A, 0x3A, 0x5A)  // - - T : : Z
+            return String(decoding: b, as: UTF8.self)
+        }
         func pad(_ v: Int, _ w: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s

@@ -258,25 +258,26 @@ public struct DIDVerifier: Sendable {
         return doc
     }
 
-    private func checkType(_ type: String, what: String) throws(DIDError) {
-        guard type == defaultKeyType else { throw DIDError(.notGenuine, "\(what): unsupported proof type '\(type)'") }
+    private func checkType(_ type: String, what: @autoclosure () -> String) throws(DIDError) {
+        guard type == defaultKeyType else { throw DIDError(.notGenuine, "\(what()): unsupported proof type '\(type)'") }
     }
 
     /// `inputs`: the signed bytes as the SDKs may have produced them (NFC first, then without NFC); any one verifies.
-    private func verify(_ signature: String, key: DIDPublicKey, inputs: [[UInt8]], what: String) throws(DIDError) {
-        guard key.type == defaultKeyType else { throw DIDError(.notGenuine, "\(what): unsupported key type '\(key.type)'") }
+    /// `what` names the signature in errors; built only for one (the success path skips the string work).
+    private func verify(_ signature: String, key: DIDPublicKey, inputs: [[UInt8]], what: @autoclosure () -> String) throws(DIDError) {
+        guard key.type == defaultKeyType else { throw DIDError(.notGenuine, "\(what()): unsupported key type '\(key.type)'") }
         guard let pk = KeyCache.shared.publicKey(key.publicKeyBase58) else {
-            throw DIDError(.notGenuine, "\(what): key \(key.id) is not a valid P-256 public key")
+            throw DIDError(.notGenuine, "\(what()): key \(key.id) is not a valid P-256 public key")
         }
         let sig: [UInt8]
         do { sig = try Base64URL.decode(signature) } catch {
-            throw DIDError(.notGenuine, "\(what): signature is not base64url")
+            throw DIDError(.notGenuine, "\(what()): signature is not base64url")
         }
         guard sig.count == 64 else {
-            throw DIDError(.notGenuine, "\(what): signature is \(sig.count) bytes, expected 64")
+            throw DIDError(.notGenuine, "\(what()): signature is \(sig.count) bytes, expected 64")
         }
         guard inputs.contains(where: { pk.isValidSignature(sig, over: [$0]) }) else {
-            throw DIDError(.notGenuine, "\(what): signature does not verify")
+            throw DIDError(.notGenuine, "\(what()): signature does not verify")
         }
     }
 }

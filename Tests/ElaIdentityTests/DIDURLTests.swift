@@ -32,3 +32,25 @@ import Testing
         #expect(try DID(methodSpecificId: "a.b_c-9").description == "did:elastos:a.b_c-9")
     }
 }
+
+@Suite struct DIDDateTests {
+    @Test func writesISO8601AndReadsItBack() throws {
+        let cases: [(Int64, String)] = [
+            (0, "1970-01-01T00:00:00Z"), (951_782_400, "2000-02-29T00:00:00Z"), (1_767_225_599, "2025-12-31T23:59:59Z"),
+            (-1, "1969-12-31T23:59:59Z"), (DIDDate.writableSeconds.lowerBound, "0001-01-01T00:00:00Z"),
+            (DIDDate.writableSeconds.upperBound, "9999-12-31T23:59:59Z"),
+        ]
+        for (seconds, text) in cases {
+            #expect(DIDDate(secondsSince1970: seconds).description == text)
+            #expect(try DIDDate(text).secondsSince1970 == seconds)
+        }
+        // Outside the writable range: the nearest end.
+        #expect(DIDDate(secondsSince1970: .max).description == "9999-12-31T23:59:59Z")
+        #expect(DIDDate(secondsSince1970: .min).description == "0001-01-01T00:00:00Z")
+        // Every day of a leap-year span round-trips.
+        for day in stride(from: Int64(10_957), to: 12_500, by: 1) {
+            let d = DIDDate(secondsSince1970: day * 86_400 + 45_296)
+            #expect(try DIDDate(d.description) == d)
+        }
+    }
+}
