@@ -275,17 +275,28 @@ final class AuditJournal: Sendable {
                 try? flush()
             }
         }
-        if schedule {
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
-                // Cleared before the flush takes its batch: a row appended from here on schedules the next timer.
-                // (Clearing it in every round of a flush, as before, let each round schedule another timer: under
-                // load nearly every append did, and the rows went in as many tiny transactions.)
-                state.withLock { $0.flushScheduled = false }
-                // A failure leaves the rows in the file and in memory; the next flush (or the next start) moves them.
-                try? flush()
+        if schedule { scheduleTimerFlush() }
+        return (record, replayed)
+    }
+
+    /// Moves the rows after ``flushDelayMillis``. The caller set `flushScheduled`.
+    private func scheduleTimerFlush() {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
+            // Cleared before the flush takes its batch: a row appended from here on schedules the next timer.
+            // (Clearing it in every round of a flush, as before, let each round schedule another timer: under
+            // load nearly every append did, and the rows went in as many tiny transactions.)
+            state.withLock { $0.flushScheduled = false }
+            do { try flush() } catch {
+                // The rows wait safely in the file and in memory. Try again after another delay rather than only at
+                // the next call, read or start, unless an append armed a timer meanwhile or the journal closed.
+                let retry = state.withLock { s in
+                    guard !s.flushScheduled && !s.closed && !s.pending.isEmpty else { return false }
+                    s.flushScheduled = true
+                    return true
+                }
+                if retry { scheduleTimerFlush() }
             }
         }
-        return (record, replayed)
     }
 
     /// Runs `body` while no flush can move rows (and nonces) into the database: a nonce is then either committed,

@@ -88,6 +88,30 @@ import Testing
         #expect(moved == 1)
     }
 
+    /// A timer flush that fails (here a trigger another connection installed refuses the insert) tries again after
+    /// another delay: the row moves once the database takes it, with no further append or read.
+    @Test func aFailedBackgroundFlushTriesAgain() async throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let (store, log) = try journaled(dir, flushDelayMillis: 20)
+        defer { store.close() }
+        let other = try SQLiteConnection(path: dir.path + "/agent.db")
+        defer { other.close() }
+        try other.execute("CREATE TRIGGER refuse BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        try log.append(entry(1))
+        let transactionsBefore = log.journal?.flushTransactions ?? -1
+        try await Task.sleep(for: .milliseconds(200))  // several delays: every attempt so far failed
+        #expect(try store.read { tx in try AuditLogStore.rowCount(in: tx) } == 0)
+        try other.execute("DROP TRIGGER refuse")
+        var moved: Int64 = 0
+        for _ in 0..<100 where moved == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            moved = try store.read { tx in try AuditLogStore.rowCount(in: tx) }
+        }
+        #expect(moved == 1)
+        #expect((log.journal?.flushTransactions ?? 0) > transactionsBefore)
+    }
+
     /// A full batch moves within the busy interval, however long the delay: a busy caller's rows do not pile up.
     @Test func aThousandRowsMoveWithoutWaitingForTheDelay() async throws {
         let dir = TemporaryDirectory()
