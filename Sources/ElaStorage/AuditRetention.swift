@@ -79,8 +79,10 @@ extension AuditLogStore {
             let ageFloor = head.seq - Self.ageFloorRows
             var last = (seq: from, hash: mark?.hash ?? Self.genesisHash)
             var stopped: AuditStoreError?
-            for record in try records(afterSeq: from, limit: max(1, batch), in: tx) {
-                let old = record.seq <= pastRows || (retention.maxAgeMillis > 0 && record.seq <= ageFloor && record.entry.at < before)
+            let batchRecords = try records(afterSeq: from, limit: max(1, batch), in: tx)
+            let oldByAge = Self.oldByAge(batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis)
+            for (index, record) in batchRecords.enumerated() {
+                let old = record.seq <= pastRows || (retention.maxAgeMillis > 0 && record.seq <= ageFloor && oldByAge[index])
                 // The oldest run only: a newer row stamped by a clock that was behind does not pull the cut past it.
                 guard record.seq < head.seq, old else { break }
                 guard record.seq == last.seq + 1 else {
@@ -109,6 +111,25 @@ extension AuditLogStore {
         if removed > 0 { try? flush() }
         if let stopped { throw stopped }
         return removed
+    }
+
+    /// For each row (oldest first), whether the age limit removes it: stamped before `before`. A row stamped after
+    /// now was stamped by a clock that was ahead (a board without a real-time clock, a bad NTP answer): its own
+    /// time says nothing, so it takes the verdict of the next row stamped no later than now, written after it and so
+    /// at least as old in truth. Without that, one such row at the start would keep every row after it for as long
+    /// as the clock was ahead. No such row after it (the clock is now behind, say): kept.
+    static func oldByAge(_ stamps: [Int64], before: Int64, nowMillis: Int64) -> [Bool] {
+        var verdicts = [Bool](repeating: false, count: stamps.count)
+        var nextPlausible = false
+        for i in stamps.indices.reversed() {
+            if stamps[i] > nowMillis {
+                verdicts[i] = nextPlausible
+            } else {
+                verdicts[i] = stamps[i] < before
+                nextPlausible = verdicts[i]
+            }
+        }
+        return verdicts
     }
 
     /// How many rows sit at or below the mark: none unless someone put them there (retention removes them with the

@@ -2,7 +2,7 @@ import ElaCrypto
 import ElaGate
 import ElaJSON
 import ElaSQLite
-import ElaStorage
+@testable import ElaStorage
 import ElaTestSupport
 import Testing
 
@@ -76,6 +76,24 @@ import Testing
         let f = try fixture(rows: 1010) { $0 == 6 ? 0 : testNow }
         #expect(try prune(f, keep(ageSeconds: 3600)) == 0)
         #expect(try f.gate.audit.count() == 1010)
+    }
+
+    @Test func aRowFromAClockThatWasAheadDoesNotBlockTheAgeLimit() throws {
+        // Rows 1-600 a day old, except row 1, stamped by a clock a year ahead; then 1010 of now.
+        let f = try fixture(rows: 1610) { $0 == 1 ? testNow + 365 * 86_400 : ($0 <= 600 ? testNow - 86_400 : testNow) }
+        #expect(try prune(f, keep(ageSeconds: 3600)) == 600)
+        #expect(f.gate.verifyAudit().isOK)
+        // The clock now behind every row (reset to 1970): nothing goes by age.
+        let g = try fixture(rows: 1610) { $0 <= 600 ? testNow - 86_400 : testNow }
+        #expect(try prune(g, keep(ageSeconds: 3600), at: 3600) == 0)
+        #expect(try g.gate.audit.count() == 1610)
+    }
+
+    @Test func ageVerdictsForStampsFromAClockThatWasAhead() {
+        // now 100, limit: before 50. A future stamp takes the verdict of the next plausible one; none after: kept.
+        #expect(AuditLogStore.oldByAge([10, 200, 20, 60, 300, 30], before: 50, nowMillis: 100) == [true, true, true, false, true, true])
+        #expect(AuditLogStore.oldByAge([200, 300], before: 50, nowMillis: 100) == [false, false])
+        #expect(AuditLogStore.oldByAge([], before: 50, nowMillis: 100) == [])
     }
 
     @Test func anEditedRowStopsTheCutAndStaysAsEvidence() throws {
