@@ -24,10 +24,14 @@ public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertib
 
 /// The few file operations the agent and CLI need, without Foundation: EINTR-safe, size-limited reads.
 public enum FileSystem {
-    /// Removes `path` and, for a directory, everything below it. Symbolic links are removed, never followed. False
-    /// when something could not be removed (what could is gone).
+    /// Removes `path` and, for a directory, everything below it. Symbolic links are removed, never followed (a
+    /// trailing slash, which would make lstat follow one, is dropped). False when something could not be removed
+    /// (what could is gone). Not safe against someone swapping entries meanwhile: only for trees in a directory
+    /// others cannot write to (or own entries of a sticky one such as /tmp).
     @discardableResult
     public static func removeTree(_ path: String) -> Bool {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         var st = stat()
         guard lstat(path, &st) == 0 else { return false }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { return unlink(path) == 0 }

@@ -91,9 +91,9 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     }
 
     private mutating func appendMember(_ key: String, _ value: JSONValue) {
-        // Room for a typical object at once, not 1, 2, 4, 8 members in four allocations (parsing spent a good part
-        // of its time growing these arrays).
-        if members.capacity == 0 { members.reserveCapacity(8) }
+        // At the second member, room for four: fewer regrowths of the arrays parsing spent much of its time on, while
+        // a frame of many one-member objects (hostile input) still takes no more memory than before.
+        if members.count == 1 && members.capacity < 4 { members.reserveCapacity(4) }
         members.append((key, value))
         if index != nil {
             index![key] = members.count - 1

@@ -40,7 +40,8 @@ public enum SensorsPlugin {
         }
 
         plugin.onStop = { _ in
-            let runtime = slot.runtime.withLock { $0 }
+            // Taken out first: a call arriving meanwhile is told the plugin is not running, not read from a removed tree.
+            let runtime = slot.runtime.withLock { r in defer { r = nil }; return r }
             await runtime?.stop()
         }
         return plugin

@@ -17,6 +17,8 @@ public final class SensorsRuntime: Sendable {
 
     /// The directory made for the simulated tree, removed by `stop()`; nil when the tree is in the state directory.
     private let simulationDirectory: String?
+    /// The descriptor holding the lock on `<simulationDirectory>/.lock`.
+    private let simulationLock: Int32?
     /// Where a simulated tree may go, in order: memory filesystems only (/dev/shm; /tmp, which is a private tmpfs in
     /// the plugin sandbox). The tree is rewritten every step: on a board's SD card that was ~42 KB/s of writes.
     public static var memoryBases: [String] { ["/dev/shm", SysfsIO.temporaryBase] }
@@ -39,7 +41,11 @@ public final class SensorsRuntime: Sendable {
                 SysfsIO.removeAbandonedSimulations(in: memory, prefix: Self.simulationPrefix)
                 base = try SysfsIO.makeTemporaryDirectory(prefix: prefix, in: memory)
                 simulationDirectory = base
+                // Held while this process runs: how a later start (in any pid namespace sharing the folder) tells an
+                // abandoned tree from a live one.
+                simulationLock = SysfsIO.holdLock(in: base)
             } else {
+                simulationLock = nil
                 notes.append("no memory filesystem writable (\(memoryBases.joined(separator: ", "))): the simulated tree is written to disk")
                 if let stateDirectory {
                     base = stateDirectory
@@ -49,13 +55,18 @@ public final class SensorsRuntime: Sendable {
                     simulationDirectory = base
                 }
             }
-            let sim = try SimulatedSysfs(root: base + "/sim-sysfs", seed: config.simulationSeed)
+            let sim: SimulatedSysfs
+            do { sim = try SimulatedSysfs(root: base + "/sim-sysfs", seed: config.simulationSeed) } catch {
+                if let simulationDirectory { SysfsIO.removeTree(simulationDirectory) }
+                throw error
+            }
             simulation = sim
             root = sim.root
             notes.append("simulating sensors in \(sim.root)")
         } else {
             simulation = nil
             simulationDirectory = nil
+            simulationLock = nil
             root = config.sysfsRoot
         }
         let service = SensorsService(root: root, policy: config.policy, rediscoverMs: config.rediscoverMs, clock: clock)
@@ -100,6 +111,7 @@ public final class SensorsRuntime: Sendable {
         task?.cancel()
         await task?.value
         if let simulationDirectory { SysfsIO.removeTree(simulationDirectory) }
+        if let simulationLock { SysfsIO.release(simulationLock) }
     }
 
     func run(emit: @Sendable (SensorReading) -> Void, log: @Sendable (String) -> Void) async {

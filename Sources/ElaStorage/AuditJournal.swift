@@ -275,26 +275,31 @@ final class AuditJournal: Sendable {
                 try? flush()
             }
         }
-        if schedule { scheduleTimerFlush() }
+        if schedule { scheduleTimerFlush(afterMillis: flushDelayMillis) }
         return (record, replayed)
     }
 
-    /// Moves the rows after ``flushDelayMillis``. The caller set `flushScheduled`.
-    private func scheduleTimerFlush() {
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(flushDelayMillis)) { [self] in
+    /// A failed background flush is retried after twice the previous wait, up to this (or the flush delay if longer).
+    static let maxRetryMillis = 60_000
+
+    /// Moves the rows after `afterMillis`. The caller set `flushScheduled`. Holds the journal weakly: a store dropped
+    /// without `close()` ends the chain.
+    private func scheduleTimerFlush(afterMillis: Int) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(afterMillis)) { [weak self] in
+            guard let self else { return }
             // Cleared before the flush takes its batch: a row appended from here on schedules the next timer.
             // (Clearing it in every round of a flush, as before, let each round schedule another timer: under
             // load nearly every append did, and the rows went in as many tiny transactions.)
             state.withLock { $0.flushScheduled = false }
             do { try flush() } catch {
-                // The rows wait safely in the file and in memory. Try again after another delay rather than only at
-                // the next call, read or start, unless an append armed a timer meanwhile or the journal closed.
+                // The rows wait safely in the file and in memory. Try again, backing off, rather than only at the
+                // next call, read or start, unless an append armed a timer meanwhile or the journal closed.
                 let retry = state.withLock { s in
                     guard !s.flushScheduled && !s.closed && !s.pending.isEmpty else { return false }
                     s.flushScheduled = true
                     return true
                 }
-                if retry { scheduleTimerFlush() }
+                if retry { scheduleTimerFlush(afterMillis: min(afterMillis * 2, max(Self.maxRetryMillis, flushDelayMillis))) }
             }
         }
     }

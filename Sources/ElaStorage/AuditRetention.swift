@@ -80,7 +80,13 @@ extension AuditLogStore {
             var last = (seq: from, hash: mark?.hash ?? Self.genesisHash)
             var stopped: AuditStoreError?
             let batchRecords = try records(afterSeq: from, limit: max(1, batch), in: tx)
-            let oldByAge = Self.oldByAge(batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis)
+            let lastInBatch = batchRecords.last?.seq ?? from
+            let oldByAge = try Self.oldByAge(batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis) { atLeast in
+                // Rows after the batch, for a run of rows stamped after now that reaches its end.
+                try tx.connection.query(
+                    "SELECT at FROM audit_log WHERE seq > ? AND at <= ? AND at >= ? ORDER BY seq LIMIT 1", lastInBatch, nowMillis, atLeast
+                ) { try $0[0, as: Int64.self] }.first
+            }
             for (index, record) in batchRecords.enumerated() {
                 let old = record.seq <= pastRows || (retention.maxAgeMillis > 0 && record.seq <= ageFloor && oldByAge[index])
                 // The oldest run only: a newer row stamped by a clock that was behind does not pull the cut past it.
@@ -114,19 +120,31 @@ extension AuditLogStore {
     }
 
     /// For each row (oldest first), whether the age limit removes it: stamped before `before`. A row stamped after
-    /// now was stamped by a clock that was ahead (a board without a real-time clock, a bad NTP answer): its own
-    /// time says nothing, so it takes the verdict of the next row stamped no later than now, written after it and so
-    /// at least as old in truth. Without that, one such row at the start would keep every row after it for as long
-    /// as the clock was ahead. No such row after it (the clock is now behind, say): kept.
-    static func oldByAge(_ stamps: [Int64], before: Int64, nowMillis: Int64) -> [Bool] {
+    /// now was stamped by a clock that was ahead (a board without a real-time clock, a bad NTP answer): its own time
+    /// says nothing, so it takes the verdict of the next row that can vouch for it: stamped no later than now and
+    /// not behind an earlier such row (a clock that stepped back, to 1970 after a reboot say, vouches for nothing),
+    /// written after it and so at least as old in truth. Without that, one such row at the start would keep every
+    /// row after it for as long as the clock was ahead. For rows at the end, `stampAfter(atLeast)` gives the stamp
+    /// of the first later row within [atLeast, now]. No row to vouch (the clock is now behind, say): kept.
+    static func oldByAge(
+        _ stamps: [Int64], before: Int64, nowMillis: Int64, stampAfter: (_ atLeast: Int64) throws -> Int64?
+    ) rethrows -> [Bool] {
+        // Forward: which plausible stamps lie behind an earlier one.
+        var behind = [Bool](repeating: false, count: stamps.count)
+        var latest = Int64.min
+        for (i, at) in stamps.enumerated() where at <= nowMillis {
+            behind[i] = at < latest
+            latest = max(latest, at)
+        }
         var verdicts = [Bool](repeating: false, count: stamps.count)
-        var nextPlausible = false
+        var voucher: Bool?
         for i in stamps.indices.reversed() {
             if stamps[i] > nowMillis {
-                verdicts[i] = nextPlausible
+                if voucher == nil { voucher = (try stampAfter(latest)).map { $0 < before } ?? false }
+                verdicts[i] = voucher ?? false
             } else {
                 verdicts[i] = stamps[i] < before
-                nextPlausible = verdicts[i]
+                if !behind[i] { voucher = verdicts[i] }
             }
         }
         return verdicts

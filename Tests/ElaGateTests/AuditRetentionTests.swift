@@ -90,10 +90,37 @@ import Testing
     }
 
     @Test func ageVerdictsForStampsFromAClockThatWasAhead() {
-        // now 100, limit: before 50. A future stamp takes the verdict of the next plausible one; none after: kept.
-        #expect(AuditLogStore.oldByAge([10, 200, 20, 60, 300, 30], before: 50, nowMillis: 100) == [true, true, true, false, true, true])
-        #expect(AuditLogStore.oldByAge([200, 300], before: 50, nowMillis: 100) == [false, false])
-        #expect(AuditLogStore.oldByAge([], before: 50, nowMillis: 100) == [])
+        // now 100, limit: before 50. A future stamp takes the verdict of the next row that can vouch for it.
+        func verdicts(_ stamps: [Int64], after: Int64? = nil) -> [Bool] {
+            AuditLogStore.oldByAge(stamps, before: 50, nowMillis: 100) { atLeast in after.flatMap { $0 >= atLeast ? $0 : nil } }
+        }
+        #expect(verdicts([10, 200, 20, 60]) == [true, true, true, false])
+        // 30 is behind 60 (the clock stepped back): it vouches for nothing; nothing after: kept.
+        #expect(verdicts([10, 200, 20, 60, 300, 30]) == [true, true, true, false, false, true])
+        // The review's case: a clock ahead, then reset to 1970 (5), then right again: the future row stays.
+        #expect(verdicts([40, 200, 5, 95]) == [true, false, true, false])
+        // A run reaching the end of the batch: the first row after it decides, if it is not behind.
+        #expect(verdicts([10, 200, 300], after: 20) == [true, true, true])
+        #expect(verdicts([10, 200, 300], after: 70) == [true, false, false])
+        #expect(verdicts([30, 200], after: 20) == [true, false])  // 20 is behind 30
+        #expect(verdicts([200, 300]) == [false, false])
+        #expect(verdicts([]) == [])
+    }
+
+    @Test func aLongRunFromAClockThatWasAheadIsJudgedPastTheBatch() throws {
+        // Rows 1-2 and 11-20 a day old, 3-10 a year ahead, then 1010 of now; batches of 4.
+        let f = try fixture(rows: 1030) { i in
+            switch i {
+            case 3...10: testNow + 365 * 86_400
+            case ...20: testNow - 86_400
+            default: testNow
+            }
+        }
+        var removed: [Int64] = []
+        while removed.last != 0 { removed.append(try prune(f, keep(ageSeconds: 3600), batch: 4)) }
+        #expect(removed == [4, 4, 4, 4, 4, 0])
+        #expect(try f.gate.audit.pruneMark()?.seq == 20)
+        #expect(f.gate.verifyAudit().isOK)
     }
 
     @Test func anEditedRowStopsTheCutAndStaysAsEvidence() throws {

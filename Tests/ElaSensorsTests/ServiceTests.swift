@@ -222,16 +222,34 @@ func smallTree() -> FakeSysfs {
         try #require(FileSystem.isInMemory("/dev/shm"))
         let base = TemporaryDirectory(prefix: "ela-sensors-shm", in: "/dev/shm")
         defer { base.remove() }
-        // Above the kernel's pid limit (2^22): no such process. Pid 1 runs: its tree stays, as do other names.
+        // Without a lock file: pid 4194305 is above the kernel's limit (2^22), no such process; pid 1 runs; a tree
+        // made in the last minute may be one whose owner is about to lock it. With one: its lock decides, not the pid.
         let dead = base.path + "/ela-sensors-sim-4194305-abcdef"
+        let deadButNew = base.path + "/ela-sensors-sim-4194305-ghijkl"
         let alive = base.path + "/ela-sensors-sim-1-abcdef"
+        let unlocked = base.path + "/ela-sensors-sim-1-mnopqr"
+        let locked = base.path + "/ela-sensors-sim-4194305-stuvwx"
         let other = base.path + "/ela-sensors-simulator"
-        for path in [dead, alive, other] { try FileSystem.makeDirectory(path + "/sim-sysfs", mode: 0o700) }
+        for path in [dead, deadButNew, alive, unlocked, locked, other] { try FileSystem.makeDirectory(path + "/sim-sysfs", mode: 0o700) }
+        for path in [dead, alive] {
+            var old = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
+            #expect(utimes(path, &old) == 0)
+        }
+        _ = base.write("ela-sensors-sim-1-mnopqr/.lock", "")
+        let held = open(locked + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        defer { close(held) }
+        #expect(flock(held, LOCK_EX) == 0)
         let runtime = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [base.path])
-        #expect(runtime.root.hasPrefix(base.path + "/ela-sensors-sim-\(getpid())-"))
-        #expect(!FileSystem.exists(dead) && FileSystem.exists(alive) && FileSystem.exists(other))
+        let own = String(runtime.root.dropLast("/sim-sysfs".count))
+        #expect(own.hasPrefix(base.path + "/ela-sensors-sim-\(getpid())-"))
+        #expect(!FileSystem.exists(dead) && !FileSystem.exists(unlocked))
+        #expect(FileSystem.exists(deadButNew) && FileSystem.exists(alive) && FileSystem.exists(locked) && FileSystem.exists(other))
+        // Our own tree is locked while the runtime lives: another start leaves it alone.
+        let second = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [base.path])
+        #expect(FileSystem.exists(own))
+        await second.stop()
         await runtime.stop()
-        #expect(!FileSystem.exists(String(runtime.root.dropLast("/sim-sysfs".count))))
+        #expect(!FileSystem.exists(own))
     }
 
     @Test func realRootWithNothingThereIsEmptyNotAnError() throws {
