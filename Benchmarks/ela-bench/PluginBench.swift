@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import ElaControl
 import ElaCrypto
 import ElaGate
@@ -10,6 +11,7 @@ import ElaPluginHost
 import ElaPluginProtocol
 import ElaStorage
 import Logging
+import Synchronization
 
 // Plugin figures: gated call round trips through the daemon next to a raw two-process socketpair JSON echo,
 // sandboxed plugin start next to a plain spawn, and idle RSS.
@@ -162,6 +164,34 @@ struct RunningAgent {
     let dir: String
 }
 
+/// Agents started and not stopped yet (pid: folder). They run in sessions of their own, so the terminal's Ctrl-C
+/// does not reach them: `stopAgentsOnInterrupt()` stops them then, and an interrupted `make bench` leaves none.
+let runningAgents = Mutex<[Int32: String]>([:])
+/// Kept alive for the process's life.
+nonisolated(unsafe) var interruptSources: [any DispatchSourceSignal] = []
+/// Set by Ctrl-C or SIGTERM: the main flow then waits for the handler to clean up and exit.
+let benchInterrupted = Atomic<Bool>(false)
+
+func stopAgentsOnInterrupt() {
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            benchInterrupted.store(true, ordering: .relaxed)
+            let agents = runningAgents.withLock { $0 }
+            for pid in agents.keys { kill(pid, SIGTERM) }
+            usleep(1_500_000)
+            for (pid, dir) in agents {
+                kill(pid, SIGKILL)
+                _ = system("rm -rf '\(dir)'")
+            }
+            exit(130)
+        }
+        source.resume()
+        interruptSources.append(source)
+    }
+}
+
 func startAgent(plugins: [String], sandbox: Bool) async throws -> RunningAgent {
     var template = Array("/tmp/ela-bench-XXXXXX".utf8CString)
     guard let p = mkdtemp(&template) else { throw BenchFailure(description: "mkdtemp failed") }
@@ -182,12 +212,14 @@ func startAgent(plugins: [String], sandbox: Bool) async throws -> RunningAgent {
         if case .stderr(let line) = event, line.contains("ela-agent ready") { break }
         if case .exited(let code) = event { throw BenchFailure(description: "ela-agent exited with \(code)") }
     }
+    runningAgents.withLock { $0[process.pid] = dir }
     // Keep draining its output so it never blocks on a full pipe.
     Task { for await _ in process.events {} }
     return RunningAgent(process: process, socket: dir + "/run/control.sock", dir: dir)
 }
 
 func stopAgent(_ agent: RunningAgent) async {
+    runningAgents.withLock { _ = $0.removeValue(forKey: agent.process.pid) }
     agent.process.signal(SIGTERM)
     for _ in 0..<500 where agent.process.exited == nil { try? await Task.sleep(for: .milliseconds(10)) }
     agent.process.signal(SIGKILL)
@@ -346,7 +378,10 @@ func benchPlugins() async throws {
     // Again with every process on one CPU (taskset, inherited by the agent and its plugins): no cross-CPU wake-ups,
     // whose cost on a VM (an idle vCPU halts) dominates the round trips above, so this shows the work per call.
     fflush(nil)
-    if system("taskset -c 0 '\(selfPath())' plugins-one-cpu") != 0 { print("  one CPU: taskset failed") }
+    let quoted = selfPath().split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''")
+    let status = system("timeout 600 taskset -c 0 '\(quoted)' plugins-one-cpu")
+    if status & 0x7F != 0 || (status >> 8) & 0xFF == 130 { exit(130) }  // interrupted: stop here as well
+    if status != 0 { print("  one CPU: the run failed (exit status \((status >> 8) & 0xFF); 124: over 10 minutes)") }
 }
 
 /// `ela-bench plugins-one-cpu` (run under `taskset -c 0` by the plugins section): raw echo, zero-work relay and

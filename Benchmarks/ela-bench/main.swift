@@ -6,6 +6,7 @@ import Glibc
 import ElaCrypto
 import ElaIdentity
 import ElaJSON
+import Synchronization
 
 func now() -> Double {
     var ts = timespec()
@@ -96,6 +97,8 @@ if CommandLine.arguments.dropFirst().first == "relay-child" {
     runRelayChild(CommandLine.arguments.dropFirst(2).first.flatMap(WaitStyle.init(rawValue:)) ?? .read)
 }
 
+stopAgentsOnInterrupt()
+
 /// `ela-bench [did] [spv] [sync] [plugins] [mqtt] [carrier]`: the sections named, or all of them.
 let sections = Set(CommandLine.arguments.dropFirst())
 func wants(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
@@ -144,7 +147,10 @@ do {
     if wants("mqtt") { try await benchMQTT() }
     if wants("carrier") { try await benchCarrier() }
 } catch {
+    // Interrupted: the agents stopping made a call fail; the interrupt's handler cleans up and exits.
+    while benchInterrupted.load(ordering: .relaxed) { sleep(1) }
     print("ela-bench: \(error)")
     exit(1)
 }
+while benchInterrupted.load(ordering: .relaxed) { sleep(1) }
 
