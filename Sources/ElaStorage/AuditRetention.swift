@@ -49,6 +49,8 @@ extension AuditLogStore {
     /// The age limit alone never removes the newest this many rows: a clock set far ahead (a board without a
     /// real-time clock, a bad NTP answer) must not empty the log.
     public static let ageFloorRows: Int64 = 1000
+    /// How far past a batch a row vouching for rows stamped after now is looked for.
+    static let vouchWindowRows: Int64 = 20_000
     /// The fewest rows a cut removes (see ``prune(_:nowMillis:batch:recordingCut:)``).
     static let minimumCut: Int64 = 2
 
@@ -82,9 +84,11 @@ extension AuditLogStore {
             let batchRecords = try records(afterSeq: from, limit: max(1, batch), in: tx)
             let lastInBatch = batchRecords.last?.seq ?? from
             let oldByAge = try Self.oldByAge(batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis) { atLeast in
-                // Rows after the batch, for a run of rows stamped after now that reaches its end.
+                // Rows after the batch, for a run of rows stamped after now that reaches its end. Within a window: the
+                // scan runs inside the write transaction gated calls wait for (a longer run waits for the clock).
                 try tx.connection.query(
-                    "SELECT at FROM audit_log WHERE seq > ? AND at <= ? AND at >= ? ORDER BY seq LIMIT 1", lastInBatch, nowMillis, atLeast
+                    "SELECT at FROM audit_log WHERE seq > ? AND seq <= ? AND at <= ? AND at >= ? ORDER BY seq LIMIT 1",
+                    lastInBatch, lastInBatch + Self.vouchWindowRows, nowMillis, atLeast
                 ) { try $0[0, as: Int64.self] }.first
             }
             for (index, record) in batchRecords.enumerated() {
