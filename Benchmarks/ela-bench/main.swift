@@ -153,4 +153,3 @@ do {
     exit(1)
 }
 while benchInterrupted.load(ordering: .relaxed) { sleep(1) }
-

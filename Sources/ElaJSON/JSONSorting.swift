@@ -47,7 +47,8 @@ extension JSONObject {
     public func sortedRecursively() -> JSONObject {
         // Documents signed by the SDKs arrive sorted already: then only nested values may need work.
         let inOrder = zip(members, members.dropFirst()).allSatisfy { $0.key.javaPrecedes($1.key) }
-        let sorted = inOrder ? members : members.sorted { $0.key.javaPrecedes($1.key) }
+        // Positions are sorted, not the members: moving (String, JSONValue) pairs around retains and releases both.
+        let sorted = inOrder ? members : members.indices.sorted { members[$0].key.javaPrecedes(members[$1].key) }.map { members[$0] }
         return JSONObject(uniqueMembers: sorted.map { member in
             switch member.value {
             case .object, .array: (member.key, member.value.sortedRecursively())
