@@ -171,6 +171,8 @@ let runningAgents = Mutex<[Int32: String]>([:])
 nonisolated(unsafe) var interruptSources: [any DispatchSourceSignal] = []
 /// Set by Ctrl-C or SIGTERM: the main flow then waits for the handler to clean up and exit.
 let benchInterrupted = Atomic<Bool>(false)
+/// The one-CPU run's process (`timeout`, which passes signals on) while it runs, else 0: stopped on interrupt too.
+let oneCPUChild = Atomic<Int32>(0)
 
 func stopAgentsOnInterrupt() {
     for sig in [SIGINT, SIGTERM] {
@@ -178,9 +180,12 @@ func stopAgentsOnInterrupt() {
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
         source.setEventHandler {
             benchInterrupted.store(true, ordering: .relaxed)
+            let child = oneCPUChild.load(ordering: .relaxed)
+            if child > 0 { kill(child, SIGTERM) }  // it stops its own agents
             let agents = runningAgents.withLock { $0 }
             for pid in agents.keys { kill(pid, SIGTERM) }
             usleep(1_500_000)
+            for _ in 0..<50 where child > 0 && oneCPUChild.load(ordering: .relaxed) == child { usleep(100_000) }
             for (pid, dir) in agents {
                 kill(pid, SIGKILL)
                 _ = system("rm -rf '\(dir)'")
@@ -208,18 +213,18 @@ func startAgent(plugins: [String], sandbox: Bool) async throws -> RunningAgent {
         PluginLaunch(
             arguments: [agent, "--config", config, "--board", "sim", "--state-dir", dir + "/state", "--runtime-dir", dir + "/run"],
             environment: ["PATH": "/usr/bin:/bin"], reportFD: nil))
+    runningAgents.withLock { $0[process.pid] = dir }
     for await event in process.events {
         if case .stderr(let line) = event, line.contains("ela-agent ready") { break }
         if case .exited(let code) = event { throw BenchFailure(description: "ela-agent exited with \(code)") }
     }
-    runningAgents.withLock { $0[process.pid] = dir }
     // Keep draining its output so it never blocks on a full pipe.
     Task { for await _ in process.events {} }
     return RunningAgent(process: process, socket: dir + "/run/control.sock", dir: dir)
 }
 
 func stopAgent(_ agent: RunningAgent) async {
-    runningAgents.withLock { _ = $0.removeValue(forKey: agent.process.pid) }
+    defer { runningAgents.withLock { _ = $0.removeValue(forKey: agent.process.pid) } }
     agent.process.signal(SIGTERM)
     for _ in 0..<500 where agent.process.exited == nil { try? await Task.sleep(for: .milliseconds(10)) }
     agent.process.signal(SIGKILL)
@@ -377,11 +382,24 @@ func benchPlugins() async throws {
     )
     // Again with every process on one CPU (taskset, inherited by the agent and its plugins): no cross-CPU wake-ups,
     // whose cost on a VM (an idle vCPU halts) dominates the round trips above, so this shows the work per call.
-    fflush(nil)
-    let quoted = selfPath().split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''")
-    let status = system("timeout 600 taskset -c 0 '\(quoted)' plugins-one-cpu")
-    if status & 0x7F != 0 || (status >> 8) & 0xFF == 130 { exit(130) }  // interrupted: stop here as well
-    if status != 0 { print("  one CPU: the run failed (exit status \((status >> 8) & 0xFF); 124: over 10 minutes)") }
+    let child = try PluginProcess(
+        PluginLaunch(
+            arguments: ["/usr/bin/timeout", "600", "/usr/bin/taskset", "-c", "0", selfPath(), "plugins-one-cpu"],
+            environment: ["PATH": "/usr/bin:/bin"], reportFD: nil))
+    oneCPUChild.store(child.pid, ordering: .relaxed)
+    defer { oneCPUChild.store(0, ordering: .relaxed) }
+    var status: Int32 = -1
+    for await event in child.events {
+        switch event {
+        case .stderr(let line): print(line)
+        case .exited(let code): status = code
+        default: break
+        }
+    }
+    close(child.socket)
+    if status != 0 && !benchInterrupted.load(ordering: .relaxed) {
+        print("  one CPU: the run failed (exit status \(status); 124: over 10 minutes)")
+    }
 }
 
 /// `ela-bench plugins-one-cpu` (run under `taskset -c 0` by the plugins section): raw echo, zero-work relay and

@@ -17,8 +17,8 @@ public final class SensorsRuntime: Sendable {
 
     /// The directory made for the simulated tree, removed by `stop()`; nil when the tree is in the state directory.
     private let simulationDirectory: String?
-    /// The descriptor holding the lock on `<simulationDirectory>/.lock`.
-    private let simulationLock: Int32?
+    /// The descriptor holding the lock on `<simulationDirectory>/.lock`, taken out (-1) when released.
+    private let simulationLock: Mutex<Int32>?
     /// Where a simulated tree may go, in order: memory filesystems only (/dev/shm; /tmp, which is a private tmpfs in
     /// the plugin sandbox). The tree is rewritten every step: on a board's SD card that was ~42 KB/s of writes.
     public static var memoryBases: [String] { ["/dev/shm", SysfsIO.temporaryBase] }
@@ -43,7 +43,12 @@ public final class SensorsRuntime: Sendable {
                 simulationDirectory = base
                 // Held while this process runs: how a later start (in any pid namespace sharing the folder) tells an
                 // abandoned tree from a live one.
-                simulationLock = SysfsIO.holdLock(in: base)
+                let lock: Int32
+                do { lock = try SysfsIO.holdLock(in: base) } catch {
+                    SysfsIO.removeTree(base)
+                    throw error
+                }
+                simulationLock = Mutex(lock)
             } else {
                 simulationLock = nil
                 notes.append("no memory filesystem writable (\(memoryBases.joined(separator: ", "))): the simulated tree is written to disk")
@@ -58,6 +63,7 @@ public final class SensorsRuntime: Sendable {
             let sim: SimulatedSysfs
             do { sim = try SimulatedSysfs(root: base + "/sim-sysfs", seed: config.simulationSeed) } catch {
                 if let simulationDirectory { SysfsIO.removeTree(simulationDirectory) }
+                if let lock = simulationLock?.withLock({ $0 }) { SysfsIO.release(lock) }
                 throw error
             }
             simulation = sim
@@ -111,7 +117,7 @@ public final class SensorsRuntime: Sendable {
         task?.cancel()
         await task?.value
         if let simulationDirectory { SysfsIO.removeTree(simulationDirectory) }
-        if let simulationLock { SysfsIO.release(simulationLock) }
+        if let lock = simulationLock?.withLock({ fd in defer { fd = -1 }; return fd }), lock >= 0 { SysfsIO.release(lock) }
     }
 
     func run(emit: @Sendable (SensorReading) -> Void, log: @Sendable (String) -> Void) async {

@@ -92,13 +92,14 @@ enum SysfsIO {
     static let lockName = ".lock"
 
     /// Opens `<directory>/.lock` and takes an exclusive lock on it, held until ``release(_:)`` or the process ends.
-    /// Nil if that failed (the directory then looks abandoned to others once its pid is gone).
-    static func holdLock(in directory: String) -> Int32? {
-        let fd = open(directory + "/" + lockName, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { return nil }
+    static func holdLock(in directory: String) throws(SensorError) -> Int32 {
+        let path = directory + "/" + lockName
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .writeFailed(path: path, reason: errorText(errno)) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = errorText(errno)
             close(fd)
-            return nil
+            throw .writeFailed(path: path, reason: "cannot lock: \(reason)")
         }
         return fd
     }
@@ -106,21 +107,23 @@ enum SysfsIO {
     static func release(_ lock: Int32) { close(lock) }
 
     /// Removes the `<prefix>-<pid>-*` directories in `base` that this user's simulations left behind when their
-    /// process was killed. Only real directories owned by this uid, and only those whose lock nobody holds (a live
-    /// simulation holds it whatever pid namespace it runs in); one without a lock file (being made right now, or
-    /// from a version without them) goes once its pid is gone and it is a minute old.
+    /// process was killed. Only real directories owned by this uid and at least a minute old (one being set up right
+    /// now may not hold its lock yet), and of those only the ones whose lock nobody holds (a live simulation holds it,
+    /// whatever pid namespace it runs in), or without a lock file (a version without them) whose pid is gone.
     static func removeAbandonedSimulations(in base: String, prefix: String) {
         guard let names = try? entries(in: base) else { return }
         for name in names where name.hasPrefix(prefix + "-") {
             var st = stat()
             let path = base + "/" + name
-            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == getuid() else { continue }
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == getuid(),
+                Int(time(nil)) - Int(st.st_mtim.tv_sec) > 60
+            else { continue }
             let lock = open(path + "/" + lockName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
             if lock >= 0 {
                 defer { close(lock) }
                 if flock(lock, LOCK_EX | LOCK_NB) == 0 { FileSystem.removeTree(path) }
             } else if let pid = Int32(name.dropFirst(prefix.count + 1).prefix { $0 != "-" }), pid != getpid(),
-                Int(time(nil)) - Int(st.st_mtim.tv_sec) > 60, kill(pid, 0) != 0 && errno == ESRCH
+                kill(pid, 0) != 0 && errno == ESRCH
             {
                 FileSystem.removeTree(path)
             }

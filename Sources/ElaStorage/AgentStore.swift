@@ -155,6 +155,11 @@ public final class AgentStore: Sendable {
                     revoked_at INTEGER NOT NULL
                 );
                 """),
+        SQLiteMigration(
+            version: 9, name: "audit log retention: the latest trustworthy stamp among the removed rows",
+            sql: """
+                ALTER TABLE audit_pruned ADD COLUMN latest_at INTEGER;
+                """),
     ])
 
     let database: SQLiteDatabase

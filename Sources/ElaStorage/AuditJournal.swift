@@ -299,7 +299,7 @@ final class AuditJournal: Sendable {
                     s.flushScheduled = true
                     return true
                 }
-                if retry { scheduleTimerFlush(afterMillis: min(afterMillis * 2, max(Self.maxRetryMillis, flushDelayMillis))) }
+                if retry { scheduleTimerFlush(afterMillis: min(max(afterMillis * 2, 100), max(Self.maxRetryMillis, flushDelayMillis))) }
             }
         }
     }

@@ -83,7 +83,12 @@ extension AuditLogStore {
             var stopped: AuditStoreError?
             let batchRecords = try records(afterSeq: from, limit: max(1, batch), in: tx)
             let lastInBatch = batchRecords.last?.seq ?? from
-            let oldByAge = try Self.oldByAge(batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis) { atLeast in
+            // The latest trustworthy stamp among the rows already removed: rows behind it are judged as behind in
+            // this pass as they would have been in the one that removed it.
+            let latestRemoved = try tx.connection.query("SELECT latest_at FROM audit_pruned WHERE id = 1") { try $0[0, as: Int64?.self] }.first ?? nil
+            let ages = try Self.oldByAge(
+                batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis, latestBefore: latestRemoved ?? .min
+            ) { atLeast in
                 // Rows after the batch, for a run of rows stamped after now that reaches its end. Within a window: the
                 // scan runs inside the write transaction gated calls wait for (a longer run waits for the clock).
                 try tx.connection.query(
@@ -91,8 +96,9 @@ extension AuditLogStore {
                     lastInBatch, lastInBatch + Self.vouchWindowRows, nowMillis, atLeast
                 ) { try $0[0, as: Int64.self] }.first
             }
+            var latestCut = latestRemoved
             for (index, record) in batchRecords.enumerated() {
-                let old = record.seq <= pastRows || (retention.maxAgeMillis > 0 && record.seq <= ageFloor && oldByAge[index])
+                let old = record.seq <= pastRows || (retention.maxAgeMillis > 0 && record.seq <= ageFloor && ages.verdicts[index])
                 // The oldest run only: a newer row stamped by a clock that was behind does not pull the cut past it.
                 guard record.seq < head.seq, old else { break }
                 guard record.seq == last.seq + 1 else {
@@ -104,6 +110,7 @@ extension AuditLogStore {
                     break
                 }
                 last = (record.seq, record.hash)
+                if let trusted = ages.latestThrough[index] { latestCut = trusted }
             }
             // At least two rows: the row recording a cut must not make the next pass cut again (one out, one in).
             guard last.seq - from >= Self.minimumCut else { return (0, stopped) }
@@ -111,9 +118,10 @@ extension AuditLogStore {
             let removed = last.seq - from
             try tx.connection.run(
                 """
-                INSERT INTO audit_pruned (id, seq, hash, rows, at) VALUES (1, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, rows = excluded.rows, at = excluded.at
-                """, last.seq, last.hash, (mark?.rows ?? 0) + removed, nowMillis)
+                INSERT INTO audit_pruned (id, seq, hash, rows, at, latest_at) VALUES (1, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, rows = excluded.rows, at = excluded.at,
+                    latest_at = excluded.latest_at
+                """, last.seq, last.hash, (mark?.rows ?? 0) + removed, nowMillis, latestCut)
             _ = try append(recordingCut(from + 1, last.seq, last.hash), in: tx)
             return (removed, stopped)
         }
@@ -123,35 +131,42 @@ extension AuditLogStore {
         return removed
     }
 
-    /// For each row (oldest first), whether the age limit removes it: stamped before `before`. A row stamped after
-    /// now was stamped by a clock that was ahead (a board without a real-time clock, a bad NTP answer): its own time
-    /// says nothing, so it takes the verdict of the next row that can vouch for it: stamped no later than now and
-    /// not behind an earlier such row (a clock that stepped back, to 1970 after a reboot say, vouches for nothing),
-    /// written after it and so at least as old in truth. Without that, one such row at the start would keep every
-    /// row after it for as long as the clock was ahead. For rows at the end, `stampAfter(atLeast)` gives the stamp
-    /// of the first later row within [atLeast, now]. No row to vouch (the clock is now behind, say): kept.
+    /// For each row (oldest first), whether the age limit removes it, and the latest trustworthy stamp up to it.
+    /// A row is trustworthy when stamped no later than now and not behind an earlier trustworthy one (`latestBefore`
+    /// carries those of rows already removed); its verdict is its stamp: before `before`. Any other row was stamped
+    /// by a clock that was ahead (a board without a real-time clock, a bad NTP answer) or that stepped back (to 1970
+    /// after a reboot, say): its stamp says nothing, so it takes the verdict of the next trustworthy row, written
+    /// after it and so at least as old in truth. Without that, one row from a clock that was ahead kept every row
+    /// after it for as long as the clock was ahead, and rows stamped 1970 yesterday went as decades old. For rows at
+    /// the end, `stampAfter(atLeast)` gives the stamp of the first later row within [atLeast, now]. No trustworthy
+    /// row after one (the clock is now behind, say): kept.
     static func oldByAge(
-        _ stamps: [Int64], before: Int64, nowMillis: Int64, stampAfter: (_ atLeast: Int64) throws -> Int64?
-    ) rethrows -> [Bool] {
-        // Forward: which plausible stamps lie behind an earlier one.
-        var behind = [Bool](repeating: false, count: stamps.count)
-        var latest = Int64.min
-        for (i, at) in stamps.enumerated() where at <= nowMillis {
-            behind[i] = at < latest
-            latest = max(latest, at)
+        _ stamps: [Int64], before: Int64, nowMillis: Int64, latestBefore: Int64 = .min,
+        stampAfter: (_ atLeast: Int64) throws -> Int64?
+    ) rethrows -> (verdicts: [Bool], latestThrough: [Int64?]) {
+        // Forward: which rows are trustworthy, and the latest trustworthy stamp up to each row.
+        var trusted = [Bool](repeating: false, count: stamps.count)
+        var latestThrough = [Int64?](repeating: nil, count: stamps.count)
+        var latest = latestBefore
+        for (i, at) in stamps.enumerated() {
+            if at <= nowMillis && at >= latest {
+                trusted[i] = true
+                latest = at
+            }
+            if latest != .min { latestThrough[i] = latest }
         }
         var verdicts = [Bool](repeating: false, count: stamps.count)
         var voucher: Bool?
         for i in stamps.indices.reversed() {
-            if stamps[i] > nowMillis {
+            if trusted[i] {
+                verdicts[i] = stamps[i] < before
+                voucher = verdicts[i]
+            } else {
                 if voucher == nil { voucher = (try stampAfter(latest)).map { $0 < before } ?? false }
                 verdicts[i] = voucher ?? false
-            } else {
-                verdicts[i] = stamps[i] < before
-                if !behind[i] { voucher = verdicts[i] }
             }
         }
-        return verdicts
+        return (verdicts, latestThrough)
     }
 
     /// How many rows sit at or below the mark: none unless someone put them there (retention removes them with the

@@ -89,22 +89,47 @@ import Testing
         #expect(try g.gate.audit.count() == 1610)
     }
 
-    @Test func ageVerdictsForStampsFromAClockThatWasAhead() {
-        // now 100, limit: before 50. A future stamp takes the verdict of the next row that can vouch for it.
-        func verdicts(_ stamps: [Int64], after: Int64? = nil) -> [Bool] {
-            AuditLogStore.oldByAge(stamps, before: 50, nowMillis: 100) { atLeast in after.flatMap { $0 >= atLeast ? $0 : nil } }
+    @Test func ageVerdictsForStampsFromAClockThatWasAheadOrSteppedBack() {
+        // now 100, limit: before 50. A row stamped after now, or behind an earlier trustworthy one, takes the verdict
+        // of the next trustworthy row.
+        func verdicts(_ stamps: [Int64], latestBefore: Int64 = .min, after: Int64? = nil) -> [Bool] {
+            AuditLogStore.oldByAge(stamps, before: 50, nowMillis: 100, latestBefore: latestBefore) { atLeast in
+                after.flatMap { $0 >= atLeast ? $0 : nil }
+            }.verdicts
         }
         #expect(verdicts([10, 200, 20, 60]) == [true, true, true, false])
-        // 30 is behind 60 (the clock stepped back): it vouches for nothing; nothing after: kept.
-        #expect(verdicts([10, 200, 20, 60, 300, 30]) == [true, true, true, false, false, true])
-        // The review's case: a clock ahead, then reset to 1970 (5), then right again: the future row stays.
-        #expect(verdicts([40, 200, 5, 95]) == [true, false, true, false])
-        // A run reaching the end of the batch: the first row after it decides, if it is not behind.
+        // 30 is behind 60 (the clock stepped back): it says nothing itself; nothing trustworthy after it: kept.
+        #expect(verdicts([10, 200, 20, 60, 300, 30]) == [true, true, true, false, false, false])
+        // A clock ahead, then reset to 1970 (5), then right again (95): the rows between stay.
+        #expect(verdicts([40, 200, 5, 95]) == [true, false, false, false])
+        // The same in a later pass, after 40 was removed: the removed rows' latest stamp still counts.
+        #expect(verdicts([200, 5, 95], latestBefore: 40) == [false, false, false])
+        #expect(verdicts([200, 5, 95]) == [true, true, false])  // (what forgetting it would do)
+        // A run reaching the end of the batch: the first row after it decides, if it is trustworthy.
         #expect(verdicts([10, 200, 300], after: 20) == [true, true, true])
         #expect(verdicts([10, 200, 300], after: 70) == [true, false, false])
         #expect(verdicts([30, 200], after: 20) == [true, false])  // 20 is behind 30
         #expect(verdicts([200, 300]) == [false, false])
         #expect(verdicts([]) == [])
+        // The latest trustworthy stamp up to each row, kept with a cut.
+        #expect(AuditLogStore.oldByAge([10, 200, 5, 60], before: 50, nowMillis: 100) { _ in nil }.latestThrough == [10, 10, 10, 60])
+    }
+
+    @Test func rowsFromAClockThatSteppedBackStayAcrossPasses() throws {
+        // Rows 1-2 a month old, 3-5 a year ahead, 6-8 stamped 1970 (a reboot without a clock), then 1022 of now.
+        let f = try fixture(rows: 1030) { i in
+            switch i {
+            case 1...2: testNow - 30 * 86_400
+            case 3...5: testNow + 365 * 86_400
+            case 6...8: 0
+            default: testNow
+            }
+        }
+        var removed: [Int64] = []
+        while removed.last != 0 { removed.append(try prune(f, keep(ageSeconds: 3600))) }
+        #expect(removed == [2, 0])
+        #expect(try f.gate.audit.pruneMark()?.seq == 2)
+        #expect(f.gate.verifyAudit().isOK)
     }
 
     @Test func aLongRunFromAClockThatWasAheadIsJudgedPastTheBatch() throws {

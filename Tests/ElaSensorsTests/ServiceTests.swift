@@ -230,25 +230,33 @@ func smallTree() -> FakeSysfs {
         let unlocked = base.path + "/ela-sensors-sim-1-mnopqr"
         let locked = base.path + "/ela-sensors-sim-4194305-stuvwx"
         let other = base.path + "/ela-sensors-simulator"
-        for path in [dead, deadButNew, alive, unlocked, locked, other] { try FileSystem.makeDirectory(path + "/sim-sysfs", mode: 0o700) }
-        for path in [dead, alive] {
-            var old = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
-            #expect(utimes(path, &old) == 0)
+        let unlockedButNew = base.path + "/ela-sensors-sim-1-yzabcd"
+        for path in [dead, deadButNew, alive, unlocked, unlockedButNew, locked, other] {
+            try FileSystem.makeDirectory(path + "/sim-sysfs", mode: 0o700)
         }
         _ = base.write("ela-sensors-sim-1-mnopqr/.lock", "")
+        _ = base.write("ela-sensors-sim-1-yzabcd/.lock", "")
         let held = open(locked + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         defer { close(held) }
         #expect(flock(held, LOCK_EX) == 0)
+        for path in [dead, alive, unlocked, locked] {  // older than a minute
+            var old = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
+            #expect(utimes(path, &old) == 0)
+        }
         let runtime = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [base.path])
         let own = String(runtime.root.dropLast("/sim-sysfs".count))
         #expect(own.hasPrefix(base.path + "/ela-sensors-sim-\(getpid())-"))
         #expect(!FileSystem.exists(dead) && !FileSystem.exists(unlocked))
-        #expect(FileSystem.exists(deadButNew) && FileSystem.exists(alive) && FileSystem.exists(locked) && FileSystem.exists(other))
-        // Our own tree is locked while the runtime lives: another start leaves it alone.
+        #expect(FileSystem.exists(deadButNew) && FileSystem.exists(unlockedButNew) && FileSystem.exists(alive))
+        #expect(FileSystem.exists(locked) && FileSystem.exists(other))
+        // Our own tree is locked while the runtime lives: another start leaves it alone, even once a minute old.
+        var old = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
+        #expect(utimes(own, &old) == 0)
         let second = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [base.path])
         #expect(FileSystem.exists(own))
         await second.stop()
         await runtime.stop()
+        await runtime.stop()  // a second stop is harmless (the lock is not closed twice)
         #expect(!FileSystem.exists(own))
     }
 
