@@ -239,10 +239,12 @@ func smallTree() -> FakeSysfs {
         let held = open(locked + "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         defer { close(held) }
         #expect(flock(held, LOCK_EX) == 0)
-        for path in [dead, alive, unlocked, locked] {  // older than a minute
+        /// Makes `path` two minutes old (older than the minute a tree being set up is given).
+        func backdate(_ path: String) -> Bool {
             var old = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
-            #expect(utimes(path, &old) == 0)
+            return utimes(path, &old) == 0
         }
+        for path in [dead, alive, unlocked, locked] { #expect(backdate(path)) }
         let runtime = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [base.path])
         let own = String(runtime.root.dropLast("/sim-sysfs".count))
         #expect(own.hasPrefix(base.path + "/ela-sensors-sim-\(getpid())-"))
@@ -250,8 +252,7 @@ func smallTree() -> FakeSysfs {
         #expect(FileSystem.exists(deadButNew) && FileSystem.exists(unlockedButNew) && FileSystem.exists(alive))
         #expect(FileSystem.exists(locked) && FileSystem.exists(other))
         // Our own tree is locked while the runtime lives: another start leaves it alone, even once a minute old.
-        var old = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
-        #expect(utimes(own, &old) == 0)
+        #expect(backdate(own))
         let second = try SensorsRuntime(config: try SensorsConfig(json: JSONObject([("simulate", true)])), stateDirectory: nil, memoryBases: [base.path])
         #expect(FileSystem.exists(own))
         await second.stop()
