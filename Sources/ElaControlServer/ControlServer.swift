@@ -160,6 +160,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
     private var peer: UInt32?
     private var peerKnown = false
     private var context: ChannelHandlerContext?
+    private let life = ControlConnectionLife()
     /// The last answer, sent after the requests before it were answered; then the connection closes.
     private var closingAnswer: [UInt8]?
 
@@ -182,6 +183,7 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
         self.context = nil
         waiting = []
         waitingBytes = 0
+        life.close()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -227,11 +229,13 @@ final class ControlConnectionHandler: ChannelInboundHandler, @unchecked Sendable
             readingPaused = false
             try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         }
-        let (handler, peer, loop, connections) = (self.handler, self.peer, context.eventLoop, self.connections)
+        let (handler, peer, loop, connections, life) = (self.handler, self.peer, context.eventLoop, self.connections, self.life)
         let bound = NIOLoopBound(self, eventLoop: loop)
         connections.handlerStarted()
         Task(executorPreference: executor) {
-            let reply = await ControlPeer.$uid.withValue(peer) { await handler.respond(to: frame) }
+            let reply = await ControlPeer.$uid.withValue(peer) {
+                await ControlPeer.$connection.withValue(life) { await handler.respond(to: frame) }
+            }
             // On the loop executor this is the loop already: the answer is written without a hop.
             if loop.inEventLoop {
                 bound.value.answer(reply)
@@ -274,6 +278,52 @@ final class OpenConnections: Sendable {
 /// Who is on the other end of the control connection serving the current request.
 public enum ControlPeer {
     @TaskLocal public static var uid: UInt32?
+    @TaskLocal static var connection: ControlConnectionLife?
+
+    /// Runs `body`; if the client hangs up meanwhile (or the server stops and closes it), `onHangUp` runs once, so
+    /// a long wait in `body` can end early rather than hold its task, and the server's shutdown, to its timeout.
+    /// `onHangUp` may run before `body` starts waiting: the wait it ends must take that into account.
+    public static func whileConnected<T, E: Error>(
+        onHangUp: @escaping @Sendable () -> Void, _ body: () async throws(E) -> T
+    ) async throws(E) -> T {
+        guard let connection else { return try await body() }
+        let token = connection.onClose(onHangUp)
+        defer { if let token { connection.forget(token) } }
+        return try await body()
+    }
+}
+
+/// Whether a control connection is still open, for handlers that wait long (``ControlPeer/whileConnected``).
+final class ControlConnectionLife: Sendable {
+    private struct State {
+        var closed = false
+        var nextToken = 0
+        var actions: [Int: @Sendable () -> Void] = [:]
+    }
+    private let state = Mutex(State())
+
+    /// Runs `action` when the connection closes; at once (returning nil) if it has.
+    func onClose(_ action: @escaping @Sendable () -> Void) -> Int? {
+        let token = state.withLock { s -> Int? in
+            guard !s.closed else { return nil }
+            s.nextToken += 1
+            s.actions[s.nextToken] = action
+            return s.nextToken
+        }
+        if token == nil { action() }
+        return token
+    }
+
+    func forget(_ token: Int) { _ = state.withLock { $0.actions.removeValue(forKey: token) } }
+
+    func close() {
+        let actions = state.withLock { s -> [@Sendable () -> Void] in
+            s.closed = true
+            defer { s.actions = [:] }
+            return Array(s.actions.values)
+        }
+        for action in actions { action() }
+    }
 }
 
 struct ControlServerError: Error, CustomStringConvertible {

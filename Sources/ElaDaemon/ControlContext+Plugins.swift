@@ -258,7 +258,9 @@ extension ControlContext {
         let waitMs = Int(clamping: Swift.max(0, min(try params.optionalInt64("waitMs") ?? 1000, 30000)))
         var events = sub.drain(max: max)
         if events.isEmpty {
-            await sub.waitForEvents(timeoutMillis: waitMs)
+            // A client that hangs up (or the agent stopping) ends the wait: it would otherwise hold this task, and
+            // the agent's shutdown, for up to `waitMs`.
+            await ControlPeer.whileConnected(onHangUp: { sub.wakeWaiters() }) { await sub.waitForEvents(timeoutMillis: waitMs) }
             events = sub.drain(max: max)
             if !events.isEmpty, let ended = ended() { throw ended }
         }

@@ -17,6 +17,8 @@ public final class EventBus: Sendable {
             /// Callers of ``waitForEvents(timeoutMillis:)``, by token: woken by the next event, a cancel or their timer.
             var readyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
             var nextToken = 0
+            /// A ``wakeWaiters()`` that found nobody waiting: the next wait returns at once.
+            var wakePending = false
             var cancelled = false
             var count: Int { events.count - head }
         }
@@ -69,7 +71,10 @@ public final class EventBus: Sendable {
             var timer: Task<Void, Never>?
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let token = queue.withLock { q -> Int? in
-                    if q.count > 0 || q.cancelled { return nil }
+                    if q.count > 0 || q.cancelled || q.wakePending {
+                        q.wakePending = false
+                        return nil
+                    }
                     q.nextToken += 1
                     q.readyWaiters[q.nextToken] = c
                     return q.nextToken
@@ -82,6 +87,17 @@ public final class EventBus: Sendable {
                 }
             }
             timer?.cancel()
+        }
+
+        /// Ends the callers' waits in ``waitForEvents(timeoutMillis:)`` now, or the next one if none is waiting (its
+        /// caller went away while about to wait): a long poll whose client hung up stops holding its task.
+        public func wakeWaiters() {
+            let ready = queue.withLock { q -> [CheckedContinuation<Void, Never>] in
+                defer { q.readyWaiters = [:] }
+                q.wakePending = q.readyWaiters.isEmpty
+                return Array(q.readyWaiters.values)
+            }
+            for r in ready { r.resume() }
         }
 
         /// The next event, or nil once cancelled.

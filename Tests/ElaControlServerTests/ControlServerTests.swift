@@ -54,6 +54,42 @@ import Testing
         }
     }
 
+    /// A handler in a long wait hears that its client hung up, so the wait (and the task) ends then, not at its
+    /// timeout; outside a connection `whileConnected` just runs its body.
+    @Test func aLongWaitEndsWhenItsClientHangsUp() async throws {
+        let hungUp = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
+        let wake = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        try await Self.withServer(
+            onLoop: true,
+            { _ in
+                ["wait": { _ in
+                    await ControlPeer.whileConnected(onHangUp: {
+                        hungUp.add(1, ordering: .relaxed)
+                        wake.withLock { $0.take() }?.resume()
+                    }) {
+                        await withCheckedContinuation { c in wake.withLock { $0 = c } }
+                    }
+                    finished.add(1, ordering: .relaxed)
+                    return .bool(true)
+                }]
+            }
+        ) { path, _ in
+            let fd = try ControlClient.connect(socketPath: path)
+            let request = ControlRequest(id: 1, method: "wait", params: [:]).encoded()
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while wake.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(finished.load(ordering: .relaxed) == 0, "still waiting while the client is there")
+            close(fd)
+            while finished.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(finished.load(ordering: .relaxed) == 1)
+            #expect(hungUp.load(ordering: .relaxed) == 1)
+        }
+        let direct = await ControlPeer.whileConnected(onHangUp: { hungUp.add(1, ordering: .relaxed) }) { 7 }
+        #expect(direct == 7 && hungUp.load(ordering: .relaxed) == 1)
+    }
+
     @Test func handlersRunOnThePoolByDefault() async throws {
         try await Self.withServer(onLoop: false, Self.loopMethods) { path, box in
             let onLoop = try await onOwnThread { try ControlClient(socketPath: path).call("where") }

@@ -118,6 +118,24 @@ import Testing
         await sub.waitForEvents(timeoutMillis: 60_000)  // cancelled: returns at once
     }
 
+    /// `wakeWaiters` (a long poll's client hung up) ends a wait without an event and without ending the
+    /// subscription; one that finds nobody waiting ends the next wait, which may be just about to start.
+    @Test func wakeWaitersEndsAWaitNowOrTheNextOne() async {
+        let bus = EventBus()
+        let sub = bus.subscribe(patterns: ["*"])
+        let clock = ContinuousClock()
+        let waiting = Task { await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) } }
+        try? await Task.sleep(for: .milliseconds(30))
+        sub.wakeWaiters()
+        #expect(await waiting.value < .seconds(30))
+        sub.wakeWaiters()
+        #expect(await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) } < .seconds(30))
+        // Used up: the wait after it runs to its timer.
+        #expect(await clock.measure { await sub.waitForEvents(timeoutMillis: 50) } >= .milliseconds(50))
+        bus.publish(event("a.b", 1))
+        #expect(sub.drain(max: 10).count == 1, "still subscribed")
+    }
+
     @Test func cancelEndsTheSubscriptionAndUnregisters() async {
         let bus = EventBus()
         let sub = bus.subscribe(patterns: ["*"])
