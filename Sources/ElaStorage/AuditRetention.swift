@@ -49,6 +49,10 @@ extension AuditLogStore {
     /// The age limit alone never removes the newest this many rows: a clock set far ahead (a board without a
     /// real-time clock, a bad NTP answer) must not empty the log.
     public static let ageFloorRows: Int64 = 1000
+    /// 2025-01-01 (unix milliseconds): no row of this agent was written before it, so an earlier stamp comes from a
+    /// clock that was not set yet (a board's first boot before NTP, stamped 1970) and says nothing about the row's
+    /// age. Without this floor the oldest such rows, having nothing earlier to compare with, counted as decades old.
+    public static let clockFloorMillis: Int64 = 1_735_689_600_000
     /// How far past a batch a row vouching for rows stamped after now is looked for.
     static let vouchWindowRows: Int64 = 20_000
     /// The fewest rows a cut removes (see ``prune(_:nowMillis:batch:recordingCut:)``).
@@ -87,7 +91,8 @@ extension AuditLogStore {
             // this pass as they would have been in the one that removed it.
             let latestRemoved = try tx.connection.query("SELECT latest_at FROM audit_pruned WHERE id = 1") { try $0[0, as: Int64?.self] }.first ?? nil
             let ages = try Self.oldByAge(
-                batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis, latestBefore: latestRemoved ?? .min
+                batchRecords.map(\.entry.at), before: before, nowMillis: nowMillis,
+                latestBefore: max(latestRemoved ?? .min, Self.clockFloorMillis)
             ) { atLeast in
                 // Rows after the batch, for a run of rows stamped after now that reaches its end. Within a window: the
                 // scan runs inside the write transaction gated calls wait for (a longer run waits for the clock).
@@ -133,7 +138,7 @@ extension AuditLogStore {
 
     /// For each row (oldest first), whether the age limit removes it, and the latest trustworthy stamp up to it.
     /// A row is trustworthy when stamped no later than now and not behind an earlier trustworthy one (`latestBefore`
-    /// carries those of rows already removed); its verdict is its stamp: before `before`. Any other row was stamped
+    /// carries those of rows already removed, and the clock floor); its verdict is its stamp: before `before`. Any other row was stamped
     /// by a clock that was ahead (a board without a real-time clock, a bad NTP answer) or that stepped back (to 1970
     /// after a reboot, say): its stamp says nothing, so it takes the verdict of the next trustworthy row, written
     /// after it and so at least as old in truth. Without that, one row from a clock that was ahead kept every row

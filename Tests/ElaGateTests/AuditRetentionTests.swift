@@ -132,6 +132,19 @@ import Testing
         #expect(f.gate.verifyAudit().isOK)
     }
 
+    @Test func rowsStampedBeforeTheClockWasSetAtFirstBootAreNotTakenAsOld() throws {
+        // A board's first boot: rows 1-5 written before NTP set the clock (stamped 1970), then 1010 of now. Nothing
+        // earlier vouches for row 1, so only the clock floor tells that its stamp says nothing.
+        let f = try fixture(rows: 1015) { $0 <= 5 ? 60 : testNow }
+        #expect(try prune(f, keep(ageSeconds: 3600)) == 0)
+        #expect(try f.gate.audit.count() == 1015)
+        // The same rows followed by a day-old run: they take its verdict and go with it.
+        let g = try fixture(rows: 1615) { $0 <= 5 ? 60 : ($0 <= 605 ? testNow - 86_400 : testNow) }
+        #expect(try prune(g, keep(ageSeconds: 3600)) == 605)
+        #expect(g.gate.verifyAudit().isOK)
+        #expect(AuditLogStore.clockFloorMillis < testNow * 1000)
+    }
+
     @Test func aLongRunFromAClockThatWasAheadIsJudgedPastTheBatch() throws {
         // Rows 1-2 and 11-20 a day old, 3-10 a year ahead, then 1010 of now; batches of 4.
         let f = try fixture(rows: 1030) { i in
