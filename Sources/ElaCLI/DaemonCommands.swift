@@ -50,6 +50,7 @@ struct Status: ParsableCommand {
         let h = fieldText(health)
         let audit = health["audit"]?.stringValue ?? "?"
         print("audit log:  \(audit == "ok" ? "ok" : "FAILING (gated calls are denied): \(audit)")")
+        if let clock = health["clock"]?.stringValue, clock != "ok" { print("clock:      \(clock)") }
         if let ignored = health["configIgnored"]?.stringValue {
             print("settings:   IGNORED at start (agent.toml alone applies; see elactl config show): \(ignored)")
         }

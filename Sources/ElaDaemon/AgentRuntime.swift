@@ -226,6 +226,7 @@ struct AgentRuntime {
             }
             socketGroup = gid
         }
+        if let problem = wallClockProblem(nowSeconds: Int64(time(nil))) { logger.warning("system clock \(problem)") }
         let server = ControlServer(
             path: config.controlSocketPath, mode: config.controlSocketMode, group: socketGroup, handler: context.handler(), logger: logger,
             eventLoop: loop, handlersOnEventLoop: true
@@ -339,6 +340,7 @@ struct ControlContext: Sendable {
         return .object(
             JSONObject([
                 ("audit", gate.audit.problem.map(JSONValue.string) ?? "ok"),
+                ("clock", .string(wallClockProblem(nowSeconds: Int64(time(nil))) ?? "ok")),
                 ("configIgnored", configOverridesIgnored.map(JSONValue.string) ?? .null),
                 ("pluginsRunning", .number(JSONNumber(statuses.count { $0.state == .running }))),
                 ("pluginsFailed", .array(statuses.filter { $0.state == .failed }.map { .string($0.name) })),
@@ -371,3 +373,10 @@ final class LateBinding: Sendable {
 }
 
 func currentTime() -> DIDDate { DIDDate(secondsSince1970: Int64(time(nil))) }
+
+/// Nil when the wall clock looks set. Before 2025 it is not (a board without a real-time clock before NTP): remote
+/// callers' signed requests then look signed in the future and are refused.
+func wallClockProblem(nowSeconds: Int64) -> String? {
+    guard nowSeconds < AuditLogStore.clockFloorMillis / 1000 else { return nil }
+    return "NOT SET: it reads \(DIDDate(secondsSince1970: nowSeconds)); signed calls are refused as from the future until NTP sets it"
+}

@@ -167,11 +167,11 @@ public final class Gate: Sendable {
         // Compared without subtracting from the caller's number, which could overflow.
         if request.timestamp < Self.saturatingSum(now, -window) {
             let age = now &- request.timestamp
-            return record(row, .deny("stale timestamp: signed \(age) s ago, window \(window) s"))
+            return record(row, .deny("stale timestamp: signed \(age) s ago, window \(window) s\(Self.clockNote(now))"))
         }
         if request.timestamp > Self.saturatingSum(now, window) {
             let ahead = request.timestamp &- now
-            return record(row, .deny("timestamp \(ahead) s in the future, window \(window) s"))
+            return record(row, .deny("timestamp \(ahead) s in the future, window \(window) s\(Self.clockNote(now))"))
         }
 
         // Authentic and fresh: the nonce is recorded whatever the decision.
@@ -418,6 +418,13 @@ public final class Gate: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Said with a timestamp refused: this device's own time, since either clock may be the wrong one (a board
+    /// without a real-time clock reads 1970 until NTP sets it).
+    static func clockNote(_ now: Int64) -> String {
+        let unset = now < AuditLogStore.clockFloorMillis / 1000 ? ", before 2025: not set yet?" : ""
+        return " (this device's clock reads \(DIDDate(secondsSince1970: now))\(unset))"
+    }
 
     /// The configured window, never negative.
     var replayWindow: Int64 { max(0, configuration.replayWindowSeconds) }

@@ -46,6 +46,7 @@ import Testing
             #expect(text.contains(line), "\(line) in \(text)")
         }
         #expect(text.contains("plugins:    ") && !text.contains("FAILED"), "\(text)")
+        #expect(status.stdout.contains("\"clock\": \"ok\"") && !text.contains("clock:"), "a set clock is not news")
 
         // The document the agent serves is a genuine Elastos DID document.
         let show = try ChildProcess.run(elactl, ["identity", "show", "--socket", first.socket, "--document"])

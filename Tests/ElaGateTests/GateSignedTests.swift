@@ -130,11 +130,17 @@ import Testing
         try f.grant(caller.did, "gpio.write")
         #expect(f.send(try caller.request(at: testNow - 300)).allowed)  // the edge of the window
         #expect(f.send(try caller.request(at: testNow + 300)).allowed)
-        #expect(f.send(try caller.request(at: testNow - 301)).reason == "stale timestamp: signed 301 s ago, window 300 s")
-        #expect(f.send(try caller.request(at: testNow + 301)).reason == "timestamp 301 s in the future, window 300 s")
+        // The device's own time is said too: either clock may be the wrong one.
+        let clock = " (this device's clock reads 2025-11-24T16:00:00Z)"
+        #expect(f.send(try caller.request(at: testNow - 301)).reason == "stale timestamp: signed 301 s ago, window 300 s" + clock)
+        #expect(f.send(try caller.request(at: testNow + 301)).reason == "timestamp 301 s in the future, window 300 s" + clock)
         let tight = try GateFixture(configuration: GateConfiguration(replayWindowSeconds: 10))
         try tight.grant(caller.did, "gpio.write")
-        #expect(tight.send(try caller.request(at: testNow - 11)).reason == "stale timestamp: signed 11 s ago, window 10 s")
+        #expect(tight.send(try caller.request(at: testNow - 11)).reason == "stale timestamp: signed 11 s ago, window 10 s" + clock)
+        // A board that booted without a real-time clock, before NTP: the reason says so.
+        #expect(
+            f.send(try caller.request(at: testNow), at: 120).reason
+                == "timestamp \(testNow - 120) s in the future, window 300 s (this device's clock reads 1970-01-01T00:02:00Z, before 2025: not set yet?)")
         // A stale request leaves no nonce behind.
         #expect(try tight.gate.rememberedNonces() == 0)
     }
