@@ -123,6 +123,10 @@ struct RemoteCommand: ParsableCommand {
             name: .long,
             help: "A DeviceAccessCredential (JSON file) the device's owner issued to this identity, for access without a grant.")
         var credential: String?
+        @Flag(
+            name: .long,
+            help: "A new Tox identity for this run (default: the one the identity's key derives, which the device knows after the first run).")
+        var newToxKey = false
 
         func validate() throws {
             // NaN or a huge value would skip the wait and trap turning it into whole seconds.
@@ -140,6 +144,18 @@ struct RemoteCommand: ParsableCommand {
             }
         }
 
+        /// Takes `<identity>/carrier.lock` for the life of this process (the descriptor is never closed: the kernel
+        /// releases the lock when the process ends, however it ends). False if another process holds it.
+        static func holdToxKeyLock(_ identity: String) -> Bool {
+            let fd = open(identity + "/carrier.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return false }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                close(fd)
+                return false
+            }
+            return true
+        }
+
         func client() throws -> CarrierClient {
             let id: IdentityDirectory
             do { id = try IdentityDirectory.load(identity) } catch { throw ValidationError("\(error)") }
@@ -150,6 +166,9 @@ struct RemoteCommand: ParsableCommand {
             o.network.relays = try nodes(relay)
             o.network.udp = !noUDP
             if let credential { o.credential = try loadCredential(credential) }
+            // The derived Tox identity, unless another elactl holds it right now (two online with one key would
+            // flap): the device then opens the session without a friend request and keeps one friend for us.
+            if !newToxKey && Self.holdToxKeyLock(identity) { o.secretKey = CarrierClient.toxSecretKey(derivedFrom: id.key) }
             var logger = Logger(label: "elactl.remote")
             logger.logLevel = .warning
             return try CarrierClient(did: id.did, key: id.key, device: address, options: o, logger: logger)

@@ -31,7 +31,9 @@ public final class CarrierClient: Sendable {
         /// sends the hello again (toxcore itself notices a dead peer only after about 32 s).
         public var pingSeconds: Double = 2
         public var pingTimeoutSeconds: Double = 8
-        /// The DApp's Tox secret key (32 bytes); nil: a new Tox identity per client.
+        /// The DApp's Tox secret key (32 bytes); nil: a new Tox identity per client. With the same key every time
+        /// (``toxSecretKey(derivedFrom:)``) the device knows the DApp as a friend already: a session opens without a
+        /// friend request, and the device keeps one friend for it rather than one per session.
         public var secretKey: [UInt8]?
         /// Tests only: rewrites the hello before it is sent (attempt number from 1, the hello as made).
         public var helloTransform: (@Sendable (Int, [UInt8]) -> [UInt8])?
@@ -52,6 +54,13 @@ public final class CarrierClient: Sendable {
         public var event: String
         public var params: JSONObject
         public var atMs: Int64
+    }
+
+    /// The Tox secret key a DApp's DID key derives (HKDF-SHA256 with a purpose of its own, so it tells nothing about
+    /// the DID key): the same Tox identity in every session of that DID. Two clients must not be online with one
+    /// Tox key at once (the network would see one peer flapping between them).
+    public static func toxSecretKey(derivedFrom key: ElaPrivateKey) -> [UInt8] {
+        key.derivedSecret(purpose: "carrier-tox-dapp", count: 32)
     }
 
     let did: DID

@@ -204,10 +204,17 @@ final class CarrierService: Sendable {
                 logger.error("carrier friend not admitted: its audit row could not be written", metadata: ["did": "\(did)"])
                 return .success(.object(["accepted": false]))
             }
-            try? store.setSetting(Self.friendPrefix + keyHex, did.description, now: now)
+            let evicted = storeFriend(keyHex, did: did, now: now)
             state.withLock { $0.admitted += 1 }
             logger.notice("carrier friend admitted", metadata: ["did": "\(did)", "userId": "\(sender)"])
             _ = await supervisor?.call("carrier.accept", ["keys": [.string(keyHex)]])
+            for old in evicted {
+                state.withLock { $0.endSession(old) }
+                _ = await supervisor?.call("carrier.remove", ["key": .string(old)])
+            }
+            if !evicted.isEmpty {
+                logger.info("carrier: older Tox keys of the DID dropped", metadata: ["did": "\(did)", "keys": "\(evicted.count)"])
+            }
             return .success(.object(["accepted": true]))
         case .refuse(let reason, let did, let shouldAudit):
             state.withLock { $0.refused += 1 }
@@ -218,6 +225,30 @@ final class CarrierService: Sendable {
             }
             return .success(.object(["accepted": false]))
         }
+    }
+
+    /// A DApp that makes a new Tox identity per session (as any client may) would otherwise add a friend each time,
+    /// kept for good: every friend costs toxcore lookups on the network, and the store a row. A DID keeps its most
+    /// recently used keys (admitted or with a session opened) up to this many.
+    static let maxFriendKeysPerDID = 8
+
+    /// Stores the admitted friend and returns the keys of the same DID past ``maxFriendKeysPerDID``, least recently
+    /// used first, removed from the store in the same transaction.
+    func storeFriend(_ keyHex: String, did: DID, now: Int64) -> [String] {
+        let evicted = try? store.write { tx -> [String] in
+            try store.setSetting(Self.friendPrefix + keyHex, did.description, now: now, in: tx)
+            let keys = try store.settings(withPrefix: Self.friendPrefix, value: did.description, in: tx).map(\.key)
+            let old = keys.filter { $0 != Self.friendPrefix + keyHex }.prefix(max(0, keys.count - Self.maxFriendKeysPerDID))
+            for key in old { try store.removeSetting(key, in: tx) }
+            return old.map { String($0.dropFirst(Self.friendPrefix.count)) }
+        }
+        return evicted ?? []
+    }
+
+    /// A session opened on this key: it counts as used now (the keys a DID keeps are its most recently used). Only
+    /// a friend still stored: one dropped meanwhile stays dropped.
+    func touchFriend(_ keyHex: String) {
+        _ = try? store.touchSetting(Self.friendPrefix + keyHex, now: Int64(time(nil)))
     }
 
     /// An admin granted or pinned `did`: toxcore ignores a key whose request it already reported, so the keys this DID
@@ -301,6 +332,7 @@ final class CarrierService: Sendable {
                 await send(keyHex, .denied(e.message))
                 if e.noAccess { await dropFriend(keyHex, session.did) }
             case .success:
+                touchFriend(keyHex)
                 logger.info("carrier session opened", metadata: ["did": "\(session.did)"])
                 await send(keyHex, .ready(challenge: session.challenge))
             }

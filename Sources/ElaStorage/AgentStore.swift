@@ -283,6 +283,24 @@ public final class AgentStore: Sendable {
         try database.read { db in try Self.settings(withPrefix: prefix, in: db) }
     }
 
+    /// Marks an existing setting as set `now` without changing it; false if there is none.
+    @discardableResult
+    public func touchSetting(_ key: String, now: Int64) throws -> Bool {
+        try database.write { db in
+            try db.run("UPDATE settings SET updated_at = ? WHERE key = ?", now, key)
+            return db.changes > 0
+        }
+    }
+
+    /// Every setting whose key starts with `prefix` and whose value is `value`, with when each was last set (unix
+    /// seconds), least recently set first.
+    public func settings(withPrefix prefix: String, value: String, in transaction: StoreTransaction) throws -> [(key: String, updatedAt: Int64)] {
+        try transaction.connection.query(
+            "SELECT key, updated_at FROM settings WHERE substr(key, 1, ?) = ? AND value = ? ORDER BY updated_at, key", Int64(prefix.utf8.count), prefix,
+            value
+        ) { row in (try row["key", as: String.self], try row["updated_at", as: Int64.self]) }
+    }
+
     /// The same inside the caller's transaction (a read-check-write of settings that must not interleave).
     public func settings(withPrefix prefix: String, in transaction: StoreTransaction) throws -> [(key: String, value: String)] {
         try Self.settings(withPrefix: prefix, in: transaction.connection)

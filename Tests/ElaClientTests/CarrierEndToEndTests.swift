@@ -440,6 +440,11 @@ extension Result {
             elactl, ["remote", "call"] + net + ["--credential", credential, "gpio.write", #"{"pin":"LED0","value":1}"#], outputDirectory: dir.path)
         #expect(try write.wait(timeoutSeconds: 120) != 0)
         #expect(write.stderr.contains("no grant or credential capability for gpio.write"), "\(write.stdout) \(write.stderr)")
+        // Both runs used the Tox identity gina's key derives: the device admitted one friend request and keeps one
+        // friend for her, not one per run.
+        let status = try json(agent.socket, ["carrier", "status"])
+        let friends = (status["friends"]?.arrayValue ?? []).filter { $0["did"]?.stringValue == gina.did.description }
+        #expect(friends.count == 1 && status["admitted"] == 1, "\(status)")
     }
 
     /// No pin: the DApp's DID is published on the (regtest) ID chain, the agent proves it by SPV (headers, Merkle

@@ -189,4 +189,28 @@ struct ServiceFixture {
         _ = await service.message(["key": "0a", "text": .string(SessionMessage.unsubscribe(sub: 1).text)])
         #expect(service.state.withLock { $0.sessions["0a"]?.subscriptions.count } == 1)
     }
+
+    /// A DApp with a new Tox identity per session does not pile up friends: a DID keeps its most recently used keys
+    /// (admitted, or with a session opened since) up to eight, another DID's are untouched, and the key just
+    /// admitted is never the one dropped.
+    @Test func aDIDKeepsItsEightMostRecentlyUsedToxKeys() throws {
+        let f = try ServiceFixture()
+        defer { f.remove() }
+        let a = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
+        let b = try DID(ElaAddress.did(for: ElaPrivateKey.generate().publicKey))
+        func key(_ i: Int) -> String { Hex.encode([UInt8](repeating: UInt8(i), count: 32)) }
+        #expect(f.service.storeFriend(key(99), did: b, now: 1000) == [])
+        var evicted: [String] = []
+        for i in 0..<8 { evicted += f.service.storeFriend(key(i), did: a, now: 1000 + Int64(i)) }
+        #expect(evicted.isEmpty)
+        // Key 0 opens a session: it is used now, so key 1 is the least recently used.
+        #expect(try f.store.touchSetting(CarrierService.friendPrefix + key(0), now: 2000))
+        #expect(f.service.storeFriend(key(8), did: a, now: 2001) == [key(1)])
+        #expect(f.service.storeFriend(key(9), did: a, now: 2002) == [key(2)])
+        let stored = try f.store.settings(withPrefix: CarrierService.friendPrefix)
+        #expect(stored.filter { $0.value == a.description }.count == 8)
+        #expect(Set(stored.map(\.key)).isSuperset(of: [key(0), key(8), key(9), key(99)].map { CarrierService.friendPrefix + $0 }))
+        // A dropped friend is not brought back by a late touch.
+        #expect(try f.store.touchSetting(CarrierService.friendPrefix + key(1), now: 3000) == false)
+    }
 }
