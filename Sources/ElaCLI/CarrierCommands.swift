@@ -145,12 +145,18 @@ struct RemoteCommand: ParsableCommand {
         }
 
         /// Takes `<identity>/carrier.lock` for the life of this process (the descriptor is never closed: the kernel
-        /// releases the lock when the process ends, however it ends). False if another process holds it.
+        /// releases the lock when the process ends, however it ends). False, said on stderr, if another process
+        /// holds it or it cannot be made.
         static func holdToxKeyLock(_ identity: String) -> Bool {
-            let fd = open(identity + "/carrier.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return false }
+            let path = identity + "/carrier.lock"
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                printError("note: cannot open \(path) (\(String(cString: strerror(errno)))): this run uses a fresh Tox identity")
+                return false
+            }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
                 close(fd)
+                printError("note: another elactl remote of this identity is running: this run uses a fresh Tox identity")
                 return false
             }
             return true

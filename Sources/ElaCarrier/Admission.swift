@@ -115,8 +115,12 @@ public struct Admission: Sendable {
             return refuse("hello is for device \(hello.params["device"]?.stringValue ?? "-"), not this one (\(deviceUserID))")
         }
         let window = policy.windowSeconds
-        if hello.timestamp < now - window { return refuse("stale hello: signed \(now - hello.timestamp) s ago, window \(window) s") }
-        if hello.timestamp > now + window { return refuse("hello timestamp \(hello.timestamp - now) s in the future, window \(window) s") }
+        if hello.timestamp < now - window {
+            return refuse("stale hello: signed \(now - hello.timestamp) s ago, window \(window) s\(Gate.clockNote(now))")
+        }
+        if hello.timestamp > now + window {
+            return refuse("hello timestamp \(hello.timestamp - now) s in the future, window \(window) s\(Gate.clockNote(now))")
+        }
         let nonceKey = did + "|" + hello.replayKey
         let resent = refusedForNow[nonceKey] == sender
         guard nonces[nonceKey] == nil || resent else { return refuse("replayed hello nonce") }

@@ -231,14 +231,24 @@ final class CarrierService: Sendable {
     /// kept for good: every friend costs toxcore lookups on the network, and the store a row. A DID keeps its most
     /// recently used keys (admitted or with a session opened) up to this many.
     static let maxFriendKeysPerDID = 8
+    /// A key this recent is not evicted: admissions of one DID may run at once (a key admitted a moment ago may not
+    /// even be accepted by ela-carrier yet), and stamps are whole seconds.
+    static let friendKeyGraceSeconds: Int64 = 60
 
     /// Stores the admitted friend and returns the keys of the same DID past ``maxFriendKeysPerDID``, least recently
-    /// used first, removed from the store in the same transaction.
+    /// used first, removed from the store in the same transaction. Never the key just admitted, one with a session
+    /// or a link up (a long subscription on one key outlives many short runs on others), or one used within
+    /// ``friendKeyGraceSeconds``: the DID then keeps more for a while.
     func storeFriend(_ keyHex: String, did: DID, now: Int64) -> [String] {
+        let busy = state.withLock { s in Set(s.sessions.keys).union(s.links.filter { $0.value != "none" }.keys) }
         let evicted = try? store.write { tx -> [String] in
             try store.setSetting(Self.friendPrefix + keyHex, did.description, now: now, in: tx)
-            let keys = try store.settings(withPrefix: Self.friendPrefix, value: did.description, in: tx).map(\.key)
-            let old = keys.filter { $0 != Self.friendPrefix + keyHex }.prefix(max(0, keys.count - Self.maxFriendKeysPerDID))
+            let keys = try store.settings(withPrefix: Self.friendPrefix, value: did.description, in: tx)
+            let idle = keys.filter { key, usedAt in
+                let hex = String(key.dropFirst(Self.friendPrefix.count))
+                return hex != keyHex && !busy.contains(hex) && now - usedAt >= Self.friendKeyGraceSeconds
+            }
+            let old = idle.prefix(max(0, keys.count - Self.maxFriendKeysPerDID)).map(\.key)
             for key in old { try store.removeSetting(key, in: tx) }
             return old.map { String($0.dropFirst(Self.friendPrefix.count)) }
         }

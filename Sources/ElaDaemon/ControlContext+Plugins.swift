@@ -260,7 +260,8 @@ extension ControlContext {
         if events.isEmpty {
             // A client that hangs up (or the agent stopping) ends the wait: it would otherwise hold this task, and
             // the agent's shutdown, for up to `waitMs`.
-            await ControlPeer.whileConnected(onHangUp: { sub.wakeWaiters() }) { await sub.waitForEvents(timeoutMillis: waitMs) }
+            let hangUp = WaitInterrupt()
+            await ControlPeer.whileConnected(onHangUp: { hangUp.fire() }) { await sub.waitForEvents(timeoutMillis: waitMs, interrupt: hangUp) }
             events = sub.drain(max: max)
             if !events.isEmpty, let ended = ended() { throw ended }
         }

@@ -17,8 +17,6 @@ public final class EventBus: Sendable {
             /// Callers of ``waitForEvents(timeoutMillis:)``, by token: woken by the next event, a cancel or their timer.
             var readyWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
             var nextToken = 0
-            /// A ``wakeWaiters()`` that found nobody waiting: the next wait returns at once.
-            var wakePending = false
             var cancelled = false
             var count: Int { events.count - head }
         }
@@ -66,38 +64,27 @@ public final class EventBus: Sendable {
         /// Waits until an event is queued, the subscription is cancelled, or `timeoutMillis` passed, whichever comes
         /// first; takes nothing. (A long poll that sleeps in steps would add a step's delay to every event and wake
         /// the agent many times a second for an idle subscriber.)
-        public func waitForEvents(timeoutMillis: Int) async {
+        /// `interrupt` ends this wait (and only this one) when fired, also if it fired before the wait began.
+        public func waitForEvents(timeoutMillis: Int, interrupt: WaitInterrupt? = nil) async {
             guard timeoutMillis > 0 else { return }
             var timer: Task<Void, Never>?
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let token = queue.withLock { q -> Int? in
-                    if q.count > 0 || q.cancelled || q.wakePending {
-                        q.wakePending = false
-                        return nil
-                    }
+                    if q.count > 0 || q.cancelled { return nil }
                     q.nextToken += 1
                     q.readyWaiters[q.nextToken] = c
                     return q.nextToken
                 }
                 guard let token else { return c.resume() }
-                // Started once registered, so it cannot fire before there is something to wake.
-                timer = Task { [self] in
+                let end: @Sendable () -> Void = { [self] in queue.withLock { $0.readyWaiters.removeValue(forKey: token) }?.resume() }
+                // Started once registered, so neither can fire before there is something to wake.
+                interrupt?.arm(end)
+                timer = Task {
                     try? await Task.sleep(for: .milliseconds(timeoutMillis))
-                    queue.withLock { $0.readyWaiters.removeValue(forKey: token) }?.resume()
+                    end()
                 }
             }
             timer?.cancel()
-        }
-
-        /// Ends the callers' waits in ``waitForEvents(timeoutMillis:)`` now, or the next one if none is waiting (its
-        /// caller went away while about to wait): a long poll whose client hung up stops holding its task.
-        public func wakeWaiters() {
-            let ready = queue.withLock { q -> [CheckedContinuation<Void, Never>] in
-                defer { q.readyWaiters = [:] }
-                q.wakePending = q.readyWaiters.isEmpty
-                return Array(q.readyWaiters.values)
-            }
-            for r in ready { r.resume() }
         }
 
         /// The next event, or nil once cancelled.
@@ -206,5 +193,30 @@ public final class EventBus: Sendable {
         if pattern == "*" || pattern == name { return true }
         if pattern.hasSuffix(".*") { return name.hasPrefix(pattern.dropLast(1)) }
         return false
+    }
+}
+
+/// Ends one ``EventBus/Subscription/waitForEvents(timeoutMillis:interrupt:)`` early: a long poll whose client hung up
+/// stops holding its task. Fired before the wait is armed, it ends the wait as soon as it is.
+public final class WaitInterrupt: Sendable {
+    private let state = Mutex<(fired: Bool, end: (@Sendable () -> Void)?)>((false, nil))
+
+    public init() {}
+
+    public func fire() {
+        let end = state.withLock { s -> (@Sendable () -> Void)? in
+            s.fired = true
+            defer { s.end = nil }
+            return s.end
+        }
+        end?()
+    }
+
+    func arm(_ end: @escaping @Sendable () -> Void) {
+        let fired = state.withLock { s -> Bool in
+            if !s.fired { s.end = end }
+            return s.fired
+        }
+        if fired { end() }
     }
 }

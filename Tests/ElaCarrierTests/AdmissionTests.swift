@@ -78,6 +78,11 @@ import Testing
         let p = Peer()
         #expect(reason(m.evaluate(sender: toxKey, message: try hello(p, at: clock.now - 301), facts: good)).hasPrefix("stale hello"))
         #expect(reason(m.evaluate(sender: toxKey, message: try hello(p, at: clock.now + 301), facts: good)).contains("future"))
+        // The device's own time is said too (either clock may be wrong); one before 2025 is not set yet.
+        var other = machine()  // (m's rate limit is for the cases below)
+        #expect(reason(other.evaluate(sender: toxKey, message: try hello(p, at: clock.now + 302), facts: good)).hasSuffix("(this device's clock reads 2027-01-15T08:00:00Z)"))
+        var unset = Admission(deviceUserID: device, clock: { 60 })
+        #expect(reason(unset.evaluate(sender: toxKey, message: try hello(p), facts: good)).hasSuffix("reads 1970-01-01T00:01:00Z, before 2025: not set yet?)"))
         let h = try hello(p, at: clock.now - 290)
         #expect(m.evaluate(sender: toxKey, message: h, facts: good).isAccepted)
         clock.advance(5)

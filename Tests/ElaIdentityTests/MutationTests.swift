@@ -4,8 +4,8 @@ import ElaTestSupport
 import Testing
 
 /// The official SDKs' documents, credentials, presentations and DID requests, mutated: each decodes to an object or
-/// fails with a `DIDError`, and verifying it never traps. A mutated object that still verifies as genuine must sign
-/// the same content as an original (only a change outside the signed part, or a spelling the canonical form
+/// fails with a `DIDError`, and verifying it never traps. A mutated document, credential, presentation or request
+/// that still verifies as genuine must sign the same content as an original (only a change outside the signed part, or a spelling the canonical form
 /// removes, such as white space or member order, may keep a signature valid).
 @Suite(.ownThread) struct DIDMutationTests {
     static let tokens = [
@@ -26,8 +26,11 @@ import Testing
                 signedContent.insert(d.signingInput)
                 for vc in d.credentials { signedContent.insert(vc.signingInput) }
             case .credential(let vc): signedContent.insert(vc.signingInput)
-            case .presentation(let vp): for vc in vp.credentials { signedContent.insert(vc.signingInput) }
-            default: break
+            case .presentation(let vp):
+                for vc in vp.credentials { signedContent.insert(vc.signingInput) }
+                if let proof = vp.proof { signedContent.insert(vp.signingInput(realm: proof.realm, nonce: proof.nonce)) }
+            case .request(let request): signedContent.insert(request.signingInput)
+            case .ticket: break
             }
         }
         let verifier = DIDVerifier(resolver: DIDDocumentSet(documents))
@@ -52,7 +55,12 @@ import Testing
                 _ = JSONWriter.compact(d.normalizedJSON())
             case .credential(let vc):
                 #expect(signedContent.contains(vc.signingInput), "input \(round): a changed credential verified")
-            default: break
+            case .presentation(let vp):
+                let input = vp.proof.map { vp.signingInput(realm: $0.realm, nonce: $0.nonce) } ?? []
+                #expect(signedContent.contains(input), "input \(round): a changed presentation verified")
+            case .request(let request):
+                #expect(signedContent.contains(request.signingInput), "input \(round): a changed ID-chain request verified")
+            case .ticket: break
             }
         }
         #expect(decoded > 50 && rejected > 50 && genuine > 0)

@@ -7,7 +7,7 @@ import Testing
 
 /// What a hostile peer can send: payloads mutated behind a correct checksum (a peer computes it for anything), and
 /// whole frames mutated and cut into random pieces. Each decodes to a message or fails with a typed error, never
-/// traps; whatever decodes is written back to a payload that reads the same.
+/// traps; whatever decodes is written back to a payload that reads the same (a version message after one round).
 @Suite(.ownThread) struct P2PMutationTests {
     static let magic: UInt32 = 2_017_001
 
@@ -42,10 +42,14 @@ import Testing
             do {
                 let message = try P2PMessage(frame: MessageFrame(command: frame.command, payload: payload))
                 decoded += 1
-                // Written again it reads back the same (one round may normalize: a version message too short for
-                // its node version field decodes without it and is written with an empty one).
+                // Written again it reads back the same. Only a version message may change once: one too short for
+                // its node version field decodes without it and is written with an empty one.
                 let again = try P2PMessage(frame: message.frame())
-                #expect(try P2PMessage(frame: again.frame()) == again, "input \(round) (\(frame.command)): \(message) became \(again)")
+                if case .version = message {
+                    #expect(try P2PMessage(frame: again.frame()) == again, "input \(round): \(message) became \(again)")
+                } else {
+                    #expect(again == message, "input \(round) (\(frame.command)): \(message) became \(again)")
+                }
                 if case .merkleblock(let m) = message { _ = try? m.tree.extractMatches(expectedRoot: m.header.merkleRoot) }
             } catch {
                 rejected += 1

@@ -118,20 +118,22 @@ import Testing
         await sub.waitForEvents(timeoutMillis: 60_000)  // cancelled: returns at once
     }
 
-    /// `wakeWaiters` (a long poll's client hung up) ends a wait without an event and without ending the
-    /// subscription; one that finds nobody waiting ends the next wait, which may be just about to start.
-    @Test func wakeWaitersEndsAWaitNowOrTheNextOne() async {
+    /// An interrupt (a long poll's client hung up) ends its own wait, not another caller's on the same subscription,
+    /// and not the subscription; fired before its wait began, it ends that wait at once.
+    @Test func anInterruptEndsItsOwnWaitOnly() async {
         let bus = EventBus()
         let sub = bus.subscribe(patterns: ["*"])
         let clock = ContinuousClock()
-        let waiting = Task { await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) } }
+        let mine = WaitInterrupt()
+        let waiting = Task { await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000, interrupt: mine) } }
+        let other = Task { await clock.measure { await sub.waitForEvents(timeoutMillis: 400) } }
         try? await Task.sleep(for: .milliseconds(30))
-        sub.wakeWaiters()
+        mine.fire()
         #expect(await waiting.value < .seconds(30))
-        sub.wakeWaiters()
-        #expect(await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) } < .seconds(30))
-        // Used up: the wait after it runs to its timer.
-        #expect(await clock.measure { await sub.waitForEvents(timeoutMillis: 50) } >= .milliseconds(50))
+        #expect(await other.value >= .milliseconds(400), "the other caller's wait ran to its timer")
+        let early = WaitInterrupt()
+        early.fire()
+        #expect(await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000, interrupt: early) } < .seconds(30))
         bus.publish(event("a.b", 1))
         #expect(sub.drain(max: 10).count == 1, "still subscribed")
     }
