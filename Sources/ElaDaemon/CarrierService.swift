@@ -208,10 +208,7 @@ final class CarrierService: Sendable {
             state.withLock { $0.admitted += 1 }
             logger.notice("carrier friend admitted", metadata: ["did": "\(did)", "userId": "\(sender)"])
             _ = await supervisor?.call("carrier.accept", ["keys": [.string(keyHex)]])
-            for old in evicted {
-                state.withLock { $0.endSession(old) }
-                _ = await supervisor?.call("carrier.remove", ["key": .string(old)])
-            }
+            for old in evicted { _ = await supervisor?.call("carrier.remove", ["key": .string(old)]) }
             if !evicted.isEmpty {
                 logger.info("carrier: older Tox keys of the DID dropped", metadata: ["did": "\(did)", "keys": "\(evicted.count)"])
             }
