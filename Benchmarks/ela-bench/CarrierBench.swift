@@ -183,12 +183,27 @@ func benchCarrier() async throws {
         logger.logLevel = .error
         // Session opens: five fresh DApps over UDP (median), one over the relay; the last one stays for the calls.
         var opens: [Double] = []
+        // Where an open's time goes: the DApp's own Tox instance online, then the link to the device up.
+        var selfOnline: [Double] = [], linkUp: [Double] = []
         var client: CarrierClient?
         for n in 0..<(udpOn ? 5 : 1) {
             let c = try CarrierClient(did: id.did, key: id.key, device: address, options: o, logger: logger)
             let t0 = now()
+            let phases = Task { () -> (Double, Double) in
+                var (online, link) = (Double.nan, Double.nan)
+                while !Task.isCancelled && link.isNaN {
+                    if online.isNaN && c.isSelfOnline { online = now() - t0 }
+                    if c.isLinkOnline { link = now() - t0 }
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+                return (online, link)
+            }
             try await c.connect(timeoutSeconds: 90)
             opens.append(now() - t0)
+            phases.cancel()
+            let (online, link) = await phases.value
+            selfOnline.append(online)
+            linkUp.append(link)
             if n < (udpOn ? 4 : 0) { await c.close() } else { client = c }
         }
         guard let client else { throw BenchFailure(description: "no DApp session") }
@@ -243,6 +258,8 @@ func benchCarrier() async throws {
         let fastest = runP50s.min() ?? .nan
         print("    | raw toxcore lossless packet RTT p50 \(fmt(rawP50)) ms, p99 \(fmt(rawP99)) ms (median of the \(onPath.count) of \(runs.count) runs on \(path); p50s: \(perRun)) | ratio p50 \(fmt(percentile(rtts, 50) / rawP50)); to the fastest raw run \(fmt(percentile(rtts, 50) / fastest))\(udpOn ? " (goal <= 1.5)" : "")")
         print("    session open \(fmt(opens[opens.count / 2])) s, median of \(opens.count) (fresh Tox instance: network join + friend request + link + challenge; all: \(opens.map(fmt).joined(separator: " ")))")
+        let (online, link) = (selfOnline.sorted()[selfOnline.count / 2], linkUp.sorted()[linkUp.count / 2])
+        print("      of which (medians): the DApp's Tox instance online after \(fmt(online)) s, the link to the device up after \(fmt(link)) s")
         print("    | raw friend connection \(fmt(rawConnect)) s, median of \(runs.count) (tox_friend_add -> both connected, instances already online)")
         if knownOpens.count > 1 {
             let later = knownOpens.dropFirst().sorted()

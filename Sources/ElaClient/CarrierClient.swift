@@ -86,6 +86,8 @@ public final class CarrierClient: Sendable {
     }
     struct State {
         var ownKey: [UInt8]?
+        /// Toxcore's self connection (ela-carrier reports it without a key).
+        var selfOnline = false
         var linkOnline = false
         var ready = false
         /// The key of the session being opened (set when answering a challenge), then of the open session.
@@ -197,6 +199,10 @@ public final class CarrierClient: Sendable {
     }
 
     public var isReady: Bool { state.withLock { $0.ready } }
+    /// Whether this client's own Tox instance is connected to the network (toxcore's self connection).
+    public var isSelfOnline: Bool { state.withLock { $0.selfOnline } }
+    /// Whether toxcore has a link to the device (a session may not be open on it yet).
+    public var isLinkOnline: Bool { state.withLock { $0.linkOnline } }
     /// Sessions opened so far (more than one after the device's carrier restarted).
     public var sessionCount: Int { state.withLock { $0.sessions } }
     public var helloCount: Int { state.withLock { $0.helloCount } }
@@ -429,6 +435,10 @@ public final class CarrierClient: Sendable {
                 s.lastHelloAt = 0
             }
         case "carrier.connection":
+            if params["key"] == nil {
+                state.withLock { $0.selfOnline = params["connection"]?.stringValue != "none" }
+                break
+            }
             guard params["key"]?.stringValue == deviceHex else { break }
             let online = params["connection"]?.stringValue != "none"
             let failed = state.withLock { s -> [Pending] in
