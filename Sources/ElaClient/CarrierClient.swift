@@ -431,6 +431,7 @@ public final class CarrierClient: Sendable {
             state.withLock { s in
                 s.ownKey = pk
                 s.ready = false
+                s.selfOnline = false
                 s.linkOnline = false
                 s.lastHelloAt = 0
             }
