@@ -6,6 +6,7 @@ import ElaCarrier
 import ElaClient
 import ElaConfig
 import ElaDeviceIdentity
+import ElaFileSystem
 import ElaJSON
 import ElaQR
 import Logging
@@ -149,17 +150,16 @@ struct RemoteCommand: ParsableCommand {
         /// holds it or it cannot be made.
         static func holdToxKeyLock(_ identity: String) -> Bool {
             let path = identity + "/carrier.lock"
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
-                printError("note: cannot open \(path) (\(String(cString: strerror(errno)))): this run uses a fresh Tox identity")
+            do {
+                guard try FileSystem.lockExclusively(path) != nil else {
+                    printError("note: another elactl remote of this identity is running: this run uses a fresh Tox identity")
+                    return false
+                }
+                return true
+            } catch {
+                printError("note: cannot lock \(error): this run uses a fresh Tox identity")
                 return false
             }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-                close(fd)
-                printError("note: another elactl remote of this identity is running: this run uses a fresh Tox identity")
-                return false
-            }
-            return true
         }
 
         func client() throws -> CarrierClient {

@@ -377,6 +377,6 @@ func currentTime() -> DIDDate { DIDDate(secondsSince1970: Int64(time(nil))) }
 /// Nil when the wall clock looks set. Before 2025 it is not (a board without a real-time clock before NTP): remote
 /// callers' signed requests then look signed in the future and are refused.
 func wallClockProblem(nowSeconds: Int64) -> String? {
-    guard nowSeconds < AuditLogStore.clockFloorMillis / 1000 else { return nil }
+    guard AuditLogStore.clockIsUnset(atSeconds: nowSeconds) else { return nil }
     return "NOT SET: it reads \(DIDDate(secondsSince1970: nowSeconds)); signed calls are refused as from the future until NTP sets it"
 }

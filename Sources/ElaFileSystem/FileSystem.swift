@@ -48,6 +48,21 @@ public enum FileSystem {
         return rmdir(path) == 0 && removedAll
     }
 
+    /// Opens (creating, mode 0600, never through a symbolic link) `path` and takes an exclusive `flock` on it without
+    /// waiting: the descriptor that holds it, which the caller closes to release it (the process ending releases it
+    /// too); nil when another process holds it.
+    public static func lockExclusively(_ path: String) throws(FileSystemError) -> Int32? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw .current(path, "open") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let error = FileSystemError.current(path, "lock")
+            close(fd)
+            if error.errno == EWOULDBLOCK { return nil }
+            throw error
+        }
+        return fd
+    }
+
     /// True when `path` is on a filesystem held in memory (tmpfs, ramfs): files rewritten often there never wear a
     /// board's SD card.
     /// (From /proc/self/mounts: the mount with the longest mount point above the resolved path; Glibc's Swift

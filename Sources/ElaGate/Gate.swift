@@ -422,7 +422,7 @@ public final class Gate: Sendable {
     /// Said with a timestamp refused: this device's own time, since either clock may be the wrong one (a board
     /// without a real-time clock reads 1970 until NTP sets it).
     public static func clockNote(_ now: Int64) -> String {
-        let unset = now < AuditLogStore.clockFloorMillis / 1000 ? ", before 2025: not set yet?" : ""
+        let unset = AuditLogStore.clockIsUnset(atSeconds: now) ? ", before 2025: not set yet?" : ""
         return " (this device's clock reads \(DIDDate(secondsSince1970: now))\(unset))"
     }
 

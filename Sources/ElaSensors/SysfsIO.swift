@@ -94,13 +94,9 @@ enum SysfsIO {
     /// Opens `<directory>/.lock` and takes an exclusive lock on it, held until ``release(_:)`` or the process ends.
     static func holdLock(in directory: String) throws(SensorError) -> Int32 {
         let path = directory + "/" + lockName
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw .writeFailed(path: path, reason: errorText(errno)) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let reason = errorText(errno)
-            close(fd)
-            throw .writeFailed(path: path, reason: "cannot lock: \(reason)")
-        }
+        let fd: Int32?
+        do { fd = try FileSystem.lockExclusively(path) } catch { throw .writeFailed(path: path, reason: error.reason) }
+        guard let fd else { throw .writeFailed(path: path, reason: "cannot lock: \(errorText(EWOULDBLOCK))") }
         return fd
     }
 

@@ -53,6 +53,9 @@ extension AuditLogStore {
     /// clock that was not set yet (a board's first boot before NTP, stamped 1970) and says nothing about the row's
     /// age. Without this floor the oldest such rows, having nothing earlier to compare with, counted as decades old.
     public static let clockFloorMillis: Int64 = 1_735_689_600_000
+
+    /// Whether a wall clock reading `seconds` is not set yet (before ``clockFloorMillis``).
+    public static func clockIsUnset(atSeconds seconds: Int64) -> Bool { seconds < clockFloorMillis / 1000 }
     /// How far past a batch a row vouching for rows stamped after now is looked for.
     static let vouchWindowRows: Int64 = 20_000
     /// The fewest rows a cut removes (see ``prune(_:nowMillis:batch:recordingCut:)``).

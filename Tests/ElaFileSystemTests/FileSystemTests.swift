@@ -20,6 +20,21 @@ import Testing
         #expect(!FileSystem.removeTree(dir.path + "/tree"))  // nothing there
     }
 
+    /// An exclusive lock without waiting: a second taker (another open file, as another process would have) is told
+    /// it is held; closing the holder's descriptor frees it; a symbolic link is not followed.
+    @Test func lockExclusivelyHoldsUntilClosed() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/x.lock"
+        let holder = try #require(try FileSystem.lockExclusively(path))
+        #expect(try FileSystem.lockExclusively(path) == nil)
+        close(holder)
+        let again = try #require(try FileSystem.lockExclusively(path))
+        close(again)
+        #expect(symlink(path, dir.path + "/link.lock") == 0)
+        #expect(throws: FileSystemError.self) { _ = try FileSystem.lockExclusively(dir.path + "/link.lock") }
+    }
+
     @Test func memoryFilesystemsAreTold() throws {
         #expect(FileSystem.isInMemory("/dev/shm"))  // tmpfs on every Linux system
         #expect(!FileSystem.isInMemory("/proc/self"))
