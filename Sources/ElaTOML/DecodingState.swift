@@ -6,6 +6,9 @@ final class DecodingState {
     private(set) var usedKeys: Set<String> = []
     /// Formatted paths of values taken whole (decoded as `TOMLValue` or `TOMLTable`): nothing below is unknown.
     private(set) var wholeValues: Set<String> = []
+    /// Key names the type looked for in each table (formatted table path: names), present or not: the names an
+    /// unknown key is compared with.
+    private var askedKeys: [String: Set<String>] = [:]
 
     init(root: TOMLTable, fileName: String?) {
         self.root = root
@@ -15,6 +18,16 @@ final class DecodingState {
     func markUsed(_ path: [any CodingKey]) { usedKeys.insert(Self.format(path)) }
 
     func markWhole(_ path: [any CodingKey]) { wholeValues.insert(Self.format(path)) }
+
+    func markAsked(_ key: String, in table: [any CodingKey]) { askedKeys[Self.format(table), default: []].insert(key) }
+
+    /// "unknown key", with the type's closest name for it, or the names it knows in that table when none is close.
+    func unknownKeyMessage(_ key: String, inTable table: String) -> String {
+        let known = askedKeys[table, default: []].sorted()
+        guard !known.isEmpty else { return "unknown key (nothing is expected here)" }
+        if let close = KeySuggestion.closest(to: key, among: known) { return "unknown key: did you mean '\(close)'?" }
+        return "unknown key (known here: \(known.joined(separator: ", ")))"
+    }
 
     /// An error about the value at `path`, located at the deepest key of `path` found in the document.
     func error(_ kind: TOMLDecodingError.Kind, at path: [any CodingKey], _ message: String) -> TOMLDecodingError {
@@ -57,8 +70,8 @@ final class DecodingState {
     }
 
     /// The earliest key in the document that was never used, if any.
-    func firstUnusedKey() -> (path: String, position: TOMLPosition?)? {
-        var unused: [(path: String, position: TOMLPosition?)] = []
+    func firstUnusedKey() -> UnusedKey? {
+        var unused: [UnusedKey] = []
         collectUnused(in: .table(root), path: "", into: &unused)
         // Keys without a known position sort last; otherwise earliest line, then column.
         return unused.min { lhs, rhs in
@@ -70,16 +83,24 @@ final class DecodingState {
         }
     }
 
-    private func collectUnused(
-        in value: TOMLValue, path: String, into unused: inout [(path: String, position: TOMLPosition?)]
-    ) {
+    /// A key of the document that the type never asked for.
+    struct UnusedKey {
+        /// Its full formatted path.
+        var path: String
+        var position: TOMLPosition?
+        /// Its own name, and the formatted path of the table holding it.
+        var name: String
+        var table: String
+    }
+
+    private func collectUnused(in value: TOMLValue, path: String, into unused: inout [UnusedKey]) {
         if wholeValues.contains(path) { return }
         switch value {
         case .table(let table):
             for key in table.keys {
                 let childPath = path.isEmpty ? KeyPart.quotedIfNeeded(key) : path + "." + KeyPart.quotedIfNeeded(key)
                 guard usedKeys.contains(childPath) else {
-                    unused.append((childPath, table.position(of: key)))
+                    unused.append(UnusedKey(path: childPath, position: table.position(of: key), name: key, table: path))
                     continue
                 }
                 if let child = table[key] { collectUnused(in: child, path: childPath, into: &unused) }
@@ -91,6 +112,41 @@ final class DecodingState {
         default:
             return
         }
+    }
+}
+
+/// The known key name an unknown one was most likely meant to be.
+enum KeySuggestion {
+    /// The name in `known` equal to `key` but for case, `_` and `-` (`retentionDays` for `retention_days`), else
+    /// the one within a small edit distance (a typo: `prot` for `port`), else nil.
+    static func closest(to key: String, among known: [String]) -> String? {
+        let normalized = normalize(key)
+        if let same = known.first(where: { normalize($0) == normalized }) { return same }
+        let limit = max(1, min(3, normalized.count / 3))
+        let scored = known.map { (name: $0, distance: distance(normalized, normalize($0))) }.filter { $0.distance <= limit }
+        return scored.min { ($0.distance, $0.name) < ($1.distance, $1.name) }?.name
+    }
+
+    private static func normalize(_ name: String) -> [Character] {
+        Array(name.lowercased().filter { $0 != "_" && $0 != "-" })
+    }
+
+    /// Levenshtein distance, with a swap of neighbours counting as one edit.
+    private static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var before = [Int](repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { current[j] = min(current[j], before[j - 2] + 1) }
+            }
+            (before, previous, current) = (previous, current, before)
+        }
+        return previous[b.count]
     }
 }
 

@@ -6,15 +6,22 @@ struct KeyedTableContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     var allKeys: [Key] { table.keys.compactMap { Key(stringValue: $0) } }
 
-    func contains(_ key: Key) -> Bool { table[key.stringValue] != nil }
+    func contains(_ key: Key) -> Bool {
+        state.markAsked(key.stringValue, in: codingPath)
+        return table[key.stringValue] != nil
+    }
 
     /// An absent key is nil (TOML has no null value).
-    func decodeNil(forKey key: Key) -> Bool { table[key.stringValue] == nil }
+    func decodeNil(forKey key: Key) -> Bool {
+        state.markAsked(key.stringValue, in: codingPath)
+        return table[key.stringValue] == nil
+    }
 
     /// The decoder for the value at `key`, marking the key as used.
     private func child(_ key: any CodingKey) throws -> TOMLValueDecoder {
         let path = codingPath + [key]
         state.markUsed(path)
+        state.markAsked(key.stringValue, in: codingPath)
         guard let value = table[key.stringValue] else {
             throw state.error(.missingKey, at: path, "missing required key")
         }

@@ -41,7 +41,7 @@ public struct TOMLDecoder: Sendable {
         if rejectUnknownKeys, let unused = state.firstUnusedKey() {
             throw TOMLDecodingError(
                 kind: .unknownKey, codingPath: unused.path, position: unused.position,
-                message: "unknown key (check the spelling)", fileName: fileName)
+                message: state.unknownKeyMessage(unused.name, inTable: unused.table), fileName: fileName)
         }
         return result
     }

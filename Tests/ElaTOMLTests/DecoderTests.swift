@@ -131,14 +131,56 @@ import Testing
         #expect(error?.kind == .unknownKey)
         #expect(error?.codingPath == "agent.prot")
         #expect(error?.line == 3)
-        #expect(error?.description.hasPrefix("agent.toml:3: agent.prot: unknown key") == true)
-        // A whole unused table is reported at its header.
+        #expect(error?.description == "agent.toml:3: agent.prot: unknown key: did you mean 'port'?")
+        // A whole unused table is reported at its header, with the names known there when none is close.
         let table = decodingError(Root.self, "[agent]\nport = 1\n[extra]\nx = 1\n")
         #expect(table?.codingPath == "extra")
         #expect(table?.line == 3)
+        #expect(table?.message == "unknown key (known here: agent)")
         // Off: ignored.
         let root = try TOMLDecoder(rejectUnknownKeys: false).decode(Root.self, from: text)
         #expect(root.agent.port == 1)
+    }
+
+    @Test func unknownKeysSuggestTheNameMeant() throws {
+        struct Audit: Decodable {
+            var maxRows: Int?
+            var retentionDays: Int?
+            var journal: Bool?
+            enum CodingKeys: String, CodingKey {
+                case maxRows = "max_rows"
+                case retentionDays = "retention_days"
+                case journal
+            }
+        }
+        struct Root: Decodable { var audit: Audit? }
+        // Absent optional keys count as known: the type asked for them.
+        let cases: [(String, String)] = [
+            ("retentionDays", "unknown key: did you mean 'retention_days'?"),
+            ("RETENTION-DAYS", "unknown key: did you mean 'retention_days'?"),
+            ("max_row", "unknown key: did you mean 'max_rows'?"),
+            ("jornal", "unknown key: did you mean 'journal'?"),
+            ("journla", "unknown key: did you mean 'journal'?"),
+            ("colour", "unknown key (known here: journal, max_rows, retention_days)"),
+        ]
+        for (key, message) in cases {
+            let error = decodingError(Root.self, "[audit]\n\(key) = 1\n")
+            #expect(error?.kind == .unknownKey)
+            #expect(error?.codingPath == "audit.\(key)")
+            #expect(error?.message == message, "\(key)")
+        }
+        // In an array of tables, each element's own names.
+        struct Peer: Decodable { var host: String }
+        struct Peers: Decodable { var peers: [Peer] }
+        let peer = decodingError(Peers.self, "[[peers]]\nhost = 'a'\n[[peers]]\nhost = 'b'\nhots = 1\n")
+        #expect(peer?.codingPath == "peers[1].hots")
+        #expect(peer?.message == "unknown key: did you mean 'host'?")
+        // Under a value the type takes whole (a dictionary), nothing is unknown; in a table it never reads, nothing
+        // is expected.
+        struct Free: Decodable { var settings: [String: Int] }
+        #expect(try TOMLDecoder().decode(Free.self, from: "[settings]\nanything = 1\n").settings == ["anything": 1])
+        struct Empty: Decodable {}
+        #expect(decodingError(Empty.self, "x = 1\n")?.message == "unknown key (nothing is expected here)")
     }
 
     @Test func optionalsAndFreeFormTables() throws {
