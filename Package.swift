@@ -71,7 +71,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .target(name: "ElaJSON", swiftSettings: swiftSettings),
-        .target(name: "ElaTOML", swiftSettings: swiftSettings),
+        .target(name: "ElaSpelling", swiftSettings: swiftSettings),
+        .target(name: "ElaTOML", dependencies: ["ElaSpelling"], swiftSettings: swiftSettings),
         .target(name: "ElaCrypto", dependencies: [crypto], swiftSettings: swiftSettings),
         .target(name: "ElaIdentity", dependencies: ["ElaJSON", "ElaCrypto", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaKeystore", dependencies: ["ElaSodium"], swiftSettings: swiftSettings),
@@ -146,7 +147,7 @@ let package = Package(
             dependencies: [
                 "ElaDeviceIdentity", "ElaIdentity", "ElaCrypto", "ElaStorage", "ElaConfig", "ElaControl", "ElaJSON",
                 "ElaFileSystem", "ElaControlServer", "ElaSPV", "ElaChain", "ElaWire", "ElaPluginHost", "ElaSandbox",
-                "ElaGate", "ElaPluginProtocol", "ElaCarrier", "ElaKeystore", "ElaSodium", logging,
+                "ElaGate", "ElaPluginProtocol", "ElaCarrier", "ElaKeystore", "ElaSodium", "ElaSpelling", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -249,6 +250,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "ElaFileSystemTests", dependencies: ["ElaFileSystem", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaJSONTests", dependencies: ["ElaJSON", "ElaTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ElaSpellingTests", dependencies: ["ElaSpelling"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaTOMLTests", dependencies: ["ElaTOML", "ElaTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ElaCryptoTests", dependencies: ["ElaCrypto", "ElaTestSupport", crypto], swiftSettings: swiftSettings),
         .testTarget(

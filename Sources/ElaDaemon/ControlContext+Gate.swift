@@ -66,7 +66,10 @@ extension ControlContext {
             callParams = p
         }
         guard decision.allowed else {
-            throw ControlError(code: ControlError.denied, message: "denied: \(decision.reason) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
+            // No manifest names the method: most likely a typo, so say what there is.
+            let hint = decision.capability == nil && !method.isEmpty ? Self.unknownNameHint(method, known: plugins.methodNames, kind: "methods") : ""
+            throw ControlError(
+                code: ControlError.denied, message: "denied: \(decision.reason)\(hint) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
         }
         return try await dispatch(method, callParams)
     }
@@ -126,8 +129,8 @@ extension ControlContext {
             var out = describe(g).objectValue ?? JSONObject()
             // Stored either way (a plugin may be installed later), but a pattern nothing needs is most likely a typo.
             if let pattern = try? CapabilityPattern(capability), !plugins.capabilities.contains(where: pattern.matches) {
-                out["warning"] = .string(
-                    "no installed plugin's method or event needs a capability matching \(capability) (they need: \(plugins.capabilities.sorted().joined(separator: ", ")))")
+                let hint = Self.unknownNameHint(capability, known: plugins.capabilities.sorted(), kind: "capabilities")
+                out["warning"] = .string("no installed plugin's method or event needs a capability matching \(capability)\(hint)")
             }
             return .object(out)
         } catch { throw ControlError(code: ControlError.invalidParams, message: error.description) }

@@ -8,6 +8,7 @@ import ElaJSON
 import ElaPluginHost
 import ElaGate
 import ElaSandbox
+import ElaSpelling
 import Synchronization
 
 /// Event subscriptions held for control-socket clients (`elactl events`), polled with `events.next`, each with the
@@ -72,6 +73,13 @@ func monotonicNow() -> Double {
 }
 
 extension ControlContext {
+    /// For a method or event name no plugin declares: ` (did you mean 'gpio.read'?)` when one is close, else the
+    /// names there are (`kind`: "methods", "events").
+    static func unknownNameHint(_ name: String, known: [String], kind: String) -> String {
+        if let close = Spelling.closest(to: name, among: known) { return " (did you mean '\(close)'?)" }
+        return known.isEmpty ? " (no enabled plugin declares \(kind))" : " (known \(kind): \(known.joined(separator: ", ")))"
+    }
+
     var pluginMethods: [String: ControlHandler.Method] {
         let ctx = self
         return [
@@ -213,9 +221,9 @@ extension ControlContext {
             let (decision, request) = gate.authorize(signedText: text, nowMillis: wallMillis(), action: .subscribe)
             guard decision.allowed, let event = request?.method else {
                 // The gate allows only events some manifest declares; for any other, say which there are.
-                let known = request != nil && decision.capability == nil ? " (known events: \(plugins.eventNames.joined(separator: ", ")))" : ""
+                let hint = request.map { decision.capability == nil ? Self.unknownNameHint($0.method, known: plugins.eventNames, kind: "events") : "" } ?? ""
                 throw ControlError(
-                    code: ControlError.denied, message: "denied: \(decision.reason)\(known) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
+                    code: ControlError.denied, message: "denied: \(decision.reason)\(hint) (audit #\(decision.auditSeq.map(String.init) ?? "-"))")
             }
             allowedBy = decision
             patterns = [event]
@@ -227,8 +235,8 @@ extension ControlContext {
             // A pattern no declared event matches (a typo, most likely) would wait for ever in silence.
             let known = plugins.eventNames
             for pattern in patterns where !known.contains(where: { EventBus.pattern(pattern, matches: $0) }) {
-                let which = known.isEmpty ? "no running plugin declares events" : "known events: \(known.joined(separator: ", "))"
-                throw ControlError(code: ControlError.notFound, message: "no plugin declares an event matching \(pattern) (\(which))")
+                let hint = Self.unknownNameHint(pattern, known: known, kind: "events")
+                throw ControlError(code: ControlError.notFound, message: "no plugin declares an event matching \(pattern)\(hint)")
             }
             let decision = gate.authorize(
                 .admin(method: "events.subscribe", params: ["patterns": .array(patterns.map(JSONValue.string))], uid: adminUID),

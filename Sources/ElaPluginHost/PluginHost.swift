@@ -65,6 +65,8 @@ public final class PluginHost: Service, Sendable {
 
     public var eventNames: [String] { eventCapabilities.keys.sorted() }
 
+    public var methodNames: [String] { methods.keys.sorted() }
+
     /// Every capability some installed plugin's method or event needs.
     public var capabilities: Set<String> { Set(methods.values.map(\.capability)).union(eventCapabilities.values) }
 

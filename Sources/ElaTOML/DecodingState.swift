@@ -1,3 +1,5 @@
+internal import ElaSpelling
+
 /// Shared by all containers of one `decode` call: the document, which keys were used, error building.
 final class DecodingState {
     let root: TOMLTable
@@ -25,7 +27,7 @@ final class DecodingState {
     func unknownKeyMessage(_ key: String, inTable table: String) -> String {
         let known = askedKeys[table, default: []].sorted()
         guard !known.isEmpty else { return "unknown key (nothing is expected here)" }
-        if let close = KeySuggestion.closest(to: key, among: known) { return "unknown key: did you mean '\(close)'?" }
+        if let close = Spelling.closest(to: key, among: known) { return "unknown key: did you mean '\(close)'?" }
         return "unknown key (known here: \(known.joined(separator: ", ")))"
     }
 
@@ -112,41 +114,6 @@ final class DecodingState {
         default:
             return
         }
-    }
-}
-
-/// The known key name an unknown one was most likely meant to be.
-enum KeySuggestion {
-    /// The name in `known` equal to `key` but for case, `_` and `-` (`retentionDays` for `retention_days`), else
-    /// the one within a small edit distance (a typo: `prot` for `port`), else nil.
-    static func closest(to key: String, among known: [String]) -> String? {
-        let normalized = normalize(key)
-        if let same = known.first(where: { normalize($0) == normalized }) { return same }
-        let limit = max(1, min(3, normalized.count / 3))
-        let scored = known.map { (name: $0, distance: distance(normalized, normalize($0))) }.filter { $0.distance <= limit }
-        return scored.min { ($0.distance, $0.name) < ($1.distance, $1.name) }?.name
-    }
-
-    private static func normalize(_ name: String) -> [Character] {
-        Array(name.lowercased().filter { $0 != "_" && $0 != "-" })
-    }
-
-    /// Levenshtein distance, with a swap of neighbours counting as one edit.
-    private static func distance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
-        var before = [Int](repeating: 0, count: b.count + 1)
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { current[j] = min(current[j], before[j - 2] + 1) }
-            }
-            (before, previous, current) = (previous, current, before)
-        }
-        return previous[b.count]
     }
 }
 

@@ -37,6 +37,11 @@ import Testing
         #expect(info.stdout.contains("BUTTON0") && info.stdout.contains("ela-sim-gpio"))
         let bad = try ctl(socket, ["call", "gpio.read", #"{"pin":"NOPE"}"#])
         #expect(bad.status == 1 && bad.stderr.contains("NOPE"))
+        // A method no plugin declares: the one most likely meant, else the methods there are.
+        let misspelt = try ctl(socket, ["call", "gpio.raed", #"{"pin":"LED0"}"#])
+        #expect(misspelt.status == 1 && misspelt.stderr.contains("denied: unknown method (did you mean 'gpio.read'?) (audit #"), "\(misspelt.stderr)")
+        let unknownMethod = try ctl(socket, ["call", "motor.spin"])
+        #expect(unknownMethod.status == 1 && unknownMethod.stderr.contains("unknown method (known methods: ") && unknownMethod.stderr.contains(" gpio.read, "), "\(unknownMethod.stderr)")
         // The MQTT bridge is installed but not enabled on the sim board: the answer says how to turn it on.
         let bridge = try ctl(socket, ["mqtt", "status"])
         #expect(bridge.status == 1 && bridge.stderr.contains("plugin mqtt is not enabled") && bridge.stderr.contains("[plugins] enable"), "\(bridge.stderr)")
@@ -50,7 +55,13 @@ import Testing
         #expect(granted.status == 0 && granted.stdout.contains("may gpio.write where pin=LED1"), "\(granted.stdout)")
         // A capability nothing installed needs is stored but flagged (a typo, most likely).
         let typo = try ctl(socket, ["grant", "add", did, "gpio.wrte"])
-        #expect(typo.status == 0 && typo.stderr.contains("warning: no installed plugin's method or event needs a capability matching gpio.wrte"), "\(typo.stderr)")
+        #expect(
+            typo.status == 0 && typo.stderr.contains("warning: no installed plugin's method or event needs a capability matching gpio.wrte (did you mean 'gpio.write'?)"),
+            "\(typo.stderr)")
+        let far = try ctl(socket, ["grant", "add", did, "motor.*", "--json"])
+        #expect(far.status == 0 && far.stderr.contains("matching motor.* (known capabilities: ") && far.stderr.contains(" gpio.write, "), "\(far.stderr)")
+        let farID = try #require(try JSONParser.parse(far.stdout)["id"]?.numberValue?.text)
+        #expect(try ctl(socket, ["grant", "revoke", farID]).status == 0)
         #expect(try ctl(socket, ["grant", "list"]).stdout.contains("gpio.wrte"))
         let allowed = try ctl(socket, ["call", "gpio.write", #"{"pin":"LED1","value":1}"#, "--as", alice])
         #expect(allowed.status == 0, "\(allowed.stderr)")
@@ -74,7 +85,7 @@ import Testing
         let refused = try ctl(socket, ["events", "sensors.reading", "--as", alice, "--count", "1"])
         #expect(refused.status == 1 && refused.stderr.contains("no grant for sensors.subscribe"), "\(refused.stderr)")
         let unknown = try ctl(socket, ["events", "sensors.raining", "--as", alice, "--count", "1"])
-        #expect(unknown.status == 1 && unknown.stderr.contains("unknown event (known events: gpio.edge, sensors.reading)"), "\(unknown.stderr)")
+        #expect(unknown.status == 1 && unknown.stderr.contains("unknown event (did you mean 'sensors.reading'?)"), "\(unknown.stderr)")
         // An owner's credential covers a subscription as a grant does.
         let owner = dir.path + "/owner"
         #expect(try ChildProcess.run(elactl, ["identity", "create", "--dir", owner]).status == 0)
@@ -87,7 +98,11 @@ import Testing
         #expect(try ctl(socket, ["owner", "clear"]).status == 0)
         // The admin's follow of an event nobody declares is told so too, instead of waiting in silence.
         let unknownEvent = try ctl(socket, ["events", "sensor.reading", "--count", "1"])
-        #expect(unknownEvent.status != 0 && unknownEvent.stderr.contains("known events: gpio.edge, sensors.reading"), "\(unknownEvent.stderr)")
+        #expect(
+            unknownEvent.status != 0 && unknownEvent.stderr.contains("no plugin declares an event matching sensor.reading (did you mean 'sensors.reading'?)"),
+            "\(unknownEvent.stderr)")
+        let unknownPattern = try ctl(socket, ["events", "motor.*", "--count", "1"])
+        #expect(unknownPattern.status != 0 && unknownPattern.stderr.contains("(known events: gpio.edge, sensors.reading)"), "\(unknownPattern.stderr)")
         #expect(try ctl(socket, ["grant", "add", did, "sensors.subscribe"]).status == 0)
         let readings = try ctl(socket, ["events", "sensors.reading", "--as", alice, "--count", "3"])
         #expect(readings.status == 0)
