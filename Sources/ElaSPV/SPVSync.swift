@@ -66,7 +66,10 @@ public struct SPVSync: Sendable {
         [.version(VersionMessage(version: Self.protocolVersion, services: 0, timestamp: now, port: 0, nonce: nonce, height: UInt64(height), relay: false))]
     }
 
-    public var peerHeight: UInt64 { peerVersion?.height ?? 0 }
+    /// The peer's height as far as we know it: what its version message said, raised by each block it sent since
+    /// that we kept (a peer that mined or heard of blocks after the handshake is not still "at height 0").
+    public var peerHeight: UInt64 { max(peerVersion?.height ?? 0, highestKeptBlock) }
+    private var highestKeptBlock: UInt64 = 0
 
     /// Blocks or transactions asked for and not yet received (the stall timeout applies).
     public var isWaiting: Bool { phase == .anchoring || !requested.isEmpty || !awaitedTransactions.isEmpty }
@@ -120,6 +123,7 @@ public struct SPVSync: Sendable {
                 throw SPVPeerError("invalid Merkle proof for the checkpoint block: \(error)")
             }
             do { try chain.anchor(at: m.header) } catch { throw SPVPeerError("cannot anchor at the checkpoint: \(error)") }
+            highestKeptBlock = max(highestKeptBlock, UInt64(m.header.height))
             for match in matches { awaitedTransactions[match.txid] = match.index }
             awaitedBlock = matches.isEmpty ? nil : m.header.hash
             events.append(.headerAdded(height: m.header.height, hash: m.header.hash))
@@ -139,6 +143,7 @@ public struct SPVSync: Sendable {
             var kept = true
             do {
                 let result = try chain.add(m.header, now: now)
+                highestKeptBlock = max(highestKeptBlock, UInt64(m.header.height))
                 switch result {
                 case .extendedTip: events.append(.headerAdded(height: m.header.height, hash: hash))
                 case .reorganized(let d, let c): events.append(.reorganized(disconnected: d.count, connected: c.count))

@@ -158,9 +158,12 @@ func didRequestTransaction(_ request: IDChainRequest, did: DID) throws -> ChainT
         }
         #expect(try session.handle(early[1], chain: &chain, now: net.time + 10).events.isEmpty)
         #expect(chain.tip.height == 0)
-        // In order, both are kept and the DID is anchored.
+        // A block not kept says nothing of the peer's height.
+        #expect(session.peerHeight == 0)
+        // In order, both are kept and the DID is anchored; the peer, at 0 in its version message, is known at 2.
         let events = try sync(&session, &chain, net, announce: net.blocks)
         #expect(chain.tip.height == 2)
+        #expect(session.peerHeight == 2)
         #expect(events.contains { if case .anchored(let did, _, _) = $0 { return did == doc.subject.description } else { return false } })
     }
 
