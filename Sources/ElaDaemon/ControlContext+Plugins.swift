@@ -203,7 +203,7 @@ extension ControlContext {
                     .object([
                         "id": .number(JSONNumber($0.id)), "patterns": .array($0.patterns.map(JSONValue.string)),
                         "queued": .number(JSONNumber($0.queued)), "delivered": .number(JSONNumber($0.delivered)),
-                        "dropped": .number(JSONNumber($0.dropped)),
+                        "dropped": .number(JSONNumber($0.dropped)), "waiting": .number(JSONNumber($0.waiting)),
                     ])
                 }),
         ])

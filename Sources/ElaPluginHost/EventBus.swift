@@ -64,25 +64,32 @@ public final class EventBus: Sendable {
         /// Waits until an event is queued, the subscription is cancelled, or `timeoutMillis` passed, whichever comes
         /// first; takes nothing. (A long poll that sleeps in steps would add a step's delay to every event and wake
         /// the agent many times a second for an idle subscriber.)
-        /// `interrupt` ends this wait (and only this one) when fired, also if it fired before the wait began.
+        /// `interrupt` ends this wait (and only this one) when fired, also if it fired before the wait began; so does
+        /// cancelling the waiting task.
         public func waitForEvents(timeoutMillis: Int, interrupt: WaitInterrupt? = nil) async {
             guard timeoutMillis > 0 else { return }
+            let cancelled = WaitInterrupt()
             var timer: Task<Void, Never>?
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let token = queue.withLock { q -> Int? in
-                    if q.count > 0 || q.cancelled { return nil }
-                    q.nextToken += 1
-                    q.readyWaiters[q.nextToken] = c
-                    return q.nextToken
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let token = queue.withLock { q -> Int? in
+                        if q.count > 0 || q.cancelled { return nil }
+                        q.nextToken += 1
+                        q.readyWaiters[q.nextToken] = c
+                        return q.nextToken
+                    }
+                    guard let token else { return c.resume() }
+                    let end: @Sendable () -> Void = { [self] in queue.withLock { $0.readyWaiters.removeValue(forKey: token) }?.resume() }
+                    // Armed once registered, so none can fire before there is something to wake.
+                    interrupt?.arm(end)
+                    cancelled.arm(end)
+                    timer = Task {
+                        try? await Task.sleep(for: .milliseconds(timeoutMillis))
+                        end()
+                    }
                 }
-                guard let token else { return c.resume() }
-                let end: @Sendable () -> Void = { [self] in queue.withLock { $0.readyWaiters.removeValue(forKey: token) }?.resume() }
-                // Started once registered, so neither can fire before there is something to wake.
-                interrupt?.arm(end)
-                timer = Task {
-                    try? await Task.sleep(for: .milliseconds(timeoutMillis))
-                    end()
-                }
+            } onCancel: {
+                cancelled.fire()
             }
             timer?.cancel()
         }
@@ -120,6 +127,8 @@ public final class EventBus: Sendable {
         public var dropped: Int { queue.withLock { $0.dropped } }
         public var delivered: Int { queue.withLock { $0.delivered } }
         public var queued: Int { queue.withLock { $0.count } }
+        /// Callers in ``waitForEvents(timeoutMillis:interrupt:)`` now (long polls held open).
+        public var waiting: Int { queue.withLock { $0.readyWaiters.count } }
 
         public func cancel() {
             let (waiter, ready) = queue.withLock { q -> (CheckedContinuation<PluginEvent?, Never>?, [CheckedContinuation<Void, Never>]) in

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ElaControl
 import ElaJSON
 import ElaTestSupport
 import Testing
@@ -42,6 +43,23 @@ import Testing
         #expect(misspelt.status == 1 && misspelt.stderr.contains("denied: unknown method (did you mean 'gpio.read'?) (audit #"), "\(misspelt.stderr)")
         let unknownMethod = try ctl(socket, ["call", "motor.spin"])
         #expect(unknownMethod.status == 1 && unknownMethod.stderr.contains("unknown method (known methods: ") && unknownMethod.stderr.contains(" gpio.read, "), "\(unknownMethod.stderr)")
+        // A long poll (events.next) ends with its client: closed after 0.x s, the agent's wait does not hold on to
+        // its 30 s timer.
+        let client = ControlClient(socketPath: socket)
+        let subscription = try #require(try client.call("events.subscribe", params: ["patterns": ["gpio.edge"]])["subscription"])
+        func waiting() -> Int64? {
+            let list = try? client.call("events.list")
+            let entry = list?["subscriptions"]?.arrayValue?.first { $0["id"] == subscription }
+            return entry?["waiting"]?.numberValue?.int64Value
+        }
+        let poller = try ControlClient.connect(socketPath: socket)
+        let poll = ControlRequest(id: 7, method: "events.next", params: ["subscription": subscription, "waitMs": 30000]).encoded()
+        #expect(poll.withUnsafeBytes { write(poller, $0.baseAddress, $0.count) } == poll.count)
+        #expect(ChildProcess.waitUntil(timeoutSeconds: 10) { waiting() == 1 }, "the poll is waiting")
+        close(poller)
+        #expect(ChildProcess.waitUntil(timeoutSeconds: 10) { waiting() == 0 }, "the wait ended with its client")
+        _ = try client.call("events.unsubscribe", params: ["subscription": subscription])
+
         // The MQTT bridge is installed but not enabled on the sim board: the answer says how to turn it on.
         let bridge = try ctl(socket, ["mqtt", "status"])
         #expect(bridge.status == 1 && bridge.stderr.contains("plugin mqtt is not enabled") && bridge.stderr.contains("[plugins] enable"), "\(bridge.stderr)")

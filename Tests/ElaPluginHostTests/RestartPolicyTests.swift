@@ -136,6 +136,19 @@ import Testing
         #expect(await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000, interrupt: early) } < .seconds(30))
         bus.publish(event("a.b", 1))
         #expect(sub.drain(max: 10).count == 1, "still subscribed")
+
+        // Cancelling the waiting task ends its wait too (the agent's shutdown cancels its handlers), before or during.
+        let cancelledTask = Task { await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) } }
+        try? await Task.sleep(for: .milliseconds(30))
+        cancelledTask.cancel()
+        #expect(await cancelledTask.value < .seconds(30))
+        let cancelledFirst = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await clock.measure { await sub.waitForEvents(timeoutMillis: 60_000) }
+        }
+        #expect(await cancelledFirst.value < .seconds(30))
+        bus.publish(event("a.b", 2))
+        #expect(sub.drain(max: 10).count == 1, "still subscribed")
     }
 
     @Test func cancelEndsTheSubscriptionAndUnregisters() async {
