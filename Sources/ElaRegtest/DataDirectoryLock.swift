@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+internal import ElaFileSystem
 
 /// An exclusive `flock` on `<data-dir>/ela-regtest.lock`, so two nodes never write one chain database.
 /// Released by `release()` or when the process exits.
@@ -9,13 +10,10 @@ final class DataDirectoryLock: Sendable {
 
     init(directory: String) throws(RegtestError) {
         let path = directory + "/ela-regtest.lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw RegtestError(.storage, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw RegtestError(.storage, "another ela-regtest is running with the data directory \(directory)")
-        }
-        self.fd = fd
+        let held: Int32?
+        do { held = try FileSystem.lockExclusively(path) } catch { throw RegtestError(.storage, "cannot lock \(path): \(error.reason)") }
+        guard let held else { throw RegtestError(.storage, "another ela-regtest is running with the data directory \(directory)") }
+        self.fd = held
     }
 
     /// Unlocks explicitly first: a child process being spawned elsewhere in this process may briefly hold a

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+internal import ElaFileSystem
 
 /// An exclusive lock on a state directory (`<dir>/agent.lock`), so two agents, or an agent and an offline
 /// `elactl identity restore`, never share a keystore and database. Released on `release()` or process exit.
@@ -15,12 +16,12 @@ public final class StateDirectoryLock: Sendable {
 
     public init(directory: String) throws(StateDirectoryLock.Error) {
         path = directory + "/agent.lock"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Error(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
+        let held: Int32?
+        do { held = try FileSystem.lockExclusively(path) } catch { throw Error(message: "cannot lock \(path): \(error.reason)") }
+        guard let held else {
             throw Error(message: "another ela-agent (or elactl) is using this state directory (\(path) is locked)")
         }
+        fd = held
     }
 
     public func release() {
