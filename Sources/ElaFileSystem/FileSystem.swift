@@ -26,8 +26,8 @@ public struct FileSystemError: Error, Sendable, Equatable, CustomStringConvertib
 public enum FileSystem {
     /// Removes `path` and, for a directory, everything below it. Symbolic links are removed, never followed (a
     /// trailing slash, which would make lstat follow one, is dropped). False when something could not be removed
-    /// (what could is gone). Not safe against someone swapping entries meanwhile: only for trees in a directory
-    /// others cannot write to (or own entries of a sticky one such as /tmp).
+    /// (what could is gone). Below `path` it works relative to directory descriptors opened without following links,
+    /// so an entry swapped for a link meanwhile is removed as a link, never followed out of the tree.
     @discardableResult
     public static func removeTree(_ path: String) -> Bool {
         var path = path
@@ -35,17 +35,44 @@ public enum FileSystem {
         var st = stat()
         guard lstat(path, &st) == 0 else { return false }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { return unlink(path) == 0 }
-        var removedAll = true
-        if let d = opendir(path) {
-            var names: [String] = []
-            while let entry = readdir(d) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(d)
-            for n in names where !removeTree(path + "/" + n) { removedAll = false }
-        }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        let removedAll = removeContents(ofDirectory: fd)
+        close(fd)
         return rmdir(path) == 0 && removedAll
+    }
+
+    /// Empties the directory open at `directory` (the caller closes it), depth first.
+    private static func removeContents(ofDirectory directory: Int32) -> Bool {
+        let listing = dup(directory)
+        guard listing >= 0, let d = fdopendir(listing) else {
+            if listing >= 0 { close(listing) }
+            return false
+        }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(d)
+        var removedAll = true
+        for name in names {
+            if unlinkat(directory, name, 0) == 0 { continue }
+            // Linux answers EISDIR for a directory; anything else (a link, a file) was unlinked above.
+            guard errno == EISDIR else {
+                if errno != ENOENT { removedAll = false }
+                continue
+            }
+            let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard child >= 0 else {
+                removedAll = false
+                continue
+            }
+            let emptied = removeContents(ofDirectory: child)
+            close(child)
+            if unlinkat(directory, name, AT_REMOVEDIR) != 0 || !emptied { removedAll = false }
+        }
+        return removedAll
     }
 
     /// Opens (creating, mode 0600, never through a symbolic link) `path` and takes an exclusive `flock` on it without

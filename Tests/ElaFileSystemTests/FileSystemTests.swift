@@ -20,6 +20,36 @@ import Testing
         #expect(!FileSystem.removeTree(dir.path + "/tree"))  // nothing there
     }
 
+    /// Deep trees, odd names, a link to a directory given as the path itself, and a part that cannot be removed.
+    @Test func removeTreeReportsWhatItCouldNotRemove() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let outside = TemporaryDirectory()
+        defer { outside.remove() }
+        let kept = outside.write("kept.txt", "x")
+        let deep = dir.path + "/tree/" + (0..<40).map { "d\($0)" }.joined(separator: "/")
+        try FileSystem.makeDirectory(deep, mode: 0o755)
+        _ = dir.write("tree/d0/with space \u{e9}.txt", "y")
+        #expect(symlink(deep, dir.path + "/tree/d0/d1/loop") == 0)
+        // The path itself a link: the link goes, not its target.
+        #expect(symlink(outside.path, dir.path + "/to-outside") == 0)
+        #expect(FileSystem.removeTree(dir.path + "/to-outside/"))
+        #expect(FileSystem.exists(kept))
+        #expect(FileSystem.removeTree(dir.path + "/tree"))
+        #expect(!FileSystem.exists(dir.path + "/tree"))
+        // A directory this process may not empty (only without CAP_DAC_OVERRIDE, i.e. not as root): false, the
+        // rest gone.
+        if geteuid() != 0 {
+            try FileSystem.makeDirectory(dir.path + "/part/locked", mode: 0o755)
+            _ = dir.write("part/locked/file", "z")
+            _ = dir.write("part/free", "z")
+            chmod(dir.path + "/part/locked", 0o555)
+            defer { chmod(dir.path + "/part/locked", 0o755) }
+            #expect(!FileSystem.removeTree(dir.path + "/part"))
+            #expect(!FileSystem.exists(dir.path + "/part/free") && FileSystem.exists(dir.path + "/part/locked/file"))
+        }
+    }
+
     /// An exclusive lock without waiting: a second taker (another open file, as another process would have) is told
     /// it is held; closing the holder's descriptor frees it; a symbolic link is not followed.
     @Test func lockExclusivelyHoldsUntilClosed() throws {
