@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "ElaIdentity", dependencies: ["ElaJSON", "ElaCrypto", crypto], swiftSettings: swiftSettings),
         .target(name: "ElaKeystore", dependencies: ["ElaSodium"], swiftSettings: swiftSettings),
         .target(name: "ElaStorage", dependencies: ["ElaSQLite", "ElaFileSystem"], swiftSettings: swiftSettings),
-        .target(name: "ElaConfig", dependencies: ["ElaTOML", "ElaFileSystem"], swiftSettings: swiftSettings),
+        .target(name: "ElaConfig", dependencies: ["ElaTOML", "ElaFileSystem", "ElaSpelling"], swiftSettings: swiftSettings),
         .target(name: "ElaControl", dependencies: ["ElaJSON"], swiftSettings: swiftSettings),
         // The DID gate: grants, owner credentials, replay protection, the hash-chained audit log.
         .target(

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ElaFileSystem
+internal import ElaSpelling
 
 /// Finds board files: `$ELA_BOARDS_DIR`, the installed `/usr/share/ela-agent/boards`, or (development) the
 /// repository's `Boards/` next to the build folder of the running executable.
@@ -39,7 +40,7 @@ public struct BoardCatalog: Sendable {
         guard FileSystem.exists(path) else {
             throw ConfigError(
                 file: nil, line: nil, key: "board",
-                message: "unknown board '\(id)' (no \(path); known: \(ids().joined(separator: ", ")))")
+                message: "unknown board '\(id)' (no \(path); \(Spelling.closest(to: id, among: ids()).map { "did you mean '\($0)'?" } ?? "known: \(ids().joined(separator: ", "))"))")
         }
         let text: String
         do { text = try FileSystem.readText(path) } catch { throw ConfigError(file: path, line: nil, key: nil, message: error.reason) }

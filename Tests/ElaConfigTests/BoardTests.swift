@@ -35,7 +35,14 @@ import Testing
         do {
             _ = try Self.catalog.load("no-such-board")
         } catch {
-            #expect(error.key == "board" && error.message.contains("raspberry-pi-4b"), "\(error)")
+            #expect(error.key == "board" && error.message.contains("known: beaglebone-black, ") && error.message.contains("raspberry-pi-4b"), "\(error)")
+        }
+        // A misspelt id: the one meant.
+        do {
+            _ = try Self.catalog.load("raspbery-pi-4b")
+            Issue.record("a misspelt board loaded")
+        } catch {
+            #expect(error.message.hasSuffix("did you mean 'raspberry-pi-4b'?)"), "\(error)")
         }
     }
 
