@@ -319,7 +319,7 @@ let package = Package(
             name: "ElaCLITests",
             dependencies: [
                 "ElaCLI", "ElaTestSupport", "elactl", "ela-agent", "ela", "ela-regtest", "ElaControl", "ElaDeviceIdentity", "ElaGate",
-                "ElaIdentity", "ElaJSON", "ElaSQLite", "ela-plugin-mqtt", "ElaMosquitto",
+                "ElaIdentity", "ElaJSON", "ElaSQLite", "ela-plugin-mqtt", "ElaMosquitto", "ElaCarrier",
             ],
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(

@@ -111,7 +111,7 @@ func readAll(_ path: String) throws -> [UInt8] {
 struct RemoteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remote", abstract: "Call a device over the carrier as a DApp (spawns ela-carrier in client mode).",
-        subcommands: [Call.self, Subscribe.self])
+        subcommands: [Call.self, Batch.self, Subscribe.self])
 
     struct NetworkOptions: ParsableArguments {
         @Option(name: .long, help: "Device carrier address (elactl carrier show).") var device: String
@@ -162,6 +162,24 @@ struct RemoteCommand: ParsableCommand {
             }
         }
 
+        /// A client with its session open; a session that does not open ends the command (exit status 1).
+        func connectedClient() throws -> CarrierClient {
+            let client = try client()
+            let timeout = timeout
+            let failure: RemoteError? = runBlocking {
+                do { try await client.connect(timeoutSeconds: timeout) } catch {
+                    await client.close()
+                    return RemoteError(code: -32001, message: "\(error)")
+                }
+                return nil
+            }
+            if let failure {
+                printError("elactl: \(failure)")
+                throw ExitCode(1)
+            }
+            return client
+        }
+
         func client() throws -> CarrierClient {
             let id: IdentityDirectory
             do { id = try IdentityDirectory.load(identity) } catch { throw ValidationError("\(error)") }
@@ -189,15 +207,11 @@ struct RemoteCommand: ParsableCommand {
 
         func run() throws {
             guard let p = (try? JSONParser.parse(params))?.objectValue else { throw ValidationError("params must be a JSON object") }
-            let client = try network.client()
-            let timeout = network.timeout
+            let client = try network.connectedClient()
+            let method = method
             let r: Result<JSONValue, RemoteError> = runBlocking {
-                do { try await client.connect(timeoutSeconds: timeout) } catch {
-                    await client.close()
-                    return .failure(RemoteError(code: -32001, message: "\(error)"))
-                }
                 let r: Result<JSONValue, RemoteError>
-                do { r = .success(try await client.call(method, p)) } catch { r = .failure(error as? RemoteError ?? RemoteError(code: -32603, message: "\(error)")) }
+                do throws(RemoteError) { r = .success(try await client.call(method, p)) } catch { r = .failure(error) }
                 await client.close()
                 return r
             }
@@ -207,6 +221,51 @@ struct RemoteCommand: ParsableCommand {
                 printError("elactl: \(e)")
                 throw ExitCode(1)
             }
+        }
+    }
+
+    struct Batch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Many signed calls over one session: one JSON request per line on standard input, one JSON line out per request.",
+            discussion: """
+                Each input line is {"method": "gpio.write", "params": {"pin": "LED0", "value": 1}} (params optional; an \
+                "id" is echoed back). Each output line, in input order, is {"line": N, "result": ...} or \
+                {"line": N, "error": {"code": C, "message": "..."}}. The session opens once (seconds), then each call \
+                takes about a millisecond. Exit status 1 when any request failed.
+                """)
+        @OptionGroup var network: NetworkOptions
+        @Flag(name: .long, help: "Stop at the first request that fails.") var stopOnError = false
+
+        func run() throws {
+            let client = try network.connectedClient()
+            var failures = 0
+            var lineNumber = 0
+            while let line = readLine() {
+                lineNumber += 1
+                if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+                var out: [(String, JSONValue)] = [("line", .number(JSONNumber(lineNumber)))]
+                let outcome: Result<JSONValue, RemoteError>
+                switch BatchRequest.parse(line) {
+                case .failure(let e):
+                    outcome = .failure(e)
+                case .success(let request):
+                    if let id = request.id { out.append(("id", id)) }
+                    outcome = runBlocking {
+                        do throws(RemoteError) { return .success(try await client.call(request.method, request.params)) } catch { return .failure(error) }
+                    }
+                }
+                switch outcome {
+                case .success(let v): out.append(("result", v))
+                case .failure(let e):
+                    failures += 1
+                    out.append(("error", .object(["code": .number(JSONNumber(e.code)), "message": .string(e.message)])))
+                }
+                print(JSONWriter.compact(.object(JSONObject(out))))
+                fflush(nil)
+                if failures > 0 && stopOnError { break }
+            }
+            runBlocking { await client.close() }
+            if failures > 0 { throw ExitCode(1) }
         }
     }
 
@@ -221,14 +280,9 @@ struct RemoteCommand: ParsableCommand {
         }
 
         func run() throws {
-            let client = try network.client()
-            let timeout = network.timeout
+            let client = try network.connectedClient()
             let (event, count) = (event, count)
             let r: Result<Int, RemoteError> = runBlocking {
-                do { try await client.connect(timeoutSeconds: timeout) } catch {
-                    await client.close()
-                    return .failure(RemoteError(code: -32001, message: "\(error)"))
-                }
                 do {
                     var seen = 0
                     for await e in try await client.subscribe(event) {
@@ -252,6 +306,32 @@ struct RemoteCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+/// One line of `elactl remote batch`.
+struct BatchRequest {
+    var method: String
+    var params: JSONObject
+    var id: JSONValue?
+
+    /// The request on `line`, or why it is not one (JSON-RPC's parse error or invalid request code).
+    static func parse(_ line: String) -> Result<BatchRequest, RemoteError> {
+        let value: JSONValue
+        do { value = try JSONParser.parse(line) } catch { return .failure(RemoteError(code: -32700, message: "not JSON: \(error)")) }
+        guard let object = value.objectValue else {
+            return .failure(RemoteError(code: -32600, message: #"a request is an object: {"method": "gpio.read", "params": {...}}"#))
+        }
+        guard let method = object["method"]?.stringValue, !method.isEmpty else {
+            return .failure(RemoteError(code: -32600, message: "method must be a method name, e.g. gpio.read"))
+        }
+        let params: JSONObject
+        switch object["params"] {
+        case nil, .null?: params = JSONObject()
+        case .object(let o)?: params = o
+        default: return .failure(RemoteError(code: -32600, message: "params must be an object"))
+        }
+        return .success(BatchRequest(method: method, params: params, id: object["id"]))
     }
 }
 

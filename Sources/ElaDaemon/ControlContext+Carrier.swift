@@ -49,10 +49,15 @@ extension ControlContext {
             throw ControlError(code: ControlError.invalidParams, message: "DID document rejected: \(error)")
         }
         let did = doc.subject.description
-        do { try gate.store.setSetting(CarrierService.pinPrefix + did, JSONWriter.compact(doc.normalizedJSON()), now: currentTime().secondsSince1970) } catch {
-            throw ControlError(code: ControlError.internalError, message: "\(error)")
-        }
-        _ = gate.authorize(.admin(method: "peer.pin", params: ["did": .string(did)], uid: adminUID), nowMillis: wallMillis(), action: .manage)
+        let now = currentTime().secondsSince1970
+        // The pin and its audit row in one transaction: a pinned DID is admitted without a chain proof, so no pin
+        // may take effect unrecorded.
+        do {
+            try gate.recordAdminAction(
+                method: "peer.pin", uid: adminUID, now: now,
+                change: { tx in try gate.store.setSetting(CarrierService.pinPrefix + did, JSONWriter.compact(doc.normalizedJSON()), now: now, in: tx) },
+                record: { _ in (["did": .string(did)], "pinned \(did) until \(doc.expires)") })
+        } catch { throw ControlError(code: ControlError.internalError, message: "\(error)") }
         Task { [carrier] in await carrier.retryRefused(did) }
         return .object(["did": .string(did), "pinned": true, "expires": .string(doc.expires.description)])
     }
@@ -60,10 +65,12 @@ extension ControlContext {
     func unpinPeer(_ params: JSONObject) throws(ControlError) -> JSONValue {
         guard let did = params["did"]?.stringValue else { throw ControlError(code: ControlError.invalidParams, message: "params.did must be a DID") }
         let removed: Bool
-        do { removed = try gate.store.removeSetting(CarrierService.pinPrefix + did) } catch {
-            throw ControlError(code: ControlError.internalError, message: "\(error)")
-        }
-        _ = gate.authorize(.admin(method: "peer.unpin", params: ["did": .string(did)], uid: adminUID), nowMillis: wallMillis(), action: .manage)
+        do {
+            removed = try gate.recordAdminAction(
+                method: "peer.unpin", uid: adminUID, now: wallSeconds(),
+                change: { tx in try gate.store.removeSetting(CarrierService.pinPrefix + did, in: tx) },
+                record: { removed in (["did": .string(did)], removed ? "unpinned \(did)" : "\(did) was not pinned") })
+        } catch { throw ControlError(code: ControlError.internalError, message: "\(error)") }
         return .object(["did": .string(did), "removed": .bool(removed)])
     }
 }

@@ -215,6 +215,8 @@ extension Gate {
             at: now.multipliedReportingOverflow(by: 1000).partialValue, subject: "uid:\(uid)", caller: .admin,
             method: method, capability: "", decision: .allow, reason: reason, request: JSONWriter.compact(.object(params)))
         _ = try audit.append(entry, in: tx)
+        // Admin changes are rare and lasting (a grant, an owner, a setting): their row is on the disk before they are.
+        try audit.syncBeforeCommit()
     }
 
     /// One admin change: its writes and its audit row in one transaction, the audit journal opened (or its failed

@@ -660,6 +660,13 @@ public actor PluginSupervisor {
         // The agent's own state (keystore, grants, audit log) is next to the plugins' state root: the launcher refuses
         // any granted path that is, holds or lies inside it, on the real paths.
         let agentState = String(settings.stateRoot[..<(settings.stateRoot.lastIndex(of: "/") ?? settings.stateRoot.endIndex)])
+        // A manifest's own read-only paths must not open what the host closes to the plugin's uid (the launcher makes
+        // their parents 0755 in the sandbox). The plugin's own program folder is the agent's to show, wherever it is.
+        for p in manifest.sandbox.readOnly {
+            if let closed = GrantedPathCheck.closedAncestor(of: p, uid: UInt32(clamping: uid), gid: UInt32(clamping: uid)) {
+                throw PluginSpawnError(message: "read_only path \(p) is not granted: \(closed) is closed to the plugin's uid on this host")
+            }
+        }
         for p in [descriptor.directory, exeDir] + manifest.sandbox.readOnly where !readOnly.contains(p) { readOnly.append(p) }
         let policy = SandboxPolicy(
             name: manifest.name, uid: UInt32(clamping: uid), gid: UInt32(clamping: uid),

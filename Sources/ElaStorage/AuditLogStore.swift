@@ -195,6 +195,13 @@ public final class AuditLogStore: Sendable {
         return try appendToDatabase(entry, in: transaction)
     }
 
+    /// Puts the rows appended so far on the disk before the caller commits a change they record (an admin's grant,
+    /// owner or setting change), so that no power cut keeps the change without its row. Without a journal the row
+    /// commits with the change anyway.
+    public func syncBeforeCommit() throws {
+        try journal?.sync()
+    }
+
     /// Whether rows are written ahead to a journal (and a signed request's nonce can ride with its row).
     public var isJournaled: Bool { journal != nil }
 

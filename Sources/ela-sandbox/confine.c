@@ -118,9 +118,11 @@ void apply_landlock(const struct options *o) {
     for (int i = 0; i < o->n_ro; i++) RULE(o->ro[i], ACCESS_EXEC);
     RULE("/etc", ACCESS_READ);
     RULE("/proc", ACCESS_READ);
-    RULE("/tmp", handled);
-    if (o->state_dir) RULE(o->state_dir, handled);
-    for (int i = 0; i < o->n_rw; i++) RULE(o->rw[i], handled);
+    /* Writable places: every right but execute (they are mounted noexec as well). */
+    const uint64_t writable = handled & ~(uint64_t)LANDLOCK_ACCESS_FS_EXECUTE;
+    RULE("/tmp", writable);
+    if (o->state_dir) RULE(o->state_dir, writable);
+    for (int i = 0; i < o->n_rw; i++) RULE(o->rw[i], writable);
     for (int i = 0; devices[i]; i++) RULE(devices[i], ACCESS_DEVICE);
     for (int i = 0; i < o->n_dev; i++) RULE(o->dev[i], ACCESS_DEVICE | ACCESS_READ);
     for (int i = 0; i < o->n_dev; i++)
@@ -128,10 +130,15 @@ void apply_landlock(const struct options *o) {
 #undef RULE
     if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) fail("landlock", "restrict_self: %s", strerror(errno));
     close(ruleset);
-    report_layer("landlock", "active", "ABI %d, %d rules: read+exec system and read-only dirs, read-write state, "
-                 "/tmp and granted paths, read /etc and /proc; %s", abi, rules,
-                 scoped ? "scoped: no abstract unix sockets or signals outside the sandbox"
-                        : "not scoped (ABI < 6): abstract unix sockets of the network namespace reachable");
+    /* Unscoped, a plugin in its own network and pid namespaces still reaches no host socket or process; one granted
+       the network reaches the host's abstract unix sockets (D-Bus, systemd): then the layer is only partial. */
+    int weaker = !scoped && o->network;
+    report_layer("landlock", weaker ? "partial" : "active",
+                 "ABI %d, %d rules: read+exec system and read-only dirs, read-write (no exec) state, /tmp and granted "
+                 "paths, read /etc and /proc; %s", abi, rules,
+                 scoped    ? "scoped: no abstract unix sockets or signals outside the sandbox"
+                 : weaker  ? "not scoped (ABI < 6, kernel before 6.12): the host's abstract unix sockets are reachable"
+                           : "not scoped (ABI < 6), nothing lost: own network and pid namespaces");
 }
 
 void apply_rlimits(const struct options *o) {

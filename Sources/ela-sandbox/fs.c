@@ -110,6 +110,24 @@ static void make_etc(const struct options *o) {
     write_text("/tmp/etc/hostname", text);
 }
 
+/* Whether `rdev` is a terminal that is someone's console: major 5 (/dev/tty, /dev/console, /dev/ptmx), a virtual
+   terminal (4:0-63), or a port the kernel writes its console to (/proc/consoles: a serial login lives there). A
+   plugin holding one could read what an admin types at the login and print fake prompts. */
+static int is_console(dev_t rdev) {
+    unsigned maj = major(rdev), min = minor(rdev), cmaj, cmin;
+    if (maj == 5 || (maj == 4 && min < 64)) return 1;
+    FILE *f = fopen("/proc/consoles", "re");
+    if (!f) return 0;
+    char line[256];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *last = strrchr(line, ' ');
+        found = last && sscanf(last + 1, "%u:%u", &cmaj, &cmin) == 2 && cmaj == maj && cmin == min;
+    }
+    fclose(f);
+    return found;
+}
+
 /* A granted device node, made afresh in the private /dev with the host node's device number, owned by the plugin
    and mode 0600. A bind of the host node would keep the host's owner and mode (root 0600 for /dev/gpiochipN from
    devtmpfs, root:gpio 0660 from udev on Raspberry Pi OS), which the plugin's own uid without groups cannot open.
@@ -127,6 +145,9 @@ static void grant_device(const struct options *o, const char *src, const char *d
     unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
     if (maj == 1 && (min == 1 || min == 2 || min == 4 || min == 11))
         fail("devices", "%s is a memory or kernel log device (%u:%u): not granted", src, maj, min);
+    if (is_console(st.st_rdev))
+        fail("devices", "%s is a console or virtual terminal (%u:%u): not granted (a serial console must be turned off "
+             "before its port is given to a plugin)", src, maj, min);
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", dst);
     char *slash = strrchr(parent, '/');
@@ -178,7 +199,8 @@ static int make_sys(const struct options *o) {
 }
 
 void fs_setup(const struct options *o) {
-    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV, rw = MS_NOSUID | MS_NODEV;
+    /* Nothing the plugin can write can be run: a dropped binary would be an exploit aimed at the kernel. */
+    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV, rw = MS_NOSUID | MS_NODEV | MS_NOEXEC;
     int n_system = 0;
 
     /* Nothing we mount may propagate back to the host. */

@@ -337,6 +337,10 @@ int main(int argc, char **argv) {
     struct cgroup cg;
     int go[2];
 
+    /* Every directory and file the launcher makes gets the mode it names, whatever umask the daemon runs under:
+       systemd's UMask=0077 would leave the sandbox's /etc and the parents of its mount points root-only, which the
+       plugin's own uid could not even pass through. The plugin itself gets 077 (exec_plugin). */
+    umask(022);
     /* Signals stay blocked until the child exists to forward them to. */
     block_forwarded(SIG_BLOCK);
     signal(SIGPIPE, SIG_IGN); /* a vanished report reader must not kill us; the plugin gets SIG_DFL back */

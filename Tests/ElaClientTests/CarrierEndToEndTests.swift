@@ -350,6 +350,28 @@ extension Result {
         let remoteSub = try ChildProcess(elactl, ["remote", "subscribe"] + net + ["sensors.reading", "--count", "2"], outputDirectory: dir.path)
         #expect(try remoteCall.wait(timeoutSeconds: 90) == 0, "\(remoteCall.stderr)")
         #expect(remoteCall.stdout.contains(#""value":"#), "\(remoteCall.stdout)")
+        // Many calls over one session, in order; a bad line or a denied call is reported on its own line.
+        let batchInput = dir.write(
+            "batch.jsonl",
+            #"""
+            {"method": "gpio.write", "params": {"pin": "LED1", "value": 1}, "id": "w"}
+
+            {"method": "gpio.read", "params": {"pin": "LED1"}}
+            not json
+            {"method": "sensors.list"}
+            {"method": "gpio.read", "params": {"pin": "LED1"}}
+            """#)
+        let batch = try ChildProcess(elactl, ["remote", "batch"] + net, outputDirectory: dir.path, standardInput: batchInput)
+        #expect(try batch.wait(timeoutSeconds: 90) == 1, "a line failed: \(batch.stderr)")
+        let answers = batch.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+        #expect(answers.map { $0["line"]?.numberValue?.int64Value ?? 0 } == [1, 3, 4, 5, 6], "\(batch.stdout)")
+        if answers.count == 5 {
+            #expect(answers[0]["id"] == "w" && answers[0]["result"] != nil, "\(answers[0])")
+            #expect(answers[1]["result"]?["value"] == 1 && answers[4]["result"]?["value"] == 1)
+            #expect(answers[2]["error"]?["code"] == -32700)
+            // Not granted to alice: denied by the gate, and the batch goes on.
+            #expect(answers[3]["error"]?["code"] == -32000, "\(answers[3])")
+        }
         #expect(try remoteSub.wait(timeoutSeconds: 90) == 0, "\(remoteSub.stderr)")
         #expect(remoteSub.stdout.split(separator: "\n").filter { $0.contains("sensors.reading") }.count == 2, "\(remoteSub.stdout)")
 

@@ -137,6 +137,9 @@ final class LauncherTests {
             touch \(readOnly)/x 2>/dev/null && echo ro-writable || echo ro-readonly
             echo data > \(readWrite)/file && echo rw-ok
             echo data > /tmp/file && echo tmp-ok
+            cp /bin/true /tmp/t && /tmp/t 2>/dev/null && echo tmp-exec || echo tmp-noexec
+            cp /bin/true \(state)/t && \(state)/t 2>/dev/null && echo state-exec || echo state-noexec
+            cp /bin/true \(readWrite)/t && \(readWrite)/t 2>/dev/null && echo rw-exec || echo rw-noexec
             pwd
             """
         let outcome = try sh(
@@ -157,7 +160,7 @@ final class LauncherTests {
         #expect(
             sections[2] == [
                 "shadow-hidden", "root-readonly", "usr-readonly", "state-ok", "probe ran", "ro-readonly", "rw-ok",
-                "tmp-ok", state,
+                "tmp-ok", "tmp-noexec", "state-noexec", "rw-noexec", state,
             ])
         let file = try #require(fileOwner(state + "/file"))
         #expect(file.uid == 61003 && file.gid == 61003 && file.mode == 0o600)  // umask 077
@@ -172,14 +175,33 @@ final class LauncherTests {
         #expect(noexec.report.error?.contains("Permission denied") == true)
     }
 
+    /// systemd starts the agent with UMask=0077, which the launcher inherits: the sandbox's /etc and the parents of
+    /// its mount points must still be open to the plugin's uid (a 0700 /var in the sandbox failed every plugin with a
+    /// state dir). Run through `sh -c 'umask 077; exec launcher ...'` (umask is per process: the test's own stays).
+    @Test func aDaemonUmaskOf077DoesNotCloseTheSandbox() throws {
+        let state = scratch + "/umask/deep/state"
+        let argv = policy("umask", uid: 61006) { $0.stateDirectory = state }.launcherArguments(
+            launcher: SandboxRun.launcher, reportFD: SandboxRun.reportFD, executable: "/bin/sh",
+            arguments: ["-c", "cat /etc/passwd > /dev/null && echo etc-ok; ls -ld /etc | cut -c1-10; echo x > \(state)/f && echo state-ok"])
+        let output = scratch + "/out-umask"
+        mkdir(output, 0o700)
+        let process = try SandboxRun(["-c", #"umask 077 && exec "$0" "$@""#] + argv, executable: "/bin/sh", outputDirectory: output)
+        #expect(try process.wait(timeoutSeconds: 60) == 0, "\(process.stderr)")
+        #expect(process.stdout.split(separator: "\n") == ["etc-ok", "drwxr-xr-x", "state-ok"], "\(process.stdout)")
+    }
+
     @Test func grantsOnlyTheListedDevices() throws {
-        var matches = glob_t()
-        defer { globfree(&matches) }
-        var granted: [String] = []
-        if glob("/dev/tty[01]", 0, nil, &matches) == 0 {
-            granted = (0..<Int(matches.gl_pathc)).compactMap { matches.gl_pathv[$0].map { String(cString: $0) } }
+        // Two harmless nodes (/dev/zero's number) and a third the glob does not name.
+        var zero = stat()
+        try #require(stat("/dev/zero", &zero) == 0)
+        let prefix = "/dev/ela-test-grant-\(getpid())-"
+        for n in 0..<3 {
+            unlink(prefix + "\(n)")
+            try #require(mknod(prefix + "\(n)", S_IFCHR | 0o600, zero.st_rdev) == 0, "mknod: \(String(cString: strerror(errno)))")
         }
-        let outcome = try sh(policy("devs") { $0.devices = ["/dev/tty[01]", "/dev/ela-missing-*"] }, "ls /dev")
+        defer { for n in 0..<3 { unlink(prefix + "\(n)") } }
+        let granted = [prefix + "0", prefix + "1"]
+        let outcome = try sh(policy("devs") { $0.devices = [prefix + "[01]", "/dev/ela-missing-*"] }, "ls /dev")
         #expect(outcome.status == 0)
         let basic = ["fd", "full", "null", "random", "stderr", "stdin", "stdout", "tty", "urandom", "zero"]
         #expect(outcome.lines == (basic + granted.map { String($0.dropFirst(5)) }).sorted())
@@ -190,7 +212,12 @@ final class LauncherTests {
 
     /// A block device (a disk, the SD card) or a memory device owned by the plugin would be root on the host: the
     /// launcher refuses them whatever it is asked.
-    @Test(arguments: [("block", S_IFBLK, 7, 0), ("mem", S_IFCHR, 1, 1), ("kmsg", S_IFCHR, 1, 11)] as [(String, UInt32, UInt32, UInt32)])
+    /// Consoles and terminals too: a plugin holding one could read an admin's login and print fake prompts.
+    @Test(
+        arguments: [
+            ("block", S_IFBLK, 7, 0), ("mem", S_IFCHR, 1, 1), ("kmsg", S_IFCHR, 1, 11), ("console", S_IFCHR, 5, 1),
+            ("ptmx", S_IFCHR, 5, 2), ("vt", S_IFCHR, 4, 1),
+        ] as [(String, UInt32, UInt32, UInt32)])
     func blockAndMemoryDevicesAreRefused(_ kind: String, _ type: UInt32, _ major: UInt32, _ minor: UInt32) throws {
         let node = "/dev/ela-test-\(kind)-\(getpid())"
         unlink(node)
@@ -202,6 +229,28 @@ final class LauncherTests {
         #expect(outcome.lines.isEmpty)
         let layer = try #require(outcome.report.layer("devices"))
         #expect(layer.state == .failed && layer.detail.contains("not granted"), "\(layer)")
+    }
+
+    /// A serial port the kernel writes its console to (from /proc/consoles, where this machine has one) is a login.
+    @Test func theKernelsConsolePortIsRefused() throws {
+        let consoles = readFile("/proc/consoles")
+        let numbers = consoles.split(separator: "\n").compactMap { $0.split(separator: " ").last }.compactMap { field -> (UInt32, UInt32)? in
+            let parts = field.split(separator: ":").compactMap { UInt32($0) }
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }
+        guard let (major, minor) = numbers.first(where: { !($0.0 == 4 && $0.1 < 64) && $0.0 != 5 }) else {
+            print("no serial console on this machine: nothing to check")
+            return
+        }
+        let node = "/dev/ela-test-console-\(getpid())"
+        unlink(node)
+        let device = dev_t(major & 0xfff) << 8 | dev_t(minor & 0xff) | dev_t(minor & ~0xff) << 12
+        try #require(mknod(node, S_IFCHR | 0o600, device) == 0)
+        defer { unlink(node) }
+        let outcome = try sh(policy("refuse-serial-console", uid: 61005) { $0.devices = [node] }, "ls /dev")
+        #expect(outcome.status == 125)
+        let layer = try #require(outcome.report.layer("devices"))
+        #expect(layer.state == .failed && layer.detail.contains("console"), "\(layer)")
     }
 
     /// Found in the qemu gpio-sim guest: /dev/gpiochipN is root-only (devtmpfs; root:gpio 0660 with udev), so a bound

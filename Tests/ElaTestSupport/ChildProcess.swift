@@ -25,9 +25,10 @@ public final class ChildProcess: @unchecked Sendable {
     /// `fd3`: a descriptor the child gets as file descriptor 3 (the plugin protocol's socket).
     /// `resetSignals`: the child starts with no blocked signals and default handlers. Concurrency-pool threads block
     /// signals and posix_spawn passes the mask on, so without this a daemon like mosquitto ignores SIGTERM.
+    /// `standardInput`: a file the child reads as its standard input (default /dev/null).
     public init(
         _ path: String, _ arguments: [String], environment: [String: String] = [:], outputDirectory: String, fd3: Int32? = nil,
-        resetSignals: Bool = false
+        resetSignals: Bool = false, standardInput: String = "/dev/null"
     ) throws {
         let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         stdoutPath = outputDirectory + "/stdout-\(tag)"
@@ -35,7 +36,7 @@ public final class ChildProcess: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         if let fd3 { posix_spawn_file_actions_adddup2(&actions, fd3, 3) }

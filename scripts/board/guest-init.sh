@@ -113,8 +113,18 @@ echo "BOARD-STAGE: gpio-sim $(ms_since "$T_SIM") ms"
 # ---- the installed agent ---------------------------------------------------------------------------------------
 T_AGENT=$(now)
 AGENT=$(command -v ela-agent)
-say "starting $AGENT (board $(sed -n 's/^board = //p' /etc/ela-agent/agent.toml))"
-"$AGENT" --config /etc/ela-agent/agent.toml > /tmp/agent.out 2> /tmp/agent.err &
+# As systemd would start it: the installed unit's UMask, capability bounding set and no_new_privs (the guest has no
+# systemd; these are what the sandbox launcher depends on).
+UNIT=$(ls /lib/systemd/system/ela-agent.service /usr/lib/systemd/system/ela-agent.service 2>/dev/null | head -1)
+[ -n "$UNIT" ] || { echo "BOARD-CHECK: FAIL setup: the package installed no ela-agent.service"; finish 1; }
+UNIT_UMASK=$(sed -n 's/^UMask=//p' "$UNIT")
+UNIT_CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr 'A-Z ' 'a-z\n' | sed -n 's/^cap_\(.\)/+\1/p' | paste -sd, -)
+UNIT_NNP=$(sed -n 's/^NoNewPrivileges=yes$/--no-new-privs/p' "$UNIT")
+[ -n "$UNIT_UMASK" ] && [ -n "$UNIT_CAPS" ] || { echo "BOARD-CHECK: FAIL setup: cannot read UMask and CapabilityBoundingSet from $UNIT"; finish 1; }
+say "starting $AGENT (board $(sed -n 's/^board = //p' /etc/ela-agent/agent.toml)) as $UNIT does: umask $UNIT_UMASK, capabilities $UNIT_CAPS $UNIT_NNP"
+# shellcheck disable=SC2086
+(umask "$UNIT_UMASK" && exec setpriv --bounding-set "-all,$UNIT_CAPS" --inh-caps -all $UNIT_NNP "$AGENT" --config /etc/ela-agent/agent.toml) \
+    > /tmp/agent.out 2> /tmp/agent.err &
 AGENT_PID=$!
 for _ in $(seq 1 1200); do
     grep -q "ela-agent ready" /tmp/agent.out && break
