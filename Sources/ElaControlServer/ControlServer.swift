@@ -127,13 +127,21 @@ public final class ControlServer: Service {
         return cred.map { Optional($0.uid) }.recover { _ in nil }
     }
 
-    /// `struct ucred` and SO_PEERCRED, which Swift's Glibc view hides behind _GNU_SOURCE (same on every Linux arch).
+    /// `struct ucred` and SO_PEERCRED, which Swift's Glibc view hides behind _GNU_SOURCE. The option's number is the
+    /// asm-generic 17 on the boards' architectures but 21 on PowerPC: there 17 (SO_RCVLOWAT) would read an int into
+    /// `pid` and leave `uid` 0, making every client root. An architecture not listed here does not build.
     struct PeerCredentials {
         var pid: Int32 = 0
         var uid: UInt32 = 0
         var gid: UInt32 = 0
     }
+    #if arch(x86_64) || arch(i386) || arch(arm64) || arch(arm) || arch(riscv64) || arch(s390x)
     static let soPeerCred: Int32 = 17
+    #elseif arch(powerpc64le) || arch(powerpc64) || arch(powerpc)
+    static let soPeerCred: Int32 = 21
+    #else
+    #error("SO_PEERCRED: look up its number in <asm/socket.h> for this architecture")
+    #endif
 }
 
 /// One connection: frames in, one request handled at a time (answers keep the requests' order), answers out.

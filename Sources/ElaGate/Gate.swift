@@ -390,10 +390,13 @@ public final class Gate: Sendable {
         }
     }
 
+    /// A denied request keeps its first 4 KiB: anyone can send requests that are refused (a fresh key has no grant, a
+    /// bad signature costs nothing), and a log that stored each whole (up to a frame) could be filled and its
+    /// retention made to drop the history of allowed calls.
     private static func entry(_ row: PendingRow, _ verdict: Verdict) -> AuditEntry {
         AuditEntry(
             at: row.at, subject: row.subject, caller: row.caller, method: row.method, capability: row.capability ?? "",
-            decision: verdict.allowed ? .allow : .deny, reason: verdict.reason, request: row.request)
+            decision: verdict.allowed ? .allow : .deny, reason: verdict.reason, request: verdict.allowed ? row.request : clipped(row.request))
     }
 
     private static func decision(_ row: PendingRow, _ verdict: Verdict, _ seq: Int64) -> GateDecision {
@@ -439,7 +442,8 @@ public final class Gate: Sendable {
     /// Longest request text kept in an audit row for a malformed envelope.
     static let maxMalformedRequestBytes = 4096
 
-    /// `text` cut at a character boundary to at most ``maxMalformedRequestBytes`` UTF-8 bytes, saying how long it was.
+    /// `text` cut at a character boundary to at most ``maxMalformedRequestBytes`` UTF-8 bytes, saying how long it was
+    /// (malformed and denied requests).
     public static func clipped(_ text: String) -> String {
         guard text.utf8.count > maxMalformedRequestBytes else { return text }
         var kept = ""

@@ -52,6 +52,24 @@ import Testing
         #expect(row.entry.decision == .deny && row.entry.reason == "no grant for gpio.write")
     }
 
+    /// Anyone can make requests that are refused (a fresh key, no grant): their rows keep the first 4 KiB, so a
+    /// flood of large ones cannot fill the log. An allowed request's row keeps it whole.
+    @Test func aDeniedRequestIsClippedInItsAuditRowAndAnAllowedOneIsNot() throws {
+        let f = try GateFixture()
+        let stranger = try Caller(), granted = try Caller()
+        try f.grant(granted.did, "gpio.write")
+        let big: JSONObject = ["pin": "LED0", "value": 1, "note": .string(String(repeating: "x", count: 50_000))]
+        let denied = f.send(try stranger.request(params: big))
+        #expect(!denied.allowed)
+        let deniedRow = try #require(try f.gate.audit.record(seq: denied.auditSeq ?? -1))
+        #expect(deniedRow.entry.request.utf8.count < 4200 && deniedRow.entry.request.hasSuffix("bytes in all]"), "\(deniedRow.entry.request.suffix(40))")
+        let request = try granted.request(params: big)
+        let allowed = f.send(request)
+        #expect(allowed.allowed, "\(allowed.reason)")
+        #expect(try f.gate.audit.record(seq: allowed.auditSeq ?? -1)?.entry.request == request.text)
+        #expect(f.gate.verifyAudit().isOK)
+    }
+
     @Test func constraintsAreEnforced() throws {
         let f = try GateFixture()
         let caller = try Caller()
