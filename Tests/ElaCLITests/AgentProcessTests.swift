@@ -203,6 +203,9 @@ import Testing
         #expect(try ChildProcess.run(elactl, ["peer", "pin", dir.path + "/dapp/document.json", "--socket", agent.socket]).status == 0)
         let list = try ChildProcess.run(elactl, ["peer", "list", "--socket", agent.socket])
         #expect(list.stdout.contains(did) && list.stdout.contains("pinned"), "\(list.stdout)")
+        // The pin is in the audit log, written with it.
+        let audit = try ChildProcess.run(elactl, ["audit", "list", "--socket", agent.socket])
+        #expect(audit.stdout.contains("peer.pin") && audit.stdout.contains("pinned \(did) until "), "\(audit.stdout)")
         let verify = try ChildProcess.run(elactl, ["peer", "verify", did, "--socket", agent.socket])
         #expect(verify.status == 1 && verify.stdout.contains("not-found") && verify.stdout.contains("pinned by an admin"), "\(verify.stdout)")
         // On mainnet (the default) DIDs are not on the chain the agent follows: it says so rather than publish there.
