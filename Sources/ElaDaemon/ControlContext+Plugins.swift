@@ -127,6 +127,13 @@ extension ControlContext {
 
     func pluginControl(_ params: JSONObject, _ action: PluginAction) async throws(ControlError) -> JSONValue {
         let s = try supervisor(params)
+        // Who stopped the GPIO plugin, and when, is the audit log's to say; an action it cannot record is not taken.
+        let name = s.descriptor.manifest.name
+        do {
+            try gate.recordAdminAction(
+                method: "plugin.\(action)", uid: adminUID, now: wallSeconds(), change: { _ in },
+                record: { _ in (["name": .string(name)], "plugin \(name): \(action)") })
+        } catch { throw ControlError(code: ControlError.internalError, message: "cannot audit the plugin \(action): \(error)") }
         switch action {
         case .start: await s.start()
         case .stop: await s.stop()

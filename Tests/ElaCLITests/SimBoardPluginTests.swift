@@ -139,6 +139,9 @@ import Testing
         // Restart keeps serving; every decision above is in a chain that verifies.
         #expect(try ctl(socket, ["plugin", "restart", "gpio"]).stdout.contains("gpio: running"))
         #expect(try ctl(socket, ["call", "gpio.info"]).status == 0)
+        // Who restarted it is audited.
+        let restarts = try ctl(socket, ["audit", "list", "--json"]).stdout
+        #expect(restarts.contains("plugin.restart") && restarts.contains("plugin gpio: restart"), "\(restarts.suffix(2000))")
         let verify = try ctl(socket, ["audit", "verify"])
         #expect(verify.status == 0, "\(verify.stdout)")
         agent.signal(SIGTERM)
