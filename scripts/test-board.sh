@@ -191,6 +191,8 @@ stage_from_build() { # stage_from_build BIN_DIR
   done
   for m in "$REPO"/Boards/*.toml; do install -D -m 0644 "$m" "$R/usr/share/ela-agent/boards/$(basename "$m")"; done
   install -D -m 0644 "$REPO/Packaging/agent.toml" "$R/etc/ela-agent/agent.toml"
+  # Not run (the guest has no systemd), but the guest starts the agent under its UMask and capabilities.
+  install -D -m 0644 "$REPO/Packaging/ela-agent.service" "$R/lib/systemd/system/ela-agent.service"
   mkdir -p "$R/usr/lib/ela-agent/lib" "$R/var/lib/ela-agent"
   for lib in $(ldd "$bin/ela-agent" "$bin/elactl" "$bin/ela-plugin-gpio" | awk '/=> \/opt\/swift/ { print $3 }' | sort -u); do
     cp -L "$lib" "$R/usr/lib/ela-agent/lib/"

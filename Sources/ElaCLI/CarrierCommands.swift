@@ -238,6 +238,7 @@ struct RemoteCommand: ParsableCommand {
 
         func run() throws {
             let client = try network.connectedClient()
+            let timeout = network.timeout
             var failures = 0
             var lineNumber = 0
             while let line = readLine() {
@@ -251,6 +252,9 @@ struct RemoteCommand: ParsableCommand {
                 case .success(let request):
                     if let id = request.id { out.append(("id", id)) }
                     outcome = runBlocking {
+                        // A session that dropped (the device restarted) is reopened by the client: wait for it rather
+                        // than fail every line meanwhile.
+                        if !client.isReady { try? await client.waitReady(timeoutSeconds: timeout) }
                         do throws(RemoteError) { return .success(try await client.call(request.method, request.params)) } catch { return .failure(error) }
                     }
                 }

@@ -40,7 +40,7 @@ public struct BoardCatalog: Sendable {
         guard FileSystem.exists(path) else {
             throw ConfigError(
                 file: nil, line: nil, key: "board",
-                message: "unknown board '\(id)' (no \(path); \(Spelling.closest(to: id, among: ids()).map { "did you mean '\($0)'?" } ?? "known: \(ids().joined(separator: ", "))"))")
+                message: "unknown board '\(id)' (no \(path); \(Spelling.hint(for: id, among: ids(), kind: "boards")))")
         }
         let text: String
         do { text = try FileSystem.readText(path) } catch { throw ConfigError(file: path, line: nil, key: nil, message: error.reason) }

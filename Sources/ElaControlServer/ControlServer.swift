@@ -128,7 +128,7 @@ public final class ControlServer: Service {
     }
 
     /// `struct ucred` and SO_PEERCRED, which Swift's Glibc view hides behind _GNU_SOURCE. The option's number is the
-    /// asm-generic 17 on the boards' architectures but 21 on PowerPC: there 17 (SO_RCVLOWAT) would read an int into
+    /// asm-generic 17 on the boards' architectures but 21 on PowerPC: there 17 (SO_SNDLOWAT) would read an int into
     /// `pid` and leave `uid` 0, making every client root. An architecture not listed here does not build.
     struct PeerCredentials {
         var pid: Int32 = 0

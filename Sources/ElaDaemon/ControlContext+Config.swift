@@ -11,8 +11,9 @@ extension ControlContext {
         let ctx = self
         return [
             "config.show": { _ throws(ControlError) in try ctx.configShow() },
-            "config.set": { params throws(ControlError) in try ctx.configSet(params, unset: false) },
-            "config.unset": { params throws(ControlError) in try ctx.configSet(params, unset: true) },
+            // Off the event loop: the change's audit row is synced to disk first.
+            "config.set": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.configSet(params, unset: false) } },
+            "config.unset": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.configSet(params, unset: true) } },
         ]
     }
 

@@ -20,16 +20,17 @@ extension ControlContext {
         let ctx = self
         return [
             "call": { params throws(ControlError) in try await ctx.call(params) },
-            "grant.add": { params throws(ControlError) in try ctx.grantAdd(params) },
+            "grant.add": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.grantAdd(params) } },
             "grant.list": { params throws(ControlError) in try ctx.grantList(params) },
-            "grant.revoke": { params throws(ControlError) in try ctx.grantRevoke(params) },
-            "owner.set": { params throws(ControlError) in try ctx.ownerSet(params) },
+            "grant.revoke": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.grantRevoke(params) } },
+            "owner.set": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.ownerSet(params) } },
             "owner.show": { _ throws(ControlError) in try ctx.ownerShow() },
-            "owner.clear": { _ throws(ControlError) in try ctx.ownerClear() },
-            "credential.revoke": { params throws(ControlError) in try ctx.credentialRevoke(params, revoke: true) },
-            "credential.unrevoke": { params throws(ControlError) in try ctx.credentialRevoke(params, revoke: false) },
+            "owner.clear": { _ throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.ownerClear() } },
+            "credential.revoke": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.credentialRevoke(params, revoke: true) } },
+            "credential.unrevoke": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.credentialRevoke(params, revoke: false) } },
             "credential.list": { _ throws(ControlError) in try ctx.credentialList() },
-            // Both may read the whole chain: off the event loop that serves plugin calls.
+            // Admin changes above sync the audit journal to disk before they commit (tens of ms on an SD card) and
+            // these may read the whole chain: all off the event loop that serves plugin calls.
             "audit.list": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.auditList(params) } },
             "audit.verify": { _ in await offLoop { ctx.auditVerify() } },
             "audit.prune": { _ throws(ControlError) in try await offLoop { () async throws(ControlError) in try await ctx.auditPrune() } },

@@ -76,8 +76,7 @@ extension ControlContext {
     /// For a method or event name no plugin declares: ` (did you mean 'gpio.read'?)` when one is close, else the
     /// names there are (`kind`: "methods", "events").
     static func unknownNameHint(_ name: String, known: [String], kind: String) -> String {
-        if let close = Spelling.closest(to: name, among: known) { return " (did you mean '\(close)'?)" }
-        return known.isEmpty ? " (no enabled plugin declares \(kind))" : " (known \(kind): \(known.joined(separator: ", ")))"
+        known.isEmpty ? " (no enabled plugin declares \(kind))" : " (\(Spelling.hint(for: name, among: known, kind: kind)))"
     }
 
     var pluginMethods: [String: ControlHandler.Method] {
@@ -129,11 +128,16 @@ extension ControlContext {
         let s = try supervisor(params)
         // Who stopped the GPIO plugin, and when, is the audit log's to say; an action it cannot record is not taken.
         let name = s.descriptor.manifest.name
-        do {
-            try gate.recordAdminAction(
-                method: "plugin.\(action)", uid: adminUID, now: wallSeconds(), change: { _ in },
-                record: { _ in (["name": .string(name)], "plugin \(name): \(action)") })
-        } catch { throw ControlError(code: ControlError.internalError, message: "cannot audit the plugin \(action): \(error)") }
+        let (gate, uid, now) = (gate, adminUID, wallSeconds())
+        let audited: String? = await offLoop {
+            do {
+                try gate.recordAdminAction(
+                    method: "plugin.\(action)", uid: uid, now: now, change: { _ in },
+                    record: { _ in (["name": .string(name)], "plugin \(name): \(action)") })
+                return nil
+            } catch { return "\(error)" }
+        }
+        if let audited { throw ControlError(code: ControlError.internalError, message: "cannot audit the plugin \(action): \(audited)") }
         switch action {
         case .start: await s.start()
         case .stop: await s.stop()

@@ -58,9 +58,11 @@ public enum FileSystem {
         var removedAll = true
         for name in names {
             if unlinkat(directory, name, 0) == 0 { continue }
-            // Linux answers EISDIR for a directory; anything else (a link, a file) was unlinked above.
-            guard errno == EISDIR else {
-                if errno != ENOENT { removedAll = false }
+            // Linux answers EISDIR for a directory, but checks permissions first: in a directory we may not write to,
+            // a subdirectory answers EACCES or EPERM and may still be emptied. A link or a file is never opened.
+            let failure = errno
+            guard failure == EISDIR || failure == EACCES || failure == EPERM else {
+                if failure != ENOENT { removedAll = false }
                 continue
             }
             let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)

@@ -19,8 +19,9 @@ public enum GrantedPathCheck {
             var st = stat()
             guard stat(ancestor, &st) == 0 else { return "\(ancestor) (\(String(cString: strerror(errno))))" }
             let mode = st.st_mode
+            // As the kernel decides: the owner's bits for the owner, else the group's for the group, else the others'.
             let searchable =
-                (st.st_uid == uid && mode & S_IXUSR != 0) || (st.st_gid == gid && mode & S_IXGRP != 0) || mode & S_IXOTH != 0
+                st.st_uid == uid ? mode & S_IXUSR != 0 : st.st_gid == gid ? mode & S_IXGRP != 0 : mode & S_IXOTH != 0
             if !searchable { return "\(ancestor) (mode 0\(String(mode & 0o777, radix: 8)), owner \(st.st_uid):\(st.st_gid))" }
         }
         return nil

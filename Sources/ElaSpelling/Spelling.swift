@@ -11,6 +11,13 @@ public enum Spelling {
         return near.min { ($0.distance, $0.name) < ($1.distance, $1.name) }?.name
     }
 
+    /// For a name that is not among `known` (not empty): "did you mean 'gpio.read'?" when one is close, else
+    /// "known methods: a, b" (`kind` says what the names are).
+    public static func hint(for name: String, among known: [String], kind: String) -> String {
+        if let close = closest(to: name, among: known) { return "did you mean '\(close)'?" }
+        return "known \(kind): \(known.joined(separator: ", "))"
+    }
+
     private static func normalize(_ name: String) -> [Character] {
         Array(name.lowercased().filter { $0 != "_" && $0 != "-" })
     }

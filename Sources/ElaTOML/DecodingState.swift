@@ -27,8 +27,7 @@ final class DecodingState {
     func unknownKeyMessage(_ key: String, inTable table: String) -> String {
         let known = askedKeys[table, default: []].sorted()
         guard !known.isEmpty else { return "unknown key (nothing is expected here)" }
-        if let close = Spelling.closest(to: key, among: known) { return "unknown key: did you mean '\(close)'?" }
-        return "unknown key (known here: \(known.joined(separator: ", ")))"
+        return "unknown key (\(Spelling.hint(for: key, among: known, kind: "keys here")))"
     }
 
     /// An error about the value at `path`, located at the deepest key of `path` found in the document.

@@ -257,7 +257,7 @@ import Testing
         let unknown = try ChildProcess.run(agentPath, ["--board", "toaster", "--state-dir", dir.path + "/s"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("unknown board 'toaster'"))
-        #expect(unknown.stderr.contains("known: beaglebone-black, qemu-gpio-sim, raspberry-pi-4b, raspberry-pi-5, sim"))
+        #expect(unknown.stderr.contains("known boards: beaglebone-black, qemu-gpio-sim, raspberry-pi-4b, raspberry-pi-5, sim"))
     }
 
     @Test func backupAndRestoreMoveTheIdentityToAnotherDevice() throws {

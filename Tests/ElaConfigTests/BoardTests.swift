@@ -35,7 +35,7 @@ import Testing
         do {
             _ = try Self.catalog.load("no-such-board")
         } catch {
-            #expect(error.key == "board" && error.message.contains("known: beaglebone-black, ") && error.message.contains("raspberry-pi-4b"), "\(error)")
+            #expect(error.key == "board" && error.message.contains("known boards: beaglebone-black, ") && error.message.contains("raspberry-pi-4b"), "\(error)")
         }
         // A misspelt id: the one meant.
         do {

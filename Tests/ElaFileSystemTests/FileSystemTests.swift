@@ -21,7 +21,7 @@ import Testing
     }
 
     /// Deep trees, odd names, a link to a directory given as the path itself, and a part that cannot be removed.
-    @Test func removeTreeReportsWhatItCouldNotRemove() throws {
+    @Test func removeTreeHandlesDeepTreesOddNamesAndALinkGivenAsThePath() throws {
         let dir = TemporaryDirectory()
         defer { dir.remove() }
         let outside = TemporaryDirectory()

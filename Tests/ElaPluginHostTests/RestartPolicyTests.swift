@@ -120,7 +120,7 @@ import Testing
 
     /// An interrupt (a long poll's client hung up) ends its own wait, not another caller's on the same subscription,
     /// and not the subscription; fired before its wait began, it ends that wait at once.
-    @Test func anInterruptEndsItsOwnWaitOnly() async {
+    @Test func anInterruptOrACancelEndsItsOwnWaitOnly() async {
         let bus = EventBus()
         let sub = bus.subscribe(patterns: ["*"])
         let clock = ContinuousClock()

@@ -32,6 +32,10 @@ import Testing
             chmod(dir.path + "/private", 0o710)
             #expect(GrantedPathCheck.closedAncestor(of: dir.path + "/private/pub", uid: 61999, gid: 61998) == nil)
             #expect(GrantedPathCheck.closedAncestor(of: dir.path + "/private/pub", uid: 61999, gid: 61999) != nil)
+            // Only one class counts: the group's cleared bit closes it to the group even though others may pass.
+            chmod(dir.path + "/private", 0o705)
+            #expect(GrantedPathCheck.closedAncestor(of: dir.path + "/private/pub", uid: 61999, gid: 61998) != nil)
+            #expect(GrantedPathCheck.closedAncestor(of: dir.path + "/private/pub", uid: 61999, gid: 61999) == nil)
             chown(dir.path + "/private", me, group)
             chmod(dir.path + "/private", 0o700)
         }

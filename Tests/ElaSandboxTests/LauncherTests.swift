@@ -218,7 +218,7 @@ final class LauncherTests {
             ("block", S_IFBLK, 7, 0), ("mem", S_IFCHR, 1, 1), ("kmsg", S_IFCHR, 1, 11), ("console", S_IFCHR, 5, 1),
             ("ptmx", S_IFCHR, 5, 2), ("vt", S_IFCHR, 4, 1),
         ] as [(String, UInt32, UInt32, UInt32)])
-    func blockAndMemoryDevicesAreRefused(_ kind: String, _ type: UInt32, _ major: UInt32, _ minor: UInt32) throws {
+    func blockMemoryAndConsoleDevicesAreRefused(_ kind: String, _ type: UInt32, _ major: UInt32, _ minor: UInt32) throws {
         let node = "/dev/ela-test-\(kind)-\(getpid())"
         unlink(node)
         let device = dev_t(major & 0xfff) << 8 | dev_t(minor & 0xff) | dev_t(minor & ~0xff) << 12

@@ -25,6 +25,11 @@ import Testing
         #expect(Spelling.closest(to: "cat", among: ["cut", "bat"]) == "bat")
     }
 
+    @Test func hintsNameTheCloseOneOrListTheRest() {
+        #expect(Spelling.hint(for: "gpio.raed", among: ["gpio.read", "gpio.write"], kind: "methods") == "did you mean 'gpio.read'?")
+        #expect(Spelling.hint(for: "motor.spin", among: ["gpio.read", "gpio.write"], kind: "methods") == "known methods: gpio.read, gpio.write")
+    }
+
     @Test func distanceCountsEditsAndSwaps() {
         func d(_ a: String, _ b: String) -> Int { Spelling.distance(Array(a), Array(b)) }
         #expect(d("", "abc") == 3)

@@ -131,12 +131,12 @@ import Testing
         #expect(error?.kind == .unknownKey)
         #expect(error?.codingPath == "agent.prot")
         #expect(error?.line == 3)
-        #expect(error?.description == "agent.toml:3: agent.prot: unknown key: did you mean 'port'?")
+        #expect(error?.description == "agent.toml:3: agent.prot: unknown key (did you mean 'port'?)")
         // A whole unused table is reported at its header, with the names known there when none is close.
         let table = decodingError(Root.self, "[agent]\nport = 1\n[extra]\nx = 1\n")
         #expect(table?.codingPath == "extra")
         #expect(table?.line == 3)
-        #expect(table?.message == "unknown key (known here: agent)")
+        #expect(table?.message == "unknown key (known keys here: agent)")
         // Off: ignored.
         let root = try TOMLDecoder(rejectUnknownKeys: false).decode(Root.self, from: text)
         #expect(root.agent.port == 1)
@@ -156,12 +156,12 @@ import Testing
         struct Root: Decodable { var audit: Audit? }
         // Absent optional keys count as known: the type asked for them.
         let cases: [(String, String)] = [
-            ("retentionDays", "unknown key: did you mean 'retention_days'?"),
-            ("RETENTION-DAYS", "unknown key: did you mean 'retention_days'?"),
-            ("max_row", "unknown key: did you mean 'max_rows'?"),
-            ("jornal", "unknown key: did you mean 'journal'?"),
-            ("journla", "unknown key: did you mean 'journal'?"),
-            ("colour", "unknown key (known here: journal, max_rows, retention_days)"),
+            ("retentionDays", "unknown key (did you mean 'retention_days'?)"),
+            ("RETENTION-DAYS", "unknown key (did you mean 'retention_days'?)"),
+            ("max_row", "unknown key (did you mean 'max_rows'?)"),
+            ("jornal", "unknown key (did you mean 'journal'?)"),
+            ("journla", "unknown key (did you mean 'journal'?)"),
+            ("colour", "unknown key (known keys here: journal, max_rows, retention_days)"),
         ]
         for (key, message) in cases {
             let error = decodingError(Root.self, "[audit]\n\(key) = 1\n")
@@ -174,7 +174,7 @@ import Testing
         struct Peers: Decodable { var peers: [Peer] }
         let peer = decodingError(Peers.self, "[[peers]]\nhost = 'a'\n[[peers]]\nhost = 'b'\nhots = 1\n")
         #expect(peer?.codingPath == "peers[1].hots")
-        #expect(peer?.message == "unknown key: did you mean 'host'?")
+        #expect(peer?.message == "unknown key (did you mean 'host'?)")
         // Under a value the type takes whole (a dictionary), nothing is unknown; in a table it never reads, nothing
         // is expected.
         struct Free: Decodable { var settings: [String: Int] }
