@@ -14,8 +14,8 @@ extension ControlContext {
         return [
             "carrier.show": { _ in ctx.carrier.show() },
             "carrier.status": { _ in await ctx.carrierStatus() },
-            "peer.pin": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.pinPeer(params) } },
-            "peer.unpin": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.unpinPeer(params) } },
+            "peer.pin": offLoopMethod { params throws(ControlError) in try ctx.pinPeer(params) },
+            "peer.unpin": offLoopMethod { params throws(ControlError) in try ctx.unpinPeer(params) },
         ]
     }
 

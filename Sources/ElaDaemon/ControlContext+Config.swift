@@ -12,8 +12,8 @@ extension ControlContext {
         return [
             "config.show": { _ throws(ControlError) in try ctx.configShow() },
             // Off the event loop: the change's audit row is synced to disk first.
-            "config.set": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.configSet(params, unset: false) } },
-            "config.unset": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.configSet(params, unset: true) } },
+            "config.set": offLoopMethod { params throws(ControlError) in try ctx.configSet(params, unset: false) },
+            "config.unset": offLoopMethod { params throws(ControlError) in try ctx.configSet(params, unset: true) },
         ]
     }
 

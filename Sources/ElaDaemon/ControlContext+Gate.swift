@@ -15,23 +15,29 @@ import ElaStorage
 /// The router: every call to a plugin method passes the gate (which writes the audit row) before it reaches the
 /// plugin. Local admin calls over the control socket are allowed and audited under the caller's uid; signed
 /// requests (`elactl call --as`, later the carrier and MQTT) are gated like any remote caller.
+/// A control method that runs off the event loop that serves plugin calls: one that syncs to disk (an admin change and
+/// its audit row) or reads the whole audit chain.
+func offLoopMethod(_ body: @escaping @Sendable (JSONObject) throws(ControlError) -> JSONValue) -> ControlHandler.Method {
+    { params throws(ControlError) in try await offLoop { () throws(ControlError) in try body(params) } }
+}
+
 extension ControlContext {
     var gateMethods: [String: ControlHandler.Method] {
         let ctx = self
         return [
             "call": { params throws(ControlError) in try await ctx.call(params) },
-            "grant.add": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.grantAdd(params) } },
+            "grant.add": offLoopMethod { params throws(ControlError) in try ctx.grantAdd(params) },
             "grant.list": { params throws(ControlError) in try ctx.grantList(params) },
-            "grant.revoke": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.grantRevoke(params) } },
-            "owner.set": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.ownerSet(params) } },
+            "grant.revoke": offLoopMethod { params throws(ControlError) in try ctx.grantRevoke(params) },
+            "owner.set": offLoopMethod { params throws(ControlError) in try ctx.ownerSet(params) },
             "owner.show": { _ throws(ControlError) in try ctx.ownerShow() },
-            "owner.clear": { _ throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.ownerClear() } },
-            "credential.revoke": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.credentialRevoke(params, revoke: true) } },
-            "credential.unrevoke": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.credentialRevoke(params, revoke: false) } },
+            "owner.clear": offLoopMethod { _ throws(ControlError) in try ctx.ownerClear() },
+            "credential.revoke": offLoopMethod { params throws(ControlError) in try ctx.credentialRevoke(params, revoke: true) },
+            "credential.unrevoke": offLoopMethod { params throws(ControlError) in try ctx.credentialRevoke(params, revoke: false) },
             "credential.list": { _ throws(ControlError) in try ctx.credentialList() },
             // Admin changes above sync the audit journal to disk before they commit (tens of ms on an SD card) and
             // these may read the whole chain: all off the event loop that serves plugin calls.
-            "audit.list": { params throws(ControlError) in try await offLoop { () throws(ControlError) in try ctx.auditList(params) } },
+            "audit.list": offLoopMethod { params throws(ControlError) in try ctx.auditList(params) },
             "audit.verify": { _ in await offLoop { ctx.auditVerify() } },
             "audit.prune": { _ throws(ControlError) in try await offLoop { () async throws(ControlError) in try await ctx.auditPrune() } },
         ]
